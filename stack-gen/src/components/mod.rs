@@ -1,0 +1,45 @@
+//! One module per part of the stack, in the original generator's build order. Each has
+//! `add(template, options)`, which adds that part's parameters, resources and outputs.
+
+use crate::options::Options;
+use crate::template::Template;
+
+pub mod network;
+pub mod foundation;
+pub mod backup_schedule;
+pub mod bastion;
+pub mod efs;
+pub mod redis;
+pub mod database;
+pub mod certs;
+pub mod nfs_backup;
+pub mod document_store;
+pub mod document_backups;
+pub mod backup_checker;
+pub mod recovery;
+pub mod application;
+pub mod outputs;
+
+/// Adds every component, in build order.
+pub fn build(t: &mut Template, o: &Options) {
+    foundation::add_parameters(t, o);
+    network::add(t, o);
+    foundation::add(t, o);
+    backup_schedule::add(t, o);
+    if o.bastion() {
+        bastion::add(t, o);
+    }
+    efs::add(t, o);
+    redis::add(t, o);
+    database::add(t, o);
+    certs::add(t, o);
+    nfs_backup::add(t, o);
+    if o.document_store() {
+        document_store::add(t, o);
+        document_backups::add(t, o);
+    }
+    backup_checker::add(t, o);
+    recovery::add(t, o);
+    application::add(t, o);
+    outputs::add(t, o);
+}

@@ -1,0 +1,45 @@
+//! stack-gen: the OpenEMR CloudFormation stack, generated from the original `stack.py` flags.
+//!
+//! `Options` (the flags) -> [`generate`] -> [`Template`] (ordered JSON). Each part of the stack
+//! is a module under [`components`], called in the original's build order.
+
+pub mod cfn;
+pub mod components;
+pub mod graph;
+pub mod lambda;
+pub mod options;
+pub mod output;
+pub mod template;
+
+pub use options::{CodeLocation, Options, OptionsError};
+pub use template::Template;
+
+/// Builds the whole template for `options`, or says which option is wrong.
+pub fn generate(options: &Options) -> Result<Template, OptionsError> {
+    options.validate()?;
+    let mut t = Template::new(options.description());
+    components::build(&mut t, options);
+    Ok(t)
+}
+
+/// Every combination of the boolean flags the reference inventory covers, by its name there.
+pub fn reference_combinations() -> Vec<(&'static str, Options)> {
+    let o = |dual_az, recovery, dev, force_bastion, skip_document_store| Options {
+        dual_az,
+        recovery,
+        dev,
+        force_bastion,
+        skip_document_store,
+        ..Options::default()
+    };
+    vec![
+        ("default", o(false, false, false, false, false)),
+        ("dual-az", o(true, false, false, false, false)),
+        ("recovery", o(false, true, false, false, false)),
+        ("recovery_dual-az", o(true, true, false, false, false)),
+        ("dev", o(false, false, true, false, false)),
+        ("force-bastion", o(false, false, false, true, false)),
+        ("skip-document-store", o(false, false, false, false, true)),
+        ("dev_dual-az_recovery", o(true, true, true, false, false)),
+    ]
+}

@@ -1,0 +1,180 @@
+//! What the stack is built with: the original generator's flags, checked.
+
+use std::collections::BTreeMap;
+
+/// The Rust Lambdas the template deploys: (mapping key in `FunctionCode`, cargo package).
+pub const FUNCTIONS: [(&str, &str); 4] = [
+    ("CertReader", "cert-reader"),
+    ("DocumentSnapshotter", "document-snapshotter"),
+    ("BackupChecker", "backup-checker"),
+    ("RecoveryParams", "recovery-params"),
+];
+
+/// The Elastic Beanstalk platform used unless `--beanstalk-version` names another.
+pub const DEFAULT_BEANSTALK_PLATFORM: &str = "64bit Amazon Linux 2023 v4.7.3 running PHP 8.3";
+/// The application bundle used unless `--beanstalk-key` names another (see README).
+pub const DEFAULT_BEANSTALK_KEY: &str = "openemr-7.0.3.zip";
+
+/// The flags of the original `stack.py`, with the same meaning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    pub dual_az: bool,
+    pub recovery: bool,
+    pub dev: bool,
+    pub force_bastion: bool,
+    pub skip_document_store: bool,
+    /// S3 key of the OpenEMR application bundle; `None` = [`DEFAULT_BEANSTALK_KEY`].
+    pub beanstalk_key: Option<String>,
+    /// Elastic Beanstalk solution stack name; `None` = [`DEFAULT_BEANSTALK_PLATFORM`].
+    pub beanstalk_version: Option<String>,
+    /// Where the Lambda zips are: S3 key per `FUNCTIONS` mapping key, and the bucket's default.
+    /// Empty = the unpackaged layout (`lambda/<package>.zip`, bucket given at deploy time).
+    pub code: CodeLocation,
+}
+
+/// The Lambda code location written into the template (see README, "Lambda code").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CodeLocation {
+    pub bucket: Option<String>,
+    pub keys: BTreeMap<String, String>,
+}
+
+impl CodeLocation {
+    /// The S3 key of `function` (a `FUNCTIONS` mapping key).
+    pub fn key(&self, function: &str) -> String {
+        if let Some(key) = self.keys.get(function) {
+            return key.clone();
+        }
+        let package = FUNCTIONS
+            .iter()
+            .find(|(name, _)| *name == function)
+            .map(|(_, package)| *package)
+            .unwrap_or_else(|| panic!("{function} is not in FUNCTIONS"));
+        format!("lambda/{package}.zip")
+    }
+}
+
+/// An option, or a combination of options, that cannot make a valid stack.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OptionsError {
+    #[error("--beanstalk-key must not be empty: give the S3 key of the OpenEMR bundle, or leave the flag out for {DEFAULT_BEANSTALK_KEY}")]
+    EmptyBeanstalkKey,
+    #[error("--beanstalk-key {0:?} is not an S3 key: it must not start with '/' or contain whitespace")]
+    BadBeanstalkKey(String),
+    #[error("--beanstalk-version must not be empty: give an Elastic Beanstalk solution stack name, or leave the flag out for {DEFAULT_BEANSTALK_PLATFORM:?}")]
+    EmptyBeanstalkVersion,
+    #[error("--beanstalk-version {0:?} is not a PHP platform: OpenEMR needs a solution stack name containing \"running PHP\"")]
+    NotPhpPlatform(String),
+}
+
+impl Options {
+    /// Checks values and combinations; every generator entry point calls this first.
+    pub fn validate(&self) -> Result<(), OptionsError> {
+        if let Some(key) = &self.beanstalk_key {
+            if key.trim().is_empty() {
+                return Err(OptionsError::EmptyBeanstalkKey);
+            }
+            if key.starts_with('/') || key.chars().any(char::is_whitespace) {
+                return Err(OptionsError::BadBeanstalkKey(key.clone()));
+            }
+        }
+        if let Some(version) = &self.beanstalk_version {
+            if version.trim().is_empty() {
+                return Err(OptionsError::EmptyBeanstalkVersion);
+            }
+            if !version.contains("running PHP") {
+                return Err(OptionsError::NotPhpPlatform(version.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The developer bastion (`--dev` or `--force-bastion`).
+    pub fn bastion(&self) -> bool {
+        self.dev || self.force_bastion
+    }
+
+    /// CouchDB and its snapshots (not `--skip-document-store`).
+    pub fn document_store(&self) -> bool {
+        !self.skip_document_store
+    }
+
+    pub fn beanstalk_key(&self) -> &str {
+        self.beanstalk_key.as_deref().unwrap_or(DEFAULT_BEANSTALK_KEY)
+    }
+
+    pub fn beanstalk_platform(&self) -> &str {
+        self.beanstalk_version.as_deref().unwrap_or(DEFAULT_BEANSTALK_PLATFORM)
+    }
+
+    /// The flags as given on the command line, in a fixed order (recorded in the recovery
+    /// manifest and shown by `--help` examples).
+    pub fn flags(&self) -> Vec<String> {
+        let mut flags = Vec::new();
+        for (on, flag) in [
+            (self.dual_az, "--dual-az"),
+            (self.recovery, "--recovery"),
+            (self.dev, "--dev"),
+            (self.force_bastion, "--force-bastion"),
+            (self.skip_document_store, "--skip-document-store"),
+        ] {
+            if on {
+                flags.push(flag.to_owned());
+            }
+        }
+        if let Some(key) = &self.beanstalk_key {
+            flags.push(format!("--beanstalk-key={key}"));
+        }
+        if let Some(version) = &self.beanstalk_version {
+            flags.push(format!("--beanstalk-version={version}"));
+        }
+        flags
+    }
+
+    /// The template Description: the original's base text and markers, in its order.
+    pub fn description(&self) -> String {
+        let mut text = String::from("OpenEMR cloud deployment");
+        if self.dev {
+            text.push_str(" [developer]");
+        } else if self.force_bastion {
+            text.push_str(" [keyhole]");
+        }
+        if self.dual_az {
+            text.push_str(" [dual-AZ]");
+        }
+        if self.recovery {
+            text.push_str(" [recovery]");
+        }
+        if self.skip_document_store {
+            text.push_str(" [no document store]");
+        }
+        if let Some(version) = &self.beanstalk_version {
+            text.push_str(&format!(" [platform: {version}]"));
+        }
+        if let Some(key) = &self.beanstalk_key {
+            text.push_str(&format!(" [bundle: {key}]"));
+        }
+        if self.bastion() {
+            text.push_str(" WARNING: not HIPAA-safe, a world-reachable SSH bastion");
+            if self.dev {
+                text.push_str(" and Delete policies that lose data with the stack");
+            }
+            text.push_str("; for testing without patient data only.");
+        }
+        text
+    }
+
+    /// Warnings stack-gen prints on stderr for options that breach HIPAA.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.dev {
+            warnings.push("--dev: resources are deleted, not snapshotted, with the stack, and a world-reachable SSH bastion is added. This breaches HIPAA with live patient data: use it for testing only.".to_owned());
+        } else if self.force_bastion {
+            warnings.push("--force-bastion: a world-reachable SSH bastion is added. This breaches HIPAA with live patient data: use it for testing only.".to_owned());
+        }
+        if self.skip_document_store {
+            warnings.push("--skip-document-store: patient documents are kept on EFS, which the original project does not consider HIPAA eligible for documents.".to_owned());
+        }
+        warnings
+    }
+}

@@ -1,0 +1,111 @@
+//! Helpers every test of the workspace shares.
+//!
+//! - [`Moto`]: a real moto server (the AWS API emulator) on a free loopback port, one per test,
+//!   killed when dropped, so tests run in parallel without seeing each other's resources.
+//! - [`tool`]: the path of a tool `tests/setup` installed into the project's `.venv`
+//!   (cfn-lint, cargo-lambda, shellcheck, moto_server).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+/// The region every emulator test uses unless it is testing regions.
+pub const REGION: &str = "us-east-1";
+
+/// The workspace root (where Cargo.toml and .venv live).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists")
+}
+
+/// Path of a tool installed by `tests/setup` into `.venv/bin`. Panics with the fix if missing.
+pub fn tool(name: &str) -> PathBuf {
+    let path = workspace_root().join(".venv/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `tests/setup` (it installs the test tools into .venv)",
+        path.display()
+    );
+    path
+}
+
+/// A moto server on 127.0.0.1:<free port>, stopped on drop.
+pub struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    /// Starts a fresh emulator and waits until it accepts connections.
+    pub fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new(tool("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Without this the account starts with ~1300 AMI snapshots of moto's own.
+            .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let moto = Moto { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not listen on port {port} within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK configuration pointing at this emulator, with fixed test credentials and [`REGION`].
+    pub async fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_in(REGION).await
+    }
+
+    /// As [`Moto::sdk_config`], in another region.
+    pub async fn sdk_config_in(&self, region: &str) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await
+    }
+
+    /// Environment for a child process (stack-gen, cargo lambda invoke) that should talk to
+    /// this emulator.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL", self.endpoint()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_DEFAULT_REGION", REGION.to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
