@@ -9,6 +9,7 @@ pub mod graph;
 pub mod lambda;
 pub mod options;
 pub mod output;
+pub mod package;
 pub mod template;
 
 pub use options::{CodeLocation, Options, OptionsError};
