@@ -5,6 +5,8 @@
 //! - [`tool`]: the path of a tool `tests/setup` installed into the project's `.venv`
 //!   (cfn-lint, cargo-lambda, shellcheck, moto_server).
 
+pub mod response_url;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
