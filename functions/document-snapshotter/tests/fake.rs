@@ -1,0 +1,386 @@
+//! What the emulator cannot show (moto makes every snapshot `completed` at once and ignores
+//! MaxResults): pending and error snapshots, several pages with NextToken, throttling and
+//! failures injected at a chosen call. An in-memory [`Ec2`] stands in for EC2 here; the same
+//! run code is exercised against the emulator in `tests/moto.rs`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use document_snapshotter::config::{Config, Volume};
+use document_snapshotter::ec2::{ApiError, Ec2, NewSnapshot, Page, SnapshotInfo, VolumeInfo};
+use document_snapshotter::plan::State;
+use document_snapshotter::run::run;
+use document_snapshotter::tags;
+
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/11111111-2222-3333-4444-555555555555";
+const OTHER_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/other/99999999-2222-3333-4444-555555555555";
+const NOW: i64 = 1_780_000_000;
+const DAY: i64 = 86_400;
+
+#[derive(Default)]
+struct Store {
+    volumes: Vec<VolumeInfo>,
+    snapshots: Vec<SnapshotInfo>,
+    next_id: usize,
+    calls: Vec<String>,
+}
+
+/// An in-memory EC2: filters by tag like EC2, pages `page_size` at a time, and fails the calls
+/// named in `fail`.
+#[derive(Default)]
+struct Fake {
+    state: Mutex<Store>,
+    page_size: usize,
+    /// "create:vol-x", "delete:snap-x", "describe_snapshots", "describe_volumes" → error.
+    fail: HashMap<String, ApiError>,
+}
+
+impl Fake {
+    fn new(page_size: usize) -> Fake {
+        Fake { page_size, ..Default::default() }
+    }
+    fn volume(self, id: &str, name: Option<&str>) -> Fake {
+        self.state.lock().unwrap().volumes.push(VolumeInfo { id: id.into(), name: name.map(Into::into) });
+        self
+    }
+    fn snap(self, id: &str, volume: &str, state: State, time: i64, t: &[(&str, &str)]) -> Fake {
+        let mut tags: BTreeMap<String, String> = t.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        if !tags.is_empty() && !tags.contains_key(tags::BACKUP_TIME) {
+            tags.insert(tags::BACKUP_TIME.into(), tags::format_time(time));
+        }
+        self.state.lock().unwrap().snapshots.push(SnapshotInfo { id: id.into(), volume_id: volume.into(), state, start_time: time, tags });
+        self
+    }
+    /// One of ours, `days` ago.
+    fn ours(self, id: &str, volume: &str, role: &str, state: State, days: i64) -> Fake {
+        self.snap(id, volume, state, NOW - days * DAY, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role)])
+    }
+    fn fail(mut self, call: &str, code: &str) -> Fake {
+        self.fail.insert(call.into(), ApiError::new(code, "injected"));
+        self
+    }
+    fn ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.state.lock().unwrap().snapshots.iter().map(|s| s.id.clone()).collect();
+        ids.sort();
+        ids
+    }
+    fn calls(&self, prefix: &str) -> usize {
+        self.state.lock().unwrap().calls.iter().filter(|c| c.starts_with(prefix)).count()
+    }
+    fn check(&self, call: String) -> Result<(), ApiError> {
+        let result = self.fail.get(&call).cloned().map_or(Ok(()), Err);
+        self.state.lock().unwrap().calls.push(call);
+        result
+    }
+}
+
+impl Ec2 for Fake {
+    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
+        self.check("describe_volumes".into())?;
+        Ok(self.state.lock().unwrap().volumes.iter().filter(|v| ids.contains(&v.id)).cloned().collect())
+    }
+
+    async fn describe_snapshots(&self, key: &str, value: &str, token: Option<String>) -> Result<Page, ApiError> {
+        self.check("describe_snapshots".into())?;
+        let st = self.state.lock().unwrap();
+        let matching: Vec<&SnapshotInfo> = st.snapshots.iter().filter(|s| s.tags.get(key).map(String::as_str) == Some(value)).collect();
+        let start: usize = token.map(|t| t.parse().expect("our own token")).unwrap_or(0);
+        let end = (start + self.page_size).min(matching.len());
+        Ok(Page {
+            snapshots: matching[start..end].iter().map(|s| (*s).clone()).collect(),
+            next_token: (end < matching.len()).then(|| end.to_string()),
+        })
+    }
+
+    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.check(format!("create:{volume_id}"))?;
+        let mut st = self.state.lock().unwrap();
+        if !st.volumes.iter().any(|v| v.id == volume_id) {
+            return Err(ApiError::new("InvalidVolume.NotFound", "no such volume"));
+        }
+        st.next_id += 1;
+        let id = format!("snap-new{}", st.next_id);
+        let tags = new.tags.iter().cloned().collect();
+        st.snapshots.push(SnapshotInfo { id: id.clone(), volume_id: volume_id.into(), state: State::Pending, start_time: NOW, tags });
+        Ok(id)
+    }
+
+    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
+        self.check(format!("delete:{snapshot_id}"))?;
+        let mut st = self.state.lock().unwrap();
+        let before = st.snapshots.len();
+        st.snapshots.retain(|s| s.id != snapshot_id);
+        if st.snapshots.len() == before {
+            return Err(ApiError::new("InvalidSnapshot.NotFound", "no such snapshot"));
+        }
+        Ok(())
+    }
+
+    async fn copy_snapshot(&self, _region: &str, source_id: &str, _key: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.check(format!("copy:{source_id}"))?;
+        let mut st = self.state.lock().unwrap();
+        st.next_id += 1;
+        let id = format!("snap-copy{}", st.next_id);
+        let tags = new.tags.iter().cloned().collect();
+        st.snapshots.push(SnapshotInfo { id: id.clone(), volume_id: "vol-ffffffff".into(), state: State::Pending, start_time: NOW, tags });
+        Ok(id)
+    }
+}
+
+fn config(volumes: &[(&str, &str)], retain: usize) -> Config {
+    Config {
+        stack_id: STACK.into(),
+        volumes: volumes.iter().map(|(role, id)| Volume { role: role.to_string(), id: id.to_string() }).collect(),
+        retain,
+        description: "test".into(),
+        window_secs: 20 * 3600,
+        copy: None,
+        dry_run: false,
+    }
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+const COUCH: (&str, &str) = ("CouchDBVolume", "vol-a");
+
+#[tokio::test]
+async fn two_completed_and_one_pending_none_go() {
+    let fake = Fake::new(1000)
+        .volume("vol-a", Some("couch"))
+        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 2)
+        .ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 1)
+        .ours("snap-p", "vol-a", "CouchDBVolume", State::Pending, 1);
+    // The pending one is a day old: it does not cover today's window, so one is created.
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    let v = &s.volumes[0];
+    assert_eq!(v.created.as_deref(), Some("snap-new1"));
+    assert!(v.deleted.is_empty());
+    assert_eq!(v.kept, ["snap-2", "snap-1"]);
+    assert!(v.skipped.iter().any(|k| k.snapshot_id == "snap-p" && k.reason.starts_with("pending")));
+    assert_eq!(fake.calls("delete"), 0);
+}
+
+#[tokio::test]
+async fn pending_and_error_snapshots_are_never_the_reason_to_delete() {
+    // N=3: 3 completed, plus newer pending and error ones. Nothing completed may go.
+    let fake = Fake::new(1000)
+        .volume("vol-a", None)
+        .ours("snap-c1", "vol-a", "CouchDBVolume", State::Completed, 6)
+        .ours("snap-c2", "vol-a", "CouchDBVolume", State::Completed, 5)
+        .ours("snap-c3", "vol-a", "CouchDBVolume", State::Completed, 4)
+        .ours("snap-e1", "vol-a", "CouchDBVolume", State::Error, 3)
+        .ours("snap-e2", "vol-a", "CouchDBVolume", State::Error, 2)
+        .ours("snap-p1", "vol-a", "CouchDBVolume", State::Pending, 1);
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(s.volumes[0].kept, ["snap-c3", "snap-c2", "snap-c1"]);
+    assert!(s.volumes[0].deleted.is_empty());
+    assert_eq!(fake.calls("delete"), 0);
+    let skipped: Vec<&str> = s.volumes[0].skipped.iter().map(|k| k.snapshot_id.as_str()).collect();
+    assert_eq!(skipped, ["snap-e1", "snap-e2", "snap-p1"]);
+}
+
+#[tokio::test]
+async fn an_error_snapshot_inside_the_window_does_not_stop_a_new_one() {
+    let fake = Fake::new(1000).volume("vol-a", None).snap(
+        "snap-err",
+        "vol-a",
+        State::Error,
+        NOW - 600,
+        &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, "CouchDBVolume")],
+    );
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new1"));
+    // A pending one inside the window does stop it (EventBridge delivered twice).
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW + 60, false).await;
+    assert_eq!(s.volumes[0].created, None);
+    assert!(s.volumes[0].skipped.iter().any(|k| k.snapshot_id == "snap-new1" && k.reason.contains("already covers")));
+    assert_eq!(fake.calls("create"), 1);
+}
+
+#[tokio::test]
+async fn pagination_more_than_one_page_is_followed() {
+    // Page size 2 and 7 snapshots of ours among foreign ones: 4+ pages; the plan must see all.
+    let mut fake = Fake::new(2).volume("vol-a", None);
+    for day in 1..=7 {
+        fake = fake.ours(&format!("snap-{day}"), "vol-a", "CouchDBVolume", State::Completed, day);
+        fake = fake.snap(&format!("snap-other{day}"), "vol-a", State::Completed, NOW - day * DAY, &[(tags::STACK_ID, OTHER_STACK), (tags::VOLUME_ROLE, "CouchDBVolume")]);
+    }
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(fake.calls("describe_snapshots"), 4, "7 snapshots of ours at 2 a page");
+    assert_eq!(s.volumes[0].kept, ["snap-1", "snap-2", "snap-3"]);
+    assert_eq!(sorted(s.volumes[0].deleted.clone()), ["snap-4", "snap-5", "snap-6", "snap-7"]);
+    // Other stack's snapshots untouched.
+    assert_eq!(fake.ids().iter().filter(|i| i.starts_with("snap-other")).count(), 7);
+}
+
+#[tokio::test]
+async fn a_repeated_next_token_is_an_error_not_a_loop() {
+    struct Stuck;
+    impl Ec2 for Stuck {
+        async fn describe_volumes(&self, _: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
+            Ok(vec![])
+        }
+        async fn describe_snapshots(&self, _: &str, _: &str, _: Option<String>) -> Result<Page, ApiError> {
+            Ok(Page { snapshots: vec![], next_token: Some("same".into()) })
+        }
+        async fn create_snapshot(&self, _: &str, _: &NewSnapshot) -> Result<String, ApiError> {
+            panic!("must not create")
+        }
+        async fn delete_snapshot(&self, _: &str) -> Result<(), ApiError> {
+            panic!("must not delete")
+        }
+        async fn copy_snapshot(&self, _: &str, _: &str, _: &str, _: &NewSnapshot) -> Result<String, ApiError> {
+            panic!("must not copy")
+        }
+    }
+    let s = run(&Stuck, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    assert!(!s.ok());
+    assert!(s.errors[0].contains("same NextToken"), "{:?}", s.errors);
+}
+
+#[tokio::test]
+async fn throttled_create_deletes_nothing_and_reports() {
+    let fake = Fake::new(1000)
+        .volume("vol-a", None)
+        .volume("vol-b", None)
+        .ours("snap-a1", "vol-a", "CouchDBVolume", State::Completed, 5)
+        .ours("snap-a2", "vol-a", "CouchDBVolume", State::Completed, 4)
+        .ours("snap-a3", "vol-a", "CouchDBVolume", State::Completed, 3)
+        .ours("snap-a4", "vol-a", "CouchDBVolume", State::Completed, 2)
+        .ours("snap-b1", "vol-b", "RCouchDBVolume", State::Completed, 5)
+        .ours("snap-b2", "vol-b", "RCouchDBVolume", State::Completed, 4)
+        .ours("snap-b3", "vol-b", "RCouchDBVolume", State::Completed, 3)
+        .ours("snap-b4", "vol-b", "RCouchDBVolume", State::Completed, 2)
+        .fail("create:vol-b", "RequestLimitExceeded");
+    let before = fake.ids();
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH, ("RCouchDBVolume", "vol-b")], 3), NOW, false).await;
+    assert!(!s.ok());
+    assert!(s.errors.iter().any(|e| e.contains("RCouchDBVolume") && e.contains("RequestLimitExceeded")), "{:?}", s.errors);
+    assert!(s.pruning_skipped.is_some());
+    assert_eq!(fake.calls("delete"), 0);
+    // The other volume's snapshot was still taken; nothing old is gone.
+    assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new1"));
+    let after = fake.ids();
+    assert!(before.iter().all(|id| after.contains(id)));
+}
+
+#[tokio::test]
+async fn listing_failure_changes_nothing() {
+    let fake = Fake::new(1000)
+        .volume("vol-a", None)
+        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 9)
+        .fail("describe_snapshots", "RequestLimitExceeded");
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+    assert!(!s.ok());
+    assert_eq!(fake.calls("create") + fake.calls("delete"), 0);
+}
+
+#[tokio::test]
+async fn delete_failing_midway_leaves_the_rest_consistent() {
+    // N=1 and 5 completed: 4 to delete. The 2nd is in use by an AMI, the 3rd is already
+    // gone, the 4th fails with an unexpected error. The others are still deleted; only the
+    // unexpected one fails the invocation.
+    let fake = Fake::new(1000)
+        .volume("vol-a", None)
+        .ours("snap-5", "vol-a", "CouchDBVolume", State::Completed, 5)
+        .ours("snap-4", "vol-a", "CouchDBVolume", State::Completed, 4)
+        .ours("snap-3", "vol-a", "CouchDBVolume", State::Completed, 3)
+        .ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2)
+        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1)
+        .fail("delete:snap-3", "InvalidSnapshot.InUse")
+        .fail("delete:snap-4", "InvalidSnapshot.NotFound")
+        .fail("delete:snap-5", "UnauthorizedOperation");
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+    let v = &s.volumes[0];
+    assert_eq!(v.kept, ["snap-1"]);
+    assert_eq!(v.deleted, ["snap-2"]);
+    assert!(v.skipped.iter().any(|k| k.snapshot_id == "snap-3" && k.reason.contains("in use")));
+    assert!(v.skipped.iter().any(|k| k.snapshot_id == "snap-4" && k.reason.contains("already gone")));
+    assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
+    assert!(s.errors[0].contains("snap-5") && s.errors[0].contains("UnauthorizedOperation"));
+    assert_eq!(fake.calls("delete"), 4, "every planned delete was attempted");
+    // The kept one and the new one exist; the failed ones are still there.
+    let ids = fake.ids();
+    for id in ["snap-1", "snap-3", "snap-4", "snap-5", "snap-new1"] {
+        assert!(ids.contains(&id.to_string()), "{id} missing from {ids:?}");
+    }
+    assert!(!ids.contains(&"snap-2".to_string()));
+}
+
+#[tokio::test]
+async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
+    // Source: today's is pending, yesterday's completed. Copy region: 3 old copies of ours and
+    // one foreign. N=2.
+    let source = Fake::new(1000)
+        .volume("vol-a", Some("couch"))
+        .ours("snap-old", "vol-a", "CouchDBVolume", State::Completed, 2)
+        .ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1)
+        .snap("snap-today", "vol-a", State::Pending, NOW - 300, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, "CouchDBVolume")]);
+    let target = Fake::new(1000)
+        .ours("copy-3", "vol-ffffffff", "CouchDBVolume", State::Completed, 5)
+        .ours("copy-2", "vol-ffffffff", "CouchDBVolume", State::Completed, 4)
+        .ours("copy-1", "vol-ffffffff", "CouchDBVolume", State::Completed, 3)
+        .snap("copy-foreign", "vol-ffffffff", State::Completed, NOW - 9 * DAY, &[(tags::STACK_ID, OTHER_STACK), (tags::VOLUME_ROLE, "CouchDBVolume")]);
+    let mut cfg = config(&[COUCH], 2);
+    cfg.copy = Some(document_snapshotter::config::CopyTarget { region: "us-west-2".into(), kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/k".into() });
+
+    // Works through the same generic: both are `Fake`.
+    let s = run(&source, "us-east-1", Some(&target), &cfg, NOW, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(s.volumes[0].created, None, "today's pending snapshot covers the window");
+    let c = &s.copies[0];
+    assert_eq!(c.region, "us-west-2");
+    assert_eq!(c.copy_of.as_deref(), Some("snap-y"), "the newest completed, not the pending one");
+    assert_eq!(c.created.as_deref(), Some("snap-copy1"));
+    assert_eq!(c.kept, ["copy-1", "copy-2"]);
+    assert_eq!(c.deleted, ["copy-3"]);
+    assert!(target.ids().contains(&"copy-foreign".to_string()));
+    let copy = target.state.lock().unwrap().snapshots.iter().find(|x| x.id == "snap-copy1").cloned().unwrap();
+    assert_eq!(copy.tags.get(tags::SOURCE_SNAPSHOT).map(String::as_str), Some("snap-y"));
+    assert_eq!(copy.tags.get(tags::STACK_ID).map(String::as_str), Some(STACK));
+    assert_eq!(copy.tags.get("Name").map(String::as_str), None, "the source had no Name tag");
+
+    // Again in the same window: no second copy.
+    let s = run(&source, "us-east-1", Some(&target), &cfg, NOW + 60, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(s.copies[0].created, None);
+    assert_eq!(target.calls("copy"), 1);
+}
+
+#[tokio::test]
+async fn a_failed_copy_prunes_nothing_in_the_copy_region() {
+    let source = Fake::new(1000).volume("vol-a", None).ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1);
+    let target = Fake::new(1000)
+        .ours("copy-2", "vol-ffffffff", "CouchDBVolume", State::Completed, 4)
+        .ours("copy-1", "vol-ffffffff", "CouchDBVolume", State::Completed, 3)
+        .fail("copy:snap-y", "InvalidParameterValue");
+    let mut cfg = config(&[COUCH], 1);
+    cfg.copy = Some(document_snapshotter::config::CopyTarget { region: "us-west-2".into(), kms_key_id: "k".into() });
+    let s = run(&source, "us-east-1", Some(&target), &cfg, NOW, false).await;
+    assert!(!s.ok());
+    assert!(s.errors.iter().any(|e| e.contains("copying snap-y failed")));
+    assert_eq!(target.calls("delete"), 0);
+    assert_eq!(target.ids(), ["copy-1", "copy-2"]);
+}
+
+#[tokio::test]
+async fn dry_run_calls_no_mutating_api() {
+    let fake = Fake::new(1000)
+        .volume("vol-a", None)
+        .ours("snap-3", "vol-a", "CouchDBVolume", State::Completed, 3)
+        .ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2)
+        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1);
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, true).await;
+    assert!(s.ok() && s.dry_run);
+    assert!(s.volumes[0].would_create);
+    assert_eq!(s.volumes[0].would_delete, ["snap-2", "snap-3"]);
+    assert!(s.volumes[0].deleted.is_empty() && s.volumes[0].created.is_none());
+    assert_eq!(fake.calls("create") + fake.calls("delete") + fake.calls("copy"), 0);
+    assert_eq!(fake.ids(), ["snap-1", "snap-2", "snap-3"]);
+}

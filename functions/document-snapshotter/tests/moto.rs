@@ -1,0 +1,418 @@
+//! The snapshotter against the real emulator (moto server on loopback): real volumes, real
+//! snapshots, real tags, real EC2 error codes. One emulator per test.
+//!
+//! moto makes every snapshot `completed` at once and sets StartTime to "now", so older
+//! snapshots are seeded with an older `openemr:backup-time` tag (the time the decisions use).
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use document_snapshotter::config::{Config, CopyTarget, Volume};
+use document_snapshotter::ec2::{ApiError, Ec2, NewSnapshot, Page, SdkEc2, VolumeInfo};
+use document_snapshotter::run::run;
+use document_snapshotter::{Detail, Request, Snapshotter, tags, unix_now};
+use test_harness::{Moto, REGION};
+
+const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/11111111-2222-3333-4444-555555555555";
+const OTHER_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-old/66666666-2222-3333-4444-555555555555";
+const DAY: i64 = 86_400;
+
+async fn client(moto: &Moto) -> Client {
+    Client::new(&moto.sdk_config().await)
+}
+
+async fn volume(ec2: &Client, name: &str) -> String {
+    ec2.create_volume()
+        .availability_zone(format!("{REGION}a"))
+        .size(10)
+        .volume_type(aws_sdk_ec2::types::VolumeType::Sc1)
+        .encrypted(true)
+        .tag_specifications(spec(ResourceType::Volume, &[("Name", name)]))
+        .send()
+        .await
+        .unwrap()
+        .volume_id()
+        .unwrap()
+        .to_owned()
+}
+
+fn spec(kind: ResourceType, pairs: &[(&str, &str)]) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()))
+        .build()
+}
+
+async fn snapshot(ec2: &Client, volume: &str, pairs: &[(&str, &str)]) -> String {
+    let mut req = ec2.create_snapshot().volume_id(volume).description("seed");
+    if !pairs.is_empty() {
+        req = req.tag_specifications(spec(ResourceType::Snapshot, pairs));
+    }
+    req.send().await.unwrap().snapshot_id().unwrap().to_owned()
+}
+
+/// A snapshot of ours, as if taken `days` before `now`.
+async fn ours(ec2: &Client, volume: &str, role: &str, now: i64, days: i64) -> String {
+    let time = tags::format_time(now - days * DAY);
+    snapshot(ec2, volume, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role), (tags::BACKUP_TIME, &time)]).await
+}
+
+/// Every snapshot in the account: id → tags.
+async fn all(ec2: &Client) -> BTreeMap<String, BTreeMap<String, String>> {
+    let out = ec2.describe_snapshots().owner_ids("self").send().await.unwrap();
+    out.snapshots()
+        .iter()
+        .map(|s| {
+            let tags = s.tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect();
+            (s.snapshot_id().unwrap().to_owned(), tags)
+        })
+        .collect()
+}
+
+fn config(volumes: &[(&str, &str)], retain: usize) -> Config {
+    Config {
+        stack_id: STACK.into(),
+        volumes: volumes.iter().map(|(role, id)| Volume { role: role.to_string(), id: id.to_string() }).collect(),
+        retain,
+        description: "OpenEMR document store snapshot".into(),
+        window_secs: 20 * 3600,
+        copy: None,
+        dry_run: false,
+    }
+}
+
+fn event(dry_run: bool) -> Request {
+    let mut e = Request::default();
+    e.detail_type = "Scheduled Event".into();
+    e.source = "aws.events".into();
+    e.detail = Detail { dry_run };
+    e
+}
+
+#[tokio::test]
+async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
+    let moto = Moto::start();
+    let ec2 = client(&moto).await;
+    let now = unix_now();
+    let vol = volume(&ec2, "openemr-couchdb").await;
+    let manual = snapshot(&ec2, &vol, &[]).await;
+    let manual_named = snapshot(&ec2, &vol, &[("Name", "before upgrade")]).await;
+    let foreign = snapshot(&ec2, &vol, &[(tags::STACK_ID, OTHER_STACK), (tags::VOLUME_ROLE, "CouchDBVolume"), (tags::BACKUP_TIME, &tags::format_time(now - 30 * DAY))]).await;
+    let stray_role = snapshot(&ec2, &vol, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, "RetiredVolume"), (tags::BACKUP_TIME, &tags::format_time(now - 30 * DAY))]).await;
+    let mut mine = Vec::new();
+    for days in (1..=5).rev() {
+        mine.push(ours(&ec2, &vol, "CouchDBVolume", now, days).await); // oldest first
+    }
+
+    let snap = Snapshotter { ec2: SdkEc2::new(ec2.clone()), region: REGION.into(), copy_ec2: None, config: config(&[("CouchDBVolume", &vol)], 3) };
+    let summary = snap.handle(&event(false), now).await.expect("a clean run");
+    let v = &summary.volumes[0];
+    let created = v.created.clone().expect("a snapshot was taken");
+    assert_eq!(v.kept, [mine[4].clone(), mine[3].clone(), mine[2].clone()]);
+    assert_eq!(v.deleted, [mine[1].clone(), mine[0].clone()], "exactly the 2 oldest");
+
+    let after = all(&ec2).await;
+    for id in [&manual, &manual_named, &foreign, &stray_role, &mine[2], &mine[3], &mine[4], &created] {
+        assert!(after.contains_key(id), "{id} must survive");
+    }
+    assert!(!after.contains_key(&mine[0]) && !after.contains_key(&mine[1]));
+    assert_eq!(after.len(), 8);
+    let t = &after[&created];
+    assert_eq!(t[tags::STACK_ID], STACK);
+    assert_eq!(t[tags::VOLUME_ROLE], "CouchDBVolume");
+    assert_eq!(t[tags::BACKUP_TIME], tags::format_time(now));
+    assert_eq!(t["Name"], "openemr-couchdb", "the volume's Name tag is copied");
+
+    // Run every day for a week: manual and foreign ones still survive, ours stay at 3 + today's.
+    for day in 1..=7 {
+        let s = snap.handle(&event(false), now + day * DAY).await.expect("a clean run");
+        assert!(s.volumes[0].created.is_some());
+    }
+    let after = all(&ec2).await;
+    for id in [&manual, &manual_named, &foreign, &stray_role] {
+        assert!(after.contains_key(id), "{id} must survive every run");
+    }
+    // moto completes snapshots at once: 3 kept + the one taken by the last run.
+    let ours_left = after.values().filter(|t| tags::is_ours(t, STACK, "CouchDBVolume")).count();
+    assert_eq!(ours_left, 4);
+}
+
+#[tokio::test]
+async fn two_invocations_in_one_window_make_one_snapshot() {
+    let moto = Moto::start();
+    let ec2 = client(&moto).await;
+    let now = unix_now();
+    let vol = volume(&ec2, "couch").await;
+    let cfg = config(&[("CouchDBVolume", &vol)], 3);
+    let sdk = SdkEc2::new(ec2.clone());
+    let first = run(&sdk, REGION, None, &cfg, now, false).await;
+    let second = run(&sdk, REGION, None, &cfg, now + 90, false).await;
+    assert!(first.ok() && second.ok());
+    let created = first.volumes[0].created.clone().unwrap();
+    assert_eq!(second.volumes[0].created, None);
+    assert_eq!(second.volumes[0].skipped[0].snapshot_id, created);
+    assert_eq!(all(&ec2).await.len(), 1);
+    // After the window, the next one is taken.
+    let next = run(&sdk, REGION, None, &cfg, now + 21 * 3600, false).await;
+    assert!(next.volumes[0].created.is_some());
+    assert_eq!(all(&ec2).await.len(), 2);
+}
+
+#[tokio::test]
+async fn dual_az_both_volumes_snapshotted_and_pruned_independently() {
+    let moto = Moto::start();
+    let ec2 = client(&moto).await;
+    let now = unix_now();
+    let a = volume(&ec2, "couch-az1").await;
+    let b = volume(&ec2, "couch-az2").await;
+    let mut a_snaps = Vec::new();
+    for days in (1..=5).rev() {
+        a_snaps.push(ours(&ec2, &a, "CouchDBVolume", now, days).await);
+    }
+    let b_old = ours(&ec2, &b, "RCouchDBVolume", now, 1).await;
+    let cfg = config(&[("CouchDBVolume", &a), ("RCouchDBVolume", &b)], 3);
+    let s = run(&SdkEc2::new(ec2.clone()), REGION, None, &cfg, now, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(s.volumes.len(), 2);
+    assert_eq!(s.volumes[0].deleted, [a_snaps[1].clone(), a_snaps[0].clone()]);
+    assert!(s.volumes[1].deleted.is_empty(), "the second volume's single snapshot is not pruned because of the first's");
+    assert_eq!(s.volumes[1].kept, [b_old.clone()]);
+    let after = all(&ec2).await;
+    let ca = &after[s.volumes[0].created.as_ref().unwrap()];
+    let cb = &after[s.volumes[1].created.as_ref().unwrap()];
+    assert_eq!((ca[tags::VOLUME_ROLE].as_str(), ca["Name"].as_str()), ("CouchDBVolume", "couch-az1"));
+    assert_eq!((cb[tags::VOLUME_ROLE].as_str(), cb["Name"].as_str()), ("RCouchDBVolume", "couch-az2"));
+    assert_eq!(ca[tags::BACKUP_TIME], cb[tags::BACKUP_TIME], "one backup set");
+}
+
+#[tokio::test]
+async fn a_gone_volume_deletes_nothing_and_fails_the_invocation() {
+    let moto = Moto::start();
+    let ec2 = client(&moto).await;
+    let now = unix_now();
+    let a = volume(&ec2, "couch").await;
+    let gone = volume(&ec2, "couch-r").await;
+    let mut seeded = Vec::new();
+    for days in 1..=5 {
+        seeded.push(ours(&ec2, &a, "CouchDBVolume", now, days).await);
+        seeded.push(ours(&ec2, &gone, "RCouchDBVolume", now, days).await);
+    }
+    ec2.delete_volume().volume_id(&gone).send().await.unwrap();
+    let snap = Snapshotter {
+        ec2: SdkEc2::new(ec2.clone()),
+        region: REGION.into(),
+        copy_ec2: None,
+        config: config(&[("CouchDBVolume", &a), ("RCouchDBVolume", &gone)], 3),
+    };
+    let err = snap.handle(&event(false), now).await.expect_err("the invocation must fail");
+    assert!(err.to_string().contains(&format!("volume {gone} not found")), "{err}");
+    let after = all(&ec2).await;
+    for id in &seeded {
+        assert!(after.contains_key(id), "{id} deleted although a create failed");
+    }
+    assert!(err.0.pruning_skipped.is_some());
+}
+
+/// Deletes the volume just before the function's CreateSnapshot reaches EC2: the real
+/// `InvalidVolume.NotFound` of a create, not our own existence check.
+struct VolumeVanishes(SdkEc2);
+
+impl Ec2 for VolumeVanishes {
+    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
+        self.0.describe_volumes(ids).await
+    }
+    async fn describe_snapshots(&self, k: &str, v: &str, t: Option<String>) -> Result<Page, ApiError> {
+        self.0.describe_snapshots(k, v, t).await
+    }
+    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.0.client.delete_volume().volume_id(volume_id).send().await.unwrap();
+        self.0.create_snapshot(volume_id, new).await
+    }
+    async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
+        self.0.delete_snapshot(id).await
+    }
+    async fn copy_snapshot(&self, r: &str, s: &str, k: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.0.copy_snapshot(r, s, k, new).await
+    }
+}
+
+#[tokio::test]
+async fn a_create_rejected_by_ec2_deletes_nothing() {
+    let moto = Moto::start();
+    let ec2 = client(&moto).await;
+    let now = unix_now();
+    let a = volume(&ec2, "couch").await;
+    let mut seeded = Vec::new();
+    for days in 1..=5 {
+        seeded.push(ours(&ec2, &a, "CouchDBVolume", now, days).await);
+    }
+    let s = run(&VolumeVanishes(SdkEc2::new(ec2.clone())), REGION, None, &config(&[("CouchDBVolume", &a)], 3), now, false).await;
+    assert!(!s.ok());
+    assert!(s.errors[0].contains("InvalidVolume.NotFound"), "{:?}", s.errors);
+    assert_eq!(all(&ec2).await.len(), 5);
+}
+
+/// Someone else deletes the 2nd snapshot the function is about to delete.
+struct DeletedUnderneath(SdkEc2, String);
+
+impl Ec2 for DeletedUnderneath {
+    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
+        self.0.describe_volumes(ids).await
+    }
+    async fn describe_snapshots(&self, k: &str, v: &str, t: Option<String>) -> Result<Page, ApiError> {
+        self.0.describe_snapshots(k, v, t).await
+    }
+    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.0.create_snapshot(volume_id, new).await
+    }
+    async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
+        if id == self.1 {
+            self.0.client.delete_snapshot().snapshot_id(id).send().await.unwrap();
+        }
+        self.0.delete_snapshot(id).await
+    }
+    async fn copy_snapshot(&self, r: &str, s: &str, k: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.0.copy_snapshot(r, s, k, new).await
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_gone_midway_is_reported_and_the_rest_still_pruned() {
+    let moto = Moto::start();
+    let ec2 = client(&moto).await;
+    let now = unix_now();
+    let a = volume(&ec2, "couch").await;
+    let mut mine = Vec::new();
+    for days in (1..=6).rev() {
+        mine.push(ours(&ec2, &a, "CouchDBVolume", now, days).await); // oldest first
+    }
+    // N=2: the 4 oldest go; the 2nd of them vanishes underneath.
+    let vanishing = mine[2].clone();
+    let s = run(&DeletedUnderneath(SdkEc2::new(ec2.clone()), vanishing.clone()), REGION, None, &config(&[("CouchDBVolume", &a)], 2), now, false).await;
+    assert!(s.ok(), "an already-gone snapshot is not an error: {:?}", s.errors);
+    let v = &s.volumes[0];
+    assert_eq!(v.deleted, [mine[3].clone(), mine[1].clone(), mine[0].clone()]);
+    assert!(v.skipped.iter().any(|k| k.snapshot_id == vanishing && k.reason.contains("already gone")));
+    let after = all(&ec2).await;
+    assert_eq!(after.len(), 3, "2 kept + today's");
+    assert!(after.contains_key(&mine[4]) && after.contains_key(&mine[5]));
+}
+
+#[tokio::test]
+async fn dry_run_changes_nothing() {
+    let moto = Moto::start();
+    let ec2 = client(&moto).await;
+    let now = unix_now();
+    let a = volume(&ec2, "couch").await;
+    for days in 1..=5 {
+        ours(&ec2, &a, "CouchDBVolume", now, days).await;
+    }
+    snapshot(&ec2, &a, &[]).await;
+    let before = all(&ec2).await;
+    // Dry run asked by the event...
+    let snap = Snapshotter { ec2: SdkEc2::new(ec2.clone()), region: REGION.into(), copy_ec2: None, config: config(&[("CouchDBVolume", &a)], 3) };
+    let s = snap.handle(&event(true), now).await.unwrap();
+    assert!(s.dry_run && s.volumes[0].would_create);
+    assert_eq!(s.volumes[0].would_delete.len(), 2);
+    assert!(s.volumes[0].created.is_none() && s.volumes[0].deleted.is_empty());
+    assert_eq!(all(&ec2).await, before);
+    // ...or by the environment (DRY_RUN=true), whatever the event says.
+    let mut cfg = config(&[("CouchDBVolume", &a)], 3);
+    cfg.dry_run = true;
+    let snap = Snapshotter { config: cfg, ..snap };
+    let s = snap.handle(&event(false), now).await.unwrap();
+    assert!(s.dry_run && s.volumes[0].would_create);
+    assert_eq!(all(&ec2).await, before);
+}
+
+#[tokio::test]
+async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let ec2 = Client::new(&sdk);
+    let target_sdk = moto.sdk_config_in("us-west-2").await;
+    let west = Client::new(&target_sdk);
+    let now = unix_now();
+    let a = volume(&ec2, "couch").await;
+    let y = ours(&ec2, &a, "CouchDBVolume", now, 1).await;
+    // Old copies of ours in the copy region (seeded on a volume there) and a manual one.
+    let wv = west
+        .create_volume()
+        .availability_zone("us-west-2a")
+        .size(10)
+        .send()
+        .await
+        .unwrap()
+        .volume_id()
+        .unwrap()
+        .to_owned();
+    let mut old_copies = Vec::new();
+    for days in (2..=4).rev() {
+        old_copies.push(ours(&west, &wv, "CouchDBVolume", now, days).await); // oldest first
+    }
+    let manual_west = snapshot(&west, &wv, &[]).await;
+
+    let mut cfg = config(&[("CouchDBVolume", &a)], 2);
+    cfg.copy = Some(CopyTarget { region: "us-west-2".into(), kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/0000".into() });
+    let snap = Snapshotter::from_sdk(&sdk, cfg);
+    assert!(snap.copy_ec2.is_some());
+    let s = snap.handle(&event(false), now).await.expect("a clean run");
+    let c = &s.copies[0];
+    assert_eq!(c.region, "us-west-2");
+    assert_eq!(c.copy_of.as_deref(), Some(y.as_str()));
+    let copy = c.created.clone().expect("copied");
+    assert_eq!(c.kept, [old_copies[2].clone(), old_copies[1].clone()]);
+    assert_eq!(c.deleted, [old_copies[0].clone()]);
+
+    let west_after = all(&west).await;
+    assert!(west_after.contains_key(&manual_west));
+    let t = &west_after[&copy];
+    assert_eq!(t[tags::STACK_ID], STACK);
+    assert_eq!(t[tags::SOURCE_SNAPSHOT], y);
+    assert_eq!(t[tags::SOURCE_REGION], REGION);
+    assert_eq!(t[tags::BACKUP_TIME], tags::format_time(now - DAY), "the copy carries its source's backup time");
+    let kms = west
+        .describe_snapshots()
+        .snapshot_ids(&copy)
+        .send()
+        .await
+        .unwrap()
+        .snapshots()[0]
+        .kms_key_id()
+        .map(str::to_owned);
+    assert_eq!(kms.as_deref(), Some("arn:aws:kms:us-west-2:123456789012:key/0000"));
+
+    // moto completes today's snapshot at once, so the next run (same window: no new snapshot)
+    // copies it; the run after that has nothing left to copy. Each source is copied once.
+    let s = snap.handle(&event(false), now + 60).await.expect("a clean run");
+    assert_eq!(s.volumes[0].created, None);
+    let today = s.volumes[0].skipped[0].snapshot_id.clone();
+    assert_eq!(s.copies[0].copy_of.as_deref(), Some(today.as_str()));
+    assert!(s.copies[0].created.is_some());
+    let s = snap.handle(&event(false), now + 120).await.expect("a clean run");
+    assert_eq!(s.copies[0].created, None);
+    assert!(s.copies[0].skipped.iter().any(|k| k.reason.contains("already copied")));
+    for source in [&y, &today] {
+        let copies = west
+            .describe_snapshots()
+            .filters(Filter::builder().name(format!("tag:{}", tags::SOURCE_SNAPSHOT)).values(source).build())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(copies.snapshots().len(), 1, "{source} copied once");
+    }
+}
+
+#[tokio::test]
+async fn sdk_errors_carry_ec2_codes() {
+    let moto = Moto::start();
+    let sdk = SdkEc2::new(client(&moto).await);
+    let e = sdk.delete_snapshot("snap-0123456789abcdef0").await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    let new = NewSnapshot { description: "x".into(), tags: vec![] };
+    let e = sdk.create_snapshot("vol-0123456789abcdef0", &new).await.unwrap_err();
+    assert_eq!(e.code, "InvalidVolume.NotFound");
+    // A missing volume is left out of describe_volumes rather than failing it.
+    assert!(sdk.describe_volumes(&["vol-0123456789abcdef0".into()]).await.unwrap().is_empty());
+}
