@@ -4,7 +4,10 @@
 //!   killed when dropped, so tests run in parallel without seeing each other's resources.
 //! - [`tool`]: the path of a tool `tests/setup` installed into the project's `.venv`
 //!   (cfn-lint, cargo-lambda, shellcheck, moto_server).
+//! - [`bench`]: cold start + one invocation of a Lambda binary against a fake Runtime API, with
+//!   peak RSS and the AWS calls it made (used by the functions' `benches/` and `tests/bench`).
 
+pub mod bench;
 pub mod response_url;
 
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,933 @@
+//! Lambda benchmarks for real: cold start + one invocation of a function's release binary.
+//!
+//! [`Lambda::invoke`] starts a minimal Lambda Runtime API on loopback, spawns the function's
+//! `bootstrap` (the package's release binary, built for the host) with `AWS_LAMBDA_RUNTIME_API`
+//! and the usual Lambda environment, serves it one event (with the `Lambda-Runtime-*` headers,
+//! deadline included) and measures:
+//! - wall time from spawn to the answer (`/response` or `/error`), split into init (spawn to the
+//!   first `GET .../invocation/next`) and the invocation itself;
+//! - the child's peak RSS (`VmHWM` read from `/proc/<pid>/status` right after the answer);
+//! - the AWS API calls it made: the function reaches the emulator through `AWS_ENDPOINT_URL`
+//!   pointing at a counting HTTP proxy on loopback in front of [`Moto`], which counts every
+//!   request (retries included) by operation (`ec2:CreateSnapshot`, `s3:GetObject`, ...).
+//!
+//! A custom resource answers CloudFormation with a PUT to its `ResponseURL`: put
+//! [`Lambda::cfn_response_url`] in the event and the PUTs are in [`Measurement::cfn_responses`].
+//!
+//! Use it from a `benches/<name>.rs` (`harness = false`) of the function's package, where cargo
+//! builds the package's binary with the bench (= release) profile and names it:
+//! ```no_run
+//! use test_harness::{Moto, bench::{Lambda, Summary}};
+//! let moto = Moto::start();
+//! // ... create the function's world in the emulator with moto.sdk_config() ...
+//! let mut lambda = Lambda::new("cert-reader", env!("CARGO_BIN_EXE_cert-reader")).aws(&moto);
+//! let event = serde_json::json!({ "ResponseURL": lambda.cfn_response_url() /* , ... */ });
+//! let runs: Vec<_> = (0..5).map(|_| lambda.invoke(&event)).collect();
+//! assert!(runs.iter().all(|m| m.answer.is_response()), "{}", runs[0].logs);
+//! println!("{}", Summary::of("cert-reader: Create", &runs));
+//! ```
+//! `tests/bench` runs every bench and collects the `bench\t...` lines ([`Summary::tsv`]) into a
+//! table.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::Moto;
+
+/// A Lambda function binary to benchmark, with its environment.
+pub struct Lambda {
+    name: String,
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    memory_mb: u32,
+    timeout: Duration,
+    proxy: Option<CountingProxy>,
+    recorder: Server,
+}
+
+/// How the function answered the one invocation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// `POST /runtime/invocation/<id>/response`, with the body (JSON when it parses).
+    Response(Value),
+    /// `POST /runtime/invocation/<id>/error`.
+    Error(Value),
+    /// `POST /runtime/init/error`.
+    InitError(Value),
+    /// The process exited without answering.
+    Exited(String),
+    /// No answer within the function's timeout plus 10 s.
+    TimedOut,
+}
+
+impl Answer {
+    pub fn is_response(&self) -> bool {
+        matches!(self, Answer::Response(_))
+    }
+}
+
+/// One cold start + invocation.
+#[derive(Debug, Clone)]
+pub struct Measurement {
+    pub function: String,
+    /// Spawn to answer.
+    pub total: Duration,
+    /// Spawn to the first `GET /runtime/invocation/next` (runtime and client set-up).
+    pub init: Duration,
+    /// Event served to answer.
+    pub invocation: Duration,
+    /// Peak resident set size of the process, KiB (`None` if it exited before it was read).
+    pub peak_rss_kib: Option<u64>,
+    /// AWS API requests by operation, e.g. `{"ec2:CreateSnapshot": 1}` (retries counted).
+    pub api_calls: BTreeMap<String, usize>,
+    pub answer: Answer,
+    /// Bodies of the PUTs received at [`Lambda::cfn_response_url`] (JSON when they parse).
+    pub cfn_responses: Vec<Value>,
+    /// The function's stdout and stderr (its logs).
+    pub logs: String,
+}
+
+impl Measurement {
+    /// Number of AWS API requests.
+    pub fn api_call_count(&self) -> usize {
+        self.api_calls.values().sum()
+    }
+}
+
+impl Lambda {
+    /// `binary` is the function's executable (in a bench: `env!("CARGO_BIN_EXE_<package>")`).
+    pub fn new(name: &str, binary: impl Into<PathBuf>) -> Lambda {
+        let binary = binary.into();
+        assert!(
+            binary.exists(),
+            "{} is missing: build it with `cargo build --release -p {name}` (tests/bench does)",
+            binary.display()
+        );
+        Lambda {
+            name: name.to_owned(),
+            binary,
+            env: Vec::new(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(30),
+            proxy: None,
+            recorder: Server::start(Arc::new(|_: &Request| None)),
+        }
+    }
+
+    /// Sends the function's AWS calls to `moto`, through a counting proxy.
+    pub fn aws(mut self, moto: &Moto) -> Lambda {
+        self.proxy = Some(CountingProxy::start(moto.port));
+        self
+    }
+
+    /// Adds an environment variable (the function's own configuration).
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Lambda {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` (default 128).
+    pub fn memory_mb(mut self, memory_mb: u32) -> Lambda {
+        self.memory_mb = memory_mb;
+        self
+    }
+
+    /// The function's timeout: the invocation deadline is this far after the event is served
+    /// (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Lambda {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A loopback URL that records PUTs: the `ResponseURL` for custom-resource events.
+    pub fn cfn_response_url(&self) -> String {
+        format!("http://127.0.0.1:{}/cloudformation-response/{}", self.recorder.port, self.name)
+    }
+
+    /// The endpoint the function's SDK uses (the counting proxy), if [`Lambda::aws`] was set.
+    pub fn aws_endpoint(&self) -> Option<String> {
+        self.proxy.as_ref().map(|p| format!("http://127.0.0.1:{}", p.server.port))
+    }
+
+    /// Spawns a fresh process (a cold start), serves it `event`, waits for the answer, kills it.
+    pub fn invoke(&mut self, event: &Value) -> Measurement {
+        let request_id = format!("bench-{}-{}", std::process::id(), unique());
+        let runtime = RuntimeApi::start(event, &request_id, self.timeout);
+        if let Some(proxy) = &self.proxy {
+            proxy.calls.lock().unwrap().clear();
+        }
+        self.recorder.requests.lock().unwrap().clear();
+
+        let mut command = Command::new(&self.binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", runtime.server.port))
+            .env("AWS_LAMBDA_FUNCTION_NAME", &self.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.memory_mb.to_string())
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.name))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench")
+            .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
+            .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
+            .env("_HANDLER", "bootstrap")
+            .env("LAMBDA_TASK_ROOT", "/var/task")
+            .env("AWS_REGION", crate::REGION)
+            .env("AWS_DEFAULT_REGION", crate::REGION)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_SESSION_TOKEN", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(endpoint) = self.aws_endpoint() {
+            command.env("AWS_ENDPOINT_URL", endpoint);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+
+        let spawned = Instant::now();
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
+        let logs = collect_output(&mut child);
+        let (answer, answered_at) = runtime.wait_for_answer(&mut child, self.timeout + Duration::from_secs(10));
+        let peak_rss_kib = peak_rss_kib(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        let (first_next, event_served) = runtime.stop();
+        let logs = logs.into_iter().map(|h| h.join().unwrap_or_default()).collect::<Vec<_>>().join("");
+
+        let api_calls = match &self.proxy {
+            Some(proxy) => {
+                let mut counts = BTreeMap::new();
+                for op in proxy.calls.lock().unwrap().drain(..) {
+                    *counts.entry(op).or_insert(0) += 1;
+                }
+                counts
+            }
+            None => BTreeMap::new(),
+        };
+        let cfn_responses = self
+            .recorder
+            .requests
+            .lock()
+            .unwrap()
+            .drain(..)
+            .filter(|r| r.method == "PUT")
+            .map(|r| json_or_string(&r.body))
+            .collect();
+        let end = answered_at.unwrap_or_else(Instant::now);
+        Measurement {
+            function: self.name.clone(),
+            total: end - spawned,
+            init: first_next.map_or(Duration::ZERO, |t| t - spawned),
+            invocation: event_served.map_or(Duration::ZERO, |t| end.saturating_duration_since(t)),
+            peak_rss_kib,
+            api_calls,
+            answer,
+            cfn_responses,
+            logs,
+        }
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn collect_output(child: &mut Child) -> Vec<JoinHandle<String>> {
+    let mut handles = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        handles.push(std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            s
+        }));
+    }
+    if let Some(mut err) = child.stderr.take() {
+        handles.push(std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = err.read_to_string(&mut s);
+            s
+        }));
+    }
+    handles
+}
+
+/// `VmHWM` of `pid` in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+fn json_or_string(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+}
+
+/// Statistics over several [`Measurement`]s of one scenario.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub label: String,
+    pub runs: usize,
+    pub total_median: Duration,
+    pub total_min: Duration,
+    pub total_max: Duration,
+    pub init_median: Duration,
+    pub invocation_median: Duration,
+    /// Largest peak RSS over the runs, KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// API calls of the first run (the cold, first-time path).
+    pub api_calls: BTreeMap<String, usize>,
+}
+
+impl Summary {
+    pub fn of(label: &str, runs: &[Measurement]) -> Summary {
+        assert!(!runs.is_empty(), "no measurements for {label}");
+        let median = |f: &dyn Fn(&Measurement) -> Duration| {
+            let mut v: Vec<Duration> = runs.iter().map(f).collect();
+            v.sort();
+            v[v.len() / 2]
+        };
+        Summary {
+            label: label.to_owned(),
+            runs: runs.len(),
+            total_median: median(&|m| m.total),
+            total_min: runs.iter().map(|m| m.total).min().unwrap(),
+            total_max: runs.iter().map(|m| m.total).max().unwrap(),
+            init_median: median(&|m| m.init),
+            invocation_median: median(&|m| m.invocation),
+            peak_rss_kib: runs.iter().filter_map(|m| m.peak_rss_kib).max(),
+            api_calls: runs[0].api_calls.clone(),
+        }
+    }
+
+    /// `op×n, op×n` (or `none`).
+    pub fn calls_text(&self) -> String {
+        if self.api_calls.is_empty() {
+            return "none".to_owned();
+        }
+        self.api_calls.iter().map(|(op, n)| format!("{op}×{n}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// One tab-separated line for `tests/bench`:
+    /// `bench <label> <runs> <median ms> <min ms> <max ms> <init ms> <invocation ms> <peak RSS MiB> <calls> <calls by op>`.
+    pub fn tsv(&self) -> String {
+        format!(
+            "bench\t{}\t{}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{:.1}\t{}\t{}\t{}",
+            self.label,
+            self.runs,
+            ms(self.total_median),
+            ms(self.total_min),
+            ms(self.total_max),
+            ms(self.init_median),
+            ms(self.invocation_median),
+            self.peak_rss_kib.map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
+            self.api_calls.values().sum::<usize>(),
+            self.calls_text()
+        )
+    }
+}
+
+impl fmt::Display for Summary {
+    /// Human-readable, then the `bench\t...` line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: cold start + 1 invocation {:.1} ms median of {} (min {:.1}, max {:.1}; init {:.1}, invocation {:.1}), peak RSS {}, {} AWS calls ({})",
+            self.label,
+            ms(self.total_median),
+            self.runs,
+            ms(self.total_min),
+            ms(self.total_max),
+            ms(self.init_median),
+            ms(self.invocation_median),
+            self.peak_rss_kib.map_or("unknown".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+            self.api_calls.values().sum::<usize>(),
+            self.calls_text()
+        )?;
+        write!(f, "{}", self.tsv())
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// The Lambda Runtime API (one event, one answer)
+
+struct RuntimeState {
+    event: Option<Vec<u8>>,
+    request_id: String,
+    deadline_ms: u128,
+    first_next: Option<Instant>,
+    event_served: Option<Instant>,
+    answer: Option<(Answer, Instant)>,
+    stopped: bool,
+}
+
+struct RuntimeApi {
+    server: Server,
+    state: Arc<(Mutex<RuntimeState>, Condvar)>,
+}
+
+impl RuntimeApi {
+    fn start(event: &Value, request_id: &str, timeout: Duration) -> RuntimeApi {
+        let state = Arc::new((
+            Mutex::new(RuntimeState {
+                event: Some(serde_json::to_vec(event).expect("event serialises")),
+                request_id: request_id.to_owned(),
+                deadline_ms: 0,
+                first_next: None,
+                event_served: None,
+                answer: None,
+                stopped: false,
+            }),
+            Condvar::new(),
+        ));
+        let shared = state.clone();
+        let server = Server::start(Arc::new(move |request: &Request| Some(runtime_api(&shared, request, timeout))));
+        RuntimeApi { server, state }
+    }
+
+    /// Waits for the answer, the process's exit, or `limit`.
+    fn wait_for_answer(&self, child: &mut Child, limit: Duration) -> (Answer, Option<Instant>) {
+        let started = Instant::now();
+        let (lock, condvar) = &*self.state;
+        let mut state = lock.lock().unwrap();
+        loop {
+            if let Some((answer, at)) = state.answer.clone() {
+                return (answer, Some(at));
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                return (Answer::Exited(describe_exit(status)), None);
+            }
+            if started.elapsed() > limit {
+                return (Answer::TimedOut, None);
+            }
+            state = condvar.wait_timeout(state, Duration::from_millis(5)).unwrap().0;
+        }
+    }
+
+    /// Stops serving; returns (first GET next, event served).
+    fn stop(self) -> (Option<Instant>, Option<Instant>) {
+        let (lock, condvar) = &*self.state;
+        let mut state = lock.lock().unwrap();
+        state.stopped = true;
+        condvar.notify_all();
+        (state.first_next, state.event_served)
+    }
+}
+
+fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        _ => status.to_string(),
+    }
+}
+
+fn runtime_api(state: &Arc<(Mutex<RuntimeState>, Condvar)>, request: &Request, timeout: Duration) -> Response {
+    let (lock, condvar) = &**state;
+    let path = request.path.split('?').next().unwrap_or("");
+    let mut s = lock.lock().unwrap();
+    if request.method == "GET" && path == "/2018-06-01/runtime/invocation/next" {
+        s.first_next.get_or_insert_with(Instant::now);
+        loop {
+            if s.stopped {
+                return Response::close();
+            }
+            if let Some(body) = s.event.take() {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+                s.deadline_ms = (now + timeout).as_millis();
+                s.event_served = Some(Instant::now());
+                return Response::new(200, body)
+                    .header("Content-Type", "application/json")
+                    .header("Lambda-Runtime-Aws-Request-Id", &s.request_id)
+                    .header("Lambda-Runtime-Deadline-Ms", &s.deadline_ms.to_string())
+                    .header(
+                        "Lambda-Runtime-Invoked-Function-Arn",
+                        &format!("arn:aws:lambda:{}:123456789012:function:bench", crate::REGION),
+                    )
+                    .header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0");
+            }
+            // The second `next` (after the answer) waits until the process is killed.
+            s = condvar.wait_timeout(s, Duration::from_millis(50)).unwrap().0;
+        }
+    }
+    let answer = if request.method == "POST" && path == "/2018-06-01/runtime/init/error" {
+        Some(Answer::InitError(json_or_string(&request.body)))
+    } else if request.method == "POST" && path.starts_with("/2018-06-01/runtime/invocation/") {
+        let rest = &path["/2018-06-01/runtime/invocation/".len()..];
+        match rest.split_once('/') {
+            Some((id, "response")) if id == s.request_id => Some(Answer::Response(json_or_string(&request.body))),
+            Some((id, "error")) if id == s.request_id => Some(Answer::Error(json_or_string(&request.body))),
+            _ => return Response::new(400, br#"{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}"#.to_vec()),
+        }
+    } else {
+        None
+    };
+    match answer {
+        Some(answer) => {
+            if s.answer.is_none() {
+                s.answer = Some((answer, Instant::now()));
+            }
+            condvar.notify_all();
+            Response::new(202, br#"{"status":"OK"}"#.to_vec()).header("Content-Type", "application/json")
+        }
+        None => Response::new(404, b"not part of the Lambda Runtime API".to_vec()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The counting proxy in front of the emulator
+
+struct CountingProxy {
+    server: Server,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl CountingProxy {
+    fn start(upstream_port: u16) -> CountingProxy {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let counted = calls.clone();
+        let server = Server::start_raw(Arc::new(move |request: &Request| {
+            counted.lock().unwrap().push(operation(request));
+            forward(upstream_port, request)
+        }));
+        CountingProxy { server, calls }
+    }
+}
+
+/// The AWS operation of a request: `<service>:<Operation>`, from `X-Amz-Target` (JSON
+/// protocols), the `Action` form field or query parameter (query protocols: EC2, RDS, SNS), or
+/// for S3's REST API the method, path shape and sub-resource.
+pub fn operation(request: &Request) -> String {
+    let service = request
+        .header("authorization")
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .and_then(|cred| cred.split('/').nth(3))
+        .unwrap_or("aws")
+        .to_owned();
+    if let Some(target) = request.header("x-amz-target") {
+        let op = target.rsplit('.').next().unwrap_or(target);
+        return format!("{service}:{op}");
+    }
+    let (path, query) = request.path.split_once('?').unwrap_or((&request.path, ""));
+    let form = if request
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"))
+    {
+        String::from_utf8_lossy(&request.body).into_owned()
+    } else {
+        String::new()
+    };
+    for pair in form.split('&').chain(query.split('&')) {
+        if let Some(action) = pair.strip_prefix("Action=") {
+            return format!("{service}:{action}");
+        }
+    }
+    if service == "s3" {
+        return format!("s3:{}", s3_operation(&request.method, path, query, request));
+    }
+    let shape: String = path
+        .split('/')
+        .map(|segment| if segment.chars().any(|c| c.is_ascii_digit()) { "{id}" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/");
+    format!("{service}:{} {shape}", request.method)
+}
+
+fn s3_operation(method: &str, path: &str, query: &str, request: &Request) -> String {
+    let segments: Vec<&str> = path.trim_start_matches('/').splitn(2, '/').collect();
+    let has_key = segments.len() == 2 && !segments[1].is_empty();
+    let params: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.split('=').next().unwrap_or(p))
+        .filter(|p| *p != "x-id")
+        .collect();
+    let sub = params.first().copied();
+    let known = match (method, has_key, sub) {
+        ("GET", false, Some("list-type")) => Some("ListObjectsV2"),
+        ("GET", false, Some("versions")) => Some("ListObjectVersions"),
+        ("GET", false, Some("location")) => Some("GetBucketLocation"),
+        ("GET", false, None) => Some("ListObjects"),
+        ("HEAD", false, None) => Some("HeadBucket"),
+        ("PUT", false, None) => Some("CreateBucket"),
+        ("DELETE", false, None) => Some("DeleteBucket"),
+        ("POST", false, Some("delete")) => Some("DeleteObjects"),
+        ("GET", true, None) => Some("GetObject"),
+        ("GET", true, Some("tagging")) => Some("GetObjectTagging"),
+        ("GET", true, Some("attributes")) => Some("GetObjectAttributes"),
+        ("HEAD", true, None) => Some("HeadObject"),
+        ("PUT", true, None) if request.header("x-amz-copy-source").is_some() => Some("CopyObject"),
+        ("PUT", true, None) => Some("PutObject"),
+        ("PUT", true, Some("tagging")) => Some("PutObjectTagging"),
+        ("DELETE", true, None) => Some("DeleteObject"),
+        _ => None,
+    };
+    match known {
+        Some(op) => op.to_owned(),
+        None => format!(
+            "{method} {}{}",
+            if has_key { "/{bucket}/{key}" } else { "/{bucket}" },
+            sub.map(|s| format!("?{s}")).unwrap_or_default()
+        ),
+    }
+}
+
+/// Sends `request` to the emulator on a fresh connection and returns its response.
+fn forward(port: u16, request: &Request) -> Response {
+    let result = (|| -> std::io::Result<Response> {
+        let mut upstream = TcpStream::connect(("127.0.0.1", port))?;
+        let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+        for (name, value) in &request.headers {
+            let lower = name.to_ascii_lowercase();
+            if lower == "connection" || lower == "transfer-encoding" || lower == "content-length" {
+                continue;
+            }
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", request.body.len()));
+        upstream.write_all(head.as_bytes())?;
+        upstream.write_all(&request.body)?;
+        upstream.flush()?;
+        let mut reader = BufReader::new(upstream);
+        let (status_line, headers) = read_head(&mut reader)?.ok_or_else(|| std::io::Error::other("empty response"))?;
+        let status: u16 = status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
+        let no_body = request.method == "HEAD" || status == 204 || status == 304 || (100..200).contains(&status);
+        let body = if no_body { Vec::new() } else { read_body(&mut reader, &headers, true)? };
+        let mut response = Response::new(status, body);
+        response.head_only = request.method == "HEAD";
+        for (name, value) in headers {
+            let lower = name.to_ascii_lowercase();
+            if lower == "connection" || lower == "transfer-encoding" || lower == "keep-alive" {
+                continue;
+            }
+            if lower == "content-length" && !response.head_only {
+                continue;
+            }
+            response.headers.push((name, value));
+        }
+        Ok(response)
+    })();
+    result.unwrap_or_else(|e| Response::new(502, format!("bench proxy: emulator unreachable: {e}").into_bytes()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal HTTP/1.1 server: one thread per connection, keep-alive, Content-Length or chunked
+// request bodies. Enough for the Lambda runtime client, the SDK and a CloudFormation responder.
+
+/// An HTTP request as received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// Path and query, as sent.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first header called `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// A HEAD response: keep the upstream Content-Length, send no body.
+    head_only: bool,
+    /// Close the connection without answering.
+    close: bool,
+}
+
+impl Response {
+    fn new(status: u16, body: Vec<u8>) -> Response {
+        Response { status, headers: Vec::new(), body, head_only: false, close: false }
+    }
+
+    fn close() -> Response {
+        Response { close: true, ..Response::new(0, Vec::new()) }
+    }
+
+    fn header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn write_to(&self, stream: &mut TcpStream) -> std::io::Result<()> {
+        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if !self.head_only {
+            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        if !self.head_only {
+            stream.write_all(&self.body)?;
+        }
+        stream.flush()
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        202 => "Accepted",
+        204 => "No Content",
+        400 => "Bad Request",
+        404 => "Not Found",
+        502 => "Bad Gateway",
+        _ => "Status",
+    }
+}
+
+type Handler = Arc<dyn Fn(&Request) -> Option<Response> + Send + Sync>;
+
+/// A loopback HTTP server; records every request (for the CloudFormation responder), answers
+/// with the handler's response or `200 OK`.
+struct Server {
+    port: u16,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl Server {
+    /// Records requests; `handler` answers (None = 200 with an empty body).
+    fn start(handler: Handler) -> Server {
+        Server::spawn(handler, true)
+    }
+
+    /// Does not record requests (the proxy counts them itself).
+    fn start_raw(handler: Arc<dyn Fn(&Request) -> Response + Send + Sync>) -> Server {
+        Server::spawn(Arc::new(move |r: &Request| Some(handler(r))), false)
+    }
+
+    fn spawn(handler: Handler, record: bool) -> Server {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let recorded = requests.clone();
+        // The accept thread lives as long as the process; benches are short-lived.
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let handler = handler.clone();
+                let recorded = recorded.clone();
+                std::thread::spawn(move || serve_connection(stream, handler, record.then_some(recorded)));
+            }
+        });
+        Server { port, requests }
+    }
+}
+
+fn serve_connection(stream: TcpStream, handler: Handler, recorded: Option<Arc<Mutex<Vec<Request>>>>) {
+    let _ = stream.set_nodelay(true);
+    let Ok(mut writer) = stream.try_clone() else { return };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let request = match read_request(&mut reader) {
+            Ok(Some(request)) => request,
+            _ => return,
+        };
+        if let Some(recorded) = &recorded {
+            recorded.lock().unwrap().push(request.clone());
+        }
+        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let response = handler(&request).unwrap_or_else(|| Response::new(200, Vec::new()));
+        if response.close || response.write_to(&mut writer).is_err() || close {
+            let _ = writer.shutdown(Shutdown::Both);
+            return;
+        }
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let Some((request_line, headers)) = read_head(reader)? else { return Ok(None) };
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("/").to_owned();
+    let expect_continue = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue"));
+    if expect_continue {
+        let stream = reader.get_mut();
+        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+    }
+    let body = read_body(reader, &headers, false)?;
+    Ok(Some(Request { method, path, headers, body }))
+}
+
+/// Reads a start line and headers; `None` at a clean end of stream.
+fn read_head<R: BufRead>(reader: &mut R) -> std::io::Result<Option<(String, Vec<(String, String)>)>> {
+    let mut start = String::new();
+    loop {
+        start.clear();
+        if reader.read_line(&mut start)? == 0 {
+            return Ok(None);
+        }
+        if !start.trim().is_empty() {
+            break;
+        }
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("connection closed inside the headers"));
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    Ok(Some((start.trim_end().to_owned(), headers)))
+}
+
+/// Reads a body framed by Content-Length or chunked encoding; with `until_eof` (a response
+/// with neither), everything up to the end of the stream.
+fn read_body<R: BufRead>(reader: &mut R, headers: &[(String, String)], until_eof: bool) -> std::io::Result<Vec<u8>> {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
+        let mut body = Vec::new();
+        loop {
+            let mut size_line = String::new();
+            reader.read_line(&mut size_line)?;
+            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
+                .map_err(|_| std::io::Error::other(format!("bad chunk size {size_line:?}")))?;
+            if size == 0 {
+                // trailers, up to the empty line
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                }
+                return Ok(body);
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf)?;
+        }
+    }
+    if let Some(length) = header("content-length") {
+        let length: usize = length
+            .parse()
+            .map_err(|_| std::io::Error::other(format!("bad Content-Length {length:?}")))?;
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        return Ok(body);
+    }
+    let mut body = Vec::new();
+    if until_eof {
+        reader.read_to_end(&mut body)?;
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Request {
+        Request {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const S3_AUTH: (&str, &str) = (
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0",
+    );
+
+    #[test]
+    fn operations_are_named_by_service_and_action() {
+        let ec2 = request(
+            "POST",
+            "/",
+            &[
+                ("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, Signature=0"),
+                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+            ],
+            "Action=CreateSnapshot&Version=2016-11-15&VolumeId=vol-1",
+        );
+        assert_eq!(operation(&ec2), "ec2:CreateSnapshot");
+        let kms = request(
+            "POST",
+            "/",
+            &[
+                ("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/kms/aws4_request, Signature=0"),
+                ("X-Amz-Target", "TrentService.DescribeKey"),
+            ],
+            "{}",
+        );
+        assert_eq!(operation(&kms), "kms:DescribeKey");
+        assert_eq!(operation(&request("GET", "/b/CA/certs/beanstalk.crt?x-id=GetObject", &[S3_AUTH], "")), "s3:GetObject");
+        assert_eq!(operation(&request("GET", "/b?list-type=2&prefix=Backup%2F", &[S3_AUTH], "")), "s3:ListObjectsV2");
+        assert_eq!(operation(&request("HEAD", "/b", &[S3_AUTH], "")), "s3:HeadBucket");
+        assert_eq!(operation(&request("HEAD", "/b/k", &[S3_AUTH], "")), "s3:HeadObject");
+        assert_eq!(operation(&request("PUT", "/b/k?x-id=PutObject", &[S3_AUTH], "data")), "s3:PutObject");
+        assert_eq!(operation(&request("GET", "/b?acl", &[S3_AUTH], "")), "s3:GET /{bucket}?acl");
+    }
+
+    #[test]
+    fn bodies_are_read_by_length_chunks_or_to_the_end() {
+        let headers = |h: &[(&str, &str)]| h.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
+        let mut chunked = std::io::Cursor::new(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\nNEXT".to_vec());
+        assert_eq!(
+            read_body(&mut chunked, &headers(&[("Transfer-Encoding", "chunked")]), false).unwrap(),
+            b"Wikipedia"
+        );
+        let mut sized = std::io::Cursor::new(b"hello world".to_vec());
+        assert_eq!(read_body(&mut sized, &headers(&[("content-length", "5")]), false).unwrap(), b"hello");
+        let mut rest = std::io::Cursor::new(b"all of it".to_vec());
+        assert_eq!(read_body(&mut rest, &[], true).unwrap(), b"all of it");
+        let mut none = std::io::Cursor::new(b"GET / HTTP/1.1".to_vec());
+        assert_eq!(read_body(&mut none, &[], false).unwrap(), b"");
+    }
+}
