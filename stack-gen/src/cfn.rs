@@ -88,3 +88,27 @@ pub fn assume_role_policy(service: &str) -> Value {
         "Action": ["sts:AssumeRole"]
     })])
 }
+
+/// A security group in the stack's VPC. Egress stays AWS's default (all out): the instances
+/// fetch packages and reach AWS APIs through NAT.
+pub fn security_group(description: &str, name: &str) -> Value {
+    resource(
+        "AWS::EC2::SecurityGroup",
+        json!({ "GroupDescription": description, "VpcId": ref_("VPC"), "Tags": [name_tag(name)] }),
+    )
+}
+
+/// A TCP ingress rule on `group` from members of `source_group`, with its reason.
+pub fn ingress_from_group(group: &str, port: u16, source_group: &str, description: &str) -> Value {
+    resource(
+        "AWS::EC2::SecurityGroupIngress",
+        json!({
+            "GroupId": ref_(group),
+            "IpProtocol": "tcp",
+            "FromPort": port,
+            "ToPort": port,
+            "SourceSecurityGroupId": ref_(source_group),
+            "Description": description
+        }),
+    )
+}

@@ -6,6 +6,7 @@
 pub mod cfn;
 pub mod components;
 pub mod graph;
+pub mod instance;
 pub mod lambda;
 pub mod options;
 pub mod output;

@@ -1,6 +1,84 @@
-//! certs
+//! Certificates: a short-lived instance makes the stack's private CA and the certificates of
+//! the application servers and CouchDB, stores them SSE-KMS under `CA/` in the stack bucket,
+//! signals and shuts down. `EBCert` (the cert-reader Lambda) then reads the application
+//! certificate through the SDK for the load balancer's backend authentication — no public ACL.
 
+use serde_json::json;
+
+use crate::cfn::{allow, get_att, sub_with};
+use crate::components::foundation::{bucket, bucket_objects, key_arn};
+use crate::instance::{Instance, Os, add_instance_role};
+use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+/// Where the application servers' certificate is (read by cert-reader).
+pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
+
+pub fn add(t: &mut Template, o: &Options) {
+    add_instance_role(
+        t,
+        "CertWriterRole",
+        "CertWriterPolicy",
+        "CertWriterInstanceProfile",
+        vec![
+            allow(&["s3:PutObject"], json!([bucket_objects("CA/*")])),
+            allow(&["kms:GenerateDataKey", "kms:Encrypt"], json!([key_arn(o)])),
+        ],
+    );
+    crate::instance::add_launch_template(t);
+    let writer = Instance {
+        os: Os::AmazonLinux2023,
+        instance_type: "t4g.micro",
+        subnet: "PrivateSubnet1",
+        security_group: "ApplicationSecurityGroup",
+        profile: Some("CertWriterInstanceProfile"),
+        user_data: sub_with(include_str!("../../scripts/certs/cert-writer.sh"), json!({ "KeyArn": key_arn(o) })),
+        name: "cert-writer",
+        public_ip: false,
+    };
+    t.add_resource(
+        "CertWriterInstance",
+        json!({
+            "Type": "AWS::EC2::Instance",
+            // Needs the NAT route to reach S3 and CloudFormation.
+            "DependsOn": if o.dual_az { json!(["rtPrivate1", "CertWriterPolicy"]) } else { json!(["rtPrivate", "CertWriterPolicy"]) },
+            "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": "PT20M" } },
+            "Properties": writer.properties(o, key_arn(o))
+        }),
+    );
+    add_role(
+        t,
+        "BarebonesLambdaRole",
+        "CertGrabberFunction",
+        vec![
+            allow(&["s3:GetObject"], json!([bucket_objects(BEANSTALK_CERT_KEY)])),
+            allow(&["kms:Decrypt"], json!([key_arn(o)])),
+        ],
+    );
+    add_function(
+        t,
+        RustFunction {
+            id: "CertGrabberFunction",
+            code: "CertReader",
+            role: "BarebonesLambdaRole",
+            description: "Returns the application servers' certificate body to CloudFormation (EBCert)",
+            environment: json!({}),
+            timeout_seconds: 30,
+            memory_mb: 128,
+            reserved_concurrency: 2,
+        },
+    );
+    t.add_resource(
+        "EBCert",
+        json!({
+            "Type": "AWS::CloudFormation::CustomResource",
+            "DependsOn": "CertWriterInstance",
+            "Properties": {
+                "ServiceToken": get_att("CertGrabberFunction", "Arn"),
+                "Bucket": bucket(),
+                "Key": BEANSTALK_CERT_KEY
+            }
+        }),
+    );
+}

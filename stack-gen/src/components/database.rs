@@ -1,6 +1,106 @@
-//! database
+//! Database: RDS MySQL by major version (minor versions upgrade themselves), encrypted with the
+//! stack key, backed up daily in the stack's backup window and snapshotted on delete. A
+//! recovery stack restores it from `RecoveryRDSSnapshotARN`, sized as recorded.
 
+use serde_json::{Value, json};
+
+use crate::cfn::{get_att, ingress_from_group, ref_, resource, security_group, sub};
+use crate::components::backup_schedule::{rds_backup_window, rds_maintenance_window};
+use crate::components::efs::dns_record;
+use crate::components::foundation::{ZONE, keep_policy, key_arn};
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+/// Master user and database name of OpenEMR's schema (as in the original).
+pub const MASTER_USER: &str = "openemr";
+/// Days RDS keeps automated backups (the original left the default, 1).
+pub const BACKUP_RETENTION_DAYS: u32 = 35;
+
+pub fn add(t: &mut Template, o: &Options) {
+    if !o.recovery {
+        // A recovery stack runs the engine version of its snapshot (see recovery_overrides).
+        t.add_parameter(
+        "MySQLVersion",
+        json!({ "Type": "String", "Default": "8.4", "AllowedValues": ["8.0", "8.4"], "Description": "MySQL major version; minor versions are upgraded automatically in the maintenance window." }),
+        );
+    }
+    t.add_parameter(
+        "DBInstanceClass",
+        json!({ "Type": "String", "Default": "db.t4g.medium", "AllowedPattern": "^db\\.[a-z0-9]+\\.[a-z0-9]+$", "Description": "RDS instance class of the database." }),
+    );
+    t.add_resource("DBSecurityGroup", security_group("OpenEMR database (RDS MySQL)", "database"));
+    t.add_resource("DBSGIngress", ingress_from_group("DBSecurityGroup", 3306, "ApplicationSecurityGroup", "MySQL from the application servers"));
+    t.add_resource(
+        "RDSSubnetGroup",
+        resource(
+            "AWS::RDS::DBSubnetGroup",
+            json!({ "DBSubnetGroupDescription": "OpenEMR database private subnets", "SubnetIds": [ref_("PrivateSubnet1"), ref_("PrivateSubnet2")] }),
+        ),
+    );
+    if !o.recovery {
+        t.add_resource(
+            "DatabaseSecret",
+            resource(
+                "AWS::SecretsManager::Secret",
+                json!({
+                    "Description": sub("OpenEMR ${AWS::StackName}: database master user"),
+                    "KmsKeyId": key_arn(o),
+                    // RDSPassword's AllowedPattern keeps quotes and backslashes out of the JSON.
+                    "SecretString": sub(&format!("{{\"username\":\"{MASTER_USER}\",\"password\":\"${{RDSPassword}}\"}}"))
+                }),
+            ),
+        );
+    }
+    let mut p = json!({
+        "Engine": "mysql",
+        "EngineVersion": ref_("MySQLVersion"),
+        "AutoMinorVersionUpgrade": true,
+        "DBInstanceClass": ref_("DBInstanceClass"),
+        "StorageType": "gp3",
+        "AllocatedStorage": ref_("PatientRecords"),
+        "StorageEncrypted": true,
+        "KmsKeyId": key_arn(o),
+        "DBName": MASTER_USER,
+        "MasterUsername": MASTER_USER,
+        // Resolved from Secrets Manager at deploy time: the password stays out of the
+        // template's resolved properties and is kept (encrypted) for the application.
+        "MasterUserPassword": sub("{{resolve:secretsmanager:${DatabaseSecret}:SecretString:password}}"),
+        "MultiAZ": o.dual_az,
+        "DBSubnetGroupName": ref_("RDSSubnetGroup"),
+        "VPCSecurityGroups": [ref_("DBSecurityGroup")],
+        "PubliclyAccessible": false,
+        "BackupRetentionPeriod": BACKUP_RETENTION_DAYS,
+        "PreferredBackupWindow": rds_backup_window(),
+        "PreferredMaintenanceWindow": rds_maintenance_window(),
+        "CopyTagsToSnapshot": true,
+        "DeletionProtection": !o.dev,
+        "EnableCloudwatchLogsExports": ["error", "slowquery"],
+        "Tags": [crate::cfn::name_tag("database")]
+    });
+    if o.recovery {
+        recovery_overrides(&mut p);
+    }
+    t.add_resource(
+        "RDSInstance",
+        json!({
+            "Type": "AWS::RDS::DBInstance",
+            "DeletionPolicy": keep_policy(o, "Snapshot"),
+            "UpdateReplacePolicy": keep_policy(o, "Snapshot"),
+            "Properties": p
+        }),
+    );
+    t.add_resource("DNSMySQL", dns_record(&format!("mysql.{ZONE}"), "CNAME", get_att("RDSInstance", "Endpoint.Address")));
+}
+
+/// A restore takes the schema, master user and password from the snapshot (CloudFormation
+/// rejects them beside `DBSnapshotIdentifier`); size and engine version come from the
+/// recovery manifest, resolved by `RecoveryParameters`.
+fn recovery_overrides(p: &mut Value) {
+    let p = p.as_object_mut().expect("object");
+    for property in ["DBName", "MasterUsername", "MasterUserPassword"] {
+        p.remove(property);
+    }
+    p.insert("DBSnapshotIdentifier".into(), ref_("RecoveryRDSSnapshotARN"));
+    p.insert("AllocatedStorage".into(), get_att("RecoveryParameters", "PatientRecords"));
+    p.insert("EngineVersion".into(), get_att("RecoveryParameters", "EngineVersion"));
+}

@@ -1,6 +1,90 @@
-//! document_store
+//! Document store: CouchDB on its own encrypted sc1 volume (patient documents), one node, or
+//! two replicating both ways with `--dual-az`. A recovery stack makes the volume(s) from
+//! `RecoveryCouchDBSnapshot`, sized as recorded.
 
+use serde_json::{Value, json};
+
+use crate::cfn::{allow, az, get_att, ingress_from_group, ref_, security_group, sub_with};
+use crate::components::efs::dns_record;
+use crate::components::foundation::{ZONE, bucket_objects, keep_policy, key_arn};
+use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+/// CouchDB's TLS port.
+pub const COUCHDB_PORT: u16 = 6984;
+
+/// The document volumes of a stack: (logical ID, availability zone index).
+pub fn volumes(o: &Options) -> Vec<(&'static str, usize)> {
+    match (o.document_store(), o.dual_az) {
+        (false, _) => vec![],
+        (true, false) => vec![("CouchDBVolume", 0)],
+        (true, true) => vec![("CouchDBVolume", 0), ("RCouchDBVolume", 1)],
+    }
+}
+
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_resource("CouchDBSecurityGroup", security_group("OpenEMR document store (CouchDB)", "couchdb"));
+    t.add_resource("CouchDBSGIngress", ingress_from_group("CouchDBSecurityGroup", COUCHDB_PORT, "ApplicationSecurityGroup", "CouchDB (TLS) from the application servers"));
+    if o.dual_az {
+        t.add_resource("CouchDBSGIngress2", ingress_from_group("CouchDBSecurityGroup", COUCHDB_PORT, "CouchDBSecurityGroup", "CouchDB replication between the two nodes"));
+    }
+    if o.bastion() {
+        t.add_resource("CouchDBBastionIngress", ingress_from_group("CouchDBSecurityGroup", 22, "SSHSecurityGroup", "SSH from the developer bastion"));
+    }
+    add_instance_role(
+        t,
+        "CouchDBRole",
+        "CouchDBPolicy",
+        "CouchDBInstanceProfile",
+        vec![
+            allow(&["s3:GetObject"], json!([bucket_objects("CA/certs/couch.crt"), bucket_objects("CA/certs/ca.crt"), bucket_objects("CA/keys/couch.key"), bucket_objects("CouchDB/*")])),
+            allow(&["s3:PutObject"], json!([bucket_objects("CouchDB/*")])),
+            allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
+        ],
+    );
+    let size = if o.recovery { get_att("RecoveryParameters", "DocumentStorage") } else { ref_("DocumentStorage") };
+    for (volume, zone) in volumes(o) {
+        let mut p = json!({
+            "AvailabilityZone": az(zone),
+            "VolumeType": "sc1",
+            "Size": size,
+            "Encrypted": true,
+            "KmsKeyId": key_arn(o),
+            "Tags": [crate::cfn::name_tag(&format!("documents-az{}", zone + 1))]
+        });
+        if o.recovery {
+            p["SnapshotId"] = ref_("RecoveryCouchDBSnapshot");
+        }
+        t.add_resource(
+            volume,
+            json!({ "Type": "AWS::EC2::Volume", "DeletionPolicy": keep_policy(o, "Snapshot"), "UpdateReplacePolicy": keep_policy(o, "Snapshot"), "Properties": p }),
+        );
+    }
+    add_node(t, o, "CouchDBInstance", "CouchDBVolume", "PrivateSubnet1", json!(""));
+    t.add_resource("DNSCouchDB", dns_record(&format!("couchdb.{ZONE}"), "A", get_att("CouchDBInstance", "PrivateIp")));
+    if o.dual_az {
+        add_node(t, o, "CouchReplicatedDBInstance", "RCouchDBVolume", "PrivateSubnet2", json!(format!("couchdb-az1.{ZONE}")));
+        t.add_resource("DNSCouchDBAZ1", dns_record(&format!("couchdb-az1.{ZONE}"), "A", get_att("CouchDBInstance", "PrivateIp")));
+        t.add_resource("DNSCouchDBAZ2", dns_record(&format!("couchdb-az2.{ZONE}"), "A", get_att("CouchReplicatedDBInstance", "PrivateIp")));
+    }
+}
+
+fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str, peer: Value) {
+    let node = Instance {
+        os: Os::Ubuntu2404,
+        instance_type: "t3.medium",
+        subnet,
+        security_group: "CouchDBSecurityGroup",
+        profile: Some("CouchDBInstanceProfile"),
+        user_data: sub_with(
+            include_str!("../../scripts/document_store/user-data.sh"),
+            json!({ "KeyArn": key_arn(o), "Volume": ref_(volume), "Peer": peer }),
+        ),
+        name: if volume == "CouchDBVolume" { "couchdb-az1" } else { "couchdb-az2" },
+        public_ip: false,
+    };
+    let mut p = node.properties(o, key_arn(o));
+    p["Volumes"] = json!([{ "Device": "/dev/sdh", "VolumeId": ref_(volume) }]);
+    t.add_resource(id, json!({ "Type": "AWS::EC2::Instance", "DependsOn": ["CertWriterInstance", "CouchDBPolicy"], "Properties": p }));
+}

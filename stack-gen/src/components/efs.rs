@@ -1,6 +1,50 @@
-//! efs
+//! EFS: the shared file system of the application servers (OpenEMR's `sites/` directory).
 
+use serde_json::json;
+
+use crate::cfn::{ingress_from_group, name_tag, ref_, resource, security_group, sub};
+use crate::components::foundation::{ZONE, key_arn, keep_policy};
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_resource(
+        "ElasticFileSystem",
+        json!({
+            "Type": "AWS::EFS::FileSystem",
+            // Retained: it holds the site's configuration; the nightly duplicity backup is the copy.
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Encrypted": true,
+                "KmsKeyId": key_arn(o),
+                "PerformanceMode": "generalPurpose",
+                "ThroughputMode": "elastic",
+                "FileSystemTags": [name_tag("efs")]
+            }
+        }),
+    );
+    t.add_resource("EFSSecurityGroup", security_group("OpenEMR shared file system (EFS mount targets)", "efs"));
+    t.add_resource("EFSSGIngress", ingress_from_group("EFSSecurityGroup", 2049, "ApplicationSecurityGroup", "NFS from the application servers"));
+    for (id, subnet) in [("EFSMountPrivate1", "PrivateSubnet1"), ("EFSMountPrivate2", "PrivateSubnet2")] {
+        t.add_resource(
+            id,
+            resource(
+                "AWS::EFS::MountTarget",
+                json!({ "FileSystemId": ref_("ElasticFileSystem"), "SubnetId": ref_(subnet), "SecurityGroups": [ref_("EFSSecurityGroup")] }),
+            ),
+        );
+    }
+    t.add_resource(
+        "DNSEFS",
+        dns_record(&format!("nfs.{ZONE}"), "CNAME", sub("${ElasticFileSystem}.efs.${AWS::Region}.amazonaws.com")),
+    );
+}
+
+/// A record in the stack's private zone.
+pub fn dns_record(name: &str, type_: &str, value: serde_json::Value) -> serde_json::Value {
+    resource(
+        "AWS::Route53::RecordSet",
+        json!({ "HostedZoneId": ref_("DNS"), "Name": name, "Type": type_, "TTL": "900", "ResourceRecords": [value] }),
+    )
+}

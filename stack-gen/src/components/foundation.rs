@@ -1,14 +1,17 @@
-//! Foundation: the stack's parameters, private DNS zone, KMS key, bucket, audit trail, the
-//! operators' alert topic and the application security group.
+//! Foundation: the stack's parameters, private DNS zone, KMS key, bucket (with its access-log
+//! bucket), the audit trail, the operators' alert topic and the application security group.
 
 use serde_json::{Value, json};
 
-use crate::cfn::{get_att, ref_};
+use crate::cfn::{allow, get_att, if_, join, name_tag, no_value, ref_, resource, security_group, sub};
 use crate::options::Options;
 use crate::template::Template;
 
 /// Logical ID of the SNS topic every alarm and failed asynchronous invocation reports to.
 pub const ALERT_TOPIC: &str = "OperatorAlerts";
+
+/// The private hosted zone the instances find each other in.
+pub const ZONE: &str = "openemr.local";
 
 /// The stack bucket's name.
 pub fn bucket() -> Value {
@@ -20,12 +23,379 @@ pub fn bucket_arn() -> Value {
     get_att("S3Bucket", "Arn")
 }
 
+/// ARN of objects under `prefix` in the stack bucket (`prefix` may end in `*`).
+pub fn bucket_objects(prefix: &str) -> Value {
+    sub(&format!("${{S3Bucket.Arn}}/{prefix}"))
+}
+
 /// ARN of the KMS key protecting the stack's data: the stack's own, or in a recovery stack
 /// the original stack's (`RecoveryKMSKey`), since every snapshot and backup is encrypted with it.
 pub fn key_arn(o: &Options) -> Value {
     if o.recovery { ref_("RecoveryKMSKey") } else { get_att("OpenEMRKey", "Arn") }
 }
 
-pub fn add_parameters(_t: &mut Template, _o: &Options) {}
+/// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
+/// `Delete` with `--dev`.
+pub fn keep_policy(o: &Options, production: &str) -> Value {
+    json!(if o.dev { "Delete" } else { production })
+}
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+/// The parameters the user answers, in the order the console shows them.
+pub fn add_parameters(t: &mut Template, o: &Options) {
+    t.add_parameter(
+        "EC2KeyPair",
+        json!({ "Type": "AWS::EC2::KeyPair::KeyName", "Description": "Amazon EC2 key pair for the stack's instances (administration via SSH)." }),
+    );
+    if o.recovery {
+        t.add_parameter(
+            "RecoveryKMSKey",
+            json!({
+                "Type": "String",
+                "Description": "ARN of the original stack's KMS key (output StackKMSKey of the original stack).",
+                "AllowedPattern": "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}$",
+                "ConstraintDescription": "a KMS key ARN: arn:aws:kms:<region>:<account>:key/<uuid>"
+            }),
+        );
+        t.add_parameter(
+            "RecoveryRDSSnapshotARN",
+            json!({
+                "Type": "String",
+                "Description": "ARN of the RDS snapshot to restore (`stack-gen recovery-params` finds the newest).",
+                "AllowedPattern": "^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:[a-zA-Z][a-zA-Z0-9:-]*$",
+                "ConstraintDescription": "an RDS DB snapshot ARN: arn:aws:rds:<region>:<account>:snapshot:<name>"
+            }),
+        );
+        if o.document_store() {
+            t.add_parameter(
+                "RecoveryCouchDBSnapshot",
+                json!({
+                    "Type": "String",
+                    "Description": "EBS snapshot of the original stack's CouchDB (patient documents) volume.",
+                    "AllowedPattern": "^snap-([0-9a-f]{8}|[0-9a-f]{17})$",
+                    "ConstraintDescription": "an EBS snapshot id: snap-<8 or 17 hex digits>"
+                }),
+            );
+        }
+        t.add_parameter(
+            "RecoveryS3Bucket",
+            json!({
+                "Type": "String",
+                "Description": "Name of the original stack's bucket (holds the EFS backup in Backup/ and the recovery manifest).",
+                "AllowedPattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+                "ConstraintDescription": "an S3 bucket name"
+            }),
+        );
+        t.add_parameter(
+            "TimeZone",
+            json!({
+                "Type": "String",
+                "Default": "",
+                "MaxLength": 41,
+                "Description": "Leave empty to use the original stack's time zone from its recovery manifest. Set it (e.g. America/Chicago) only for a stack built by the original generator, which recorded none."
+            }),
+        );
+    } else {
+        t.add_parameter(
+            "TimeZone",
+            json!({ "Type": "String", "Default": "America/Chicago", "MaxLength": 41, "Description": "The clinic's time zone (tz database name), used by OpenEMR." }),
+        );
+        t.add_parameter(
+            "RDSPassword",
+            json!({
+                "Type": "String",
+                "NoEcho": true,
+                "MinLength": 8,
+                "MaxLength": 41,
+                "AllowedPattern": "^[^/@\"'\\\\ ]*$",
+                "Description": "Password of the database's master user `openemr` (8-41 characters, no / @ \" ' \\ or space).",
+                "ConstraintDescription": "8-41 characters without / @ \" ' \\ or space"
+            }),
+        );
+        t.add_parameter(
+            "PatientRecords",
+            json!({ "Type": "Number", "Default": 10, "MinValue": 10, "MaxValue": 16384, "Description": "Database storage (GB) for patient records." }),
+        );
+        if o.document_store() {
+            t.add_parameter(
+                "DocumentStorage",
+                json!({ "Type": "Number", "Default": 500, "MinValue": 125, "MaxValue": 16384, "Description": "Size (GB) of each CouchDB patient-document volume (sc1, at least 125)." }),
+            );
+        }
+    }
+    t.add_parameter(
+        "AlertEmail",
+        json!({ "Type": "String", "Default": "", "Description": "E-mail address told when a backup check fails or a backup job errors (leave empty to subscribe later).", "AllowedPattern": "^$|^[^@ ]+@[^@ ]+$", "ConstraintDescription": "an e-mail address, or empty" }),
+    );
+    crate::instance::add_ami_parameters(t);
+    crate::lambda::add_code_location(t, &o.code);
+}
+
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_condition("HasAlertEmail", json!({ "Fn::Not": [{ "Fn::Equals": [ref_("AlertEmail"), ""] }] }));
+    t.add_resource(
+        "DNS",
+        resource("AWS::Route53::HostedZone", json!({ "Name": ZONE, "VPCs": [{ "VPCId": ref_("VPC"), "VPCRegion": ref_("AWS::Region") }] })),
+    );
+    if !o.recovery {
+        add_key(t, o);
+    }
+    add_bucket(t, o);
+    add_trail(t, o);
+    t.add_resource(
+        ALERT_TOPIC,
+        resource(
+            "AWS::SNS::Topic",
+            json!({
+                "DisplayName": sub("OpenEMR ${AWS::StackName} alerts"),
+                // Alarms publish here; CloudWatch cannot use a key whose policy this stack
+                // cannot change (recovery stacks use the original's key), and the messages
+                // carry no patient data or secrets, so the topic uses the AWS-managed key.
+                "KmsMasterKeyId": "alias/aws/sns",
+                "Subscription": if_("HasAlertEmail", json!([{ "Protocol": "email", "Endpoint": ref_("AlertEmail") }]), no_value())
+            }),
+        ),
+    );
+    t.add_resource("ApplicationSecurityGroup", security_group("OpenEMR application servers (Elastic Beanstalk instances)", "application"));
+    t.add_resource(
+        "AppSGIngress",
+        resource(
+            "AWS::EC2::SecurityGroupIngress",
+            json!({
+                "GroupId": ref_("ApplicationSecurityGroup"),
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "CidrIp": crate::components::network::VPC_CIDR,
+                "Description": "HTTPS from the load balancer (public subnets) to the application"
+            }),
+        ),
+    );
+}
+
+fn add_key(t: &mut Template, o: &Options) {
+    t.add_resource(
+        "OpenEMRKey",
+        json!({
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": sub("OpenEMR ${AWS::StackName}: database, documents, file system, backups"),
+                "EnableKeyRotation": true,
+                "PendingWindowInDays": 30,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        // The account administers the key through IAM (the default key policy).
+                        "Sid": "AccountAdministersThroughIAM",
+                        "Effect": "Allow",
+                        "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+                        "Action": "kms:*",
+                        "Resource": "*"
+                    }]
+                },
+                "Tags": [name_tag("key")]
+            }
+        }),
+    );
+}
+
+fn add_bucket(t: &mut Template, o: &Options) {
+    // Server access logs go to their own bucket: a bucket cannot log to itself usefully, and
+    // log delivery supports only SSE-S3.
+    t.add_resource(
+        "AccessLogBucket",
+        json!({
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
+                "PublicAccessBlockConfiguration": public_access_block(),
+                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+                "VersioningConfiguration": { "Status": "Enabled" },
+                "LifecycleConfiguration": { "Rules": [{ "Id": "ExpireAccessLogs", "Status": "Enabled", "ExpirationInDays": 365, "NoncurrentVersionExpiration": { "NoncurrentDays": 30 } }] }
+            }
+        }),
+    );
+    t.add_resource(
+        "AccessLogBucketPolicy",
+        resource(
+            "AWS::S3::BucketPolicy",
+            json!({
+                "Bucket": ref_("AccessLogBucket"),
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "S3ServerAccessLogs",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "logging.s3.amazonaws.com" },
+                            "Action": "s3:PutObject",
+                            "Resource": sub("${AccessLogBucket.Arn}/*"),
+                            "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
+                        },
+                        deny_insecure_transport(get_att("AccessLogBucket", "Arn"), sub("${AccessLogBucket.Arn}/*"))
+                    ]
+                }
+            }),
+        ),
+    );
+    t.add_resource(
+        "S3Bucket",
+        json!({
+            "Type": "AWS::S3::Bucket",
+            // The bucket outlives the stack: it holds the backups a recovery stack restores.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketName": join("-", vec![json!("openemr"), crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))]),
+                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
+                    "ServerSideEncryptionByDefault": { "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn(o) },
+                    "BucketKeyEnabled": true
+                }] },
+                "PublicAccessBlockConfiguration": public_access_block(),
+                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+                "VersioningConfiguration": { "Status": "Enabled" },
+                "LoggingConfiguration": { "DestinationBucketName": ref_("AccessLogBucket"), "LogFilePrefix": "stack-bucket/" },
+                "LifecycleConfiguration": { "Rules": [
+                    { "Id": "ExpireOldVersions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": 90 } },
+                    { "Id": "AbortIncompleteUploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 7 } }
+                ] },
+                "Tags": [name_tag("bucket")]
+            }
+        }),
+    );
+    t.add_resource(
+        "BucketPolicy",
+        resource(
+            "AWS::S3::BucketPolicy",
+            json!({
+                "Bucket": ref_("S3Bucket"),
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "CloudTrailAclCheck",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                            "Action": "s3:GetBucketAcl",
+                            "Resource": bucket_arn(),
+                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+                        },
+                        {
+                            "Sid": "CloudTrailWrite",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                            "Action": "s3:PutObject",
+                            "Resource": sub("${S3Bucket.Arn}/AWSLogs/${AWS::AccountId}/*"),
+                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+                        },
+                        deny_insecure_transport(bucket_arn(), bucket_objects("*"))
+                    ]
+                }
+            }),
+        ),
+    );
+}
+
+fn public_access_block() -> Value {
+    json!({ "BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true })
+}
+
+fn deny_insecure_transport(bucket: Value, objects: Value) -> Value {
+    json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket, objects],
+        "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+    })
+}
+
+/// The trail's ARN, built from its name (a GetAtt would make the bucket policy and the trail
+/// depend on each other).
+fn trail_arn() -> Value {
+    sub("arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/${AWS::StackName}-trail")
+}
+
+fn add_trail(t: &mut Template, o: &Options) {
+    // The trail has its own key in every stack: a recovery stack runs on the original's key,
+    // whose policy may not let CloudTrail use it.
+    t.add_resource(
+        "CloudTrailKey",
+        json!({
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": sub("OpenEMR ${AWS::StackName}: CloudTrail log files"),
+                "EnableKeyRotation": true,
+                "PendingWindowInDays": 30,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "AccountAdministersThroughIAM",
+                            "Effect": "Allow",
+                            "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+                            "Action": "kms:*",
+                            "Resource": "*"
+                        },
+                        {
+                            "Sid": "CloudTrailEncryptsLogs",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                            "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"],
+                            "Resource": "*",
+                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+                        }
+                    ]
+                }
+            }
+        }),
+    );
+    t.add_resource(
+        "CloudTrailLogGroup",
+        json!({
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": "Retain",
+            "Properties": { "RetentionInDays": 365 }
+        }),
+    );
+    t.add_resource(
+        "CloudTrailLogsRole",
+        resource(
+            "AWS::IAM::Role",
+            json!({
+                "AssumeRolePolicyDocument": crate::cfn::assume_role_policy("cloudtrail.amazonaws.com"),
+                "Policies": [{
+                    "PolicyName": "DeliverToLogGroup",
+                    "PolicyDocument": crate::cfn::policy_document(vec![
+                        allow(&["logs:CreateLogStream", "logs:PutLogEvents"], json!([get_att("CloudTrailLogGroup", "Arn")]))
+                    ])
+                }]
+            }),
+        ),
+    );
+    t.add_resource(
+        "CloudTrail",
+        json!({
+            "Type": "AWS::CloudTrail::Trail",
+            "DependsOn": ["BucketPolicy"],
+            "Properties": {
+                "TrailName": sub("${AWS::StackName}-trail"),
+                "S3BucketName": bucket(),
+                "IsLogging": true,
+                "IsMultiRegionTrail": true,
+                "IncludeGlobalServiceEvents": true,
+                "EnableLogFileValidation": true,
+                "KMSKeyId": get_att("CloudTrailKey", "Arn"),
+                "CloudWatchLogsLogGroupArn": get_att("CloudTrailLogGroup", "Arn"),
+                "CloudWatchLogsRoleArn": get_att("CloudTrailLogsRole", "Arn")
+            }
+        }),
+    );
+}

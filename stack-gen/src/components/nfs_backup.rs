@@ -1,6 +1,70 @@
-//! nfs_backup
+//! NFS backup agent: an instance that mounts EFS and backs it up nightly with duplicity to
+//! `s3://<stack bucket>/Backup/` (in the stack's backup window), and in a recovery stack first
+//! restores EFS from the original bucket.
 
+use serde_json::json;
+
+use crate::cfn::{allow, get_att, ingress_from_group, ref_, security_group, sub, sub_with};
+use crate::components::backup_schedule::nfs_cron_hour;
+use crate::components::efs::dns_record;
+use crate::components::foundation::{ZONE, bucket_arn, bucket_objects, key_arn};
+use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_resource("NFSBackupSecurityGroup", security_group("OpenEMR NFS backup agent", "nfs-backup"));
+    t.add_resource("NFSSGIngress", ingress_from_group("EFSSecurityGroup", 2049, "NFSBackupSecurityGroup", "NFS from the backup agent"));
+    if o.bastion() {
+        t.add_resource("NFSBackupSGIngress", ingress_from_group("NFSBackupSecurityGroup", 22, "SSHSecurityGroup", "SSH from the developer bastion"));
+    }
+    let mut statements = vec![
+        list_backup(bucket_arn()),
+        allow(&["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], json!([bucket_objects("Backup/*")])),
+        allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
+    ];
+    if o.recovery {
+        statements.push(list_backup(sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}")));
+        statements.push(allow(&["s3:GetObject"], json!([sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}/Backup/*")])));
+    }
+    add_instance_role(t, "NFSBackupRole", "NFSBackupPolicy", "NFSInstanceProfile", statements);
+    let agent = Instance {
+        os: Os::Ubuntu2404,
+        instance_type: "t3.small",
+        subnet: "PrivateSubnet1",
+        security_group: "NFSBackupSecurityGroup",
+        profile: Some("NFSInstanceProfile"),
+        user_data: sub_with(
+            include_str!("../../scripts/nfs_backup/user-data.sh"),
+            json!({
+                "KeyArn": key_arn(o),
+                "CronHour": nfs_cron_hour(),
+                "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
+                "BackupScript": include_str!("../../scripts/nfs_backup/backup.sh"),
+            }),
+        ),
+        name: "nfs-backup",
+        public_ip: false,
+    };
+    t.add_resource(
+        "NFSBackupInstance",
+        json!({
+            "Type": "AWS::EC2::Instance",
+            "DependsOn": ["EFSMountPrivate1", "NFSBackupPolicy"],
+            // A restore of a large file system takes a while.
+            "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": if o.recovery { "PT2H" } else { "PT30M" } } },
+            "Properties": agent.properties(o, key_arn(o))
+        }),
+    );
+    t.add_resource("DNSBackupAgent", dns_record(&format!("backup.{ZONE}"), "A", get_att("NFSBackupInstance", "PrivateIp")));
+}
+
+/// Listing the `Backup/` prefix of a bucket, nothing else.
+fn list_backup(bucket: serde_json::Value) -> serde_json::Value {
+    json!({
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": [bucket],
+        "Condition": { "StringLike": { "s3:prefix": ["Backup/*"] } }
+    })
+}

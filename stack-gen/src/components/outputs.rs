@@ -1,6 +1,24 @@
-//! outputs
+//! Outputs: the original's (OpenEMR, OpenEMRVPC, DeveloperKeyhole) and what a recovery needs
+//! (`stack-gen recovery-params` reads them).
 
+use serde_json::json;
+
+use crate::cfn::{get_att, ref_, sub};
+use crate::components::document_store::volumes;
+use crate::components::foundation::key_arn;
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_output("OpenEMR", json!({ "Description": "OpenEMR's address", "Value": sub("http://${EBEnvironment.EndpointURL}/openemr") }));
+    t.add_output("OpenEMRVPC", json!({ "Description": "The stack's VPC (for the VPN, chapter 4)", "Value": ref_("VPC") }));
+    if o.bastion() {
+        t.add_output("DeveloperKeyhole", json!({ "Description": "Public IP of the developer bastion (not HIPAA-safe)", "Value": get_att("DeveloperBastion", "PublicIp") }));
+    }
+    t.add_output("StackBucket", json!({ "Description": "Bucket with backups (Backup/) and the recovery manifest: RecoveryS3Bucket of a recovery stack", "Value": ref_("S3Bucket") }));
+    t.add_output("StackKMSKey", json!({ "Description": "KMS key of the stack's data: RecoveryKMSKey of a recovery stack", "Value": key_arn(o) }));
+    t.add_output("DatabaseInstance", json!({ "Description": "RDS instance whose snapshots recover the database", "Value": ref_("RDSInstance") }));
+    for (volume, _) in volumes(o) {
+        t.add_output(&format!("{volume}Id"), json!({ "Description": format!("Document volume {volume}, whose snapshots recover the documents"), "Value": ref_(volume) }));
+    }
+}

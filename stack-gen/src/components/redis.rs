@@ -1,6 +1,47 @@
-//! redis
+//! Redis: OpenEMR's session store. Encrypted at rest and in transit; in transit "preferred"
+//! so the application's plain connections keep working while TLS clients are also served.
+//! A replication group in every stack (the original's single-AZ CacheCluster cannot encrypt
+//! at rest): one node, or two with automatic fail-over in `--dual-az`.
 
+use serde_json::json;
+
+use crate::cfn::{get_att, ingress_from_group, ref_, resource, security_group};
+use crate::components::efs::dns_record;
+use crate::components::foundation::{ZONE, key_arn};
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_resource("RedisSecurityGroup", security_group("OpenEMR session store (Redis)", "redis"));
+    t.add_resource("RedisSGIngress", ingress_from_group("RedisSecurityGroup", 6379, "ApplicationSecurityGroup", "Redis from the application servers"));
+    t.add_resource(
+        "RedisSubnets",
+        resource(
+            "AWS::ElastiCache::SubnetGroup",
+            json!({ "Description": "OpenEMR Redis private subnets", "SubnetIds": [ref_("PrivateSubnet1"), ref_("PrivateSubnet2")] }),
+        ),
+    );
+    t.add_resource(
+        "RedisCluster",
+        resource(
+            "AWS::ElastiCache::ReplicationGroup",
+            json!({
+                "ReplicationGroupDescription": "OpenEMR sessions",
+                "Engine": "redis",
+                "EngineVersion": "7.1",
+                "CacheNodeType": "cache.t4g.micro",
+                "NumCacheClusters": if o.dual_az { 2 } else { 1 },
+                "AutomaticFailoverEnabled": o.dual_az,
+                "MultiAZEnabled": o.dual_az,
+                "CacheSubnetGroupName": ref_("RedisSubnets"),
+                "SecurityGroupIds": [ref_("RedisSecurityGroup")],
+                "AtRestEncryptionEnabled": true,
+                "KmsKeyId": key_arn(o),
+                "TransitEncryptionEnabled": true,
+                "TransitEncryptionMode": "preferred",
+                "AutoMinorVersionUpgrade": true
+            }),
+        ),
+    );
+    t.add_resource("DNSRedis", dns_record(&format!("redis.{ZONE}"), "CNAME", get_att("RedisCluster", "PrimaryEndPoint.Address")));
+}

@@ -1,0 +1,6 @@
+#!/bin/bash
+# Developer bastion (Amazon Linux 2023): only security updates; it exists to forward SSH.
+set -euo pipefail
+stack='${AWS::StackName}'
+dnf upgrade -y --security
+echo "OpenEMR $stack developer bastion: not HIPAA-safe, for testing without patient data only." > /etc/motd

@@ -1,0 +1,18 @@
+#!/bin/bash
+# Nightly backup of the EFS file system (OpenEMR's sites/) to s3://<stack bucket>/Backup/ with
+# duplicity: a full backup when the last is a month old, incrementals in between, the two
+# newest full chains kept. cron runs it in the stack's backup window; run it by hand with
+#   sudo /root/backup.sh
+# The backup-checker Lambda verifies the result every night.
+set -euo pipefail
+# shellcheck source=/dev/null
+. /etc/openemr-backup.env   # bucket=, region=
+
+export AWS_DEFAULT_REGION="$region"
+target="boto3+s3://$bucket/Backup"
+PASSPHRASE=$(aws s3 cp "s3://$bucket/Backup/passphrase.txt" - --only-show-errors)
+export PASSPHRASE
+
+duplicity backup --full-if-older-than 1M /mnt/efs "$target"
+duplicity remove-all-but-n-full 2 --force "$target"
+unset PASSPHRASE
