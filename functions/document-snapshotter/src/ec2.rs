@@ -126,9 +126,13 @@ fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt:
     ApiError { code, message }
 }
 
-fn tag_spec(new: &NewSnapshot) -> TagSpecification {
+/// The tags of a new snapshot; none at all when there are none (EC2 rejects an empty spec).
+fn tag_spec(new: &NewSnapshot) -> Option<Vec<TagSpecification>> {
+    if new.tags.is_empty() {
+        return None;
+    }
     let tags = new.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-    TagSpecification::builder().resource_type(ResourceType::Snapshot).set_tags(Some(tags)).build()
+    Some(vec![TagSpecification::builder().resource_type(ResourceType::Snapshot).set_tags(Some(tags)).build()])
 }
 
 impl Ec2 for SdkEc2 {
@@ -184,7 +188,7 @@ impl Ec2 for SdkEc2 {
             .create_snapshot()
             .volume_id(volume_id)
             .description(&new.description)
-            .tag_specifications(tag_spec(new))
+            .set_tag_specifications(tag_spec(new))
             .send()
             .await
             .map_err(api_error)?;
@@ -205,7 +209,7 @@ impl Ec2 for SdkEc2 {
             .encrypted(true)
             .kms_key_id(kms_key_id)
             .description(&new.description)
-            .tag_specifications(tag_spec(new))
+            .set_tag_specifications(tag_spec(new))
             .send()
             .await
             .map_err(api_error)?;

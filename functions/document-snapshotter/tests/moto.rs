@@ -407,12 +407,20 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
 #[tokio::test]
 async fn sdk_errors_carry_ec2_codes() {
     let moto = Moto::start();
-    let sdk = SdkEc2::new(client(&moto).await);
-    let e = sdk.delete_snapshot("snap-0123456789abcdef0").await.unwrap_err();
+    let ec2 = client(&moto).await;
+    let sdk = SdkEc2::new(ec2.clone());
+    let gone_volume = volume(&ec2, "gone").await;
+    let gone_snapshot = snapshot(&ec2, &gone_volume, &[]).await;
+    ec2.delete_snapshot().snapshot_id(&gone_snapshot).send().await.unwrap();
+    ec2.delete_volume().volume_id(&gone_volume).send().await.unwrap();
+    let e = sdk.delete_snapshot(&gone_snapshot).await.unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
+    assert!(!e.is_in_use());
     let new = NewSnapshot { description: "x".into(), tags: vec![] };
-    let e = sdk.create_snapshot("vol-0123456789abcdef0", &new).await.unwrap_err();
-    assert_eq!(e.code, "InvalidVolume.NotFound");
+    let e = sdk.create_snapshot(&gone_volume, &new).await.unwrap_err();
+    assert_eq!(e.code, "InvalidVolume.NotFound", "{e:?}");
     // A missing volume is left out of describe_volumes rather than failing it.
-    assert!(sdk.describe_volumes(&["vol-0123456789abcdef0".into()]).await.unwrap().is_empty());
+    let live = volume(&ec2, "live").await;
+    let found = sdk.describe_volumes(&[gone_volume.clone(), live.clone()]).await.unwrap();
+    assert_eq!(found, [VolumeInfo { id: live, name: Some("live".into()) }]);
 }
