@@ -1,6 +1,247 @@
-//! backup_checker
+//! The backup checker: a Lambda run every night after the backup window (see
+//! [`backup_schedule::checker_schedule`]) that proves the EFS duplicity backup, the document
+//! snapshots and the database snapshot exist, are fresh and line up. It reports through EMF
+//! metrics, an SNS message to the operators' topic and a failed invocation; two alarms turn the
+//! metric and the failed invocation into alerts on the same topic.
+//!
+//! Its role only reads: names under the bucket's `Backup/`, the passphrase object's metadata
+//! (GetObject on that one object, without kms:Decrypt, so its content cannot be read), the
+//! snapshots of any volume (EC2 has no resource-level scoping for DescribeSnapshots) and the
+//! stack's database instance's snapshots; it may publish to the operators' topic.
 
+use serde_json::{Value, json};
+
+use crate::cfn::{allow, get_att, ref_, resource, sub};
+use crate::components::backup_schedule;
+use crate::components::foundation::{self, ALERT_TOPIC};
+use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
 use crate::template::Template;
 
-pub fn add(_t: &mut Template, _o: &Options) {}
+pub const FUNCTION: &str = "BackupCheckerFunction";
+pub const ROLE: &str = "BackupCheckerRole";
+pub const SCHEDULE: &str = "BackupCheckerSchedule";
+/// Where the NFS backup agent writes the duplicity backup (and `passphrase.txt`).
+pub const BACKUP_PREFIX: &str = "Backup/";
+/// CloudWatch namespace and metric of the function's EMF output (`backup_checker::output`).
+pub const METRIC_NAMESPACE: &str = "OpenEMR/BackupChecker";
+pub const FAILED_METRIC: &str = "FailedChecks";
+
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_parameter(
+        "BackupMaxAgeHours",
+        json!({
+            "Type": "Number",
+            "Default": 26,
+            "MinValue": 1,
+            "MaxValue": 8784,
+            "Description": "The backup checker fails when the newest EFS backup, document snapshot or database snapshot is older than this many hours (a nightly backup plus slack)."
+        }),
+    );
+    t.add_parameter(
+        "BackupMaxSkewHours",
+        json!({
+            "Type": "Number",
+            "Default": 2,
+            "MinValue": 0,
+            "MaxValue": 8784,
+            "Description": "The backup checker fails when the newest EFS backup, document snapshot(s) and database snapshot lie more than this many hours apart (records and documents would restore from different times)."
+        }),
+    );
+
+    add_role(
+        t,
+        ROLE,
+        FUNCTION,
+        vec![
+            json!({
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [foundation::bucket_arn()],
+                "Condition": { "StringLike": { "s3:prefix": [BACKUP_PREFIX, format!("{BACKUP_PREFIX}*")] } }
+            }),
+            // HeadObject needs s3:GetObject; without kms:Decrypt the content stays unreadable.
+            allow(&["s3:GetObject"], json!([foundation::bucket_objects(&format!("{BACKUP_PREFIX}passphrase.txt"))])),
+            // DescribeSnapshots supports no resource-level permissions.
+            allow(&["ec2:DescribeSnapshots"], json!(["*"])),
+            allow(
+                &["rds:DescribeDBSnapshots"],
+                json!([
+                    sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"),
+                    sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")
+                ]),
+            ),
+            allow(&["sns:Publish"], json!([ref_(ALERT_TOPIC)])),
+        ],
+    );
+
+    add_function(
+        t,
+        RustFunction {
+            id: FUNCTION,
+            code: "BackupChecker",
+            role: ROLE,
+            description: "Checks every night that the EFS backup, document snapshots and database snapshot exist, are fresh and line up",
+            environment: environment(o),
+            timeout_seconds: 300,
+            memory_mb: 256,
+            reserved_concurrency: 1,
+        },
+    );
+
+    t.add_resource(
+        SCHEDULE,
+        resource(
+            "AWS::Events::Rule",
+            json!({
+                "Description": "Runs the backup checker after the nightly backup window (BackupHour + 3 h, UTC)",
+                "ScheduleExpression": backup_schedule::checker_schedule(),
+                "State": "ENABLED",
+                "Targets": [{ "Arn": get_att(FUNCTION, "Arn"), "Id": "BackupChecker" }]
+            }),
+        ),
+    );
+    t.add_resource(
+        "BackupCheckerSchedulePermission",
+        resource(
+            "AWS::Lambda::Permission",
+            json!({
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": ref_(FUNCTION),
+                "Principal": "events.amazonaws.com",
+                "SourceArn": get_att(SCHEDULE, "Arn")
+            }),
+        ),
+    );
+    // A failed check must alarm, not run again: no retries. The failure record (the error
+    // summary, no secrets) goes to the operators' topic too, which also covers crashes and
+    // time-outs that never reached the function's own alert.
+    t.add_resource(
+        "BackupCheckerInvokeConfig",
+        resource(
+            "AWS::Lambda::EventInvokeConfig",
+            json!({
+                "FunctionName": ref_(FUNCTION),
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": 0,
+                "MaximumEventAgeInSeconds": 3600,
+                "DestinationConfig": { "OnFailure": { "Destination": ref_(ALERT_TOPIC) } }
+            }),
+        ),
+    );
+    t.add_resource(
+        "BackupCheckFailedAlarm",
+        resource(
+            "AWS::CloudWatch::Alarm",
+            json!({
+                "AlarmDescription": sub("A nightly backup check of ${AWS::StackName} failed, or none ran for a day: the backups are not proven restorable. The SNS message and the BackupCheckerFunction logs name the check."),
+                "Namespace": METRIC_NAMESPACE,
+                "MetricName": FAILED_METRIC,
+                "Dimensions": [{ "Name": "Stack", "Value": ref_("AWS::StackName") }],
+                "Statistic": "Maximum",
+                "Period": 86400,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                // No check result for a day is no proof: alarm.
+                "TreatMissingData": "breaching",
+                "AlarmActions": [ref_(ALERT_TOPIC)],
+                "OKActions": [ref_(ALERT_TOPIC)]
+            }),
+        ),
+    );
+    t.add_resource(
+        "BackupCheckerErrorsAlarm",
+        resource(
+            "AWS::CloudWatch::Alarm",
+            json!({
+                "AlarmDescription": sub("The backup checker of ${AWS::StackName} failed (a check failed, or the function itself errored or timed out)."),
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{ "Name": "FunctionName", "Value": ref_(FUNCTION) }],
+                "Statistic": "Sum",
+                "Period": 3600,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [ref_(ALERT_TOPIC)]
+            }),
+        ),
+    );
+}
+
+/// The function's environment (names read by `backup_checker::env`).
+fn environment(o: &Options) -> Value {
+    let mut env = json!({
+        "BACKUP_BUCKET": foundation::bucket(),
+        "BACKUP_PREFIX": BACKUP_PREFIX,
+        "DB_INSTANCE_ID": ref_("RDSInstance"),
+        "MAX_BACKUP_AGE_HOURS": ref_("BackupMaxAgeHours"),
+        "MAX_SKEW_HOURS": ref_("BackupMaxSkewHours"),
+        "ALERT_TOPIC_ARN": ref_(ALERT_TOPIC),
+        "STACK_NAME": ref_("AWS::StackName"),
+    });
+    if o.document_store() {
+        env["DOCUMENT_VOLUMES"] =
+            if o.dual_az { sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}") } else { sub("primary=${CouchDBVolume}") };
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(o: &Options) -> Value {
+        let mut t = Template::new(String::new());
+        add(&mut t, o);
+        t.to_json()
+    }
+
+    #[test]
+    fn volumes_follow_the_flags() {
+        let env = |o: &Options| template(o)["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"].clone();
+        assert_eq!(env(&Options::default())["DOCUMENT_VOLUMES"], sub("primary=${CouchDBVolume}"));
+        assert_eq!(env(&Options { dual_az: true, ..Options::default() })["DOCUMENT_VOLUMES"], sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}"));
+        assert!(env(&Options { skip_document_store: true, ..Options::default() }).get("DOCUMENT_VOLUMES").is_none());
+        assert_eq!(env(&Options::default())["DB_INSTANCE_ID"], ref_("RDSInstance"));
+    }
+
+    #[test]
+    fn role_only_reads_and_names_its_resources() {
+        let t = template(&Options::default());
+        let statements = t["Resources"][ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap().clone();
+        for s in &statements {
+            for action in s["Action"].as_array().unwrap() {
+                let action = action.as_str().unwrap();
+                assert!(!action.contains('*'), "{action}");
+                let verb = action.split(':').nth(1).unwrap();
+                assert!(
+                    ["List", "Get", "Describe", "CreateLogStream", "PutLogEvents", "Publish"].iter().any(|v| verb.starts_with(v)),
+                    "{action} is not read-only"
+                );
+            }
+            let star = s["Resource"].as_array().unwrap().iter().any(|r| r == "*");
+            assert!(!star || s["Action"] == json!(["ec2:DescribeSnapshots"]), "{s}");
+        }
+        let list = statements.iter().find(|s| s["Action"] == json!(["s3:ListBucket"])).unwrap();
+        assert_eq!(list["Condition"]["StringLike"]["s3:prefix"], json!(["Backup/", "Backup/*"]));
+        let get = statements.iter().find(|s| s["Action"] == json!(["s3:GetObject"])).unwrap();
+        assert_eq!(get["Resource"], json!([sub("${S3Bucket.Arn}/Backup/passphrase.txt")]));
+        assert!(!t.to_string().contains("kms:Decrypt"));
+    }
+
+    #[test]
+    fn schedule_alarms_and_no_retries() {
+        let t = template(&Options::default());
+        let r = &t["Resources"];
+        assert_eq!(r[SCHEDULE]["Properties"]["ScheduleExpression"], backup_schedule::checker_schedule());
+        assert_eq!(r["BackupCheckerInvokeConfig"]["Properties"]["MaximumRetryAttempts"], 0);
+        assert_eq!(r["BackupCheckFailedAlarm"]["Properties"]["MetricName"], FAILED_METRIC);
+        assert_eq!(r["BackupCheckFailedAlarm"]["Properties"]["AlarmActions"], json!([ref_(ALERT_TOPIC)]));
+        assert_eq!(r["BackupCheckerErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"], ref_(FUNCTION));
+        assert_eq!(t["Parameters"]["BackupMaxAgeHours"]["Default"], 26);
+        assert!(r.as_object().unwrap().values().all(|v| v["Type"] != "AWS::SNS::Topic"));
+    }
+}

@@ -1,0 +1,154 @@
+//! The edge: the AWS calls that gather [`Findings`]. Each reads metadata only (object names,
+//! the passphrase object's encryption header, snapshot ids and times), never content.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_ec2::types::{Filter, SnapshotState};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use serde::Serialize;
+
+use crate::checks::{DatabaseFinding, Passphrase, Snapshot, VolumeFinding, VolumeRef};
+use crate::duplicity::{BackupScan, EfsFindings};
+
+/// Error texts are cut to this many characters (the SNS message stays readable).
+const MAX_ERROR: usize = 300;
+
+/// The AWS clients the checker uses.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl Clients {
+    pub fn new(config: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            s3: aws_clients::s3_client(config),
+            ec2: aws_sdk_ec2::Client::new(config),
+            rds: aws_sdk_rds::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+        }
+    }
+}
+
+/// API requests made by one run (pages, not items), reported with the result.
+#[derive(Debug, Default, Serialize)]
+pub struct ApiCalls {
+    pub s3_list_objects: AtomicU32,
+    pub s3_head_object: AtomicU32,
+    pub ec2_describe_snapshots: AtomicU32,
+    pub rds_describe_db_snapshots: AtomicU32,
+    pub sns_publish: AtomicU32,
+}
+
+impl ApiCalls {
+    pub fn total(&self) -> u32 {
+        [&self.s3_list_objects, &self.s3_head_object, &self.ec2_describe_snapshots, &self.rds_describe_db_snapshots, &self.sns_publish]
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+fn count(counter: &AtomicU32) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+fn describe<E: std::error::Error>(error: E) -> String {
+    let mut text = DisplayErrorContext(error).to_string();
+    if text.len() > MAX_ERROR {
+        let mut cut = MAX_ERROR;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    text
+}
+
+/// Lists every object under `prefix`, page by page, into a [`BackupScan`].
+pub async fn scan_backup(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, calls: &ApiCalls) -> Result<EfsFindings, String> {
+    let mut scan = BackupScan::new();
+    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        count(&calls.s3_list_objects);
+        let page = page.map_err(describe)?;
+        for object in page.contents() {
+            if let Some(key) = object.key() {
+                scan.add(key.strip_prefix(prefix).unwrap_or(key));
+            }
+        }
+    }
+    Ok(scan.finish())
+}
+
+/// The passphrase object's encryption, from a HEAD request (the body is never read; the role
+/// has no kms:Decrypt for S3, so it could not be).
+pub async fn passphrase(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, calls: &ApiCalls) -> Result<Passphrase, String> {
+    count(&calls.s3_head_object);
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(head) => Ok(Passphrase::Present { encryption: head.server_side_encryption().map(|e| e.as_str().to_owned()) }),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(Passphrase::Missing),
+        Err(error) => Err(describe(error)),
+    }
+}
+
+/// The newest completed snapshot of `volume` owned by this account.
+pub async fn volume_snapshots(ec2: &aws_sdk_ec2::Client, volume: &VolumeRef, calls: &ApiCalls) -> Result<VolumeFinding, String> {
+    let mut finding = VolumeFinding { role: volume.role.clone(), volume_id: volume.volume_id.clone(), newest: None, pending: 0 };
+    let mut pages = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(Filter::builder().name("volume-id").values(&volume.volume_id).build())
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        count(&calls.ec2_describe_snapshots);
+        let page = page.map_err(describe)?;
+        for s in page.snapshots() {
+            match s.state() {
+                Some(SnapshotState::Completed) => {
+                    if let (Some(id), Some(time)) = (s.snapshot_id(), s.start_time()) {
+                        newer(&mut finding.newest, id, time.secs());
+                    }
+                }
+                Some(SnapshotState::Pending) => finding.pending += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok(finding)
+}
+
+/// The newest available snapshot (automated or manual) of the database instance.
+pub async fn database_snapshots(rds: &aws_sdk_rds::Client, instance: &str, calls: &ApiCalls) -> Result<DatabaseFinding, String> {
+    let mut finding = DatabaseFinding { instance: instance.to_owned(), newest: None };
+    let mut pages = rds.describe_db_snapshots().db_instance_identifier(instance).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        count(&calls.rds_describe_db_snapshots);
+        let page = page.map_err(describe)?;
+        for s in page.db_snapshots() {
+            if s.status() == Some("available") {
+                if let (Some(id), Some(time)) = (s.db_snapshot_identifier(), s.snapshot_create_time()) {
+                    newer(&mut finding.newest, id, time.secs());
+                }
+            }
+        }
+    }
+    Ok(finding)
+}
+
+fn newer(newest: &mut Option<Snapshot>, id: &str, time: i64) {
+    if newest.as_ref().is_none_or(|n| time > n.time) {
+        *newest = Some(Snapshot { id: id.to_owned(), time });
+    }
+}
+
+/// Sends the operators' alert.
+pub async fn publish(sns: &aws_sdk_sns::Client, topic: &str, subject: &str, message: &str, calls: &ApiCalls) -> Result<(), String> {
+    count(&calls.sns_publish);
+    sns.publish().topic_arn(topic).subject(subject).message(message).send().await.map(|_| ()).map_err(describe)
+}
