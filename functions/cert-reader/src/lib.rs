@@ -44,9 +44,17 @@ pub enum Error {
     )]
     AccessDenied { bucket: String, key: String },
     #[error("reading s3://{bucket}/{key} failed: {message}")]
-    Read { bucket: String, key: String, message: String },
+    Read {
+        bucket: String,
+        key: String,
+        message: String,
+    },
     #[error("s3://{bucket}/{key} is not a PEM certificate: {problem}")]
-    NotPem { bucket: String, key: String, problem: PemError },
+    NotPem {
+        bucket: String,
+        key: String,
+        problem: PemError,
+    },
     #[error("unsupported request type")]
     UnknownRequest,
 }
@@ -74,7 +82,10 @@ const END: &str = "-----END CERTIFICATE-----";
 /// further certificates (a chain) are ignored.
 pub fn certificate_body(pem: &str) -> Result<String, PemError> {
     let mut lines = pem.lines().map(str::trim);
-    lines.by_ref().find(|line| *line == BEGIN).ok_or(PemError::NoBegin)?;
+    lines
+        .by_ref()
+        .find(|line| *line == BEGIN)
+        .ok_or(PemError::NoBegin)?;
     let mut body = String::new();
     let mut ended = false;
     for line in lines {
@@ -90,7 +101,9 @@ pub fn certificate_body(pem: &str) -> Result<String, PemError> {
     if body.is_empty() {
         return Err(PemError::Empty);
     }
-    let base64 = body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
+    let base64 = body
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=');
     let padding_at_end = body.trim_end_matches('=').bytes().all(|b| b != b'=');
     if !base64 || !padding_at_end || body.len() % 4 != 0 {
         return Err(PemError::NotBase64);
@@ -117,7 +130,11 @@ pub async fn read_public_key(s3: &aws_sdk_s3::Client, props: &Props) -> Result<S
                 Some("NoSuchKey") => Error::NoSuchKey { bucket, key },
                 Some("NoSuchBucket") => Error::NoSuchBucket { bucket, key },
                 Some("AccessDenied") => Error::AccessDenied { bucket, key },
-                _ => Error::Read { bucket, key, message },
+                _ => Error::Read {
+                    bucket,
+                    key,
+                    message,
+                },
             });
         }
     };
@@ -170,31 +187,68 @@ mod tests {
     #[test]
     fn pem_table() {
         let cases: &[(&str, Result<&str, PemError>)] = &[
-            ("-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n", Ok("QUJDREVG")),
-            ("-----BEGIN CERTIFICATE-----\r\nQUJD\r\nREU=\r\n-----END CERTIFICATE-----\r\n", Ok("QUJDREU=")),
-            ("Certificate:\n  Data: ...\n-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----", Ok("QUJD")),
+            (
+                "-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n",
+                Ok("QUJDREVG"),
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\r\nQUJD\r\nREU=\r\n-----END CERTIFICATE-----\r\n",
+                Ok("QUJDREU="),
+            ),
+            (
+                "Certificate:\n  Data: ...\n-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----",
+                Ok("QUJD"),
+            ),
             (
                 "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nWFla\n-----END CERTIFICATE-----\n",
                 Ok("QUJD"),
             ),
             ("", Err(PemError::NoBegin)),
-            ("-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n", Err(PemError::NoBegin)),
+            (
+                "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n",
+                Err(PemError::NoBegin),
+            ),
             ("-----BEGIN CERTIFICATE-----\nQUJD\n", Err(PemError::NoEnd)),
-            ("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", Err(PemError::Empty)),
-            ("-----BEGIN CERTIFICATE-----\nQU JD\n-----END CERTIFICATE-----\n", Err(PemError::NotBase64)),
-            ("-----BEGIN CERTIFICATE-----\nQUJ\n-----END CERTIFICATE-----\n", Err(PemError::NotBase64)),
-            ("-----BEGIN CERTIFICATE-----\nQU=D\n-----END CERTIFICATE-----\n", Err(PemError::NotBase64)),
+            (
+                "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+                Err(PemError::Empty),
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nQU JD\n-----END CERTIFICATE-----\n",
+                Err(PemError::NotBase64),
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nQUJ\n-----END CERTIFICATE-----\n",
+                Err(PemError::NotBase64),
+            ),
+            (
+                "-----BEGIN CERTIFICATE-----\nQU=D\n-----END CERTIFICATE-----\n",
+                Err(PemError::NotBase64),
+            ),
         ];
         for (pem, expected) in cases {
-            assert_eq!(certificate_body(pem).as_deref().map_err(|e| *e), *expected, "{pem:?}");
+            assert_eq!(
+                certificate_body(pem).as_deref().map_err(|e| *e),
+                *expected,
+                "{pem:?}"
+            );
         }
     }
 
     #[test]
     fn reasons_name_bucket_and_key() {
-        let missing = Error::NoSuchKey { bucket: "b1".into(), key: "CA/certs/beanstalk.crt".into() };
-        assert_eq!(missing.to_string(), "the certificate object s3://b1/CA/certs/beanstalk.crt does not exist");
-        let bucket = Error::NoSuchBucket { bucket: "b2".into(), key: "k".into() };
+        let missing = Error::NoSuchKey {
+            bucket: "b1".into(),
+            key: "CA/certs/beanstalk.crt".into(),
+        };
+        assert_eq!(
+            missing.to_string(),
+            "the certificate object s3://b1/CA/certs/beanstalk.crt does not exist"
+        );
+        let bucket = Error::NoSuchBucket {
+            bucket: "b2".into(),
+            key: "k".into(),
+        };
         assert!(bucket.to_string().contains("bucket b2 does not exist"));
         assert!(bucket.to_string().contains("s3://b2/k"));
     }

@@ -15,8 +15,8 @@ fn every_sample_event_parses_into_the_handler_input() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let request: Request<Props> =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+        let request: Request<Props> = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
         let (kind, props) = match &request {
             Request::Create(r) => ("Create", &r.resource_properties),
             Request::Update(r) => ("Update", &r.resource_properties),
@@ -26,7 +26,12 @@ fn every_sample_event_parses_into_the_handler_input() {
         assert_eq!(props.key, "CA/certs/beanstalk.crt", "{}", path.display());
         assert!(!props.bucket.is_empty());
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(value["ResourceType"], "Custom::CertReader", "{}", path.display());
+        assert_eq!(
+            value["ResourceType"],
+            "Custom::CertReader",
+            "{}",
+            path.display()
+        );
         assert_eq!(value["LogicalResourceId"], "EBCert", "{}", path.display());
         assert_eq!(
             path.file_stem().unwrap().to_str().unwrap(),
@@ -35,5 +40,9 @@ fn every_sample_event_parses_into_the_handler_input() {
         );
         kinds.insert(kind);
     }
-    assert_eq!(kinds, BTreeSet::from(["Create", "Delete", "Update"]), "one sample per request type");
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["Create", "Delete", "Update"]),
+        "one sample per request type"
+    );
 }

@@ -33,7 +33,11 @@ fn event(kind: &str, url: &str, bucket: &str, key: &str) -> Value {
 
 fn options() -> Options {
     Options {
-        retry: RetryPolicy { attempts: 2, first_backoff: Duration::from_millis(10), ..RetryPolicy::default() },
+        retry: RetryPolicy {
+            attempts: 2,
+            first_backoff: Duration::from_millis(10),
+            ..RetryPolicy::default()
+        },
         ..Options::default()
     }
 }
@@ -47,7 +51,9 @@ async fn answer(s3: &aws_sdk_s3::Client, event: Value) -> Value {
         let s3 = s3.clone();
         async move { cert_reader::handle(&s3, request).await }
     };
-    handle(&handler, event, Context::default(), &options()).await.expect("answer delivered");
+    handle(&handler, event, Context::default(), &options())
+        .await
+        .expect("answer delivered");
     let got = server.requests();
     assert_eq!(got.len(), 1, "exactly one answer: {got:?}");
     got[0].json()
@@ -57,7 +63,13 @@ async fn bucket_with(moto: &Moto, bucket: &str, objects: &[(&str, &str)]) -> aws
     let s3 = aws_clients::s3_client(&moto.sdk_config().await);
     s3.create_bucket().bucket(bucket).send().await.unwrap();
     for (key, body) in objects {
-        s3.put_object().bucket(bucket).key(*key).body(body.as_bytes().to_vec().into()).send().await.unwrap();
+        s3.put_object()
+            .bucket(bucket)
+            .key(*key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
     }
     s3
 }
@@ -82,12 +94,21 @@ async fn update_reads_the_object_again() {
     let s3 = bucket_with(&moto, "cert-update", &[(KEY, CERT)]).await;
     let first = answer(&s3, event("Create", "", "cert-update", KEY)).await;
     let renewed = "-----BEGIN CERTIFICATE-----\nUkVORVdFRA==\n-----END CERTIFICATE-----\n";
-    s3.put_object().bucket("cert-update").key(KEY).body(renewed.as_bytes().to_vec().into()).send().await.unwrap();
+    s3.put_object()
+        .bucket("cert-update")
+        .key(KEY)
+        .body(renewed.as_bytes().to_vec().into())
+        .send()
+        .await
+        .unwrap();
     let second = answer(&s3, event("Update", "", "cert-update", KEY)).await;
     assert_eq!(second["Status"], "SUCCESS", "{second}");
     assert_ne!(first["Data"]["PublicKey"], second["Data"]["PublicKey"]);
     assert_eq!(second["Data"]["PublicKey"], "UkVORVdFRA==");
-    assert_eq!(second["PhysicalResourceId"], "EBCert-req-Create", "Update keeps the physical id");
+    assert_eq!(
+        second["PhysicalResourceId"], "EBCert-req-Create",
+        "Update keeps the physical id"
+    );
 }
 
 #[tokio::test]
@@ -96,7 +117,10 @@ async fn object_missing_fails_naming_bucket_and_key() {
     let s3 = bucket_with(&moto, "cert-missing", &[("CA/certs/couch.crt", CERT)]).await;
     let body = answer(&s3, event("Create", "", "cert-missing", KEY)).await;
     assert_eq!(body["Status"], "FAILED");
-    assert_eq!(body["Reason"], "the certificate object s3://cert-missing/CA/certs/beanstalk.crt does not exist");
+    assert_eq!(
+        body["Reason"],
+        "the certificate object s3://cert-missing/CA/certs/beanstalk.crt does not exist"
+    );
     assert_eq!(body["PhysicalResourceId"], "create-failed:req-Create");
     assert!(body.get("Data").is_none());
 }
@@ -109,14 +133,28 @@ async fn wrong_bucket_fails_naming_it() {
     let body = answer(&s3, event("Create", "", "cert-wrong", KEY)).await;
     assert_eq!(body["Status"], "FAILED");
     let reason = body["Reason"].as_str().unwrap();
-    assert!(reason.contains("bucket cert-wrong does not exist"), "{reason}");
-    assert!(reason.contains("s3://cert-wrong/CA/certs/beanstalk.crt"), "{reason}");
+    assert!(
+        reason.contains("bucket cert-wrong does not exist"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("s3://cert-wrong/CA/certs/beanstalk.crt"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
 async fn an_object_that_is_not_a_certificate_fails() {
     let moto = Moto::start();
-    let s3 = bucket_with(&moto, "cert-garbage", &[(KEY, "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n")]).await;
+    let s3 = bucket_with(
+        &moto,
+        "cert-garbage",
+        &[(
+            KEY,
+            "-----BEGIN PRIVATE KEY-----\nQUJD\n-----END PRIVATE KEY-----\n",
+        )],
+    )
+    .await;
     let body = answer(&s3, event("Create", "", "cert-garbage", KEY)).await;
     assert_eq!(body["Status"], "FAILED");
     assert_eq!(

@@ -154,14 +154,22 @@ pub enum AnswerError {
     /// The event carries no ResponseURL: there is nobody to answer.
     NoResponseUrl,
     /// The answer (`response`) was built but could not be delivered.
-    Undelivered { response: Box<Response>, error: PutError },
+    Undelivered {
+        response: Box<Response>,
+        error: PutError,
+    },
 }
 
 impl Display for AnswerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AnswerError::NoResponseUrl => write!(f, "the event has no ResponseURL: it is not a CloudFormation custom-resource request, nothing was answered"),
-            AnswerError::Undelivered { response, error } => write!(f, "{:?} answer not delivered: {error}", response.status),
+            AnswerError::NoResponseUrl => write!(
+                f,
+                "the event has no ResponseURL: it is not a CloudFormation custom-resource request, nothing was answered"
+            ),
+            AnswerError::Undelivered { response, error } => {
+                write!(f, "{:?} answer not delivered: {error}", response.status)
+            }
         }
     }
 }
@@ -240,7 +248,11 @@ impl Envelope {
         Response {
             status: Status::Failed,
             reason: Some(reason),
-            physical_resource_id: response::failed_physical_id(self.kind, self.physical_id.as_deref(), &self.request_id),
+            physical_resource_id: response::failed_physical_id(
+                self.kind,
+                self.physical_id.as_deref(),
+                &self.request_id,
+            ),
             stack_id: self.stack_id.clone(),
             request_id: self.request_id.clone(),
             logical_resource_id: self.logical_id.clone(),
@@ -272,12 +284,22 @@ pub fn handler_budget(deadline_ms: u64, now: SystemTime, margin: Duration) -> Op
     }
     let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
     let remaining = deadline.duration_since(now).unwrap_or(Duration::ZERO);
-    Some(remaining.saturating_sub(margin).max(remaining / 2).min(remaining))
+    Some(
+        remaining
+            .saturating_sub(margin)
+            .max(remaining / 2)
+            .min(remaining),
+    )
 }
 
 /// Handles one invocation: parse, call `handler`, answer exactly once. Returns what was
 /// answered; `Err` only when nothing could be delivered.
-pub async fn handle<P, F, Fut, E>(handler: &F, event: Value, context: Context, options: &Options) -> Result<Answer, AnswerError>
+pub async fn handle<P, F, Fut, E>(
+    handler: &F,
+    event: Value,
+    context: Context,
+    options: &Options,
+) -> Result<Answer, AnswerError>
 where
     P: DeserializeOwned + Serialize + Send + 'static,
     F: Fn(Request<P>, Context) -> Fut,
@@ -307,14 +329,17 @@ where
     let budget = handler_budget(context.deadline, now, options.deadline_margin);
     let started = Instant::now();
     let hard_deadline = (context.deadline != 0).then(|| {
-        let left = (UNIX_EPOCH + Duration::from_millis(context.deadline)).duration_since(now).unwrap_or(Duration::ZERO);
+        let left = (UNIX_EPOCH + Duration::from_millis(context.deadline))
+            .duration_since(now)
+            .unwrap_or(Duration::ZERO);
         started + left
     });
 
-    let (response, handler_called) = match decide(handler, event, context, &envelope, budget, started).await {
-        Decided::Answer(response) => (response, false),
-        Decided::Handled(response) => (response, true),
-    };
+    let (response, handler_called) =
+        match decide(handler, event, context, &envelope, budget, started).await {
+            Decided::Answer(response) => (response, false),
+            Decided::Handled(response) => (response, true),
+        };
     let response = response::fit(response);
 
     let data_names: Vec<&str> = response.data.keys().map(String::as_str).collect();
@@ -326,9 +351,23 @@ where
         no_echo = response.no_echo,
         "answering CloudFormation"
     );
-    match put::put(&envelope.response_url, response.to_body(), &options.retry, hard_deadline).await {
-        Ok(delivery) => Ok(Answer { response, delivery, handler_called }),
-        Err(error) => Err(AnswerError::Undelivered { response: Box::new(response), error }),
+    match put::put(
+        &envelope.response_url,
+        response.to_body(),
+        &options.retry,
+        hard_deadline,
+    )
+    .await
+    {
+        Ok(delivery) => Ok(Answer {
+            response,
+            delivery,
+            handler_called,
+        }),
+        Err(error) => Err(AnswerError::Undelivered {
+            response: Box::new(response),
+            error,
+        }),
     }
 }
 
@@ -353,9 +392,15 @@ where
     Fut: Future<Output = Result<Success, E>> + Send + 'static,
     E: Display + Send + 'static,
 {
-    let failed_create = envelope.physical_id.as_deref().filter(|id| id.starts_with(CREATE_FAILED_PREFIX));
+    let failed_create = envelope
+        .physical_id
+        .as_deref()
+        .filter(|id| id.starts_with(CREATE_FAILED_PREFIX));
     if let (Kind::Delete, Some(id)) = (envelope.kind, failed_create) {
-        tracing::info!(physical_id = id, "Delete of a resource whose Create failed: nothing to delete");
+        tracing::info!(
+            physical_id = id,
+            "Delete of a resource whose Create failed: nothing to delete"
+        );
         return Decided::Answer(Response {
             status: Status::Success,
             reason: None,
@@ -409,7 +454,8 @@ where
                 // The handler did its work: keep an id that reaches it again on Delete.
                 let mut failed = envelope.failed(reason);
                 if envelope.kind == Kind::Create {
-                    failed.physical_resource_id = format!("{}-{}", envelope.logical_id, envelope.request_id);
+                    failed.physical_resource_id =
+                        format!("{}-{}", envelope.logical_id, envelope.request_id);
                 }
                 failed
             }
@@ -446,9 +492,18 @@ mod tests {
         let ms = |s: u64| 1_000_000 + s * 1000;
         let margin = Duration::from_secs(5);
         assert_eq!(handler_budget(0, now, margin), None);
-        assert_eq!(handler_budget(ms(60), now, margin), Some(Duration::from_secs(55)));
-        assert_eq!(handler_budget(ms(6), now, margin), Some(Duration::from_secs(3)));
-        assert_eq!(handler_budget(ms(2), now, margin), Some(Duration::from_secs(1)));
+        assert_eq!(
+            handler_budget(ms(60), now, margin),
+            Some(Duration::from_secs(55))
+        );
+        assert_eq!(
+            handler_budget(ms(6), now, margin),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            handler_budget(ms(2), now, margin),
+            Some(Duration::from_secs(1))
+        );
         assert_eq!(handler_budget(999_000, now, margin), Some(Duration::ZERO));
     }
 }

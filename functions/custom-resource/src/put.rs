@@ -45,7 +45,9 @@ impl RetryPolicy {
     /// Pause after failed attempt number `attempt` (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.first_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.first_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }
 
@@ -75,7 +77,11 @@ pub struct PutError {
 
 impl std::fmt::Display for PutError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the response could not be delivered after {} attempt(s): {}", self.attempts, self.last_error)
+        write!(
+            f,
+            "the response could not be delivered after {} attempt(s): {}",
+            self.attempts, self.last_error
+        )
     }
 }
 
@@ -88,7 +94,12 @@ enum Attempt {
 
 /// PUTs `body` to `url` (Content-Type empty, as the pre-signed URL was signed for), retrying
 /// transient failures under `policy`, and never starting an attempt after `hard_deadline`.
-pub async fn put(url: &str, body: Vec<u8>, policy: &RetryPolicy, hard_deadline: Option<Instant>) -> Result<Delivery, PutError> {
+pub async fn put(
+    url: &str,
+    body: Vec<u8>,
+    policy: &RetryPolicy,
+    hard_deadline: Option<Instant>,
+) -> Result<Delivery, PutError> {
     let uri: Uri = url.parse().map_err(|e| PutError {
         attempts: 0,
         last_error: format!("the ResponseURL is not a valid URL: {e}"),
@@ -110,9 +121,17 @@ pub async fn put(url: &str, body: Vec<u8>, policy: &RetryPolicy, hard_deadline: 
             Attempt::Status(status) if !retryable_status(status) => {
                 if (200..300).contains(&status) {
                     tracing::info!(host, status, attempt, "response delivered");
-                    return Ok(Delivery { status, attempts: attempt });
+                    return Ok(Delivery {
+                        status,
+                        attempts: attempt,
+                    });
                 }
-                tracing::error!(host, status, attempt, "the ResponseURL refused the response");
+                tracing::error!(
+                    host,
+                    status,
+                    attempt,
+                    "the ResponseURL refused the response"
+                );
                 return Err(PutError {
                     attempts: attempt,
                     last_error: format!("HTTP {status}"),
@@ -125,7 +144,10 @@ pub async fn put(url: &str, body: Vec<u8>, policy: &RetryPolicy, hard_deadline: 
         let out_of_time = hard_deadline.is_some_and(|d| Instant::now() + pause >= d);
         if attempt >= policy.attempts || out_of_time {
             tracing::error!(host, attempt, error = %last_error, "giving up delivering the response");
-            return Err(PutError { attempts: attempt, last_error });
+            return Err(PutError {
+                attempts: attempt,
+                last_error,
+            });
         }
         tracing::warn!(host, attempt, error = %last_error, retry_in_ms = pause.as_millis() as u64, "response PUT failed, retrying");
         tokio::time::sleep(pause).await;
@@ -197,7 +219,17 @@ mod tests {
 
     #[test]
     fn retryable_statuses() {
-        for (status, retry) in [(200, false), (204, false), (400, false), (403, false), (404, false), (408, true), (429, true), (500, true), (503, true)] {
+        for (status, retry) in [
+            (200, false),
+            (204, false),
+            (400, false),
+            (403, false),
+            (404, false),
+            (408, true),
+            (429, true),
+            (500, true),
+            (503, true),
+        ] {
             assert_eq!(retryable_status(status), retry, "{status}");
         }
     }
@@ -211,7 +243,9 @@ mod tests {
 
     #[tokio::test]
     async fn an_invalid_url_is_an_error_without_attempts() {
-        let err = put("not a url", vec![], &RetryPolicy::default(), None).await.unwrap_err();
+        let err = put("not a url", vec![], &RetryPolicy::default(), None)
+            .await
+            .unwrap_err();
         assert_eq!(err.attempts, 0);
         assert!(err.last_error.contains("not a valid URL"), "{err}");
     }
@@ -219,14 +253,25 @@ mod tests {
     #[tokio::test]
     async fn connection_refused_is_retried_then_reported() {
         // A port nobody listens on: bind, read the port, close.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let policy = RetryPolicy {
             attempts: 3,
             first_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(10),
             attempt_timeout: Duration::from_secs(2),
         };
-        let err = put(&format!("http://127.0.0.1:{port}/r"), b"{}".to_vec(), &policy, None).await.unwrap_err();
+        let err = put(
+            &format!("http://127.0.0.1:{port}/r"),
+            b"{}".to_vec(),
+            &policy,
+            None,
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.attempts, 3);
         assert!(err.last_error.to_lowercase().contains("connect"), "{err}");
     }

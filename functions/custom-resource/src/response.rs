@@ -83,7 +83,11 @@ impl Kind {
 /// knows). A failed Create (or an event too broken to tell) answers the
 /// [`CREATE_FAILED_PREFIX`] marker, so the rollback's Delete is recognised and answered SUCCESS
 /// without touching anything.
-pub fn failed_physical_id(kind: Kind, request_physical_id: Option<&str>, request_id: &str) -> String {
+pub fn failed_physical_id(
+    kind: Kind,
+    request_physical_id: Option<&str>,
+    request_id: &str,
+) -> String {
     match (kind, request_physical_id) {
         (Kind::Update | Kind::Delete, Some(id)) if !id.is_empty() => id.to_owned(),
         _ => format!("{CREATE_FAILED_PREFIX}{request_id}"),
@@ -134,7 +138,9 @@ pub fn fit(mut response: Response) -> Response {
         return response;
     }
     if !response.data.is_empty() {
-        let data_bytes = serde_json::to_vec(&response.data).map(|d| d.len()).unwrap_or(0);
+        let data_bytes = serde_json::to_vec(&response.data)
+            .map(|d| d.len())
+            .unwrap_or(0);
         let keys: Vec<&str> = response.data.keys().map(String::as_str).collect();
         response.reason = Some(format!(
             "the response Data ({data_bytes} bytes, attributes {}) does not fit the {MAX_BODY_BYTES}-byte limit of a custom-resource response; answered FAILED instead of dropping attributes",
@@ -199,7 +205,11 @@ mod tests {
 
     fn response(reason: Option<&str>, data: Value) -> Response {
         Response {
-            status: if reason.is_some() { Status::Failed } else { Status::Success },
+            status: if reason.is_some() {
+                Status::Failed
+            } else {
+                Status::Success
+            },
             reason: reason.map(str::to_owned),
             physical_resource_id: "pid".into(),
             stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/s/guid".into(),
@@ -222,14 +232,24 @@ mod tests {
             (Kind::Unknown, Some("p-1"), "create-failed:r1"),
         ];
         for (kind, physical, expected) in cases {
-            assert_eq!(failed_physical_id(kind, physical, "r1"), expected, "{kind:?} {physical:?}");
+            assert_eq!(
+                failed_physical_id(kind, physical, "r1"),
+                expected,
+                "{kind:?} {physical:?}"
+            );
         }
     }
 
     #[test]
     fn success_physical_ids() {
         let long = "x".repeat(MAX_PHYSICAL_ID_BYTES + 1);
-        let cases: [(Kind, Option<&str>, Option<&str>, Result<&str, &str>); 8] = [
+        type Case<'a> = (
+            Kind,
+            Option<&'a str>,
+            Option<&'a str>,
+            Result<&'a str, &'a str>,
+        );
+        let cases: [Case; 8] = [
             (Kind::Create, None, None, Ok("Res-r1")),
             (Kind::Create, Some("mine"), None, Ok("mine")),
             (Kind::Update, None, Some("old"), Ok("old")),
@@ -261,7 +281,11 @@ mod tests {
             let fitted = fit(response(Some(&reason), json!({})));
             let body = fitted.to_body();
             assert!(body.len() <= MAX_BODY_BYTES, "{filler:?}: {}", body.len());
-            assert!(body.len() > MAX_BODY_BYTES - 8, "{filler:?}: wasted room, {}", body.len());
+            assert!(
+                body.len() > MAX_BODY_BYTES - 8,
+                "{filler:?}: wasted room, {}",
+                body.len()
+            );
             let reason = fitted.reason.unwrap();
             assert!(reason.ends_with(TRUNCATED_SUFFIX));
             assert!(reason.starts_with(filler));
@@ -276,9 +300,15 @@ mod tests {
         assert_eq!(fitted.status, Status::Failed);
         assert!(fitted.data.is_empty());
         let reason = fitted.reason.as_deref().unwrap();
-        assert!(reason.contains("Small, Big") || reason.contains("Big, Small"), "{reason}");
+        assert!(
+            reason.contains("Small, Big") || reason.contains("Big, Small"),
+            "{reason}"
+        );
         assert!(reason.contains("4096"), "{reason}");
-        assert!(!reason.contains("SSSS"), "values must not leak into the reason");
+        assert!(
+            !reason.contains("SSSS"),
+            "values must not leak into the reason"
+        );
         assert!(fitted.to_body().len() <= MAX_BODY_BYTES);
     }
 

@@ -49,7 +49,12 @@ fn fast_options() -> Options {
 /// The one answer the server got (fails if it got none or several).
 fn only_answer(server: &ResponseUrl) -> (Recorded, Value) {
     let got = server.requests();
-    assert_eq!(got.len(), 1, "expected exactly one answer, got {}: {got:?}", got.len());
+    assert_eq!(
+        got.len(),
+        1,
+        "expected exactly one answer, got {}: {got:?}",
+        got.len()
+    );
     let answer = got.into_iter().next().unwrap();
     let body = answer.json();
     (answer, body)
@@ -59,19 +64,34 @@ fn only_answer(server: &ResponseUrl) -> (Recorded, Value) {
 async fn success_answers_once_with_data_and_default_physical_id() {
     let server = ResponseUrl::start();
     let handler = |request: Request, _ctx: Context| async move {
-        let Request::Create(create) = request else { return Err("expected Create".to_owned()) };
+        let Request::Create(create) = request else {
+            return Err("expected Create".to_owned());
+        };
         Ok(Success::new().with_data("Name", create.resource_properties["Name"].clone()))
     };
-    let answer = handle(&handler, event("Create", &server.url(), "req-1", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let answer = handle(
+        &handler,
+        event("Create", &server.url(), "req-1", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     assert!(answer.handler_called);
     assert_eq!(answer.delivery.attempts, 1);
 
     let (request, body) = only_answer(&server);
     assert_eq!(request.method, "PUT");
-    assert!(request.target.contains("X-Amz-Signature=abc123"), "query kept: {}", request.target);
-    assert_eq!(request.header("content-type"), Some(""), "Content-Type present and empty");
+    assert!(
+        request.target.contains("X-Amz-Signature=abc123"),
+        "query kept: {}",
+        request.target
+    );
+    assert_eq!(
+        request.header("content-type"),
+        Some(""),
+        "Content-Type present and empty"
+    );
     assert_eq!(
         body,
         json!({
@@ -91,9 +111,14 @@ async fn update_and_delete_keep_the_request_physical_id() {
     for kind in ["Update", "Delete"] {
         let server = ResponseUrl::start();
         let handler = |_: Request, _: Context| async { Ok::<_, String>(Success::new()) };
-        handle(&handler, event(kind, &server.url(), "req-2", Some("existing-id")), Context::default(), &fast_options())
-            .await
-            .unwrap();
+        handle(
+            &handler,
+            event(kind, &server.url(), "req-2", Some("existing-id")),
+            Context::default(),
+            &fast_options(),
+        )
+        .await
+        .unwrap();
         let (_, body) = only_answer(&server);
         assert_eq!(body["Status"], "SUCCESS", "{kind}");
         assert_eq!(body["PhysicalResourceId"], "existing-id", "{kind}");
@@ -103,10 +128,16 @@ async fn update_and_delete_keep_the_request_physical_id() {
 #[tokio::test]
 async fn handler_error_answers_failed_with_its_message() {
     let server = ResponseUrl::start();
-    let handler = |_: Request, _: Context| async { Err::<Success, _>("bucket b1 has no key k1".to_owned()) };
-    let answer = handle(&handler, event("Create", &server.url(), "req-3", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let handler =
+        |_: Request, _: Context| async { Err::<Success, _>("bucket b1 has no key k1".to_owned()) };
+    let answer = handle(
+        &handler,
+        event("Create", &server.url(), "req-3", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     assert_eq!(answer.delivery.status, 200);
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "FAILED");
@@ -116,9 +147,14 @@ async fn handler_error_answers_failed_with_its_message() {
 
     // On Update the request's own id is kept, so the rollback targets the real resource.
     let server = ResponseUrl::start();
-    handle(&handler, event("Update", &server.url(), "req-4", Some("real-id")), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    handle(
+        &handler,
+        event("Update", &server.url(), "req-4", Some("real-id")),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "FAILED");
     assert_eq!(body["PhysicalResourceId"], "real-id");
@@ -133,13 +169,21 @@ async fn panic_in_the_handler_answers_failed() {
         }
         Ok::<_, String>(Success::new())
     };
-    let answer = handle(&handler, event("Create", &server.url(), "req-5", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let answer = handle(
+        &handler,
+        event("Create", &server.url(), "req-5", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     assert!(answer.handler_called);
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "FAILED");
-    assert_eq!(body["Reason"], "the handler panicked: kaboom in the handler");
+    assert_eq!(
+        body["Reason"],
+        "the handler panicked: kaboom in the handler"
+    );
     assert_eq!(body["PhysicalResourceId"], "create-failed:req-5");
 }
 
@@ -149,12 +193,20 @@ async fn panic_while_building_the_handler_future_answers_failed() {
     let handler = |_: Request, _: Context| -> std::future::Ready<Result<Success, String>> {
         panic!("kaboom {}", "before the future");
     };
-    handle(&handler, event("Delete", &server.url(), "req-6", Some("p-6")), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    handle(
+        &handler,
+        event("Delete", &server.url(), "req-6", Some("p-6")),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "FAILED");
-    assert_eq!(body["Reason"], "the handler panicked: kaboom before the future");
+    assert_eq!(
+        body["Reason"],
+        "the handler panicked: kaboom before the future"
+    );
     assert_eq!(body["PhysicalResourceId"], "p-6");
 }
 
@@ -177,15 +229,23 @@ async fn malformed_event_answers_failed_without_calling_the_handler() {
     };
     // Properties without the required Bucket.
     let server = ResponseUrl::start();
-    let answer = handle(&handler, event("Create", &server.url(), "req-7", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let answer = handle(
+        &handler,
+        event("Create", &server.url(), "req-7", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     assert!(!answer.handler_called);
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "FAILED");
     let reason = body["Reason"].as_str().unwrap();
     assert!(reason.starts_with("malformed request: "), "{reason}");
-    assert!(reason.contains("Bucket"), "names the missing field: {reason}");
+    assert!(
+        reason.contains("Bucket"),
+        "names the missing field: {reason}"
+    );
     assert_eq!(body["PhysicalResourceId"], "create-failed:req-7");
     assert_eq!(body["RequestId"], "req-7");
     assert_eq!(body["LogicalResourceId"], "Thing");
@@ -195,16 +255,23 @@ async fn malformed_event_answers_failed_without_calling_the_handler() {
     let mut broken = event("Create", &server.url(), "req-8", None);
     broken["RequestType"] = json!("Rename");
     broken.as_object_mut().unwrap().remove("StackId");
-    handle(&handler, broken, Context::default(), &fast_options()).await.unwrap();
+    handle(&handler, broken, Context::default(), &fast_options())
+        .await
+        .unwrap();
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "FAILED");
-    assert!(body["Reason"].as_str().unwrap().contains("Rename"), "{body}");
+    assert!(
+        body["Reason"].as_str().unwrap().contains("Rename"),
+        "{body}"
+    );
 
     // No ResponseURL: nobody to answer, and the invocation says so.
     let server = ResponseUrl::start();
     let mut no_url = event("Create", &server.url(), "req-9", None);
     no_url.as_object_mut().unwrap().remove("ResponseURL");
-    let err = handle(&handler, no_url, Context::default(), &fast_options()).await.unwrap_err();
+    let err = handle(&handler, no_url, Context::default(), &fast_options())
+        .await
+        .unwrap_err();
     assert!(matches!(err, AnswerError::NoResponseUrl));
     assert!(server.wait_for(1, Duration::from_millis(200)).is_empty());
     assert_eq!(calls.load(Ordering::SeqCst), 0);
@@ -212,7 +279,10 @@ async fn malformed_event_answers_failed_without_calling_the_handler() {
 
 fn context_with_deadline_in(left: Duration) -> Context {
     let mut context = Context::default();
-    context.deadline = (SystemTime::now() + left).duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    context.deadline = (SystemTime::now() + left)
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     context
 }
 
@@ -234,15 +304,29 @@ async fn a_handler_slower_than_the_deadline_is_answered_failed_before_it() {
     let started = Instant::now();
     // 3 s left and a 5 s margin: the handler gets half, 1.5 s.
     let context = context_with_deadline_in(Duration::from_secs(3));
-    handle(&handler, event("Update", &server.url(), "req-10", Some("p-10")), context, &fast_options())
-        .await
-        .unwrap();
+    handle(
+        &handler,
+        event("Update", &server.url(), "req-10", Some("p-10")),
+        context,
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     let elapsed = started.elapsed();
-    assert!(elapsed >= Duration::from_millis(1400), "answered too early: {elapsed:?}");
-    assert!(elapsed < Duration::from_secs(3), "answered after the deadline: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1400),
+        "answered too early: {elapsed:?}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(3),
+        "answered after the deadline: {elapsed:?}"
+    );
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "FAILED");
-    assert!(body["Reason"].as_str().unwrap().starts_with("timed out"), "{body}");
+    assert!(
+        body["Reason"].as_str().unwrap().starts_with("timed out"),
+        "{body}"
+    );
     assert_eq!(body["PhysicalResourceId"], "p-10");
     // The handler was aborted: no second answer, and it never finished.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -253,13 +337,24 @@ async fn a_handler_slower_than_the_deadline_is_answered_failed_before_it() {
 #[tokio::test]
 async fn an_oversized_reason_is_truncated_to_fit_4096_bytes() {
     let server = ResponseUrl::start();
-    let handler = |_: Request, _: Context| async { Err::<Success, _>(format!("start {} end", "é".repeat(6000))) };
-    handle(&handler, event("Create", &server.url(), "req-11", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let handler = |_: Request, _: Context| async {
+        Err::<Success, _>(format!("start {} end", "é".repeat(6000)))
+    };
+    handle(
+        &handler,
+        event("Create", &server.url(), "req-11", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     let (request, body) = only_answer(&server);
     assert!(request.body.len() <= 4096, "{} bytes", request.body.len());
-    assert!(request.body.len() > 4000, "truncated far too much: {} bytes", request.body.len());
+    assert!(
+        request.body.len() > 4000,
+        "truncated far too much: {} bytes",
+        request.body.len()
+    );
     let reason = body["Reason"].as_str().unwrap();
     assert!(reason.starts_with("start éé"));
     assert!(reason.ends_with("[truncated]"));
@@ -270,17 +365,30 @@ async fn an_oversized_reason_is_truncated_to_fit_4096_bytes() {
 async fn oversized_data_fails_loudly_and_keeps_the_physical_id() {
     let server = ResponseUrl::start();
     let handler = |_: Request, _: Context| async {
-        Ok::<_, String>(Success::new().with_physical_id("made-it").with_data("Huge", "Z".repeat(5000)).with_data("Small", "s"))
+        Ok::<_, String>(
+            Success::new()
+                .with_physical_id("made-it")
+                .with_data("Huge", "Z".repeat(5000))
+                .with_data("Small", "s"),
+        )
     };
-    let answer = handle(&handler, event("Create", &server.url(), "req-12", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let answer = handle(
+        &handler,
+        event("Create", &server.url(), "req-12", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     assert_eq!(answer.response.status, custom_resource::Status::Failed);
     let (request, body) = only_answer(&server);
     assert!(request.body.len() <= 4096);
     assert_eq!(body["Status"], "FAILED");
     let reason = body["Reason"].as_str().unwrap();
-    assert!(reason.contains("Huge") && reason.contains("Small") && reason.contains("4096"), "{reason}");
+    assert!(
+        reason.contains("Huge") && reason.contains("Small") && reason.contains("4096"),
+        "{reason}"
+    );
     assert!(!reason.contains("ZZZ"));
     assert!(body.get("Data").is_none());
     // The handler created something: the rollback's Delete must reach it.
@@ -298,9 +406,14 @@ async fn delete_after_a_failed_create_succeeds_without_calling_the_handler() {
         }
     };
     let server = ResponseUrl::start();
-    handle(&handler, event("Create", &server.url(), "req-13", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    handle(
+        &handler,
+        event("Create", &server.url(), "req-13", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     let (_, created) = only_answer(&server);
     assert_eq!(created["Status"], "FAILED");
     let failed_id = created["PhysicalResourceId"].as_str().unwrap().to_owned();
@@ -308,11 +421,20 @@ async fn delete_after_a_failed_create_succeeds_without_calling_the_handler() {
 
     // CloudFormation's rollback: a Delete carrying the FAILED answer's physical id.
     let server = ResponseUrl::start();
-    let answer = handle(&handler, event("Delete", &server.url(), "req-14", Some(&failed_id)), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let answer = handle(
+        &handler,
+        event("Delete", &server.url(), "req-14", Some(&failed_id)),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     assert!(!answer.handler_called);
-    assert_eq!(calls.load(Ordering::SeqCst), 1, "handler not called on Delete");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "handler not called on Delete"
+    );
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "SUCCESS");
     assert_eq!(body["PhysicalResourceId"], failed_id);
@@ -347,36 +469,70 @@ async fn no_echo_is_answered_and_secret_values_never_reach_the_log() {
 
     let server = ResponseUrl::start();
     let handler = |_: Request, _: Context| async {
-        Ok::<_, String>(Success::new().with_data("Password", "s3cr3t-Value").with_data("User", "admin").with_no_echo())
+        Ok::<_, String>(
+            Success::new()
+                .with_data("Password", "s3cr3t-Value")
+                .with_data("User", "admin")
+                .with_no_echo(),
+        )
     };
     let mut event = event("Create", &server.url(), "req-15", None);
     event["ResourceProperties"]["Passphrase"] = json!("pr0p-secret");
-    handle(&handler, event, Context::default(), &fast_options()).await.unwrap();
+    handle(&handler, event, Context::default(), &fast_options())
+        .await
+        .unwrap();
 
     let (_, body) = only_answer(&server);
     assert_eq!(body["Status"], "SUCCESS");
     assert_eq!(body["NoEcho"], true);
-    assert_eq!(body["Data"], json!({"Password": "s3cr3t-Value", "User": "admin"}));
+    assert_eq!(
+        body["Data"],
+        json!({"Password": "s3cr3t-Value", "User": "admin"})
+    );
 
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("answering CloudFormation"), "the answer is logged: {logs}");
-    assert!(logs.contains("Password"), "attribute names are logged: {logs}");
-    assert!(!logs.contains("s3cr3t-Value"), "a secret value reached the log: {logs}");
-    assert!(!logs.contains("pr0p-secret"), "a property value reached the log: {logs}");
-    assert!(!logs.contains("X-Amz-Signature"), "the pre-signed URL reached the log: {logs}");
+    assert!(
+        logs.contains("answering CloudFormation"),
+        "the answer is logged: {logs}"
+    );
+    assert!(
+        logs.contains("Password"),
+        "attribute names are logged: {logs}"
+    );
+    assert!(
+        !logs.contains("s3cr3t-Value"),
+        "a secret value reached the log: {logs}"
+    );
+    assert!(
+        !logs.contains("pr0p-secret"),
+        "a property value reached the log: {logs}"
+    );
+    assert!(
+        !logs.contains("X-Amz-Signature"),
+        "the pre-signed URL reached the log: {logs}"
+    );
 }
 
 #[tokio::test]
 async fn a_response_url_answering_500_then_200_gets_the_same_answer_twice_and_one_is_accepted() {
     let server = ResponseUrl::with_statuses([500]);
-    let handler = |_: Request, _: Context| async { Ok::<_, String>(Success::new().with_data("A", "1")) };
-    let answer = handle(&handler, event("Create", &server.url(), "req-16", None), Context::default(), &fast_options())
-        .await
-        .unwrap();
+    let handler =
+        |_: Request, _: Context| async { Ok::<_, String>(Success::new().with_data("A", "1")) };
+    let answer = handle(
+        &handler,
+        event("Create", &server.url(), "req-16", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap();
     assert_eq!(answer.delivery.attempts, 2);
     assert_eq!(answer.delivery.status, 200);
     let got = server.requests();
-    assert_eq!(got.iter().map(|r| r.answered).collect::<Vec<_>>(), [500, 200]);
+    assert_eq!(
+        got.iter().map(|r| r.answered).collect::<Vec<_>>(),
+        [500, 200]
+    );
     assert_eq!(got[0].body, got[1].body, "a retry resends the same answer");
     assert_eq!(got[1].json()["Status"], "SUCCESS");
     assert_eq!(got[1].header("content-type"), Some(""));
@@ -386,19 +542,31 @@ async fn a_response_url_answering_500_then_200_gets_the_same_answer_twice_and_on
 async fn a_refusing_response_url_is_not_retried_and_fails_the_invocation() {
     let server = ResponseUrl::with_statuses([403]);
     let handler = |_: Request, _: Context| async { Ok::<_, String>(Success::new()) };
-    let err = handle(&handler, event("Create", &server.url(), "req-17", None), Context::default(), &fast_options())
-        .await
-        .unwrap_err();
-    let AnswerError::Undelivered { response, error } = err else { panic!("expected Undelivered") };
+    let err = handle(
+        &handler,
+        event("Create", &server.url(), "req-17", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap_err();
+    let AnswerError::Undelivered { response, error } = err else {
+        panic!("expected Undelivered")
+    };
     assert_eq!(response.status, custom_resource::Status::Success);
     assert_eq!(error.attempts, 1);
     assert_eq!(server.requests().len(), 1);
 
     // Always 503: the attempts run out, the invocation fails (so Lambda may retry it).
     let server = ResponseUrl::with_statuses([503; 10]);
-    let err = handle(&handler, event("Create", &server.url(), "req-18", None), Context::default(), &fast_options())
-        .await
-        .unwrap_err();
+    let err = handle(
+        &handler,
+        event("Create", &server.url(), "req-18", None),
+        Context::default(),
+        &fast_options(),
+    )
+    .await
+    .unwrap_err();
     assert!(err.to_string().contains("HTTP 503"), "{err}");
     assert_eq!(server.requests().len(), 4);
 }

@@ -29,13 +29,20 @@ impl Recorded {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The body parsed as JSON (panics with the body if it is not JSON).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 }
 
@@ -61,9 +68,18 @@ impl ResponseUrl {
 
     /// A server answering `statuses` in order to the first requests, then 200.
     pub fn with_statuses(statuses: impl IntoIterator<Item = u16>) -> ResponseUrl {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
-        listener.set_nonblocking(true).expect("non-blocking listener");
-        let port = listener.local_addr().expect("local address").port();
+        ResponseUrl::on_port(0, statuses).expect("bind a loopback port")
+    }
+
+    /// A server on 127.0.0.1:`port` (0: any free port) answering `statuses`, then 200. For the
+    /// local `cargo lambda invoke` loop, whose sample events name a fixed port.
+    pub fn on_port(
+        port: u16,
+        statuses: impl IntoIterator<Item = u16>,
+    ) -> std::io::Result<ResponseUrl> {
+        let listener = TcpListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(State {
             script: statuses.into_iter().collect(),
             recorded: Vec::new(),
@@ -73,7 +89,17 @@ impl ResponseUrl {
             let (state, stop) = (Arc::clone(&state), Arc::clone(&stop));
             std::thread::spawn(move || serve(listener, state, stop))
         };
-        ResponseUrl { port, state, stop, thread: Some(thread) }
+        Ok(ResponseUrl {
+            port,
+            state,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// A URL shaped like a pre-signed S3 URL (path plus signature query), on this server.
@@ -120,7 +146,9 @@ fn serve(listener: TcpListener, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>)
                     let _ = connection(stream, &state);
                 });
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
             Err(_) => std::thread::sleep(Duration::from_millis(5)),
         }
     }
@@ -163,12 +191,29 @@ fn connection(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         reader.read_exact(&mut body)?;
         let answered = {
             let mut state = state.lock().expect("state lock");
-            let answered = if state.script.is_empty() { 200 } else { state.script.remove(0) };
-            state.recorded.push(Recorded { method, target, headers, body, answered });
+            let answered = if state.script.is_empty() {
+                200
+            } else {
+                state.script.remove(0)
+            };
+            state.recorded.push(Recorded {
+                method,
+                target,
+                headers,
+                body,
+                answered,
+            });
             answered
         };
-        let reason = if answered < 400 { "OK" } else { "Scripted Failure" };
-        write!(writer, "HTTP/1.1 {answered} {reason}\r\nContent-Length: 0\r\n\r\n")?;
+        let reason = if answered < 400 {
+            "OK"
+        } else {
+            "Scripted Failure"
+        };
+        write!(
+            writer,
+            "HTTP/1.1 {answered} {reason}\r\nContent-Length: 0\r\n\r\n"
+        )?;
         writer.flush()?;
     }
 }
