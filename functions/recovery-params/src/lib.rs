@@ -6,7 +6,7 @@
 //! - [`properties`]: the resource properties, read without ever quoting the password.
 //! - [`resolve`]: the decisions over what the AWS calls found (pure, table-tested).
 //! - [`aws`]: the AWS calls (the seam the emulator tests exercise).
-//! - [`handle`]: one request in, one answer (or a Reason) out; the protocol crate sends it.
+//! - [`handler`]: one request in, one answer (or a Reason) out; the protocol crate sends it.
 
 pub mod aws;
 pub mod inputs;
@@ -14,12 +14,12 @@ pub mod manifest;
 pub mod properties;
 pub mod resolve;
 
-use std::collections::BTreeMap;
+pub use custom_resource::{Request, Success};
 
 use crate::aws::Aws;
 use crate::inputs::reason;
 use crate::manifest::{now_rfc3339, MANIFEST_KEY};
-use crate::properties::{RecordRequest, Request};
+use crate::properties::{RecordRequest, Request as Parsed};
 use crate::resolve::RawInputs;
 
 /// The attributes of `RecoveryParameters` (resolve mode).
@@ -36,41 +36,30 @@ pub mod attributes {
     pub const NOTES: &str = "Notes";
 }
 
-/// The kind of CloudFormation request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestKind {
-    Create,
-    Update,
-    Delete,
-}
-
-/// A SUCCESS answer's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub physical_resource_id: String,
-    pub data: BTreeMap<String, String>,
-    /// Whether the response must be sent with `NoEcho: true` (it carries the password).
-    pub no_echo: bool,
-}
-
-/// One request. `Err` is the FAILED Reason: it names the input or property and what is wrong,
-/// and never contains the password.
+/// The custom resource's handler, run by the protocol crate (`custom_resource::run`), which
+/// answers CloudFormation exactly once with its result. `Err` is the FAILED Reason: it names
+/// the input or property and what is wrong, and never contains the password.
 ///
 /// Delete does nothing in either mode: the manifest outlives the stack with the bucket (on
 /// purpose: it is what a recovery reads), and resolving wrote nothing.
-pub async fn handle(aws: &Aws, kind: RequestKind, stack_id: &str, physical_id: Option<&str>, properties: &serde_json::Value) -> Result<Answer, String> {
-    if kind == RequestKind::Delete {
-        tracing::info!(physical_id, "delete: nothing to do (the manifest stays with the bucket)");
-        return Ok(Answer { physical_resource_id: physical_id.unwrap_or("recovery-params").to_owned(), data: BTreeMap::new(), no_echo: false });
-    }
+pub async fn handler(aws: &Aws, request: Request) -> Result<Success, String> {
+    let (stack_id, physical_id, properties) = match &request {
+        Request::Create(r) => (&r.stack_id, None, &r.resource_properties),
+        Request::Update(r) => (&r.stack_id, Some(r.physical_resource_id.as_str()), &r.resource_properties),
+        Request::Delete(r) => {
+            tracing::info!(physical_id = %r.physical_resource_id, "delete: nothing to do (the manifest stays with the bucket)");
+            return Ok(Success::new());
+        }
+        _ => return Err("RequestType: neither Create, Update nor Delete".to_owned()),
+    };
     match properties::parse(properties).map_err(|errors| reason(&errors))? {
-        Request::Record(request) => record(aws, request, stack_id).await,
-        Request::Resolve(raw) => resolve(aws, &raw, physical_id).await,
+        Parsed::Record(request) => record(aws, request, stack_id).await,
+        Parsed::Resolve(raw) => resolve(aws, &raw, physical_id).await,
     }
 }
 
 /// Record mode: write the manifest (Create and Update alike).
-pub async fn record(aws: &Aws, mut request: RecordRequest, stack_id: &str) -> Result<Answer, String> {
+pub async fn record(aws: &Aws, mut request: RecordRequest, stack_id: &str) -> Result<Success, String> {
     request.manifest.written_at = now_rfc3339();
     request.manifest.stack_id = stack_id.to_owned();
     let bucket = &request.bucket;
@@ -90,15 +79,15 @@ pub async fn record(aws: &Aws, mut request: RecordRequest, stack_id: &str) -> Re
         flags = ?request.manifest.flags,
         "recovery manifest written"
     );
-    let mut data = BTreeMap::new();
-    data.insert("ManifestKey".to_owned(), MANIFEST_KEY.to_owned());
-    data.insert("ManifestVersion".to_owned(), version.unwrap_or_default());
-    data.insert("FormatVersion".to_owned(), manifest::FORMAT_VERSION.to_string());
-    Ok(Answer { physical_resource_id: format!("s3://{bucket}/{MANIFEST_KEY}"), data, no_echo: false })
+    Ok(Success::new()
+        .with_physical_id(format!("s3://{bucket}/{MANIFEST_KEY}"))
+        .with_data("ManifestKey", MANIFEST_KEY)
+        .with_data("ManifestVersion", version.unwrap_or_default())
+        .with_data("FormatVersion", manifest::FORMAT_VERSION.to_string()))
 }
 
 /// Resolve mode: check every input (formats first, then all AWS look-ups at once), decide.
-pub async fn resolve(aws: &Aws, raw: &RawInputs, physical_id: Option<&str>) -> Result<Answer, String> {
+pub async fn resolve(aws: &Aws, raw: &RawInputs, physical_id: Option<&str>) -> Result<Success, String> {
     let started = std::time::Instant::now();
     let inputs = resolve::check_inputs(raw, &aws.region).map_err(|errors| {
         tracing::warn!(reason = %reason(&errors), "recovery inputs malformed");
@@ -128,17 +117,22 @@ pub async fn resolve(aws: &Aws, raw: &RawInputs, physical_id: Option<&str>) -> R
         "recovery parameters resolved"
     );
     use attributes::*;
-    let mut data = BTreeMap::new();
-    data.insert(TIME_ZONE.to_owned(), resolved.time_zone);
-    data.insert(PATIENT_RECORDS.to_owned(), resolved.patient_records_gb.to_string());
+    let mut success = Success::new()
+        .with_data(TIME_ZONE, resolved.time_zone)
+        .with_data(PATIENT_RECORDS, resolved.patient_records_gb.to_string());
     if let Some(size) = resolved.document_storage_gb {
-        data.insert(DOCUMENT_STORAGE.to_owned(), size.to_string());
+        success = success.with_data(DOCUMENT_STORAGE, size.to_string());
     }
-    data.insert(MASTER_USERNAME.to_owned(), resolved.master_username);
-    data.insert(ENGINE_VERSION.to_owned(), resolved.engine_version);
-    data.insert(PASSWORD.to_owned(), resolved.password.expose().to_owned());
-    data.insert(SOURCE.to_owned(), resolved.source.as_str().to_owned());
-    data.insert(NOTES.to_owned(), resolved.notes.join("; "));
-    let physical_resource_id = physical_id.map(str::to_owned).unwrap_or_else(|| format!("recovery-from:{}", inputs.bucket));
-    Ok(Answer { physical_resource_id, data, no_echo: true })
+    success = success
+        .with_data(MASTER_USERNAME, resolved.master_username)
+        .with_data(ENGINE_VERSION, resolved.engine_version)
+        .with_data(PASSWORD, resolved.password.expose())
+        .with_data(SOURCE, resolved.source.as_str())
+        .with_data(NOTES, resolved.notes.join("; "))
+        .with_no_echo();
+    // Create: the crate's default id; Update: the request's (no replacement).
+    if let Some(id) = physical_id {
+        success = success.with_physical_id(id);
+    }
+    Ok(success)
 }
