@@ -11,6 +11,7 @@ pub mod lambda;
 pub mod options;
 pub mod output;
 pub mod package;
+pub mod recovery_lookup;
 pub mod template;
 
 pub use options::{CodeLocation, Options, OptionsError};

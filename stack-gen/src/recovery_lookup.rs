@@ -1,0 +1,309 @@
+//! `stack-gen recovery-params --stack NAME`: reads an existing stack through the AWS SDK and
+//! writes the CloudFormation parameters file of its recovery stack, so nobody hunts the console
+//! for four identifiers.
+//!
+//! From the stack (`DescribeStacks`, `ListStackResources`):
+//! - `RecoveryKMSKey`: the stack's `OpenEMRKey` (its ARN via KMS `DescribeKey`), or the
+//!   stack's own `RecoveryKMSKey` parameter when the stack is itself a recovery stack;
+//! - `RecoveryS3Bucket`: the `S3Bucket` resource;
+//! - `RecoveryRDSSnapshotARN`: the newest *available* snapshot (manual or automated) of the
+//!   `RDSInstance` resource's database;
+//! - `RecoveryCouchDBSnapshot`: the newest *completed* EBS snapshot of the `CouchDBVolume`
+//!   resource (left out when the recovery template has no document store);
+//! - `TimeZone`: the stack's own TimeZone parameter (a recovery stack's is usually empty:
+//!   "from the manifest"); for a stack built by the original generator this is what the
+//!   recovery falls back on, since that stack wrote no manifest;
+//! - every other parameter the recovery template shares with the stack (key pair, instance
+//!   classes, backup hour, ...), copied, except secret ones.
+//!
+//! The recovery template is generated from the same flags (`stack-gen --dual-az recovery-params
+//! ...` targets `stack-gen --dual-az --recovery`), so the file matches it exactly.
+//! Errors name the stack, the resource and what is missing.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, anyhow, bail};
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+
+use crate::options::Options;
+
+/// Logical IDs the look-up reads.
+pub const BUCKET: &str = "S3Bucket";
+pub const KEY: &str = "OpenEMRKey";
+pub const DATABASE: &str = "RDSInstance";
+pub const DOCUMENT_VOLUME: &str = "CouchDBVolume";
+
+/// A snapshot candidate: identifier (ARN or id), status, creation time (seconds since epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub id: String,
+    pub status: String,
+    pub created: f64,
+}
+
+/// The newest candidate whose status is `done` (pending and failed snapshots are not restorable).
+pub fn newest_completed<'a>(candidates: &'a [Candidate], done: &str) -> Option<&'a Candidate> {
+    candidates
+        .iter()
+        .filter(|c| c.status == done)
+        .max_by(|a, b| a.created.total_cmp(&b.created))
+}
+
+/// What was read from the stack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackFacts {
+    pub name: String,
+    /// Parameter values as CloudFormation shows them (NoEcho ones are `****`).
+    pub parameters: BTreeMap<String, String>,
+    /// Logical ID -> physical ID.
+    pub resources: BTreeMap<String, String>,
+}
+
+/// The four (or three) recovery identifiers found for the stack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub kms_key_arn: String,
+    pub bucket: String,
+    pub rds_snapshot_arn: String,
+    pub couchdb_snapshot: Option<String>,
+}
+
+/// The parameters file: the recovery template's parameters, in its order, with the values
+/// found and the stack's own values for the parameters both share. Secret parameters of the
+/// recovery template and masked (`****`) values are never copied.
+pub fn parameters_file(recovery_template: &Value, stack: &StackFacts, found: &Found) -> anyhow::Result<Value> {
+    let declared = recovery_template["Parameters"].as_object().cloned().unwrap_or_default();
+    let mut values: BTreeMap<&str, String> = BTreeMap::new();
+    values.insert("RecoveryKMSKey", found.kms_key_arn.clone());
+    values.insert("RecoveryS3Bucket", found.bucket.clone());
+    values.insert("RecoveryRDSSnapshotARN", found.rds_snapshot_arn.clone());
+    match (&found.couchdb_snapshot, declared.contains_key("RecoveryCouchDBSnapshot")) {
+        (Some(snapshot), true) => {
+            values.insert("RecoveryCouchDBSnapshot", snapshot.clone());
+        }
+        (None, true) => bail!(
+            "stack {} has no {DOCUMENT_VOLUME} resource (built with --skip-document-store?): generate the recovery stack with --skip-document-store too",
+            stack.name
+        ),
+        (Some(_), false) => bail!(
+            "stack {} keeps patient documents on {DOCUMENT_VOLUME}, but the recovery template has no document store: leave out --skip-document-store, or the documents are not restored",
+            stack.name
+        ),
+        (None, false) => {}
+    }
+    let mut file = Vec::new();
+    for (name, declaration) in &declared {
+        let value = match values.get(name.as_str()) {
+            Some(value) => Some(value.clone()),
+            None if declaration["NoEcho"] == json!(true) => None,
+            None => stack.parameters.get(name).filter(|v| v.as_str() != "****").cloned(),
+        };
+        if let Some(value) = value {
+            file.push(json!({ "ParameterKey": name, "ParameterValue": value }));
+        }
+    }
+    Ok(Value::Array(file))
+}
+
+/// Reads the stack and its snapshots.
+pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(StackFacts, Found)> {
+    let cfn = aws_sdk_cloudformation::Client::new(config);
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let described = cfn
+        .describe_stacks()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| anyhow!("stack {stack_name} not found in {region} ({})", aws_sdk_cloudformation::error::DisplayErrorContext(&e)))?;
+    let stack = described.stacks().first().ok_or_else(|| anyhow!("stack {stack_name} not found in {region}"))?;
+    let mut facts = StackFacts { name: stack_name.to_owned(), ..StackFacts::default() };
+    for p in stack.parameters() {
+        if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
+            facts.parameters.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let mut pages = cfn.list_stack_resources().stack_name(stack_name).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.with_context(|| format!("listing the resources of stack {stack_name}"))?;
+        for r in page.stack_resource_summaries() {
+            if let (Some(logical), Some(physical)) = (r.logical_resource_id(), r.physical_resource_id()) {
+                facts.resources.insert(logical.to_owned(), physical.to_owned());
+            }
+        }
+    }
+    let resource = |logical: &str, what: &str| {
+        facts
+            .resources
+            .get(logical)
+            .cloned()
+            .ok_or_else(|| anyhow!("stack {stack_name} has no {logical} resource ({what}): is it an OpenEMR stack?"))
+    };
+
+    let kms_key_arn = match facts.parameters.get("RecoveryKMSKey") {
+        Some(arn) => arn.clone(),
+        None => {
+            let key_id = resource(KEY, "the stack's KMS key")?;
+            aws_sdk_kms::Client::new(config)
+                .describe_key()
+                .key_id(&key_id)
+                .send()
+                .await
+                .map_err(|e| anyhow!("KMS key {key_id} ({KEY} of stack {stack_name}) not readable: {}", aws_sdk_kms::error::DisplayErrorContext(&e)))?
+                .key_metadata
+                .and_then(|m| m.arn)
+                .ok_or_else(|| anyhow!("KMS key {key_id} has no ARN"))?
+        }
+    };
+    let bucket = resource(BUCKET, "the stack's bucket")?;
+
+    let db = resource(DATABASE, "the database")?;
+    let rds = aws_sdk_rds::Client::new(config);
+    let mut candidates = Vec::new();
+    let mut pages = rds.describe_db_snapshots().db_instance_identifier(&db).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| anyhow!("listing the snapshots of database {db}: {}", aws_sdk_rds::error::DisplayErrorContext(&e)))?;
+        for s in page.db_snapshots() {
+            candidates.push(Candidate {
+                id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
+                status: s.status().unwrap_or_default().to_owned(),
+                created: s.snapshot_create_time().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+            });
+        }
+    }
+    let rds_snapshot_arn = newest_completed(&candidates, "available")
+        .map(|c| c.id.clone())
+        .ok_or_else(|| anyhow!(
+            "database {db} ({DATABASE} of stack {stack_name}) has no available snapshot ({} in other states): take one (aws rds create-db-snapshot) or wait for the nightly backup",
+            candidates.len()
+        ))?;
+
+    let couchdb_snapshot = match facts.resources.get(DOCUMENT_VOLUME) {
+        None => None,
+        Some(volume) => {
+            let ec2 = aws_sdk_ec2::Client::new(config);
+            let out = ec2
+                .describe_snapshots()
+                .owner_ids("self")
+                .filters(aws_sdk_ec2::types::Filter::builder().name("volume-id").values(volume).build())
+                .send()
+                .await
+                .map_err(|e| anyhow!("listing the snapshots of volume {volume}: {}", aws_sdk_ec2::error::DisplayErrorContext(&e)))?;
+            let candidates: Vec<Candidate> = out
+                .snapshots()
+                .iter()
+                .map(|s| Candidate {
+                    id: s.snapshot_id().unwrap_or_default().to_owned(),
+                    status: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                    created: s.start_time().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+                })
+                .collect();
+            let newest = newest_completed(&candidates, "completed").ok_or_else(|| {
+                anyhow!(
+                    "volume {volume} ({DOCUMENT_VOLUME} of stack {stack_name}) has no completed snapshot ({} in other states): wait for the document snapshotter or take one (aws ec2 create-snapshot)",
+                    candidates.len()
+                )
+            })?;
+            Some(newest.id.clone())
+        }
+    };
+    Ok((facts, Found { kms_key_arn, bucket, rds_snapshot_arn, couchdb_snapshot }))
+}
+
+/// The parameters file (pretty JSON, final newline) for recovering `stack_name` with a
+/// recovery template generated from `options` (`recovery` is forced on).
+pub async fn recovery_parameters(config: &SdkConfig, options: &Options, stack_name: &str) -> anyhow::Result<String> {
+    let options = Options { recovery: true, ..options.clone() };
+    let template = crate::generate(&options)?.to_json();
+    let (stack, found) = find(config, stack_name).await?;
+    let file = parameters_file(&template, &stack, &found)?;
+    eprintln!("stack-gen: recovery of {stack_name}: key {}, bucket {}, database snapshot {}{}", found.kms_key_arn, found.bucket, found.rds_snapshot_arn,
+        found.couchdb_snapshot.as_deref().map(|s| format!(", document snapshot {s}")).unwrap_or_default());
+    let mut text = serde_json::to_string_pretty(&file)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// The subcommand: SDK configuration from the environment (region, credentials,
+/// `AWS_ENDPOINT_URL`), then [`recovery_parameters`]. For `main`.
+pub fn run(options: &Options, stack_name: &str) -> anyhow::Result<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        if config.region().is_none() {
+            bail!("no AWS region: set AWS_REGION (the region of stack {stack_name})");
+        }
+        recovery_parameters(&config, options, stack_name).await
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_completed_skips_unfinished_snapshots() {
+        let c = |id: &str, status: &str, created: f64| Candidate { id: id.into(), status: status.into(), created };
+        let candidates = [c("old", "available", 1.0), c("newer", "available", 5.0), c("newest-but-creating", "creating", 9.0), c("failed", "failed", 7.0)];
+        assert_eq!(newest_completed(&candidates, "available").unwrap().id, "newer");
+        assert!(newest_completed(&candidates[2..], "available").is_none());
+        assert!(newest_completed(&[], "completed").is_none());
+    }
+
+    fn stack() -> StackFacts {
+        StackFacts {
+            name: "openemr".into(),
+            parameters: [("EC2KeyPair", "ops"), ("TimeZone", "America/Denver"), ("RDSPassword", "****"), ("BackupHour", "05"), ("Unrelated", "x")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            resources: BTreeMap::new(),
+        }
+    }
+
+    fn found(couch: Option<&str>) -> Found {
+        Found {
+            kms_key_arn: "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
+            bucket: "openemr-bucket".into(),
+            rds_snapshot_arn: "arn:aws:rds:us-east-1:123456789012:snapshot:rds:db-1".into(),
+            couchdb_snapshot: couch.map(str::to_owned),
+        }
+    }
+
+    fn as_map(file: &Value) -> BTreeMap<String, String> {
+        file.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["ParameterKey"].as_str().unwrap().to_owned(), p["ParameterValue"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_file_fills_the_recovery_template() {
+        let template = crate::generate(&Options { recovery: true, ..Options::default() }).unwrap().to_json();
+        let file = parameters_file(&template, &stack(), &found(Some("snap-0ebb4f155ff27040c"))).unwrap();
+        let map = as_map(&file);
+        assert_eq!(map["RecoveryCouchDBSnapshot"], "snap-0ebb4f155ff27040c");
+        assert_eq!(map["RecoveryS3Bucket"], "openemr-bucket");
+        assert_eq!(map["TimeZone"], "America/Denver");
+        assert_eq!(map["EC2KeyPair"], "ops");
+        assert!(!map.contains_key("RDSPassword") && !map.contains_key("Unrelated"));
+        assert!(map.values().all(|v| v != "****"));
+        // Every key is a parameter of the recovery template.
+        for key in map.keys() {
+            assert!(template["Parameters"].get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn document_store_mismatches_are_errors() {
+        let with_docs = crate::generate(&Options { recovery: true, ..Options::default() }).unwrap().to_json();
+        let error = parameters_file(&with_docs, &stack(), &found(None)).unwrap_err().to_string();
+        assert!(error.contains("no CouchDBVolume") && error.contains("--skip-document-store"), "{error}");
+        let without = crate::generate(&Options { recovery: true, skip_document_store: true, ..Options::default() }).unwrap().to_json();
+        let error = parameters_file(&without, &stack(), &found(Some("snap-0ebb4f155ff27040c"))).unwrap_err().to_string();
+        assert!(error.contains("leave out --skip-document-store"), "{error}");
+        let file = parameters_file(&without, &stack(), &found(None)).unwrap();
+        assert!(!as_map(&file).contains_key("RecoveryCouchDBSnapshot"));
+    }
+}
