@@ -134,11 +134,12 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
             let ok = efs.problems.is_empty();
             let message = if ok {
                 format!(
-                    "duplicity chain whole: full backup {} and {} incremental(s), {}, {} objects",
+                    "duplicity chain whole: full backup {} and {} incremental(s), {}, {} objects in {} backup sets",
                     efs.newest_full.map(stamp::iso).unwrap_or_default(),
                     efs.incrementals,
                     if efs.encrypted { "GPG-encrypted" } else { "NOT GPG-encrypted" },
-                    efs.objects
+                    efs.objects,
+                    efs.sets
                 )
             } else {
                 format!("duplicity chain broken in {location}: {}", efs.problems.join("; "))

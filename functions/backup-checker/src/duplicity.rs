@@ -226,6 +226,7 @@ impl BackupScan {
             unrecognised: self.unrecognised,
             unrecognised_example: self.unrecognised_example,
             full_backups: self.sets.keys().filter(|(start, _)| start.is_none()).count() as u32,
+            sets: self.sets.len() as u32,
             ..EfsFindings::default()
         };
         let mut problems = Problems::default();
@@ -353,6 +354,8 @@ pub struct EfsFindings {
     pub objects: u64,
     /// Full backups found (= chains).
     pub full_backups: u32,
+    /// Backup sets (full or incremental) summarised: what the scan's memory grows with.
+    pub sets: u32,
     /// Time of the newest full backup (start of the newest chain), Unix seconds.
     pub newest_full: Option<i64>,
     /// Incrementals in the newest chain.
