@@ -424,3 +424,105 @@ async fn sdk_errors_carry_ec2_codes() {
     let found = sdk.describe_volumes(&[gone_volume.clone(), live.clone()]).await.unwrap();
     assert_eq!(found, [VolumeInfo { id: live, name: Some("live".into()) }]);
 }
+
+/// A loopback HTTP server that answers every request as throttled EC2 does (503,
+/// `RequestLimitExceeded`), counting the requests: the SDK's real retry and error parsing.
+async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the head, then the body by Content-Length.
+                loop {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                        let len: usize = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                            .unwrap_or(0);
+                        while buf.len() < end + 4 + len {
+                            let n = socket.read(&mut chunk).await.unwrap_or(0);
+                            if n == 0 {
+                                break;
+                            }
+                            buf.extend_from_slice(&chunk[..n]);
+                        }
+                        break;
+                    }
+                }
+                seen.fetch_add(1, Ordering::SeqCst);
+                let body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttle-1</RequestID></Response>";
+                let response = format!(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (url, count)
+}
+
+/// Everything from the emulator except CreateSnapshot, which goes to `throttled`.
+struct ThrottledCreate {
+    moto: SdkEc2,
+    throttled: SdkEc2,
+}
+
+impl Ec2 for ThrottledCreate {
+    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
+        self.moto.describe_volumes(ids).await
+    }
+    async fn describe_snapshots(&self, k: &str, v: &str, t: Option<String>) -> Result<Page, ApiError> {
+        self.moto.describe_snapshots(k, v, t).await
+    }
+    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.throttled.create_snapshot(volume_id, new).await
+    }
+    async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
+        self.moto.delete_snapshot(id).await
+    }
+    async fn copy_snapshot(&self, r: &str, s: &str, k: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+        self.moto.copy_snapshot(r, s, k, new).await
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_create_is_retried_by_the_sdk_then_deletes_nothing() {
+    use aws_sdk_ec2::config::retry::RetryConfig;
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let ec2 = Client::new(&sdk);
+    let now = unix_now();
+    let a = volume(&ec2, "couch").await;
+    for days in 1..=5 {
+        ours(&ec2, &a, "CouchDBVolume", now, days).await;
+    }
+    let (url, requests) = throttling_endpoint().await;
+    let conf = aws_sdk_ec2::config::Builder::from(&sdk)
+        .endpoint_url(url)
+        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(std::time::Duration::from_millis(10)))
+        .build();
+    let seam = ThrottledCreate { moto: SdkEc2::new(ec2.clone()), throttled: SdkEc2::new(Client::from_conf(conf)) };
+    let s = run(&seam, REGION, None, &config(&[("CouchDBVolume", &a)], 3), now, false).await;
+    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 3, "the SDK retried the throttled create");
+    assert!(!s.ok());
+    assert!(s.errors[0].contains("RequestLimitExceeded"), "{:?}", s.errors);
+    assert!(s.pruning_skipped.is_some());
+    assert_eq!(all(&ec2).await.len(), 5, "nothing deleted");
+}
