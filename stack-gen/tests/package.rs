@@ -1,0 +1,188 @@
+//! `stack-gen package` against the emulator, with the real cargo-lambda zips (built once per
+//! test binary): keys are content hashes, a second run uploads nothing, the template references
+//! exactly the uploaded keys, a missing bucket or zip fails before anything is written.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use stack_gen::Options;
+use stack_gen::options::FUNCTIONS;
+use stack_gen::package::{self, Packaged, content_key, normalise_zip, sha256_hex, zip_path};
+use test_harness::Moto;
+
+/// The release arm64 zips of every function, built once for all tests of this binary (a no-op
+/// rebuild when CI or tests/bench built them already).
+fn lambda_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = package::default_lambda_dir();
+        package::build(&dir).expect("cargo lambda build of every function");
+        dir
+    })
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
+    aws_clients::s3_client(&moto.sdk_config().await)
+}
+
+async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
+    s3.create_bucket().bucket(bucket).send().await.expect("create bucket");
+}
+
+/// Every key in `bucket` with its LastModified.
+async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, String> {
+    let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+    listed
+        .contents()
+        .iter()
+        .map(|o| (o.key().unwrap().to_owned(), format!("{:?}", o.last_modified())))
+        .collect()
+}
+
+async fn run_package(s3: &aws_sdk_s3::Client, bucket: &str, dir: &Path) -> anyhow::Result<(Packaged, String)> {
+    let mut log = Vec::new();
+    let packaged = package::package(&Options::default(), bucket, dir, s3, &mut log).await?;
+    Ok((packaged, String::from_utf8(log).unwrap()))
+}
+
+/// `FunctionCode` keys and the `LambdaCodeBucket` default of a rendered template.
+fn code_location(template: &str) -> (BTreeMap<String, String>, Option<String>) {
+    let t: Value = serde_json::from_str(template).expect("template is JSON");
+    let keys = t["Mappings"]["FunctionCode"]
+        .as_object()
+        .expect("FunctionCode mapping")
+        .iter()
+        .map(|(name, v)| (name.clone(), v["S3Key"].as_str().unwrap().to_owned()))
+        .collect();
+    let bucket = t["Parameters"]["LambdaCodeBucket"]["Default"].as_str().map(str::to_owned);
+    (keys, bucket)
+}
+
+#[test]
+fn keys_are_content_hashes_and_the_template_points_at_exactly_the_uploaded_keys() {
+    let dir = lambda_dir();
+    let moto = Moto::start();
+    runtime().block_on(async {
+        let s3 = s3(&moto).await;
+        create_bucket(&s3, "code-hashes").await;
+        let (packaged, log) = run_package(&s3, "code-hashes", dir).await.unwrap();
+
+        assert_eq!(packaged.functions.len(), FUNCTIONS.len());
+        for f in &packaged.functions {
+            let mut local = std::fs::read(zip_path(dir, &f.package)).unwrap();
+            normalise_zip(&mut local).unwrap();
+            assert_eq!(f.key, content_key(&f.package, &sha256_hex(&local)), "{}", f.name);
+            assert!(f.key.starts_with(&format!("lambda/{}/", f.package)));
+            assert!(f.uploaded, "{} not uploaded on the first run", f.name);
+            // What is in the bucket hashes to its key: the key is the content's address.
+            let stored = s3.get_object().bucket("code-hashes").key(&f.key).send().await.unwrap();
+            let bytes = stored.body.collect().await.unwrap().into_bytes();
+            assert_eq!(bytes.len() as u64, f.size);
+            assert_eq!(format!("lambda/{}/{}.zip", f.package, sha256_hex(&bytes)), f.key);
+            assert!(log.contains(&format!("{}  uploaded", f.key)), "{log}");
+        }
+        let uploaded: Vec<String> = objects(&s3, "code-hashes").await.into_keys().collect();
+        let (keys, bucket) = code_location(&packaged.template);
+        assert_eq!(bucket.as_deref(), Some("code-hashes"));
+        assert_eq!(keys, packaged.keys());
+        let mut referenced: Vec<String> = keys.into_values().collect();
+        referenced.sort();
+        assert_eq!(referenced, uploaded, "the template references exactly the uploaded keys");
+        assert!(log.contains("4 uploaded, 0 already present"), "{log}");
+    });
+}
+
+#[test]
+fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
+    let dir = lambda_dir();
+    let moto = Moto::start();
+    runtime().block_on(async {
+        let s3 = s3(&moto).await;
+        create_bucket(&s3, "code-rerun").await;
+        let (first, _) = run_package(&s3, "code-rerun", dir).await.unwrap();
+        let before = objects(&s3, "code-rerun").await;
+
+        let (second, log) = run_package(&s3, "code-rerun", dir).await.unwrap();
+        assert!(second.functions.iter().all(|f| !f.uploaded), "{log}");
+        assert_eq!(second.keys(), first.keys());
+        assert_eq!(second.template, first.template);
+        assert_eq!(objects(&s3, "code-rerun").await, before, "nothing rewritten");
+        assert!(log.contains("0 uploaded, 4 already present"), "{log}");
+        assert_eq!(log.matches("already present").count(), 5, "{log}");
+
+        let gone = &first.functions[0];
+        s3.delete_object().bucket("code-rerun").key(&gone.key).send().await.unwrap();
+        let (third, _) = run_package(&s3, "code-rerun", dir).await.unwrap();
+        let uploaded: Vec<&str> = third.functions.iter().filter(|f| f.uploaded).map(|f| f.name.as_str()).collect();
+        assert_eq!(uploaded, vec![gone.name.as_str()]);
+    });
+}
+
+/// Sets the DOS modification time of every entry of a one-entry zip built by cargo-lambda, as a
+/// rebuild of the same code at another time would.
+fn retime(zip: &mut [u8], time: u16, date: u16) {
+    zip[10..12].copy_from_slice(&time.to_le_bytes());
+    zip[12..14].copy_from_slice(&date.to_le_bytes());
+    let central = zip.windows(4).rposition(|w| w == b"PK\x01\x02").expect("central directory");
+    zip[central + 12..central + 14].copy_from_slice(&time.to_le_bytes());
+    zip[central + 14..central + 16].copy_from_slice(&date.to_le_bytes());
+}
+
+#[test]
+fn a_rebuild_of_unchanged_code_at_another_time_keeps_every_key() {
+    let dir = lambda_dir();
+    let rebuilt = tempfile::tempdir().unwrap();
+    for (_, package) in FUNCTIONS {
+        let mut zip = std::fs::read(zip_path(dir, package)).unwrap();
+        let original = zip.clone();
+        retime(&mut zip, 0x7bd3, 0x6b21); // 2033-09-01 15:30:38
+        assert_ne!(zip, original);
+        std::fs::create_dir_all(rebuilt.path().join(package)).unwrap();
+        std::fs::write(zip_path(rebuilt.path(), package), zip).unwrap();
+    }
+    let moto = Moto::start();
+    runtime().block_on(async {
+        let s3 = s3(&moto).await;
+        create_bucket(&s3, "code-rebuilt").await;
+        let (first, _) = run_package(&s3, "code-rebuilt", dir).await.unwrap();
+        let (second, log) = run_package(&s3, "code-rebuilt", rebuilt.path()).await.unwrap();
+        assert_eq!(second.keys(), first.keys());
+        assert!(second.functions.iter().all(|f| !f.uploaded), "{log}");
+    });
+}
+
+#[test]
+fn a_missing_bucket_fails_naming_it_and_uploads_nothing() {
+    let dir = lambda_dir();
+    let moto = Moto::start();
+    runtime().block_on(async {
+        let s3 = s3(&moto).await;
+        let error = run_package(&s3, "no-such-code-bucket", dir).await.unwrap_err();
+        let message = format!("{error:#}");
+        assert!(message.contains("bucket no-such-code-bucket does not exist"), "{message}");
+        let buckets = s3.list_buckets().send().await.unwrap();
+        assert!(buckets.buckets().is_empty());
+    });
+}
+
+#[test]
+fn a_missing_zip_fails_naming_it_before_any_upload() {
+    let empty = tempfile::tempdir().unwrap();
+    let moto = Moto::start();
+    runtime().block_on(async {
+        let s3 = s3(&moto).await;
+        create_bucket(&s3, "code-no-zips").await;
+        let error = run_package(&s3, "code-no-zips", empty.path()).await.unwrap_err();
+        let message = format!("{error:#}");
+        let expected = zip_path(empty.path(), FUNCTIONS[0].1);
+        assert!(message.contains(&expected.display().to_string()), "{message}");
+        assert!(message.contains("build it first"), "{message}");
+        assert!(objects(&s3, "code-no-zips").await.is_empty());
+    });
+}
