@@ -177,7 +177,7 @@ async fn dual_az_both_volumes_snapshotted_and_pruned_independently() {
     assert_eq!(s.volumes.len(), 2);
     assert_eq!(s.volumes[0].deleted, [a_snaps[1].clone(), a_snaps[0].clone()]);
     assert!(s.volumes[1].deleted.is_empty(), "the second volume's single snapshot is not pruned because of the first's");
-    assert_eq!(s.volumes[1].kept, [b_old.clone()]);
+    assert_eq!(s.volumes[1].kept, [b_old]);
     let after = all(&ec2).await;
     let ca = &after[s.volumes[0].created.as_ref().unwrap()];
     let cb = &after[s.volumes[1].created.as_ref().unwrap()];
