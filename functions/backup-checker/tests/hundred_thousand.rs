@@ -11,31 +11,10 @@ use backup_checker::checks::Thresholds;
 use backup_checker::{Config, check};
 use common::*;
 
-pub const OBJECTS: usize = 100_000;
-
-/// Two chains (an older one being retired, and the newest), 100,000 keys in all with the
-/// passphrase object, which is put separately.
-pub fn layout(now: i64) -> Vec<String> {
-    const DAY: i64 = 86_400;
-    let old = now - 40 * DAY;
-    let mut keys = full(old, 30_000);
-    for d in 0..29 {
-        keys.extend(inc(old + d * DAY, old + (d + 1) * DAY, 20));
-    }
-    let newest_full = now - 10 * DAY - 600;
-    for d in 0..10 {
-        keys.extend(inc(newest_full + d * DAY, newest_full + (d + 1) * DAY, 50));
-    }
-    let volumes = OBJECTS - 1 - keys.len() - 2;
-    keys.extend(full(newest_full, volumes as u32));
-    keys.sort();
-    keys
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_thousand_objects_one_list_call_per_thousand() {
     let now = now();
-    let keys = layout(now);
+    let keys = layout_100k(now);
     assert_eq!(keys.len() + 1, OBJECTS);
 
     let mut moto = SeededMoto::start();

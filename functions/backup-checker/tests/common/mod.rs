@@ -45,6 +45,27 @@ pub fn chain(newest: i64, full_volumes: u32) -> Vec<String> {
     [full(t0, full_volumes), inc(t0, t0 + DAY, 2), inc(t0 + DAY, t0 + 2 * DAY, 1), inc(t0 + 2 * DAY, newest, 3)].concat()
 }
 
+pub const OBJECTS: usize = 100_000;
+
+/// Two chains (an older one being retired, and the newest), 100,000 keys in all with the
+/// passphrase object, which is put separately.
+pub fn layout_100k(now: i64) -> Vec<String> {
+    const DAY: i64 = 86_400;
+    let old = now - 40 * DAY;
+    let mut keys = full(old, 30_000);
+    for d in 0..29 {
+        keys.extend(inc(old + d * DAY, old + (d + 1) * DAY, 20));
+    }
+    let newest_full = now - 10 * DAY - 600;
+    for d in 0..10 {
+        keys.extend(inc(newest_full + d * DAY, newest_full + (d + 1) * DAY, 50));
+    }
+    let volumes = OBJECTS - 1 - keys.len() - 2;
+    keys.extend(full(newest_full, volumes as u32));
+    keys.sort();
+    keys
+}
+
 pub fn now() -> i64 {
     backup_checker::now()
 }
