@@ -41,9 +41,19 @@ async fn seed(moto: &Moto, roles: &[&str], existing: usize) -> String {
                 .resource_type(ResourceType::Snapshot)
                 .tags(Tag::builder().key(tags::STACK_ID).value(STACK).build())
                 .tags(Tag::builder().key(tags::VOLUME_ROLE).value(*role).build())
-                .tags(Tag::builder().key(tags::BACKUP_TIME).value(tags::format_time(now - (i as i64 + 1) * 86_400)).build())
+                .tags(
+                    Tag::builder()
+                        .key(tags::BACKUP_TIME)
+                        .value(tags::format_time(now - (i as i64 + 1) * 86_400))
+                        .build(),
+                )
                 .build();
-            ec2.create_snapshot().volume_id(&vol).tag_specifications(spec).send().await.unwrap();
+            ec2.create_snapshot()
+                .volume_id(&vol)
+                .tag_specifications(spec)
+                .send()
+                .await
+                .unwrap();
         }
         volumes.push(format!("{role}={vol}"));
     }
@@ -61,13 +71,21 @@ fn scenario(label: &str, roles: &[&str], existing: usize) {
     for _ in 0..RUNS {
         let moto = Moto::start();
         let volumes = rt.block_on(seed(&moto, roles, existing));
-        let mut lambda = Lambda::new("document-snapshotter", env!("CARGO_BIN_EXE_document-snapshotter"))
-            .aws(&moto)
-            .env("STACK_ID", STACK)
-            .env("VOLUMES", volumes)
-            .env("RETAIN_COUNT", "3");
+        let mut lambda = Lambda::new(
+            "document-snapshotter",
+            env!("CARGO_BIN_EXE_document-snapshotter"),
+        )
+        .aws(&moto)
+        .env("STACK_ID", STACK)
+        .env("VOLUMES", volumes)
+        .env("RETAIN_COUNT", "3");
         let m = lambda.invoke(&event);
-        assert!(m.answer.is_response(), "{label}: {:?}\n{}", m.answer, m.logs);
+        assert!(
+            m.answer.is_response(),
+            "{label}: {:?}\n{}",
+            m.answer,
+            m.logs
+        );
         runs.push(m);
     }
     let summary = Summary::of(&format!("document-snapshotter: {label}"), &runs);
@@ -77,5 +95,9 @@ fn scenario(label: &str, roles: &[&str], existing: usize) {
 fn main() {
     scenario("200 existing", &["CouchDBVolume"], 200);
     scenario("steady state (4 existing)", &["CouchDBVolume"], 4);
-    scenario("dual-AZ, 200 each", &["CouchDBVolume", "RCouchDBVolume"], 200);
+    scenario(
+        "dual-AZ, 200 each",
+        &["CouchDBVolume", "RCouchDBVolume"],
+        200,
+    );
 }

@@ -40,7 +40,11 @@ impl Intercept for Counter {
     ) -> Result<(), BoxError> {
         let body = ctx.request().body().bytes().unwrap_or_default();
         let text = String::from_utf8_lossy(body);
-        let action = text.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or("?").to_owned();
+        let action = text
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("Action="))
+            .unwrap_or("?")
+            .to_owned();
         *self.0.lock().unwrap().entry(action).or_default() += 1;
         Ok(())
     }
@@ -49,7 +53,15 @@ impl Intercept for Counter {
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0)))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0)
+            })
+        })
         .unwrap_or(0)
 }
 
@@ -84,12 +96,25 @@ async fn parent(n: usize) {
         let spec = TagSpecification::builder()
             .resource_type(ResourceType::Snapshot)
             .tags(Tag::builder().key(tags::STACK_ID).value(STACK).build())
-            .tags(Tag::builder().key(tags::VOLUME_ROLE).value("CouchDBVolume").build())
+            .tags(
+                Tag::builder()
+                    .key(tags::VOLUME_ROLE)
+                    .value("CouchDBVolume")
+                    .build(),
+            )
             .tags(Tag::builder().key(tags::BACKUP_TIME).value(time).build())
             .build();
-        ec2.create_snapshot().volume_id(&vol).tag_specifications(spec).send().await.unwrap();
+        ec2.create_snapshot()
+            .volume_id(&vol)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .unwrap();
     }
-    eprintln!("seeded {n} snapshots in {:.1} s", seed.elapsed().as_secs_f64());
+    eprintln!(
+        "seeded {n} snapshots in {:.1} s",
+        seed.elapsed().as_secs_f64()
+    );
 
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.arg("--measure")
@@ -100,9 +125,20 @@ async fn parent(n: usize) {
     let start = Instant::now();
     let out = cmd.output().expect("run the measuring child");
     let wall = start.elapsed();
-    assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let child: serde_json::Value = serde_json::from_slice(&out.stdout).expect("child prints JSON");
-    let left = ec2.describe_snapshots().owner_ids("self").send().await.unwrap().snapshots().len();
+    let left = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap()
+        .snapshots()
+        .len();
     let report = serde_json::json!({
         "existing_snapshots": n,
         "cold_start_plus_invocation_ms": wall.as_millis() as u64,
@@ -117,16 +153,28 @@ async fn measure() {
     let config = Config::from_lookup(|k| std::env::var(k).ok()).expect("settings");
     let sdk = aws_clients::sdk_config().await;
     let counter = Counter::default();
-    let client = aws_sdk_ec2::Client::from_conf(aws_sdk_ec2::config::Builder::from(&sdk).interceptor(counter.clone()).build());
+    let client = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
     let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-    let snapshotter = Snapshotter { ec2: SdkEc2::new(client), region, copy_ec2: None, config };
+    let snapshotter = Snapshotter {
+        ec2: SdkEc2::new(client),
+        region,
+        copy_ec2: None,
+        config,
+    };
     let init = t0.elapsed();
     let mut event = Request::default();
     event.detail_type = "Scheduled Event".into();
     event.source = "aws.events".into();
     event.detail = Detail::default();
     let t1 = Instant::now();
-    let summary = snapshotter.handle(&event, unix_now()).await.expect("a clean run");
+    let summary = snapshotter
+        .handle(&event, unix_now())
+        .await
+        .expect("a clean run");
     let invoke = t1.elapsed();
     let calls = counter.0.lock().unwrap().clone();
     let report = serde_json::json!({

@@ -47,13 +47,21 @@ pub enum ConfigError {
     #[error("{0} is not set")]
     Missing(&'static str),
     #[error("{name} = {value:?}: {why}")]
-    Invalid { name: &'static str, value: String, why: &'static str },
+    Invalid {
+        name: &'static str,
+        value: String,
+        why: &'static str,
+    },
 }
 
 impl Config {
     /// Reads the settings through `lookup` (the process environment in the Lambda).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let stack_id = get("STACK_ID").ok_or(ConfigError::Missing("STACK_ID"))?;
         let volumes_text = get("VOLUMES").ok_or(ConfigError::Missing("VOLUMES"))?;
         let volumes = parse_volumes(&volumes_text)?;
@@ -61,7 +69,13 @@ impl Config {
             None => DEFAULT_RETAIN,
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if n >= 1 => n,
-                _ => return Err(invalid("RETAIN_COUNT", &v, "must be a whole number of at least 1")),
+                _ => {
+                    return Err(invalid(
+                        "RETAIN_COUNT",
+                        &v,
+                        "must be a whole number of at least 1",
+                    ));
+                }
             },
         };
         let description = get("DESCRIPTION").unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned());
@@ -69,28 +83,56 @@ impl Config {
             None => DEFAULT_WINDOW_HOURS,
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (1..=168).contains(&n) => n,
-                _ => return Err(invalid("IDEMPOTENCY_WINDOW_HOURS", &v, "must be a whole number of hours from 1 to 168")),
+                _ => {
+                    return Err(invalid(
+                        "IDEMPOTENCY_WINDOW_HOURS",
+                        &v,
+                        "must be a whole number of hours from 1 to 168",
+                    ));
+                }
             },
         };
         let copy = match (get("COPY_REGION"), get("COPY_KMS_KEY_ID")) {
             (None, None) => None,
             (Some(region), Some(kms_key_id)) => Some(CopyTarget { region, kms_key_id }),
             (Some(region), None) => {
-                return Err(invalid("COPY_REGION", &region, "needs COPY_KMS_KEY_ID (a KMS key ARN in that region) as well"));
+                return Err(invalid(
+                    "COPY_REGION",
+                    &region,
+                    "needs COPY_KMS_KEY_ID (a KMS key ARN in that region) as well",
+                ));
             }
-            (None, Some(key)) => return Err(invalid("COPY_KMS_KEY_ID", &key, "needs COPY_REGION as well")),
+            (None, Some(key)) => {
+                return Err(invalid(
+                    "COPY_KMS_KEY_ID",
+                    &key,
+                    "needs COPY_REGION as well",
+                ));
+            }
         };
         let dry_run = match get("DRY_RUN").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
             Some(other) => return Err(invalid("DRY_RUN", other, "must be true or false")),
         };
-        Ok(Config { stack_id, volumes, retain, description, window_secs: window_hours * 3600, copy, dry_run })
+        Ok(Config {
+            stack_id,
+            volumes,
+            retain,
+            description,
+            window_secs: window_hours * 3600,
+            copy,
+            dry_run,
+        })
     }
 }
 
 fn invalid(name: &'static str, value: &str, why: &'static str) -> ConfigError {
-    ConfigError::Invalid { name, value: value.to_owned(), why }
+    ConfigError::Invalid {
+        name,
+        value: value.to_owned(),
+        why,
+    }
 }
 
 /// `CouchDBVolume=vol-1,RCouchDBVolume=vol-2` → volumes, in that order; roles unique.
@@ -107,7 +149,10 @@ pub fn parse_volumes(text: &str) -> Result<Vec<Volume>, ConfigError> {
         if volumes.iter().any(|v| v.role == role) {
             return Err(invalid("VOLUMES", text, "a role appears twice"));
         }
-        volumes.push(Volume { role: role.to_owned(), id: id.to_owned() });
+        volumes.push(Volume {
+            role: role.to_owned(),
+            id: id.to_owned(),
+        });
     }
     if volumes.is_empty() {
         return Err(invalid("VOLUMES", text, "names no volume"));
@@ -121,16 +166,28 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
-    const BASE: [(&str, &str); 2] = [("STACK_ID", "arn:stack"), ("VOLUMES", "CouchDBVolume=vol-1")];
+    const BASE: [(&str, &str); 2] = [
+        ("STACK_ID", "arn:stack"),
+        ("VOLUMES", "CouchDBVolume=vol-1"),
+    ];
 
     #[test]
     fn defaults() {
         let c = config(&BASE).unwrap();
-        assert_eq!(c.volumes, vec![Volume { role: "CouchDBVolume".into(), id: "vol-1".into() }]);
+        assert_eq!(
+            c.volumes,
+            vec![Volume {
+                role: "CouchDBVolume".into(),
+                id: "vol-1".into()
+            }]
+        );
         assert_eq!(c.retain, 3);
         assert_eq!(c.description, DEFAULT_DESCRIPTION);
         assert_eq!(c.window_secs, 20 * 3600);
@@ -147,13 +204,25 @@ mod tests {
             ("DESCRIPTION", "docs"),
             ("IDEMPOTENCY_WINDOW_HOURS", "6"),
             ("COPY_REGION", "us-west-2"),
-            ("COPY_KMS_KEY_ID", "arn:aws:kms:us-west-2:123456789012:key/abc"),
+            (
+                "COPY_KMS_KEY_ID",
+                "arn:aws:kms:us-west-2:123456789012:key/abc",
+            ),
             ("DRY_RUN", "true"),
         ];
         let c = config(&vars).unwrap();
         assert_eq!(c.volumes.len(), 2);
-        assert_eq!(c.volumes[1], Volume { role: "RCouchDBVolume".into(), id: "vol-2".into() });
-        assert_eq!((c.retain, c.description.as_str(), c.window_secs, c.dry_run), (7, "docs", 6 * 3600, true));
+        assert_eq!(
+            c.volumes[1],
+            Volume {
+                role: "RCouchDBVolume".into(),
+                id: "vol-2".into()
+            }
+        );
+        assert_eq!(
+            (c.retain, c.description.as_str(), c.window_secs, c.dry_run),
+            (7, "docs", 6 * 3600, true)
+        );
         assert_eq!(c.copy.unwrap().region, "us-west-2");
         // An empty COPY_REGION (the template's default) means no copy.
         vars[5] = ("COPY_REGION", "");
@@ -164,22 +233,79 @@ mod tests {
     #[test]
     fn rejects() {
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-            (vec![("VOLUMES", "CouchDBVolume=vol-1")], "STACK_ID is not set"),
+            (
+                vec![("VOLUMES", "CouchDBVolume=vol-1")],
+                "STACK_ID is not set",
+            ),
             (vec![("STACK_ID", "s")], "VOLUMES is not set"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "CouchDBVolume")], "Role=vol-id"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "CouchDBVolume=snap-1")], "Role=vol-id"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1,A=vol-2")], "twice"),
+            (
+                vec![("STACK_ID", "s"), ("VOLUMES", "CouchDBVolume")],
+                "Role=vol-id",
+            ),
+            (
+                vec![("STACK_ID", "s"), ("VOLUMES", "CouchDBVolume=snap-1")],
+                "Role=vol-id",
+            ),
+            (
+                vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1,A=vol-2")],
+                "twice",
+            ),
             (vec![("STACK_ID", "s"), ("VOLUMES", ",")], "names no volume"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1"), ("RETAIN_COUNT", "0")], "at least 1"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1"), ("RETAIN_COUNT", "three")], "at least 1"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1"), ("IDEMPOTENCY_WINDOW_HOURS", "0")], "1 to 168"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1"), ("COPY_REGION", "us-west-2")], "needs COPY_KMS_KEY_ID"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1"), ("COPY_KMS_KEY_ID", "k")], "needs COPY_REGION"),
-            (vec![("STACK_ID", "s"), ("VOLUMES", "A=vol-1"), ("DRY_RUN", "yes")], "true or false"),
+            (
+                vec![
+                    ("STACK_ID", "s"),
+                    ("VOLUMES", "A=vol-1"),
+                    ("RETAIN_COUNT", "0"),
+                ],
+                "at least 1",
+            ),
+            (
+                vec![
+                    ("STACK_ID", "s"),
+                    ("VOLUMES", "A=vol-1"),
+                    ("RETAIN_COUNT", "three"),
+                ],
+                "at least 1",
+            ),
+            (
+                vec![
+                    ("STACK_ID", "s"),
+                    ("VOLUMES", "A=vol-1"),
+                    ("IDEMPOTENCY_WINDOW_HOURS", "0"),
+                ],
+                "1 to 168",
+            ),
+            (
+                vec![
+                    ("STACK_ID", "s"),
+                    ("VOLUMES", "A=vol-1"),
+                    ("COPY_REGION", "us-west-2"),
+                ],
+                "needs COPY_KMS_KEY_ID",
+            ),
+            (
+                vec![
+                    ("STACK_ID", "s"),
+                    ("VOLUMES", "A=vol-1"),
+                    ("COPY_KMS_KEY_ID", "k"),
+                ],
+                "needs COPY_REGION",
+            ),
+            (
+                vec![
+                    ("STACK_ID", "s"),
+                    ("VOLUMES", "A=vol-1"),
+                    ("DRY_RUN", "yes"),
+                ],
+                "true or false",
+            ),
         ];
         for (vars, want) in cases {
             let err = config(&vars).unwrap_err().to_string();
-            assert!(err.contains(want), "{vars:?}: {err} does not mention {want:?}");
+            assert!(
+                err.contains(want),
+                "{vars:?}: {err} does not mention {want:?}"
+            );
         }
     }
 }

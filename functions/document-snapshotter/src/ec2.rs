@@ -49,7 +49,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: &str, message: &str) -> ApiError {
-        ApiError { code: code.to_owned(), message: message.to_owned() }
+        ApiError {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        }
     }
 
     /// The snapshot does not exist (any more).
@@ -73,7 +76,10 @@ pub struct NewSnapshot {
 /// The EC2 operations the snapshotter uses. One value talks to one region.
 pub trait Ec2: Sync {
     /// The volumes among `ids` that exist, with their Name tags (missing ones are left out).
-    fn describe_volumes(&self, ids: &[String]) -> impl Future<Output = Result<Vec<VolumeInfo>, ApiError>> + Send;
+    fn describe_volumes(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<Vec<VolumeInfo>, ApiError>> + Send;
     /// One page of this account's snapshots whose tag `tag_key` equals `tag_value`.
     fn describe_snapshots(
         &self,
@@ -82,8 +88,15 @@ pub trait Ec2: Sync {
         next_token: Option<String>,
     ) -> impl Future<Output = Result<Page, ApiError>> + Send;
     /// Starts a snapshot of `volume_id`; returns its id.
-    fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> impl Future<Output = Result<String, ApiError>> + Send;
-    fn delete_snapshot(&self, snapshot_id: &str) -> impl Future<Output = Result<(), ApiError>> + Send;
+    fn create_snapshot(
+        &self,
+        volume_id: &str,
+        new: &NewSnapshot,
+    ) -> impl Future<Output = Result<String, ApiError>> + Send;
+    fn delete_snapshot(
+        &self,
+        snapshot_id: &str,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send;
     /// Copies `source_id` from `source_region` into this client's region, encrypted with
     /// `kms_key_id`; returns the copy's id.
     fn copy_snapshot(
@@ -110,7 +123,9 @@ impl SdkEc2 {
     }
 }
 
-fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> ApiError {
+fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    err: SdkError<E, R>,
+) -> ApiError {
     let code = match &err {
         SdkError::ServiceError(e) => e.err().code().unwrap_or("Unknown").to_owned(),
         SdkError::TimeoutError(_) => "Timeout".to_owned(),
@@ -131,29 +146,62 @@ fn tag_spec(new: &NewSnapshot) -> Option<Vec<TagSpecification>> {
     if new.tags.is_empty() {
         return None;
     }
-    let tags = new.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect();
-    Some(vec![TagSpecification::builder().resource_type(ResourceType::Snapshot).set_tags(Some(tags)).build()])
+    let tags = new
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    Some(vec![
+        TagSpecification::builder()
+            .resource_type(ResourceType::Snapshot)
+            .set_tags(Some(tags))
+            .build(),
+    ])
 }
 
 impl Ec2 for SdkEc2 {
     async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
         // A filter, not VolumeIds: a missing volume is then absent rather than failing the call
         // for every volume.
-        let filter = Filter::builder().name("volume-id").set_values(Some(ids.to_vec())).build();
+        let filter = Filter::builder()
+            .name("volume-id")
+            .set_values(Some(ids.to_vec()))
+            .build();
         let mut out = Vec::new();
-        let mut pages = self.client.describe_volumes().filters(filter).into_paginator().send();
+        let mut pages = self
+            .client
+            .describe_volumes()
+            .filters(filter)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(api_error)?;
             for v in page.volumes() {
-                let name = v.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).map(str::to_owned);
-                out.push(VolumeInfo { id: v.volume_id().unwrap_or_default().to_owned(), name });
+                let name = v
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some("Name"))
+                    .and_then(|t| t.value())
+                    .map(str::to_owned);
+                out.push(VolumeInfo {
+                    id: v.volume_id().unwrap_or_default().to_owned(),
+                    name,
+                });
             }
         }
         Ok(out)
     }
 
-    async fn describe_snapshots(&self, tag_key: &str, tag_value: &str, next_token: Option<String>) -> Result<Page, ApiError> {
-        let filter = Filter::builder().name(format!("tag:{tag_key}")).values(tag_value).build();
+    async fn describe_snapshots(
+        &self,
+        tag_key: &str,
+        tag_value: &str,
+        next_token: Option<String>,
+    ) -> Result<Page, ApiError> {
+        let filter = Filter::builder()
+            .name(format!("tag:{tag_key}"))
+            .values(tag_value)
+            .build();
         let out = self
             .client
             .describe_snapshots()
@@ -175,14 +223,29 @@ impl Ec2 for SdkEc2 {
                 tags: s
                     .tags()
                     .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_owned(),
+                            t.value().unwrap_or_default().to_owned(),
+                        ))
+                    })
                     .collect(),
             })
             .collect();
-        Ok(Page { snapshots, next_token: out.next_token().filter(|t| !t.is_empty()).map(str::to_owned) })
+        Ok(Page {
+            snapshots,
+            next_token: out
+                .next_token()
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+        })
     }
 
-    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn create_snapshot(
+        &self,
+        volume_id: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         let out = self
             .client
             .create_snapshot()
@@ -192,15 +255,28 @@ impl Ec2 for SdkEc2 {
             .send()
             .await
             .map_err(api_error)?;
-        out.snapshot_id().map(str::to_owned).ok_or_else(|| ApiError::new("Response", "CreateSnapshot returned no SnapshotId"))
+        out.snapshot_id()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::new("Response", "CreateSnapshot returned no SnapshotId"))
     }
 
     async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
-        self.client.delete_snapshot().snapshot_id(snapshot_id).send().await.map_err(api_error)?;
+        self.client
+            .delete_snapshot()
+            .snapshot_id(snapshot_id)
+            .send()
+            .await
+            .map_err(api_error)?;
         Ok(())
     }
 
-    async fn copy_snapshot(&self, source_region: &str, source_id: &str, kms_key_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn copy_snapshot(
+        &self,
+        source_region: &str,
+        source_id: &str,
+        kms_key_id: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         let out = self
             .client
             .copy_snapshot()
@@ -213,6 +289,8 @@ impl Ec2 for SdkEc2 {
             .send()
             .await
             .map_err(api_error)?;
-        out.snapshot_id().map(str::to_owned).ok_or_else(|| ApiError::new("Response", "CopySnapshot returned no SnapshotId"))
+        out.snapshot_id()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::new("Response", "CopySnapshot returned no SnapshotId"))
     }
 }

@@ -36,7 +36,10 @@ pub struct Failed(pub Box<Summary>);
 
 impl From<Failed> for lambda_runtime::Diagnostic {
     fn from(failed: Failed) -> Self {
-        lambda_runtime::Diagnostic { error_type: "DocumentSnapshotsIncomplete".into(), error_message: failed.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: "DocumentSnapshotsIncomplete".into(),
+            error_message: failed.to_string(),
+        }
     }
 }
 
@@ -61,7 +64,12 @@ impl Snapshotter<SdkEc2> {
                 .build();
             SdkEc2::new(aws_sdk_ec2::Client::from_conf(conf))
         });
-        Snapshotter { ec2, region, copy_ec2, config }
+        Snapshotter {
+            ec2,
+            region,
+            copy_ec2,
+            config,
+        }
     }
 }
 
@@ -71,7 +79,15 @@ impl<E: Ec2> Snapshotter<E> {
         let dry_run = self.config.dry_run || request.detail.dry_run;
         // Boxed: the nested SDK futures are otherwise deep enough to hit the compiler's
         // layout recursion limit in the binary.
-        let summary = Box::pin(run::run(&self.ec2, &self.region, self.copy_ec2.as_ref(), &self.config, now, dry_run)).await;
+        let summary = Box::pin(run::run(
+            &self.ec2,
+            &self.region,
+            self.copy_ec2.as_ref(),
+            &self.config,
+            now,
+            dry_run,
+        ))
+        .await;
         let json = serde_json::to_string(&summary).unwrap_or_default();
         if summary.ok() {
             info!(summary = %json, "document snapshots done");
@@ -84,13 +100,21 @@ impl<E: Ec2> Snapshotter<E> {
 
     /// The Lambda entry point: [`Snapshotter::handle`] at the current time, in a span carrying
     /// the request id.
-    pub async fn invoke(&self, event: lambda_runtime::LambdaEvent<Request>) -> Result<Summary, Failed> {
+    pub async fn invoke(
+        &self,
+        event: lambda_runtime::LambdaEvent<Request>,
+    ) -> Result<Summary, Failed> {
         let span = info_span!("document_snapshotter", request_id = %event.context.request_id, event_id = event.payload.id.as_deref().unwrap_or(""));
-        self.handle(&event.payload, unix_now()).instrument(span).await
+        self.handle(&event.payload, unix_now())
+            .instrument(span)
+            .await
     }
 }
 
 /// The current time, unix seconds.
 pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }

@@ -10,5 +10,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = aws_clients::sdk_config().await;
     let snapshotter = Snapshotter::from_sdk(&sdk, config);
     let snapshotter = &snapshotter;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Request>| async move { snapshotter.invoke(event).await })).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Request>| async move {
+        snapshotter.invoke(event).await
+    }))
+    .await
 }

@@ -50,7 +50,11 @@ pub struct Snap {
 
 impl Snap {
     pub fn new(id: &str, state: State, time: i64) -> Snap {
-        Snap { id: id.to_owned(), state, time }
+        Snap {
+            id: id.to_owned(),
+            state,
+            time,
+        }
     }
 }
 
@@ -90,7 +94,10 @@ pub struct Prune {
 /// deletes the last completed snapshot.
 pub fn prune(snaps: &[Snap], retain: usize) -> Prune {
     let retain = retain.max(1);
-    let mut completed: Vec<&Snap> = snaps.iter().filter(|s| s.state == State::Completed).collect();
+    let mut completed: Vec<&Snap> = snaps
+        .iter()
+        .filter(|s| s.state == State::Completed)
+        .collect();
     // Newest first; ties broken by id so the plan is deterministic.
     completed.sort_by(|a, b| b.time.cmp(&a.time).then_with(|| b.id.cmp(&a.id)));
     let mut plan = Prune::default();
@@ -104,7 +111,10 @@ pub fn prune(snaps: &[Snap], retain: usize) -> Prune {
     for s in snaps.iter().filter(|s| s.state != State::Completed) {
         plan.skip.push(Skip {
             snapshot_id: s.id.clone(),
-            reason: format!("{}: not counted toward retention, not deleted", s.state.as_str()),
+            reason: format!(
+                "{}: not counted toward retention, not deleted",
+                s.state.as_str()
+            ),
         });
     }
     plan
@@ -138,7 +148,14 @@ mod tests {
             skip: &'static [&'static str],
         }
         let cases = vec![
-            Case { name: "nothing yet", snaps: vec![], retain: 3, keep: &[], delete: &[], skip: &[] },
+            Case {
+                name: "nothing yet",
+                snaps: vec![],
+                retain: 3,
+                keep: &[],
+                delete: &[],
+                skip: &[],
+            },
             Case {
                 name: "5 completed, N=3: the 2 oldest go",
                 snaps: vec![c("a", 5), c("b", 4), c("c", 3), c("d", 2), c("e", 1)],
@@ -205,7 +222,10 @@ mod tests {
             },
             Case {
                 name: "unknown states are skipped",
-                snaps: vec![c("a", 2), Snap::new("r", State::Other("recoverable".into()), NOW)],
+                snaps: vec![
+                    c("a", 2),
+                    Snap::new("r", State::Other("recoverable".into()), NOW),
+                ],
                 retain: 1,
                 keep: &["a"],
                 delete: &[],
@@ -228,9 +248,19 @@ mod tests {
             assert_eq!(skipped, case.skip, "{}: skip", case.name);
             // Invariant: nothing is both kept and deleted, nothing pending/error is deleted.
             for id in &plan.delete {
-                assert!(!plan.keep.contains(id), "{}: {id} kept and deleted", case.name);
+                assert!(
+                    !plan.keep.contains(id),
+                    "{}: {id} kept and deleted",
+                    case.name
+                );
                 let s = case.snaps.iter().find(|s| &s.id == id).unwrap();
-                assert_eq!(s.state, State::Completed, "{}: deleted a {:?} snapshot", case.name, s.state);
+                assert_eq!(
+                    s.state,
+                    State::Completed,
+                    "{}: deleted a {:?} snapshot",
+                    case.name,
+                    s.state
+                );
             }
         }
     }
@@ -242,20 +272,51 @@ mod tests {
         let cases: Vec<(&str, Vec<Snap>, Option<&str>)> = vec![
             ("nothing", vec![], None),
             ("yesterday's only", vec![c("y", 1)], None),
-            ("completed an hour ago", vec![Snap::new("h", State::Completed, NOW - hour)], Some("h")),
-            ("pending a minute ago", vec![Snap::new("m", State::Pending, NOW - 60)], Some("m")),
-            ("error a minute ago does not cover", vec![Snap::new("x", State::Error, NOW - 60)], None),
-            ("just outside the window", vec![Snap::new("o", State::Completed, NOW - window)], None),
-            ("just inside the window", vec![Snap::new("i", State::Completed, NOW - window + 1)], Some("i")),
-            ("dated in the future (skew)", vec![Snap::new("f", State::Completed, NOW + 300)], Some("f")),
+            (
+                "completed an hour ago",
+                vec![Snap::new("h", State::Completed, NOW - hour)],
+                Some("h"),
+            ),
+            (
+                "pending a minute ago",
+                vec![Snap::new("m", State::Pending, NOW - 60)],
+                Some("m"),
+            ),
+            (
+                "error a minute ago does not cover",
+                vec![Snap::new("x", State::Error, NOW - 60)],
+                None,
+            ),
+            (
+                "just outside the window",
+                vec![Snap::new("o", State::Completed, NOW - window)],
+                None,
+            ),
+            (
+                "just inside the window",
+                vec![Snap::new("i", State::Completed, NOW - window + 1)],
+                Some("i"),
+            ),
+            (
+                "dated in the future (skew)",
+                vec![Snap::new("f", State::Completed, NOW + 300)],
+                Some("f"),
+            ),
             (
                 "newest covering one is reported",
-                vec![Snap::new("a", State::Completed, NOW - 2 * hour), Snap::new("b", State::Pending, NOW - hour)],
+                vec![
+                    Snap::new("a", State::Completed, NOW - 2 * hour),
+                    Snap::new("b", State::Pending, NOW - hour),
+                ],
                 Some("b"),
             ),
         ];
         for (name, snaps, want) in cases {
-            assert_eq!(covering(&snaps, NOW, window).map(|s| s.id.as_str()), want, "{name}");
+            assert_eq!(
+                covering(&snaps, NOW, window).map(|s| s.id.as_str()),
+                want,
+                "{name}"
+            );
         }
     }
 

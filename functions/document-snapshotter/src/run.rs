@@ -50,7 +50,12 @@ pub struct VolumeReport {
 
 impl VolumeReport {
     fn new(role: &str, region: &str, volume_id: &str) -> VolumeReport {
-        VolumeReport { role: role.to_owned(), region: region.to_owned(), volume_id: volume_id.to_owned(), ..Default::default() }
+        VolumeReport {
+            role: role.to_owned(),
+            region: region.to_owned(),
+            volume_id: volume_id.to_owned(),
+            ..Default::default()
+        }
     }
 }
 
@@ -79,39 +84,66 @@ impl Summary {
 }
 
 fn to_snap(s: &SnapshotInfo) -> Snap {
-    Snap { id: s.id.clone(), state: s.state.clone(), time: tags::backup_time(&s.tags).unwrap_or(s.start_time) }
+    Snap {
+        id: s.id.clone(),
+        state: s.state.clone(),
+        time: tags::backup_time(&s.tags).unwrap_or(s.start_time),
+    }
 }
 
 /// All of this stack's snapshots in `ec2`'s region, by volume role (roles not configured are
 /// left out: they are never touched).
-pub async fn list_ours<E: Ec2>(ec2: &E, cfg: &Config) -> Result<BTreeMap<String, Vec<SnapshotInfo>>, ApiError> {
+pub async fn list_ours<E: Ec2>(
+    ec2: &E,
+    cfg: &Config,
+) -> Result<BTreeMap<String, Vec<SnapshotInfo>>, ApiError> {
     let mut by_role: BTreeMap<String, Vec<SnapshotInfo>> = BTreeMap::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let page = ec2.describe_snapshots(tags::STACK_ID, &cfg.stack_id, token.clone()).await?;
+        let page = ec2
+            .describe_snapshots(tags::STACK_ID, &cfg.stack_id, token.clone())
+            .await?;
         for s in page.snapshots {
             // The filter is the server's; the decision is ours: check the tags again.
-            if let Some(v) = cfg.volumes.iter().find(|v| tags::is_ours(&s.tags, &cfg.stack_id, &v.role)) {
+            if let Some(v) = cfg
+                .volumes
+                .iter()
+                .find(|v| tags::is_ours(&s.tags, &cfg.stack_id, &v.role))
+            {
                 by_role.entry(v.role.clone()).or_default().push(s);
             }
         }
         match page.next_token {
             Some(next) if Some(&next) == token.as_ref() => {
-                return Err(ApiError::new("Pagination", "DescribeSnapshots returned the same NextToken twice"));
+                return Err(ApiError::new(
+                    "Pagination",
+                    "DescribeSnapshots returned the same NextToken twice",
+                ));
             }
             Some(next) => token = Some(next),
             None => return Ok(by_role),
         }
     }
-    Err(ApiError::new("Pagination", "DescribeSnapshots did not finish within the page limit"))
+    Err(ApiError::new(
+        "Pagination",
+        "DescribeSnapshots did not finish within the page limit",
+    ))
 }
 
-fn snapshot_tags(cfg: &Config, role: &str, backup_time: &str, name: Option<&str>) -> Vec<(String, String)> {
+fn snapshot_tags(
+    cfg: &Config,
+    role: &str,
+    backup_time: &str,
+    name: Option<&str>,
+) -> Vec<(String, String)> {
     let mut t = vec![
         (tags::STACK_ID.to_owned(), cfg.stack_id.clone()),
         (tags::VOLUME_ROLE.to_owned(), role.to_owned()),
         (tags::BACKUP_TIME.to_owned(), backup_time.to_owned()),
-        (tags::MANAGED_BY.to_owned(), tags::MANAGED_BY_VALUE.to_owned()),
+        (
+            tags::MANAGED_BY.to_owned(),
+            tags::MANAGED_BY_VALUE.to_owned(),
+        ),
     ];
     if let Some(name) = name {
         t.push(("Name".to_owned(), name.to_owned()));
@@ -120,7 +152,13 @@ fn snapshot_tags(cfg: &Config, role: &str, backup_time: &str, name: Option<&str>
 }
 
 /// Deletes `plan.delete` (or records it, in a dry run) and fills the report.
-async fn apply_prune<E: Ec2>(ec2: &E, plan: plan::Prune, dry_run: bool, report: &mut VolumeReport, errors: &mut Vec<String>) {
+async fn apply_prune<E: Ec2>(
+    ec2: &E,
+    plan: plan::Prune,
+    dry_run: bool,
+    report: &mut VolumeReport,
+    errors: &mut Vec<String>,
+) {
     report.kept = plan.keep;
     report.skipped.extend(plan.skip);
     for id in plan.delete {
@@ -136,15 +174,24 @@ async fn apply_prune<E: Ec2>(ec2: &E, plan: plan::Prune, dry_run: bool, report: 
             }
             Err(e) if e.is_not_found() => {
                 warn!(snapshot_id = %id, role = %report.role, "snapshot already gone");
-                report.skipped.push(Skip { snapshot_id: id, reason: "already gone (deleted by someone else)".into() });
+                report.skipped.push(Skip {
+                    snapshot_id: id,
+                    reason: "already gone (deleted by someone else)".into(),
+                });
             }
             Err(e) if e.is_in_use() => {
                 warn!(snapshot_id = %id, role = %report.role, error = %e, "snapshot in use by an AMI, not deleted");
-                report.skipped.push(Skip { snapshot_id: id, reason: format!("in use, not deleted: {e}") });
+                report.skipped.push(Skip {
+                    snapshot_id: id,
+                    reason: format!("in use, not deleted: {e}"),
+                });
             }
             Err(e) => {
                 warn!(snapshot_id = %id, role = %report.role, error = %e, "delete failed");
-                errors.push(format!("{} ({}): deleting {id} failed: {e}", report.role, report.region));
+                errors.push(format!(
+                    "{} ({}): deleting {id} failed: {e}",
+                    report.role, report.region
+                ));
             }
         }
     }
@@ -152,7 +199,14 @@ async fn apply_prune<E: Ec2>(ec2: &E, plan: plan::Prune, dry_run: bool, report: 
 
 /// One run against `ec2` (the stack's region, `region`) and, when the config asks for copies,
 /// `copy_ec2` (the copy region). `now` is unix seconds.
-pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Config, now: i64, dry_run: bool) -> Summary {
+pub async fn run<E: Ec2>(
+    ec2: &E,
+    region: &str,
+    copy_ec2: Option<&E>,
+    cfg: &Config,
+    now: i64,
+    dry_run: bool,
+) -> Summary {
     let backup_time = tags::format_time(now);
     let mut s = Summary {
         stack_id: cfg.stack_id.clone(),
@@ -165,7 +219,9 @@ pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Conf
     let existing = match list_ours(ec2, cfg).await {
         Ok(m) => m,
         Err(e) => {
-            s.errors.push(format!("listing this stack's snapshots in {region} failed: {e}; nothing created or deleted"));
+            s.errors.push(format!(
+                "listing this stack's snapshots in {region} failed: {e}; nothing created or deleted"
+            ));
             s.pruning_skipped = Some("listing failed".into());
             return s;
         }
@@ -174,12 +230,19 @@ pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Conf
     let described = match ec2.describe_volumes(&ids).await {
         Ok(v) => v,
         Err(e) => {
-            s.errors.push(format!("describing the document volumes failed: {e}; nothing created or deleted"));
+            s.errors.push(format!(
+                "describing the document volumes failed: {e}; nothing created or deleted"
+            ));
             s.pruning_skipped = Some("describing the volumes failed".into());
             return s;
         }
     };
-    let snaps_of = |role: &str| -> Vec<Snap> { existing.get(role).map(|v| v.iter().map(to_snap).collect()).unwrap_or_default() };
+    let snaps_of = |role: &str| -> Vec<Snap> {
+        existing
+            .get(role)
+            .map(|v| v.iter().map(to_snap).collect())
+            .unwrap_or_default()
+    };
 
     // 1. Create, unless this window is already covered.
     let mut create_failed = false;
@@ -190,7 +253,10 @@ pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Conf
         if volume.is_none() {
             create_failed = true;
             warn!(role = %vol.role, volume_id = %vol.id, "volume not found");
-            s.errors.push(format!("{} ({region}): volume {} not found, no snapshot taken", vol.role, vol.id));
+            s.errors.push(format!(
+                "{} ({region}): volume {} not found, no snapshot taken",
+                vol.role, vol.id
+            ));
         } else if let Some(cover) = plan::covering(&snaps, now, cfg.window_secs) {
             info!(role = %vol.role, snapshot_id = %cover.id, "this window is already backed up");
             report.skipped.push(Skip {
@@ -207,7 +273,12 @@ pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Conf
         } else {
             let new = NewSnapshot {
                 description: cfg.description.clone(),
-                tags: snapshot_tags(cfg, &vol.role, &backup_time, volume.and_then(|v| v.name.as_deref())),
+                tags: snapshot_tags(
+                    cfg,
+                    &vol.role,
+                    &backup_time,
+                    volume.and_then(|v| v.name.as_deref()),
+                ),
             };
             match ec2.create_snapshot(&vol.id, &new).await {
                 Ok(id) => {
@@ -217,7 +288,10 @@ pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Conf
                 Err(e) => {
                     create_failed = true;
                     warn!(role = %vol.role, volume_id = %vol.id, error = %e, "create failed");
-                    s.errors.push(format!("{} ({region}): snapshot of {} failed: {e}", vol.role, vol.id));
+                    s.errors.push(format!(
+                        "{} ({region}): snapshot of {} failed: {e}",
+                        vol.role, vol.id
+                    ));
                 }
             }
         }
@@ -226,7 +300,8 @@ pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Conf
 
     // 2. Prune, unless a create failed.
     if create_failed {
-        s.pruning_skipped = Some("a snapshot could not be created in this run: nothing is deleted".into());
+        s.pruning_skipped =
+            Some("a snapshot could not be created in this run: nothing is deleted".into());
     } else {
         for report in &mut s.volumes {
             let plan = plan::prune(&snaps_of(&report.role), cfg.retain);
@@ -236,7 +311,18 @@ pub async fn run<E: Ec2>(ec2: &E, region: &str, copy_ec2: Option<&E>, cfg: &Conf
 
     // 3. Copy to the second region and prune there.
     if let (Some(target), Some(copy_ec2)) = (&cfg.copy, copy_ec2) {
-        copy_and_prune(copy_ec2, region, &target.region, &target.kms_key_id, cfg, &existing, create_failed, dry_run, &mut s).await;
+        copy_and_prune(
+            copy_ec2,
+            region,
+            &target.region,
+            &target.kms_key_id,
+            cfg,
+            &existing,
+            create_failed,
+            dry_run,
+            &mut s,
+        )
+        .await;
     }
     s
 }
@@ -271,11 +357,19 @@ async fn copy_and_prune<E: Ec2>(
             .into_iter()
             .flatten()
             .filter(|x| x.state == State::Completed)
-            .max_by(|a, b| to_snap(a).time.cmp(&to_snap(b).time).then_with(|| a.id.cmp(&b.id)));
+            .max_by(|a, b| {
+                to_snap(a)
+                    .time
+                    .cmp(&to_snap(b).time)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
         let existing = copies.get(&vol.role).map(Vec::as_slice).unwrap_or_default();
         if let Some(src) = newest {
             report.copy_of = Some(src.id.clone());
-            if let Some(done) = existing.iter().find(|c| c.tags.get(tags::SOURCE_SNAPSHOT) == Some(&src.id)) {
+            if let Some(done) = existing
+                .iter()
+                .find(|c| c.tags.get(tags::SOURCE_SNAPSHOT) == Some(&src.id))
+            {
                 report.skipped.push(Skip {
                     snapshot_id: done.id.clone(),
                     reason: format!("{} is already copied ({})", src.id, done.state.as_str()),
@@ -284,18 +378,35 @@ async fn copy_and_prune<E: Ec2>(
                 report.would_create = true;
             } else {
                 let time = tags::format_time(to_snap(src).time);
-                let mut t = snapshot_tags(cfg, &vol.role, &time, src.tags.get("Name").map(String::as_str));
+                let mut t = snapshot_tags(
+                    cfg,
+                    &vol.role,
+                    &time,
+                    src.tags.get("Name").map(String::as_str),
+                );
                 t.push((tags::SOURCE_SNAPSHOT.to_owned(), src.id.clone()));
                 t.push((tags::SOURCE_REGION.to_owned(), source_region.to_owned()));
-                let new = NewSnapshot { description: format!("{} (copy of {} from {source_region})", cfg.description, src.id), tags: t };
-                match ec2.copy_snapshot(source_region, &src.id, kms_key_id, &new).await {
+                let new = NewSnapshot {
+                    description: format!(
+                        "{} (copy of {} from {source_region})",
+                        cfg.description, src.id
+                    ),
+                    tags: t,
+                };
+                match ec2
+                    .copy_snapshot(source_region, &src.id, kms_key_id, &new)
+                    .await
+                {
                     Ok(id) => {
                         info!(role = %vol.role, source = %src.id, snapshot_id = %id, region, "copied snapshot");
                         report.created = Some(id);
                     }
                     Err(e) => {
                         copy_failed = true;
-                        s.errors.push(format!("{} ({region}): copying {} failed: {e}", vol.role, src.id));
+                        s.errors.push(format!(
+                            "{} ({region}): copying {} failed: {e}",
+                            vol.role, src.id
+                        ));
                     }
                 }
             }
@@ -303,11 +414,23 @@ async fn copy_and_prune<E: Ec2>(
         reports.push(report);
     }
     if create_failed || copy_failed {
-        s.pruning_skipped.get_or_insert_with(|| "a copy could not be made in this run: nothing is deleted".into());
+        s.pruning_skipped.get_or_insert_with(|| {
+            "a copy could not be made in this run: nothing is deleted".into()
+        });
     } else {
         for report in &mut reports {
-            let snaps: Vec<Snap> = copies.get(&report.role).map(|v| v.iter().map(to_snap).collect()).unwrap_or_default();
-            apply_prune(ec2, plan::prune(&snaps, cfg.retain), dry_run, report, &mut s.errors).await;
+            let snaps: Vec<Snap> = copies
+                .get(&report.role)
+                .map(|v| v.iter().map(to_snap).collect())
+                .unwrap_or_default();
+            apply_prune(
+                ec2,
+                plan::prune(&snaps, cfg.retain),
+                dry_run,
+                report,
+                &mut s.errors,
+            )
+            .await;
         }
     }
     s.copies = reports;

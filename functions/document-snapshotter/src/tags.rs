@@ -27,13 +27,16 @@ pub const MANAGED_BY_VALUE: &str = "document-snapshotter";
 
 /// True when `tags` mark a snapshot of `role` made by the stack `stack_id`.
 pub fn is_ours(tags: &BTreeMap<String, String>, stack_id: &str, role: &str) -> bool {
-    tags.get(STACK_ID).is_some_and(|v| v == stack_id) && tags.get(VOLUME_ROLE).is_some_and(|v| v == role)
+    tags.get(STACK_ID).is_some_and(|v| v == stack_id)
+        && tags.get(VOLUME_ROLE).is_some_and(|v| v == role)
 }
 
 /// The backup time recorded in `tags`, in unix seconds, if present and readable.
 pub fn backup_time(tags: &BTreeMap<String, String>) -> Option<i64> {
     let text = tags.get(BACKUP_TIME)?;
-    OffsetDateTime::parse(text, &Rfc3339).ok().map(|t| t.unix_timestamp())
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
 }
 
 /// `unix` seconds as RFC 3339 UTC (`2026-11-25T07:00:00Z`).
@@ -49,7 +52,10 @@ mod tests {
     use super::*;
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/0f3e";
@@ -57,12 +63,41 @@ mod tests {
     #[test]
     fn ours_needs_both_stack_and_role() {
         let cases = [
-            (tags(&[(STACK_ID, STACK), (VOLUME_ROLE, "CouchDBVolume")]), true, "both tags"),
+            (
+                tags(&[(STACK_ID, STACK), (VOLUME_ROLE, "CouchDBVolume")]),
+                true,
+                "both tags",
+            ),
             (tags(&[(STACK_ID, STACK)]), false, "no role"),
-            (tags(&[(VOLUME_ROLE, "CouchDBVolume")]), false, "no stack (manual copy of the tag?)"),
-            (tags(&[(STACK_ID, STACK), (VOLUME_ROLE, "RCouchDBVolume")]), false, "the other volume"),
-            (tags(&[(STACK_ID, "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/other"), (VOLUME_ROLE, "CouchDBVolume")]), false, "another stack"),
-            (tags(&[(STACK_ID, &format!("{STACK} ")), (VOLUME_ROLE, "CouchDBVolume")]), false, "no fuzzy match"),
+            (
+                tags(&[(VOLUME_ROLE, "CouchDBVolume")]),
+                false,
+                "no stack (manual copy of the tag?)",
+            ),
+            (
+                tags(&[(STACK_ID, STACK), (VOLUME_ROLE, "RCouchDBVolume")]),
+                false,
+                "the other volume",
+            ),
+            (
+                tags(&[
+                    (
+                        STACK_ID,
+                        "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/other",
+                    ),
+                    (VOLUME_ROLE, "CouchDBVolume"),
+                ]),
+                false,
+                "another stack",
+            ),
+            (
+                tags(&[
+                    (STACK_ID, &format!("{STACK} ")),
+                    (VOLUME_ROLE, "CouchDBVolume"),
+                ]),
+                false,
+                "no fuzzy match",
+            ),
             (tags(&[("Name", "openemr-couchdb")]), false, "manual"),
         ];
         for (t, want, name) in cases {

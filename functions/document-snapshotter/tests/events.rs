@@ -10,8 +10,10 @@ fn events_dir() -> std::path::PathBuf {
 }
 
 fn load(name: &str) -> Request {
-    let text = std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} does not parse as the handler input: {e}"))
+    let text =
+        std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{name} does not parse as the handler input: {e}"))
 }
 
 #[test]
@@ -26,7 +28,10 @@ fn every_sample_parses() {
             n += 1;
         }
     }
-    assert!(n >= 2, "expected the scheduled and dry-run samples, found {n}");
+    assert!(
+        n >= 2,
+        "expected the scheduled and dry-run samples, found {n}"
+    );
 }
 
 #[test]
@@ -43,8 +48,13 @@ fn dry_run_sample_asks_for_a_dry_run() {
 
 #[test]
 fn unknown_detail_fields_are_ignored_and_a_bad_flag_is_rejected() {
-    let ok: Request = serde_json::from_str(r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{"other":1}}"#).unwrap();
+    let ok: Request = serde_json::from_str(
+        r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{"other":1}}"#,
+    )
+    .unwrap();
     assert!(!ok.detail.dry_run);
-    let bad = serde_json::from_str::<Request>(r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{"dry_run":"yes"}}"#);
+    let bad = serde_json::from_str::<Request>(
+        r#"{"detail-type":"Scheduled Event","source":"aws.events","detail":{"dry_run":"yes"}}"#,
+    );
     assert!(bad.is_err());
 }

@@ -37,35 +37,70 @@ struct Fake {
 
 impl Fake {
     fn new(page_size: usize) -> Fake {
-        Fake { page_size, ..Default::default() }
+        Fake {
+            page_size,
+            ..Default::default()
+        }
     }
     fn volume(self, id: &str, name: Option<&str>) -> Fake {
-        self.state.lock().unwrap().volumes.push(VolumeInfo { id: id.into(), name: name.map(Into::into) });
+        self.state.lock().unwrap().volumes.push(VolumeInfo {
+            id: id.into(),
+            name: name.map(Into::into),
+        });
         self
     }
     fn snap(self, id: &str, volume: &str, state: State, time: i64, t: &[(&str, &str)]) -> Fake {
-        let mut tags: BTreeMap<String, String> = t.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut tags: BTreeMap<String, String> = t
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         if !tags.is_empty() && !tags.contains_key(tags::BACKUP_TIME) {
             tags.insert(tags::BACKUP_TIME.into(), tags::format_time(time));
         }
-        self.state.lock().unwrap().snapshots.push(SnapshotInfo { id: id.into(), volume_id: volume.into(), state, start_time: time, tags });
+        self.state.lock().unwrap().snapshots.push(SnapshotInfo {
+            id: id.into(),
+            volume_id: volume.into(),
+            state,
+            start_time: time,
+            tags,
+        });
         self
     }
     /// One of ours, `days` ago.
     fn ours(self, id: &str, volume: &str, role: &str, state: State, days: i64) -> Fake {
-        self.snap(id, volume, state, NOW - days * DAY, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role)])
+        self.snap(
+            id,
+            volume,
+            state,
+            NOW - days * DAY,
+            &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role)],
+        )
     }
     fn fail(mut self, call: &str, code: &str) -> Fake {
-        self.fail.insert(call.into(), ApiError::new(code, "injected"));
+        self.fail
+            .insert(call.into(), ApiError::new(code, "injected"));
         self
     }
     fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.state.lock().unwrap().snapshots.iter().map(|s| s.id.clone()).collect();
+        let mut ids: Vec<String> = self
+            .state
+            .lock()
+            .unwrap()
+            .snapshots
+            .iter()
+            .map(|s| s.id.clone())
+            .collect();
         ids.sort();
         ids
     }
     fn calls(&self, prefix: &str) -> usize {
-        self.state.lock().unwrap().calls.iter().filter(|c| c.starts_with(prefix)).count()
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.starts_with(prefix))
+            .count()
     }
     fn check(&self, call: String) -> Result<(), ApiError> {
         let result = self.fail.get(&call).cloned().map_or(Ok(()), Err);
@@ -77,14 +112,33 @@ impl Fake {
 impl Ec2 for Fake {
     async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
         self.check("describe_volumes".into())?;
-        Ok(self.state.lock().unwrap().volumes.iter().filter(|v| ids.contains(&v.id)).cloned().collect())
+        Ok(self
+            .state
+            .lock()
+            .unwrap()
+            .volumes
+            .iter()
+            .filter(|v| ids.contains(&v.id))
+            .cloned()
+            .collect())
     }
 
-    async fn describe_snapshots(&self, key: &str, value: &str, token: Option<String>) -> Result<Page, ApiError> {
+    async fn describe_snapshots(
+        &self,
+        key: &str,
+        value: &str,
+        token: Option<String>,
+    ) -> Result<Page, ApiError> {
         self.check("describe_snapshots".into())?;
         let st = self.state.lock().unwrap();
-        let matching: Vec<&SnapshotInfo> = st.snapshots.iter().filter(|s| s.tags.get(key).map(String::as_str) == Some(value)).collect();
-        let start: usize = token.map(|t| t.parse().expect("our own token")).unwrap_or(0);
+        let matching: Vec<&SnapshotInfo> = st
+            .snapshots
+            .iter()
+            .filter(|s| s.tags.get(key).map(String::as_str) == Some(value))
+            .collect();
+        let start: usize = token
+            .map(|t| t.parse().expect("our own token"))
+            .unwrap_or(0);
         let end = (start + self.page_size).min(matching.len());
         Ok(Page {
             snapshots: matching[start..end].iter().map(|s| (*s).clone()).collect(),
@@ -92,7 +146,11 @@ impl Ec2 for Fake {
         })
     }
 
-    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn create_snapshot(
+        &self,
+        volume_id: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         self.check(format!("create:{volume_id}"))?;
         let mut st = self.state.lock().unwrap();
         if !st.volumes.iter().any(|v| v.id == volume_id) {
@@ -101,7 +159,13 @@ impl Ec2 for Fake {
         st.next_id += 1;
         let id = format!("snap-new{}", st.next_id);
         let tags = new.tags.iter().cloned().collect();
-        st.snapshots.push(SnapshotInfo { id: id.clone(), volume_id: volume_id.into(), state: State::Pending, start_time: NOW, tags });
+        st.snapshots.push(SnapshotInfo {
+            id: id.clone(),
+            volume_id: volume_id.into(),
+            state: State::Pending,
+            start_time: NOW,
+            tags,
+        });
         Ok(id)
     }
 
@@ -111,18 +175,33 @@ impl Ec2 for Fake {
         let before = st.snapshots.len();
         st.snapshots.retain(|s| s.id != snapshot_id);
         if st.snapshots.len() == before {
-            return Err(ApiError::new("InvalidSnapshot.NotFound", "no such snapshot"));
+            return Err(ApiError::new(
+                "InvalidSnapshot.NotFound",
+                "no such snapshot",
+            ));
         }
         Ok(())
     }
 
-    async fn copy_snapshot(&self, _region: &str, source_id: &str, _key: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn copy_snapshot(
+        &self,
+        _region: &str,
+        source_id: &str,
+        _key: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         self.check(format!("copy:{source_id}"))?;
         let mut st = self.state.lock().unwrap();
         st.next_id += 1;
         let id = format!("snap-copy{}", st.next_id);
         let tags = new.tags.iter().cloned().collect();
-        st.snapshots.push(SnapshotInfo { id: id.clone(), volume_id: "vol-ffffffff".into(), state: State::Pending, start_time: NOW, tags });
+        st.snapshots.push(SnapshotInfo {
+            id: id.clone(),
+            volume_id: "vol-ffffffff".into(),
+            state: State::Pending,
+            start_time: NOW,
+            tags,
+        });
         Ok(id)
     }
 }
@@ -130,7 +209,13 @@ impl Ec2 for Fake {
 fn config(volumes: &[(&str, &str)], retain: usize) -> Config {
     Config {
         stack_id: STACK.into(),
-        volumes: volumes.iter().map(|(role, id)| Volume { role: role.to_string(), id: id.to_string() }).collect(),
+        volumes: volumes
+            .iter()
+            .map(|(role, id)| Volume {
+                role: role.to_string(),
+                id: id.to_string(),
+            })
+            .collect(),
         retain,
         description: "test".into(),
         window_secs: 20 * 3600,
@@ -160,7 +245,11 @@ async fn two_completed_and_one_pending_none_go() {
     assert_eq!(v.created.as_deref(), Some("snap-new1"));
     assert!(v.deleted.is_empty());
     assert_eq!(v.kept, ["snap-2", "snap-1"]);
-    assert!(v.skipped.iter().any(|k| k.snapshot_id == "snap-p" && k.reason.starts_with("pending")));
+    assert!(
+        v.skipped
+            .iter()
+            .any(|k| k.snapshot_id == "snap-p" && k.reason.starts_with("pending"))
+    );
     assert_eq!(fake.calls("delete"), 0);
 }
 
@@ -180,7 +269,11 @@ async fn pending_and_error_snapshots_are_never_the_reason_to_delete() {
     assert_eq!(s.volumes[0].kept, ["snap-c3", "snap-c2", "snap-c1"]);
     assert!(s.volumes[0].deleted.is_empty());
     assert_eq!(fake.calls("delete"), 0);
-    let skipped: Vec<&str> = s.volumes[0].skipped.iter().map(|k| k.snapshot_id.as_str()).collect();
+    let skipped: Vec<&str> = s.volumes[0]
+        .skipped
+        .iter()
+        .map(|k| k.snapshot_id.as_str())
+        .collect();
     assert_eq!(skipped, ["snap-e1", "snap-e2", "snap-p1"]);
 }
 
@@ -191,14 +284,30 @@ async fn an_error_snapshot_inside_the_window_does_not_stop_a_new_one() {
         "vol-a",
         State::Error,
         NOW - 600,
-        &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, "CouchDBVolume")],
+        &[
+            (tags::STACK_ID, STACK),
+            (tags::VOLUME_ROLE, "CouchDBVolume"),
+        ],
     );
     let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
     assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new1"));
     // A pending one inside the window does stop it (EventBridge delivered twice).
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW + 60, false).await;
+    let s = run(
+        &fake,
+        "us-east-1",
+        None,
+        &config(&[COUCH], 3),
+        NOW + 60,
+        false,
+    )
+    .await;
     assert_eq!(s.volumes[0].created, None);
-    assert!(s.volumes[0].skipped.iter().any(|k| k.snapshot_id == "snap-new1" && k.reason.contains("already covers")));
+    assert!(
+        s.volumes[0]
+            .skipped
+            .iter()
+            .any(|k| k.snapshot_id == "snap-new1" && k.reason.contains("already covers"))
+    );
     assert_eq!(fake.calls("create"), 1);
 }
 
@@ -207,16 +316,44 @@ async fn pagination_more_than_one_page_is_followed() {
     // Page size 2 and 7 snapshots of ours among foreign ones: 4+ pages; the plan must see all.
     let mut fake = Fake::new(2).volume("vol-a", None);
     for day in 1..=7 {
-        fake = fake.ours(&format!("snap-{day}"), "vol-a", "CouchDBVolume", State::Completed, day);
-        fake = fake.snap(&format!("snap-other{day}"), "vol-a", State::Completed, NOW - day * DAY, &[(tags::STACK_ID, OTHER_STACK), (tags::VOLUME_ROLE, "CouchDBVolume")]);
+        fake = fake.ours(
+            &format!("snap-{day}"),
+            "vol-a",
+            "CouchDBVolume",
+            State::Completed,
+            day,
+        );
+        fake = fake.snap(
+            &format!("snap-other{day}"),
+            "vol-a",
+            State::Completed,
+            NOW - day * DAY,
+            &[
+                (tags::STACK_ID, OTHER_STACK),
+                (tags::VOLUME_ROLE, "CouchDBVolume"),
+            ],
+        );
     }
     let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
     assert!(s.ok(), "{:?}", s.errors);
-    assert_eq!(fake.calls("describe_snapshots"), 4, "7 snapshots of ours at 2 a page");
+    assert_eq!(
+        fake.calls("describe_snapshots"),
+        4,
+        "7 snapshots of ours at 2 a page"
+    );
     assert_eq!(s.volumes[0].kept, ["snap-1", "snap-2", "snap-3"]);
-    assert_eq!(sorted(s.volumes[0].deleted.clone()), ["snap-4", "snap-5", "snap-6", "snap-7"]);
+    assert_eq!(
+        sorted(s.volumes[0].deleted.clone()),
+        ["snap-4", "snap-5", "snap-6", "snap-7"]
+    );
     // Other stack's snapshots untouched.
-    assert_eq!(fake.ids().iter().filter(|i| i.starts_with("snap-other")).count(), 7);
+    assert_eq!(
+        fake.ids()
+            .iter()
+            .filter(|i| i.starts_with("snap-other"))
+            .count(),
+        7
+    );
 }
 
 #[tokio::test]
@@ -226,8 +363,16 @@ async fn a_repeated_next_token_is_an_error_not_a_loop() {
         async fn describe_volumes(&self, _: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
             Ok(vec![])
         }
-        async fn describe_snapshots(&self, _: &str, _: &str, _: Option<String>) -> Result<Page, ApiError> {
-            Ok(Page { snapshots: vec![], next_token: Some("same".into()) })
+        async fn describe_snapshots(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<String>,
+        ) -> Result<Page, ApiError> {
+            Ok(Page {
+                snapshots: vec![],
+                next_token: Some("same".into()),
+            })
         }
         async fn create_snapshot(&self, _: &str, _: &NewSnapshot) -> Result<String, ApiError> {
             panic!("must not create")
@@ -235,7 +380,13 @@ async fn a_repeated_next_token_is_an_error_not_a_loop() {
         async fn delete_snapshot(&self, _: &str) -> Result<(), ApiError> {
             panic!("must not delete")
         }
-        async fn copy_snapshot(&self, _: &str, _: &str, _: &str, _: &NewSnapshot) -> Result<String, ApiError> {
+        async fn copy_snapshot(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: &NewSnapshot,
+        ) -> Result<String, ApiError> {
             panic!("must not copy")
         }
     }
@@ -259,9 +410,23 @@ async fn throttled_create_deletes_nothing_and_reports() {
         .ours("snap-b4", "vol-b", "RCouchDBVolume", State::Completed, 2)
         .fail("create:vol-b", "RequestLimitExceeded");
     let before = fake.ids();
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH, ("RCouchDBVolume", "vol-b")], 3), NOW, false).await;
+    let s = run(
+        &fake,
+        "us-east-1",
+        None,
+        &config(&[COUCH, ("RCouchDBVolume", "vol-b")], 3),
+        NOW,
+        false,
+    )
+    .await;
     assert!(!s.ok());
-    assert!(s.errors.iter().any(|e| e.contains("RCouchDBVolume") && e.contains("RequestLimitExceeded")), "{:?}", s.errors);
+    assert!(
+        s.errors
+            .iter()
+            .any(|e| e.contains("RCouchDBVolume") && e.contains("RequestLimitExceeded")),
+        "{:?}",
+        s.errors
+    );
     assert!(s.pruning_skipped.is_some());
     assert_eq!(fake.calls("delete"), 0);
     // The other volume's snapshot was still taken; nothing old is gone.
@@ -300,11 +465,23 @@ async fn delete_failing_midway_leaves_the_rest_consistent() {
     let v = &s.volumes[0];
     assert_eq!(v.kept, ["snap-1"]);
     assert_eq!(v.deleted, ["snap-2"]);
-    assert!(v.skipped.iter().any(|k| k.snapshot_id == "snap-3" && k.reason.contains("in use")));
-    assert!(v.skipped.iter().any(|k| k.snapshot_id == "snap-4" && k.reason.contains("already gone")));
+    assert!(
+        v.skipped
+            .iter()
+            .any(|k| k.snapshot_id == "snap-3" && k.reason.contains("in use"))
+    );
+    assert!(
+        v.skipped
+            .iter()
+            .any(|k| k.snapshot_id == "snap-4" && k.reason.contains("already gone"))
+    );
     assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
     assert!(s.errors[0].contains("snap-5") && s.errors[0].contains("UnauthorizedOperation"));
-    assert_eq!(fake.calls("delete"), 4, "every planned delete was attempted");
+    assert_eq!(
+        fake.calls("delete"),
+        4,
+        "every planned delete was attempted"
+    );
     // The kept one and the new one exist; the failed ones are still there.
     let ids = fake.ids();
     for id in ["snap-1", "snap-3", "snap-4", "snap-5", "snap-new1"] {
@@ -321,30 +498,94 @@ async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
         .volume("vol-a", Some("couch"))
         .ours("snap-old", "vol-a", "CouchDBVolume", State::Completed, 2)
         .ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1)
-        .snap("snap-today", "vol-a", State::Pending, NOW - 300, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, "CouchDBVolume")]);
+        .snap(
+            "snap-today",
+            "vol-a",
+            State::Pending,
+            NOW - 300,
+            &[
+                (tags::STACK_ID, STACK),
+                (tags::VOLUME_ROLE, "CouchDBVolume"),
+            ],
+        );
     let target = Fake::new(1000)
-        .ours("copy-3", "vol-ffffffff", "CouchDBVolume", State::Completed, 5)
-        .ours("copy-2", "vol-ffffffff", "CouchDBVolume", State::Completed, 4)
-        .ours("copy-1", "vol-ffffffff", "CouchDBVolume", State::Completed, 3)
-        .snap("copy-foreign", "vol-ffffffff", State::Completed, NOW - 9 * DAY, &[(tags::STACK_ID, OTHER_STACK), (tags::VOLUME_ROLE, "CouchDBVolume")]);
+        .ours(
+            "copy-3",
+            "vol-ffffffff",
+            "CouchDBVolume",
+            State::Completed,
+            5,
+        )
+        .ours(
+            "copy-2",
+            "vol-ffffffff",
+            "CouchDBVolume",
+            State::Completed,
+            4,
+        )
+        .ours(
+            "copy-1",
+            "vol-ffffffff",
+            "CouchDBVolume",
+            State::Completed,
+            3,
+        )
+        .snap(
+            "copy-foreign",
+            "vol-ffffffff",
+            State::Completed,
+            NOW - 9 * DAY,
+            &[
+                (tags::STACK_ID, OTHER_STACK),
+                (tags::VOLUME_ROLE, "CouchDBVolume"),
+            ],
+        );
     let mut cfg = config(&[COUCH], 2);
-    cfg.copy = Some(document_snapshotter::config::CopyTarget { region: "us-west-2".into(), kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/k".into() });
+    cfg.copy = Some(document_snapshotter::config::CopyTarget {
+        region: "us-west-2".into(),
+        kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/k".into(),
+    });
 
     // Works through the same generic: both are `Fake`.
     let s = run(&source, "us-east-1", Some(&target), &cfg, NOW, false).await;
     assert!(s.ok(), "{:?}", s.errors);
-    assert_eq!(s.volumes[0].created, None, "today's pending snapshot covers the window");
+    assert_eq!(
+        s.volumes[0].created, None,
+        "today's pending snapshot covers the window"
+    );
     let c = &s.copies[0];
     assert_eq!(c.region, "us-west-2");
-    assert_eq!(c.copy_of.as_deref(), Some("snap-y"), "the newest completed, not the pending one");
+    assert_eq!(
+        c.copy_of.as_deref(),
+        Some("snap-y"),
+        "the newest completed, not the pending one"
+    );
     assert_eq!(c.created.as_deref(), Some("snap-copy1"));
     assert_eq!(c.kept, ["copy-1", "copy-2"]);
     assert_eq!(c.deleted, ["copy-3"]);
     assert!(target.ids().contains(&"copy-foreign".to_string()));
-    let copy = target.state.lock().unwrap().snapshots.iter().find(|x| x.id == "snap-copy1").cloned().unwrap();
-    assert_eq!(copy.tags.get(tags::SOURCE_SNAPSHOT).map(String::as_str), Some("snap-y"));
-    assert_eq!(copy.tags.get(tags::STACK_ID).map(String::as_str), Some(STACK));
-    assert_eq!(copy.tags.get("Name").map(String::as_str), None, "the source had no Name tag");
+    let copy = target
+        .state
+        .lock()
+        .unwrap()
+        .snapshots
+        .iter()
+        .find(|x| x.id == "snap-copy1")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        copy.tags.get(tags::SOURCE_SNAPSHOT).map(String::as_str),
+        Some("snap-y")
+    );
+    assert_eq!(
+        copy.tags.get(tags::STACK_ID).map(String::as_str),
+        Some(STACK)
+    );
+    assert_eq!(
+        copy.tags.get("Name").map(String::as_str),
+        None,
+        "the source had no Name tag"
+    );
 
     // Again in the same window: no second copy.
     let s = run(&source, "us-east-1", Some(&target), &cfg, NOW + 60, false).await;
@@ -355,13 +596,34 @@ async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
 
 #[tokio::test]
 async fn a_failed_copy_prunes_nothing_in_the_copy_region() {
-    let source = Fake::new(1000).volume("vol-a", None).ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1);
+    let source = Fake::new(1000).volume("vol-a", None).ours(
+        "snap-y",
+        "vol-a",
+        "CouchDBVolume",
+        State::Completed,
+        1,
+    );
     let target = Fake::new(1000)
-        .ours("copy-2", "vol-ffffffff", "CouchDBVolume", State::Completed, 4)
-        .ours("copy-1", "vol-ffffffff", "CouchDBVolume", State::Completed, 3)
+        .ours(
+            "copy-2",
+            "vol-ffffffff",
+            "CouchDBVolume",
+            State::Completed,
+            4,
+        )
+        .ours(
+            "copy-1",
+            "vol-ffffffff",
+            "CouchDBVolume",
+            State::Completed,
+            3,
+        )
         .fail("copy:snap-y", "InvalidParameterValue");
     let mut cfg = config(&[COUCH], 1);
-    cfg.copy = Some(document_snapshotter::config::CopyTarget { region: "us-west-2".into(), kms_key_id: "k".into() });
+    cfg.copy = Some(document_snapshotter::config::CopyTarget {
+        region: "us-west-2".into(),
+        kms_key_id: "k".into(),
+    });
     let s = run(&source, "us-east-1", Some(&target), &cfg, NOW, false).await;
     assert!(!s.ok());
     assert!(s.errors.iter().any(|e| e.contains("copying snap-y failed")));
@@ -381,7 +643,10 @@ async fn dry_run_calls_no_mutating_api() {
     assert!(s.volumes[0].would_create);
     assert_eq!(s.volumes[0].would_delete, ["snap-2", "snap-3"]);
     assert!(s.volumes[0].deleted.is_empty() && s.volumes[0].created.is_none());
-    assert_eq!(fake.calls("create") + fake.calls("delete") + fake.calls("copy"), 0);
+    assert_eq!(
+        fake.calls("create") + fake.calls("delete") + fake.calls("copy"),
+        0
+    );
     assert_eq!(fake.ids(), ["snap-1", "snap-2", "snap-3"]);
 }
 
@@ -402,11 +667,16 @@ impl std::io::Write for Logs {
 impl Logs {
     fn lines(&self) -> Vec<serde_json::Value> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines().map(|l| serde_json::from_str(l).expect("every log line is JSON")).collect()
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("every log line is JSON"))
+            .collect()
     }
 }
 
-fn invocation(request_id: &str, dry_run: bool) -> lambda_runtime::LambdaEvent<document_snapshotter::Request> {
+fn invocation(
+    request_id: &str,
+    dry_run: bool,
+) -> lambda_runtime::LambdaEvent<document_snapshotter::Request> {
     let mut ctx = lambda_runtime::Context::default();
     ctx.request_id = request_id.into();
     let mut event = document_snapshotter::Request::default();
@@ -420,36 +690,76 @@ fn invocation(request_id: &str, dry_run: bool) -> lambda_runtime::LambdaEvent<do
 async fn logs_are_json_lines_with_the_request_id_and_the_summary() {
     let logs = Logs::default();
     let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt().json().with_current_span(true).with_span_list(true).with_writer(move || writer.clone()).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .with_writer(move || writer.clone())
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let fake = Fake::new(1000)
         .volume("vol-a", None)
         .ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2)
         .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1);
-    let snapshotter = document_snapshotter::Snapshotter { ec2: fake, region: "us-east-1".into(), copy_ec2: None, config: config(&[COUCH], 1) };
-    let summary = snapshotter.invoke(invocation("req-ok-1", false)).await.expect("a clean run");
+    let snapshotter = document_snapshotter::Snapshotter {
+        ec2: fake,
+        region: "us-east-1".into(),
+        copy_ec2: None,
+        config: config(&[COUCH], 1),
+    };
+    let summary = snapshotter
+        .invoke(invocation("req-ok-1", false))
+        .await
+        .expect("a clean run");
     assert_eq!(summary.volumes[0].deleted, ["snap-2"]);
 
     let lines = logs.lines();
-    let done = lines.iter().find(|l| l["fields"]["message"] == "document snapshots done").expect("a summary line");
+    let done = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "document snapshots done")
+        .expect("a summary line");
     assert_eq!(done["level"], "INFO");
     assert_eq!(done["span"]["request_id"], "req-ok-1");
-    let logged: serde_json::Value = serde_json::from_str(done["fields"]["summary"].as_str().unwrap()).unwrap();
+    let logged: serde_json::Value =
+        serde_json::from_str(done["fields"]["summary"].as_str().unwrap()).unwrap();
     assert_eq!(logged["volumes"][0]["created"], "snap-new1");
     assert_eq!(logged["volumes"][0]["deleted"][0], "snap-2");
-    let deleted = lines.iter().find(|l| l["fields"]["message"] == "deleted snapshot").expect("a line per delete");
+    let deleted = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "deleted snapshot")
+        .expect("a line per delete");
     assert_eq!(deleted["fields"]["snapshot_id"], "snap-2");
     assert_eq!(deleted["span"]["request_id"], "req-ok-1");
 
     // A failing run logs at ERROR and the invocation's error names the cause.
-    let failing = Fake::new(1000).volume("vol-a", None).fail("create:vol-a", "RequestLimitExceeded");
-    let snapshotter = document_snapshotter::Snapshotter { ec2: failing, region: "us-east-1".into(), copy_ec2: None, config: config(&[COUCH], 1) };
-    let err = snapshotter.invoke(invocation("req-bad-2", false)).await.unwrap_err();
+    let failing = Fake::new(1000)
+        .volume("vol-a", None)
+        .fail("create:vol-a", "RequestLimitExceeded");
+    let snapshotter = document_snapshotter::Snapshotter {
+        ec2: failing,
+        region: "us-east-1".into(),
+        copy_ec2: None,
+        config: config(&[COUCH], 1),
+    };
+    let err = snapshotter
+        .invoke(invocation("req-bad-2", false))
+        .await
+        .unwrap_err();
     let diagnostic: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diagnostic.error_type, "DocumentSnapshotsIncomplete");
-    assert!(diagnostic.error_message.contains("RequestLimitExceeded"), "{}", diagnostic.error_message);
+    assert!(
+        diagnostic.error_message.contains("RequestLimitExceeded"),
+        "{}",
+        diagnostic.error_message
+    );
     let lines = logs.lines();
-    let bad = lines.iter().find(|l| l["fields"]["message"] == "document snapshots incomplete").expect("an error line");
-    assert_eq!((bad["level"].as_str(), bad["span"]["request_id"].as_str()), (Some("ERROR"), Some("req-bad-2")));
+    let bad = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "document snapshots incomplete")
+        .expect("an error line");
+    assert_eq!(
+        (bad["level"].as_str(), bad["span"]["request_id"].as_str()),
+        (Some("ERROR"), Some("req-bad-2"))
+    );
 }

@@ -40,7 +40,12 @@ async fn volume(ec2: &Client, name: &str) -> String {
 fn spec(kind: ResourceType, pairs: &[(&str, &str)]) -> TagSpecification {
     TagSpecification::builder()
         .resource_type(kind)
-        .set_tags(Some(pairs.iter().map(|(k, v)| Tag::builder().key(*k).value(*v).build()).collect()))
+        .set_tags(Some(
+            pairs
+                .iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+                .collect(),
+        ))
         .build()
 }
 
@@ -55,16 +60,34 @@ async fn snapshot(ec2: &Client, volume: &str, pairs: &[(&str, &str)]) -> String 
 /// A snapshot of ours, as if taken `days` before `now`.
 async fn ours(ec2: &Client, volume: &str, role: &str, now: i64, days: i64) -> String {
     let time = tags::format_time(now - days * DAY);
-    snapshot(ec2, volume, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role), (tags::BACKUP_TIME, &time)]).await
+    snapshot(
+        ec2,
+        volume,
+        &[
+            (tags::STACK_ID, STACK),
+            (tags::VOLUME_ROLE, role),
+            (tags::BACKUP_TIME, &time),
+        ],
+    )
+    .await
 }
 
 /// Every snapshot in the account: id → tags.
 async fn all(ec2: &Client) -> BTreeMap<String, BTreeMap<String, String>> {
-    let out = ec2.describe_snapshots().owner_ids("self").send().await.unwrap();
+    let out = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap();
     out.snapshots()
         .iter()
         .map(|s| {
-            let tags = s.tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned())).collect();
+            let tags = s
+                .tags()
+                .iter()
+                .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+                .collect();
             (s.snapshot_id().unwrap().to_owned(), tags)
         })
         .collect()
@@ -73,7 +96,13 @@ async fn all(ec2: &Client) -> BTreeMap<String, BTreeMap<String, String>> {
 fn config(volumes: &[(&str, &str)], retain: usize) -> Config {
     Config {
         stack_id: STACK.into(),
-        volumes: volumes.iter().map(|(role, id)| Volume { role: role.to_string(), id: id.to_string() }).collect(),
+        volumes: volumes
+            .iter()
+            .map(|(role, id)| Volume {
+                role: role.to_string(),
+                id: id.to_string(),
+            })
+            .collect(),
         retain,
         description: "OpenEMR document store snapshot".into(),
         window_secs: 20 * 3600,
@@ -98,22 +127,58 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
     let vol = volume(&ec2, "openemr-couchdb").await;
     let manual = snapshot(&ec2, &vol, &[]).await;
     let manual_named = snapshot(&ec2, &vol, &[("Name", "before upgrade")]).await;
-    let foreign = snapshot(&ec2, &vol, &[(tags::STACK_ID, OTHER_STACK), (tags::VOLUME_ROLE, "CouchDBVolume"), (tags::BACKUP_TIME, &tags::format_time(now - 30 * DAY))]).await;
-    let stray_role = snapshot(&ec2, &vol, &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, "RetiredVolume"), (tags::BACKUP_TIME, &tags::format_time(now - 30 * DAY))]).await;
+    let foreign = snapshot(
+        &ec2,
+        &vol,
+        &[
+            (tags::STACK_ID, OTHER_STACK),
+            (tags::VOLUME_ROLE, "CouchDBVolume"),
+            (tags::BACKUP_TIME, &tags::format_time(now - 30 * DAY)),
+        ],
+    )
+    .await;
+    let stray_role = snapshot(
+        &ec2,
+        &vol,
+        &[
+            (tags::STACK_ID, STACK),
+            (tags::VOLUME_ROLE, "RetiredVolume"),
+            (tags::BACKUP_TIME, &tags::format_time(now - 30 * DAY)),
+        ],
+    )
+    .await;
     let mut mine = Vec::new();
     for days in (1..=5).rev() {
         mine.push(ours(&ec2, &vol, "CouchDBVolume", now, days).await); // oldest first
     }
 
-    let snap = Snapshotter { ec2: SdkEc2::new(ec2.clone()), region: REGION.into(), copy_ec2: None, config: config(&[("CouchDBVolume", &vol)], 3) };
+    let snap = Snapshotter {
+        ec2: SdkEc2::new(ec2.clone()),
+        region: REGION.into(),
+        copy_ec2: None,
+        config: config(&[("CouchDBVolume", &vol)], 3),
+    };
     let summary = snap.handle(&event(false), now).await.expect("a clean run");
     let v = &summary.volumes[0];
     let created = v.created.clone().expect("a snapshot was taken");
     assert_eq!(v.kept, [mine[4].clone(), mine[3].clone(), mine[2].clone()]);
-    assert_eq!(v.deleted, [mine[1].clone(), mine[0].clone()], "exactly the 2 oldest");
+    assert_eq!(
+        v.deleted,
+        [mine[1].clone(), mine[0].clone()],
+        "exactly the 2 oldest"
+    );
 
     let after = all(&ec2).await;
-    for id in [&manual, &manual_named, &foreign, &stray_role, &mine[2], &mine[3], &mine[4], &created] {
+    for id in [
+        &manual,
+        &manual_named,
+        &foreign,
+        &stray_role,
+        &mine[2],
+        &mine[3],
+        &mine[4],
+        &created,
+    ] {
         assert!(after.contains_key(id), "{id} must survive");
     }
     assert!(!after.contains_key(&mine[0]) && !after.contains_key(&mine[1]));
@@ -122,11 +187,17 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
     assert_eq!(t[tags::STACK_ID], STACK);
     assert_eq!(t[tags::VOLUME_ROLE], "CouchDBVolume");
     assert_eq!(t[tags::BACKUP_TIME], tags::format_time(now));
-    assert_eq!(t["Name"], "openemr-couchdb", "the volume's Name tag is copied");
+    assert_eq!(
+        t["Name"], "openemr-couchdb",
+        "the volume's Name tag is copied"
+    );
 
     // Run every day for a week: manual and foreign ones still survive, ours stay at 3 + today's.
     for day in 1..=7 {
-        let s = snap.handle(&event(false), now + day * DAY).await.expect("a clean run");
+        let s = snap
+            .handle(&event(false), now + day * DAY)
+            .await
+            .expect("a clean run");
         assert!(s.volumes[0].created.is_some());
     }
     let after = all(&ec2).await;
@@ -134,7 +205,10 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
         assert!(after.contains_key(id), "{id} must survive every run");
     }
     // moto completes snapshots at once: 3 kept + the one taken by the last run.
-    let ours_left = after.values().filter(|t| tags::is_ours(t, STACK, "CouchDBVolume")).count();
+    let ours_left = after
+        .values()
+        .filter(|t| tags::is_ours(t, STACK, "CouchDBVolume"))
+        .count();
     assert_eq!(ours_left, 4);
 }
 
@@ -175,15 +249,31 @@ async fn dual_az_both_volumes_snapshotted_and_pruned_independently() {
     let s = run(&SdkEc2::new(ec2.clone()), REGION, None, &cfg, now, false).await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(s.volumes.len(), 2);
-    assert_eq!(s.volumes[0].deleted, [a_snaps[1].clone(), a_snaps[0].clone()]);
-    assert!(s.volumes[1].deleted.is_empty(), "the second volume's single snapshot is not pruned because of the first's");
+    assert_eq!(
+        s.volumes[0].deleted,
+        [a_snaps[1].clone(), a_snaps[0].clone()]
+    );
+    assert!(
+        s.volumes[1].deleted.is_empty(),
+        "the second volume's single snapshot is not pruned because of the first's"
+    );
     assert_eq!(s.volumes[1].kept, [b_old]);
     let after = all(&ec2).await;
     let ca = &after[s.volumes[0].created.as_ref().unwrap()];
     let cb = &after[s.volumes[1].created.as_ref().unwrap()];
-    assert_eq!((ca[tags::VOLUME_ROLE].as_str(), ca["Name"].as_str()), ("CouchDBVolume", "couch-az1"));
-    assert_eq!((cb[tags::VOLUME_ROLE].as_str(), cb["Name"].as_str()), ("RCouchDBVolume", "couch-az2"));
-    assert_eq!(ca[tags::BACKUP_TIME], cb[tags::BACKUP_TIME], "one backup set");
+    assert_eq!(
+        (ca[tags::VOLUME_ROLE].as_str(), ca["Name"].as_str()),
+        ("CouchDBVolume", "couch-az1")
+    );
+    assert_eq!(
+        (cb[tags::VOLUME_ROLE].as_str(), cb["Name"].as_str()),
+        ("RCouchDBVolume", "couch-az2")
+    );
+    assert_eq!(
+        ca[tags::BACKUP_TIME],
+        cb[tags::BACKUP_TIME],
+        "one backup set"
+    );
 }
 
 #[tokio::test]
@@ -205,11 +295,21 @@ async fn a_gone_volume_deletes_nothing_and_fails_the_invocation() {
         copy_ec2: None,
         config: config(&[("CouchDBVolume", &a), ("RCouchDBVolume", &gone)], 3),
     };
-    let err = snap.handle(&event(false), now).await.expect_err("the invocation must fail");
-    assert!(err.to_string().contains(&format!("volume {gone} not found")), "{err}");
+    let err = snap
+        .handle(&event(false), now)
+        .await
+        .expect_err("the invocation must fail");
+    assert!(
+        err.to_string()
+            .contains(&format!("volume {gone} not found")),
+        "{err}"
+    );
     let after = all(&ec2).await;
     for id in &seeded {
-        assert!(after.contains_key(id), "{id} deleted although a create failed");
+        assert!(
+            after.contains_key(id),
+            "{id} deleted although a create failed"
+        );
     }
     assert!(err.0.pruning_skipped.is_some());
 }
@@ -222,17 +322,38 @@ impl Ec2 for VolumeVanishes {
     async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
         self.0.describe_volumes(ids).await
     }
-    async fn describe_snapshots(&self, k: &str, v: &str, t: Option<String>) -> Result<Page, ApiError> {
+    async fn describe_snapshots(
+        &self,
+        k: &str,
+        v: &str,
+        t: Option<String>,
+    ) -> Result<Page, ApiError> {
         self.0.describe_snapshots(k, v, t).await
     }
-    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
-        self.0.client.delete_volume().volume_id(volume_id).send().await.unwrap();
+    async fn create_snapshot(
+        &self,
+        volume_id: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
+        self.0
+            .client
+            .delete_volume()
+            .volume_id(volume_id)
+            .send()
+            .await
+            .unwrap();
         self.0.create_snapshot(volume_id, new).await
     }
     async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
         self.0.delete_snapshot(id).await
     }
-    async fn copy_snapshot(&self, r: &str, s: &str, k: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn copy_snapshot(
+        &self,
+        r: &str,
+        s: &str,
+        k: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         self.0.copy_snapshot(r, s, k, new).await
     }
 }
@@ -247,9 +368,21 @@ async fn a_create_rejected_by_ec2_deletes_nothing() {
     for days in 1..=5 {
         seeded.push(ours(&ec2, &a, "CouchDBVolume", now, days).await);
     }
-    let s = run(&VolumeVanishes(SdkEc2::new(ec2.clone())), REGION, None, &config(&[("CouchDBVolume", &a)], 3), now, false).await;
+    let s = run(
+        &VolumeVanishes(SdkEc2::new(ec2.clone())),
+        REGION,
+        None,
+        &config(&[("CouchDBVolume", &a)], 3),
+        now,
+        false,
+    )
+    .await;
     assert!(!s.ok());
-    assert!(s.errors[0].contains("InvalidVolume.NotFound"), "{:?}", s.errors);
+    assert!(
+        s.errors[0].contains("InvalidVolume.NotFound"),
+        "{:?}",
+        s.errors
+    );
     assert_eq!(all(&ec2).await.len(), 5);
 }
 
@@ -260,19 +393,40 @@ impl Ec2 for DeletedUnderneath {
     async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
         self.0.describe_volumes(ids).await
     }
-    async fn describe_snapshots(&self, k: &str, v: &str, t: Option<String>) -> Result<Page, ApiError> {
+    async fn describe_snapshots(
+        &self,
+        k: &str,
+        v: &str,
+        t: Option<String>,
+    ) -> Result<Page, ApiError> {
         self.0.describe_snapshots(k, v, t).await
     }
-    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn create_snapshot(
+        &self,
+        volume_id: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         self.0.create_snapshot(volume_id, new).await
     }
     async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
         if id == self.1 {
-            self.0.client.delete_snapshot().snapshot_id(id).send().await.unwrap();
+            self.0
+                .client
+                .delete_snapshot()
+                .snapshot_id(id)
+                .send()
+                .await
+                .unwrap();
         }
         self.0.delete_snapshot(id).await
     }
-    async fn copy_snapshot(&self, r: &str, s: &str, k: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn copy_snapshot(
+        &self,
+        r: &str,
+        s: &str,
+        k: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         self.0.copy_snapshot(r, s, k, new).await
     }
 }
@@ -289,11 +443,30 @@ async fn a_snapshot_gone_midway_is_reported_and_the_rest_still_pruned() {
     }
     // N=2: the 4 oldest go; the 2nd of them vanishes underneath.
     let vanishing = mine[2].clone();
-    let s = run(&DeletedUnderneath(SdkEc2::new(ec2.clone()), vanishing.clone()), REGION, None, &config(&[("CouchDBVolume", &a)], 2), now, false).await;
-    assert!(s.ok(), "an already-gone snapshot is not an error: {:?}", s.errors);
+    let s = run(
+        &DeletedUnderneath(SdkEc2::new(ec2.clone()), vanishing.clone()),
+        REGION,
+        None,
+        &config(&[("CouchDBVolume", &a)], 2),
+        now,
+        false,
+    )
+    .await;
+    assert!(
+        s.ok(),
+        "an already-gone snapshot is not an error: {:?}",
+        s.errors
+    );
     let v = &s.volumes[0];
-    assert_eq!(v.deleted, [mine[3].clone(), mine[1].clone(), mine[0].clone()]);
-    assert!(v.skipped.iter().any(|k| k.snapshot_id == vanishing && k.reason.contains("already gone")));
+    assert_eq!(
+        v.deleted,
+        [mine[3].clone(), mine[1].clone(), mine[0].clone()]
+    );
+    assert!(
+        v.skipped
+            .iter()
+            .any(|k| k.snapshot_id == vanishing && k.reason.contains("already gone"))
+    );
     let after = all(&ec2).await;
     assert_eq!(after.len(), 3, "2 kept + today's");
     assert!(after.contains_key(&mine[4]) && after.contains_key(&mine[5]));
@@ -311,7 +484,12 @@ async fn dry_run_changes_nothing() {
     snapshot(&ec2, &a, &[]).await;
     let before = all(&ec2).await;
     // Dry run asked by the event...
-    let snap = Snapshotter { ec2: SdkEc2::new(ec2.clone()), region: REGION.into(), copy_ec2: None, config: config(&[("CouchDBVolume", &a)], 3) };
+    let snap = Snapshotter {
+        ec2: SdkEc2::new(ec2.clone()),
+        region: REGION.into(),
+        copy_ec2: None,
+        config: config(&[("CouchDBVolume", &a)], 3),
+    };
     let s = snap.handle(&event(true), now).await.unwrap();
     assert!(s.dry_run && s.volumes[0].would_create);
     assert_eq!(s.volumes[0].would_delete.len(), 2);
@@ -320,7 +498,10 @@ async fn dry_run_changes_nothing() {
     // ...or by the environment (DRY_RUN=true), whatever the event says.
     let mut cfg = config(&[("CouchDBVolume", &a)], 3);
     cfg.dry_run = true;
-    let snap = Snapshotter { config: cfg, ..snap };
+    let snap = Snapshotter {
+        config: cfg,
+        ..snap
+    };
     let s = snap.handle(&event(false), now).await.unwrap();
     assert!(s.dry_run && s.volumes[0].would_create);
     assert_eq!(all(&ec2).await, before);
@@ -354,7 +535,10 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
     let manual_west = snapshot(&west, &wv, &[]).await;
 
     let mut cfg = config(&[("CouchDBVolume", &a)], 2);
-    cfg.copy = Some(CopyTarget { region: "us-west-2".into(), kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/0000".into() });
+    cfg.copy = Some(CopyTarget {
+        region: "us-west-2".into(),
+        kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/0000".into(),
+    });
     let snap = Snapshotter::from_sdk(&sdk, cfg);
     assert!(snap.copy_ec2.is_some());
     let s = snap.handle(&event(false), now).await.expect("a clean run");
@@ -371,7 +555,11 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
     assert_eq!(t[tags::STACK_ID], STACK);
     assert_eq!(t[tags::SOURCE_SNAPSHOT], y);
     assert_eq!(t[tags::SOURCE_REGION], REGION);
-    assert_eq!(t[tags::BACKUP_TIME], tags::format_time(now - DAY), "the copy carries its source's backup time");
+    assert_eq!(
+        t[tags::BACKUP_TIME],
+        tags::format_time(now - DAY),
+        "the copy carries its source's backup time"
+    );
     let kms = west
         .describe_snapshots()
         .snapshot_ids(&copy)
@@ -381,22 +569,41 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
         .snapshots()[0]
         .kms_key_id()
         .map(str::to_owned);
-    assert_eq!(kms.as_deref(), Some("arn:aws:kms:us-west-2:123456789012:key/0000"));
+    assert_eq!(
+        kms.as_deref(),
+        Some("arn:aws:kms:us-west-2:123456789012:key/0000")
+    );
 
     // moto completes today's snapshot at once, so the next run (same window: no new snapshot)
     // copies it; the run after that has nothing left to copy. Each source is copied once.
-    let s = snap.handle(&event(false), now + 60).await.expect("a clean run");
+    let s = snap
+        .handle(&event(false), now + 60)
+        .await
+        .expect("a clean run");
     assert_eq!(s.volumes[0].created, None);
     let today = s.volumes[0].skipped[0].snapshot_id.clone();
     assert_eq!(s.copies[0].copy_of.as_deref(), Some(today.as_str()));
     assert!(s.copies[0].created.is_some());
-    let s = snap.handle(&event(false), now + 120).await.expect("a clean run");
+    let s = snap
+        .handle(&event(false), now + 120)
+        .await
+        .expect("a clean run");
     assert_eq!(s.copies[0].created, None);
-    assert!(s.copies[0].skipped.iter().any(|k| k.reason.contains("already copied")));
+    assert!(
+        s.copies[0]
+            .skipped
+            .iter()
+            .any(|k| k.reason.contains("already copied"))
+    );
     for source in [&y, &today] {
         let copies = west
             .describe_snapshots()
-            .filters(Filter::builder().name(format!("tag:{}", tags::SOURCE_SNAPSHOT)).values(source).build())
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{}", tags::SOURCE_SNAPSHOT))
+                    .values(source)
+                    .build(),
+            )
             .send()
             .await
             .unwrap();
@@ -411,18 +618,38 @@ async fn sdk_errors_carry_ec2_codes() {
     let sdk = SdkEc2::new(ec2.clone());
     let gone_volume = volume(&ec2, "gone").await;
     let gone_snapshot = snapshot(&ec2, &gone_volume, &[]).await;
-    ec2.delete_snapshot().snapshot_id(&gone_snapshot).send().await.unwrap();
-    ec2.delete_volume().volume_id(&gone_volume).send().await.unwrap();
+    ec2.delete_snapshot()
+        .snapshot_id(&gone_snapshot)
+        .send()
+        .await
+        .unwrap();
+    ec2.delete_volume()
+        .volume_id(&gone_volume)
+        .send()
+        .await
+        .unwrap();
     let e = sdk.delete_snapshot(&gone_snapshot).await.unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
     assert!(!e.is_in_use());
-    let new = NewSnapshot { description: "x".into(), tags: vec![] };
+    let new = NewSnapshot {
+        description: "x".into(),
+        tags: vec![],
+    };
     let e = sdk.create_snapshot(&gone_volume, &new).await.unwrap_err();
     assert_eq!(e.code, "InvalidVolume.NotFound", "{e:?}");
     // A missing volume is left out of describe_volumes rather than failing it.
     let live = volume(&ec2, "live").await;
-    let found = sdk.describe_volumes(&[gone_volume.clone(), live.clone()]).await.unwrap();
-    assert_eq!(found, [VolumeInfo { id: live, name: Some("live".into()) }]);
+    let found = sdk
+        .describe_volumes(&[gone_volume.clone(), live.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        found,
+        [VolumeInfo {
+            id: live,
+            name: Some("live".into())
+        }]
+    );
 }
 
 /// A loopback HTTP server that answers every request as throttled EC2 does (503,
@@ -436,7 +663,9 @@ async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Ato
     let seen = count.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
             let seen = seen.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
@@ -452,7 +681,10 @@ async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Ato
                         let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
                         let len: usize = head
                             .lines()
-                            .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse().unwrap_or(0)))
+                            .find_map(|l| {
+                                l.strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
                             .unwrap_or(0);
                         while buf.len() < end + 4 + len {
                             let n = socket.read(&mut chunk).await.unwrap_or(0);
@@ -488,16 +720,31 @@ impl Ec2 for ThrottledCreate {
     async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
         self.moto.describe_volumes(ids).await
     }
-    async fn describe_snapshots(&self, k: &str, v: &str, t: Option<String>) -> Result<Page, ApiError> {
+    async fn describe_snapshots(
+        &self,
+        k: &str,
+        v: &str,
+        t: Option<String>,
+    ) -> Result<Page, ApiError> {
         self.moto.describe_snapshots(k, v, t).await
     }
-    async fn create_snapshot(&self, volume_id: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn create_snapshot(
+        &self,
+        volume_id: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         self.throttled.create_snapshot(volume_id, new).await
     }
     async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
         self.moto.delete_snapshot(id).await
     }
-    async fn copy_snapshot(&self, r: &str, s: &str, k: &str, new: &NewSnapshot) -> Result<String, ApiError> {
+    async fn copy_snapshot(
+        &self,
+        r: &str,
+        s: &str,
+        k: &str,
+        new: &NewSnapshot,
+    ) -> Result<String, ApiError> {
         self.moto.copy_snapshot(r, s, k, new).await
     }
 }
@@ -516,13 +763,36 @@ async fn a_throttled_create_is_retried_by_the_sdk_then_deletes_nothing() {
     let (url, requests) = throttling_endpoint().await;
     let conf = aws_sdk_ec2::config::Builder::from(&sdk)
         .endpoint_url(url)
-        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(std::time::Duration::from_millis(10)))
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(10)),
+        )
         .build();
-    let seam = ThrottledCreate { moto: SdkEc2::new(ec2.clone()), throttled: SdkEc2::new(Client::from_conf(conf)) };
-    let s = run(&seam, REGION, None, &config(&[("CouchDBVolume", &a)], 3), now, false).await;
-    assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 3, "the SDK retried the throttled create");
+    let seam = ThrottledCreate {
+        moto: SdkEc2::new(ec2.clone()),
+        throttled: SdkEc2::new(Client::from_conf(conf)),
+    };
+    let s = run(
+        &seam,
+        REGION,
+        None,
+        &config(&[("CouchDBVolume", &a)], 3),
+        now,
+        false,
+    )
+    .await;
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "the SDK retried the throttled create"
+    );
     assert!(!s.ok());
-    assert!(s.errors[0].contains("RequestLimitExceeded"), "{:?}", s.errors);
+    assert!(
+        s.errors[0].contains("RequestLimitExceeded"),
+        "{:?}",
+        s.errors
+    );
     assert!(s.pruning_skipped.is_some());
     assert_eq!(all(&ec2).await.len(), 5, "nothing deleted");
 }
