@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # the single-quoted values below are Fn::Sub placeholders
 # Certificate writer (Amazon Linux 2023). Makes the stack's private CA and the certificates of
 # the application servers (beanstalk) and CouchDB (couch), stores keys and certificates SSE-KMS
 # under CA/ in the stack bucket, tells CloudFormation, and shuts down (the instance terminates).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # the single-quoted values below are Fn::Sub placeholders
 # CouchDB node (Ubuntu 24.04): patient documents on an encrypted EBS volume, served over TLS
 # (port 6984) with the stack CA's certificate. The volume is formatted only when it holds no
 # file system yet (a recovery volume made from a snapshot keeps its data). In dual-AZ stacks

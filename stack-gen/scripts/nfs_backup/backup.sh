@@ -5,8 +5,9 @@
 #   sudo /root/backup.sh
 # The backup-checker Lambda verifies the result every night.
 set -euo pipefail
-# shellcheck source=/dev/null
-. /etc/openemr-backup.env   # bucket=, region=
+# Written by the instance's set-up (user-data.sh).
+bucket=$(sed -n 's/^bucket=//p' /etc/openemr-backup.env)
+region=$(sed -n 's/^region=//p' /etc/openemr-backup.env)
 
 export AWS_DEFAULT_REGION="$region"
 target="boto3+s3://$bucket/Backup"

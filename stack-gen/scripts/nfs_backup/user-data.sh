@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2016  # the single-quoted values below are Fn::Sub placeholders
 # NFS backup agent (Ubuntu 24.04): mounts EFS, keeps the duplicity passphrase at
 # Backup/passphrase.txt (SSE-KMS), installs /root/backup.sh and its nightly cron job. In a
 # recovery stack it first restores EFS from the original bucket's Backup/. Signals

@@ -40,15 +40,18 @@ pub fn add(t: &mut Template, o: &Options) {
     if !o.recovery {
         t.add_resource(
             "DatabaseSecret",
-            resource(
-                "AWS::SecretsManager::Secret",
-                json!({
+            json!({
+                "Type": "AWS::SecretsManager::Secret",
+                // Kept with the database's final snapshot, which it opens.
+                "DeletionPolicy": keep_policy(o, "Retain"),
+                "UpdateReplacePolicy": keep_policy(o, "Retain"),
+                "Properties": {
                     "Description": sub("OpenEMR ${AWS::StackName}: database master user"),
                     "KmsKeyId": key_arn(o),
                     // RDSPassword's AllowedPattern keeps quotes and backslashes out of the JSON.
                     "SecretString": sub(&format!("{{\"username\":\"{MASTER_USER}\",\"password\":\"${{RDSPassword}}\"}}"))
-                }),
-            ),
+                }
+            }),
         );
     }
     let mut p = json!({

@@ -23,9 +23,12 @@ pub fn add(t: &mut Template, o: &Options) {
     );
     t.add_resource(
         "RedisCluster",
-        resource(
-            "AWS::ElastiCache::ReplicationGroup",
-            json!({
+        json!({
+            "Type": "AWS::ElastiCache::ReplicationGroup",
+            // Sessions only: nothing to keep when it goes.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
                 "ReplicationGroupDescription": "OpenEMR sessions",
                 "Engine": "redis",
                 "EngineVersion": "7.1",
@@ -40,8 +43,8 @@ pub fn add(t: &mut Template, o: &Options) {
                 "TransitEncryptionEnabled": true,
                 "TransitEncryptionMode": "preferred",
                 "AutoMinorVersionUpgrade": true
-            }),
-        ),
+            }
+        }),
     );
     t.add_resource("DNSRedis", dns_record(&format!("redis.{ZONE}"), "CNAME", get_att("RedisCluster", "PrimaryEndPoint.Address")));
 }

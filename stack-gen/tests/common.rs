@@ -1,0 +1,37 @@
+//! Shared by stack-gen's integration tests: every template the tests look at.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use stack_gen::{Options, generate, reference_combinations};
+
+/// (name, options, template JSON) for the 8 reference combinations plus the non-default
+/// bundle and platform flags.
+pub fn all_templates() -> Vec<(String, Options, Value)> {
+    let mut combos: Vec<(String, Options)> = reference_combinations().into_iter().map(|(n, o)| (n.to_owned(), o)).collect();
+    combos.push((
+        "beanstalk-flags".to_owned(),
+        Options {
+            beanstalk_key: Some("bundles/openemr-7.0.4.zip".to_owned()),
+            beanstalk_version: Some("64bit Amazon Linux 2023 v4.8.0 running PHP 8.4".to_owned()),
+            ..Options::default()
+        },
+    ));
+    combos
+        .into_iter()
+        .map(|(name, options)| {
+            let json = generate(&options).expect("valid options").to_json();
+            (name, options, json)
+        })
+        .collect()
+}
+
+/// The resources of `template` with type `type_`: (logical ID, resource).
+pub fn resources_of<'a>(template: &'a Value, type_: &str) -> Vec<(&'a String, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == type_)
+        .collect()
+}

@@ -1,0 +1,232 @@
+//! The security properties the design asks for, read from every generated template.
+
+mod common;
+
+use common::{all_templates, resources_of};
+use serde_json::Value;
+
+/// The statements of a policy document; a conditional statement (`Fn::If`) counts with both
+/// of its branches.
+fn statements(document: &Value) -> Vec<&Value> {
+    let listed: Vec<&Value> = match &document["Statement"] {
+        Value::Array(list) => list.iter().collect(),
+        single @ Value::Object(_) => vec![single],
+        _ => vec![],
+    };
+    listed
+        .into_iter()
+        .flat_map(|s| match s.get("Fn::If") {
+            Some(branches) => branches.as_array().unwrap()[1..].iter().filter(|b| b.get("Effect").is_some()).collect(),
+            None => vec![s],
+        })
+        .collect()
+}
+
+fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(list) => list.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// Every IAM policy document of identity policies in the template: (where, document).
+fn identity_policies(template: &Value) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    for (id, role) in resources_of(template, "AWS::IAM::Role") {
+        for policy in role["Properties"]["Policies"].as_array().into_iter().flatten() {
+            out.push((format!("{id}/{}", policy["PolicyName"]), &policy["PolicyDocument"]));
+        }
+    }
+    for type_ in ["AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"] {
+        for (id, policy) in resources_of(template, type_) {
+            out.push((id.clone(), &policy["Properties"]["PolicyDocument"]));
+        }
+    }
+    out
+}
+
+/// Read-only actions AWS only authorises on `Resource: "*"`.
+const STAR_RESOURCE_ACTIONS: [&str; 5] = ["ec2:DescribeSnapshots", "ec2:DescribeVolumes", "rds:DescribeDBSnapshots", "kms:ListAliases", "ec2:DescribeTags"];
+
+#[test]
+fn iam_policies_name_actions_and_scope_resources() {
+    for (name, _, t) in all_templates() {
+        for (at, document) in identity_policies(&t) {
+            for statement in statements(document) {
+                let actions = as_list(&statement["Action"]);
+                assert!(!actions.is_empty(), "{name} {at}: statement without Action");
+                for action in &actions {
+                    let action = action.as_str().unwrap_or_else(|| panic!("{name} {at}: action {action} is not a string"));
+                    assert!(!action.contains('*'), "{name} {at}: wildcard action {action}");
+                }
+                if statement["Effect"] == "Allow" && as_list(&statement["Resource"]).iter().any(|r| *r == "*") {
+                    for action in actions {
+                        assert!(
+                            STAR_RESOURCE_ACTIONS.contains(&action.as_str().unwrap()),
+                            "{name} {at}: {action} on Resource \"*\""
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn buckets_are_encrypted_versioned_private_and_tls_only() {
+    for (name, _, t) in all_templates() {
+        let buckets = resources_of(&t, "AWS::S3::Bucket");
+        assert!(buckets.len() >= 2, "{name}: stack bucket and access-log bucket");
+        for (id, bucket) in &buckets {
+            let p = &bucket["Properties"];
+            assert!(p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"].is_string(), "{name} {id}: encryption");
+            assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled", "{name} {id}: versioning");
+            for flag in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+                assert_eq!(p["PublicAccessBlockConfiguration"][flag], true, "{name} {id}: {flag}");
+            }
+            let policies = resources_of(&t, "AWS::S3::BucketPolicy");
+            let denies_plain_http = policies.iter().any(|(_, policy)| {
+                policy["Properties"]["Bucket"]["Ref"] == id.as_str()
+                    && statements(&policy["Properties"]["PolicyDocument"])
+                        .iter()
+                        .any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false")
+            });
+            assert!(denies_plain_http, "{name} {id}: no TLS-only policy");
+        }
+        let stack_bucket = &t["Resources"]["S3Bucket"]["Properties"];
+        assert_eq!(stack_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms", "{name}: SSE-KMS");
+        assert!(stack_bucket["LoggingConfiguration"]["DestinationBucketName"].is_object(), "{name}: access logging");
+        assert_eq!(t["Resources"]["S3Bucket"]["DeletionPolicy"], "Retain", "{name}: the bucket holds the backups");
+    }
+}
+
+#[test]
+fn cloudtrail_validates_encrypts_and_logs_to_cloudwatch() {
+    for (name, _, t) in all_templates() {
+        let p = &t["Resources"]["CloudTrail"]["Properties"];
+        assert_eq!(p["EnableLogFileValidation"], true, "{name}");
+        assert_eq!(p["IsMultiRegionTrail"], true, "{name}");
+        assert!(p["KMSKeyId"].is_object(), "{name}: KMS");
+        assert!(p["CloudWatchLogsLogGroupArn"].is_object(), "{name}: CloudWatch Logs");
+    }
+}
+
+#[test]
+fn data_at_rest_is_encrypted_and_kept() {
+    for (name, options, t) in all_templates() {
+        let rds = &t["Resources"]["RDSInstance"];
+        assert_eq!(rds["Properties"]["StorageEncrypted"], true, "{name}");
+        assert!(rds["Properties"]["BackupRetentionPeriod"].as_u64().unwrap() >= 7, "{name}: backup retention");
+        assert_eq!(rds["Properties"]["DeletionProtection"], !options.dev, "{name}: deletion protection outside --dev");
+        assert_eq!(rds["Properties"]["AutoMinorVersionUpgrade"], true, "{name}");
+        assert!(!rds["Properties"]["EnableCloudwatchLogsExports"].as_array().unwrap().is_empty(), "{name}: log exports");
+        assert_eq!(rds["DeletionPolicy"], if options.dev { "Delete" } else { "Snapshot" }, "{name}");
+        for (id, volume) in resources_of(&t, "AWS::EC2::Volume") {
+            assert_eq!(volume["Properties"]["Encrypted"], true, "{name} {id}");
+            assert_eq!(volume["DeletionPolicy"], if options.dev { "Delete" } else { "Snapshot" }, "{name} {id}");
+        }
+        for (id, instance) in resources_of(&t, "AWS::EC2::Instance") {
+            for device in instance["Properties"]["BlockDeviceMappings"].as_array().unwrap() {
+                assert_eq!(device["Ebs"]["Encrypted"], true, "{name} {id}: root volume");
+            }
+            assert!(instance["Properties"]["LaunchTemplate"].is_object(), "{name} {id}: IMDSv2 launch template");
+        }
+        assert_eq!(t["Resources"]["ElasticFileSystem"]["Properties"]["Encrypted"], true, "{name}");
+        let redis = &t["Resources"]["RedisCluster"]["Properties"];
+        assert_eq!(redis["AtRestEncryptionEnabled"], true, "{name}");
+        assert_eq!(redis["TransitEncryptionEnabled"], true, "{name}");
+        for (id, key) in resources_of(&t, "AWS::KMS::Key") {
+            assert_eq!(key["Properties"]["EnableKeyRotation"], true, "{name} {id}");
+        }
+        assert_eq!(resources_of(&t, "AWS::KMS::Key").iter().any(|(id, _)| *id == "OpenEMRKey"), !options.recovery, "{name}: OpenEMRKey only outside recovery");
+    }
+}
+
+#[test]
+fn every_security_group_rule_is_described() {
+    for (name, _, t) in all_templates() {
+        for (id, rule) in resources_of(&t, "AWS::EC2::SecurityGroupIngress") {
+            let description = rule["Properties"]["Description"].as_str().unwrap_or("");
+            assert!(description.len() > 10, "{name} {id}: undescribed rule");
+        }
+        for (id, group) in resources_of(&t, "AWS::EC2::SecurityGroup") {
+            assert!(group["Properties"].get("SecurityGroupIngress").is_none(), "{name} {id}: inline rules bypass the described ones");
+        }
+    }
+}
+
+#[test]
+fn lambdas_are_rust_on_al2023_arm64_with_kept_logs_and_no_python() {
+    for (name, _, t) in all_templates() {
+        let functions = resources_of(&t, "AWS::Lambda::Function");
+        assert!(!functions.is_empty());
+        for (id, f) in functions {
+            let p = &f["Properties"];
+            assert_eq!(p["Runtime"], "provided.al2023", "{name} {id}");
+            assert_eq!(p["Architectures"], serde_json::json!(["arm64"]), "{name} {id}");
+            assert!(p["Code"]["S3Bucket"].is_object() && p["Code"]["S3Key"].is_object(), "{name} {id}: code from S3");
+            assert!(p.get("ReservedConcurrentExecutions").is_some(), "{name} {id}: reserved concurrency");
+            let log_group = p["LoggingConfig"]["LogGroup"]["Ref"].as_str().expect("own log group");
+            assert!(t["Resources"][log_group]["Properties"]["RetentionInDays"].as_u64().is_some(), "{name} {id}: log retention");
+        }
+        assert!(!serde_json::to_string(&t).unwrap().contains("python2"), "{name}: Python 2");
+        let text = serde_json::to_string(&t).unwrap();
+        assert!(!text.contains("public-read"), "{name}: public-read ACL");
+    }
+}
+
+#[test]
+fn instances_use_ssm_public_amis_not_a_region_map() {
+    for (name, _, t) in all_templates() {
+        assert!(t["Mappings"].get("RegionData").is_none(), "{name}");
+        for (id, instance) in resources_of(&t, "AWS::EC2::Instance") {
+            let image = instance["Properties"]["ImageId"]["Ref"].as_str().expect("AMI parameter");
+            let parameter = &t["Parameters"][image];
+            assert_eq!(parameter["Type"], "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "{name} {id}");
+            assert!(parameter["Default"].as_str().unwrap().starts_with("/aws/service/"), "{name} {id}");
+        }
+    }
+}
+
+/// Resource types that hold data worth keeping when the stack goes.
+const STATEFUL: [&str; 7] = [
+    "AWS::RDS::DBInstance",
+    "AWS::EC2::Volume",
+    "AWS::S3::Bucket",
+    "AWS::EFS::FileSystem",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::SecretsManager::Secret",
+];
+
+#[test]
+fn dev_says_it_breaches_hipaa_and_production_does_not() {
+    for (name, options, t) in all_templates() {
+        let description = t["Description"].as_str().unwrap();
+        assert_eq!(description.contains("not HIPAA-safe"), options.bastion(), "{name}: {description}");
+        assert!(description.len() <= 1024, "{name}: CloudFormation limits the Description to 1024 bytes");
+        if !options.dev {
+            for (id, resource) in t["Resources"].as_object().unwrap() {
+                if STATEFUL.contains(&resource["Type"].as_str().unwrap()) {
+                    assert!(["Retain", "Snapshot"].contains(&resource["DeletionPolicy"].as_str().unwrap_or("")), "{name} {id}: data lost with the stack outside --dev");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn secrets_are_no_echo_and_never_defaulted() {
+    for (name, _, t) in all_templates() {
+        for (id, parameter) in t["Parameters"].as_object().unwrap() {
+            if id.contains("Password") {
+                assert_eq!(parameter["NoEcho"], true, "{name} {id}");
+                assert!(parameter.get("Default").is_none(), "{name} {id}");
+            }
+        }
+        for (id, output) in t["Outputs"].as_object().unwrap() {
+            let text = output.to_string();
+            assert!(!text.contains("Password") && !text.contains("passphrase"), "{name}: output {id} exposes a secret");
+        }
+    }
+}

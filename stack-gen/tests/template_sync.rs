@@ -1,0 +1,38 @@
+//! `template/` holds what stack-gen prints now for every reference combination, and
+//! ARCHITECTURE.md the default stack's graph.
+//! After changing the generator: `UPDATE_TEMPLATES=1 cargo test -p stack-gen --test template_sync`.
+
+use std::path::PathBuf;
+
+use stack_gen::{generate, reference_combinations};
+
+const GRAPH_BEGIN: &str = "<!-- graph:begin -->";
+const GRAPH_END: &str = "<!-- graph:end -->";
+
+#[test]
+fn checked_in_templates_match_the_generator() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template");
+    let update = std::env::var_os("UPDATE_TEMPLATES").is_some();
+    let mut stale = Vec::new();
+    for (name, options) in reference_combinations() {
+        let path = dir.join(format!("{name}.json"));
+        let now = generate(&options).unwrap().render();
+        if update {
+            stack_gen::output::write_atomically(&path, &now).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(now.as_str()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    let architecture = dir.join("../ARCHITECTURE.md");
+    let text = std::fs::read_to_string(&architecture).unwrap();
+    let (head, rest) = text.split_once(GRAPH_BEGIN).expect("ARCHITECTURE.md has the graph markers");
+    let (_, tail) = rest.split_once(GRAPH_END).expect("ARCHITECTURE.md has the graph end marker");
+    let graph = stack_gen::graph::mermaid(&generate(&Default::default()).unwrap());
+    let now = format!("{head}{GRAPH_BEGIN}\n```mermaid\n{graph}```\n{GRAPH_END}{tail}");
+    if update {
+        stack_gen::output::write_atomically(&architecture, &now).unwrap();
+    } else if text != now {
+        stale.push(architecture.display().to_string());
+    }
+    assert!(stale.is_empty(), "stale templates (regenerate with UPDATE_TEMPLATES=1 cargo test -p stack-gen --test template_sync): {stale:?}");
+}
