@@ -23,11 +23,16 @@ use test_harness::Moto;
 use test_harness::bench::{Lambda, Measurement, Summary};
 
 fn event() -> Value {
-    serde_json::from_str(include_str!("../../../events/backup-checker/scheduled.json")).unwrap()
+    serde_json::from_str(include_str!(
+        "../../../events/backup-checker/scheduled.json"
+    ))
+    .unwrap()
 }
 
 fn lambda() -> Lambda {
-    Lambda::new("backup-checker", env!("CARGO_BIN_EXE_backup-checker")).memory_mb(256).timeout(Duration::from_secs(300))
+    Lambda::new("backup-checker", env!("CARGO_BIN_EXE_backup-checker"))
+        .memory_mb(256)
+        .timeout(Duration::from_secs(300))
 }
 
 /// The function's own count of its API requests, as harness call counts.
@@ -60,13 +65,19 @@ fn hundred_thousand(runs: usize) {
     moto.seed("bench-backup", layout_100k(now).into_iter());
     let mut measurements = Vec::new();
     for _ in 0..runs {
-        let mut lambda = lambda().env("AWS_ENDPOINT_URL", moto.endpoint()).env("BACKUP_BUCKET", "bench-backup").env("STACK_NAME", "bench");
+        let mut lambda = lambda()
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("BACKUP_BUCKET", "bench-backup")
+            .env("STACK_NAME", "bench");
         let mut m = lambda.invoke(&event());
         assert!(m.answer.is_response(), "{:?}\n{}", m.answer, m.logs);
         own_calls(&mut m);
         measurements.push(m);
     }
-    println!("{}", Summary::of("backup-checker: 100k objects", &measurements).tsv());
+    println!(
+        "{}",
+        Summary::of("backup-checker: 100k objects", &measurements).tsv()
+    );
 }
 
 fn nightly(runs: usize) {
@@ -84,7 +95,13 @@ fn nightly(runs: usize) {
             let ec2 = aws_sdk_ec2::Client::new(&config);
             let mut volumes = Vec::new();
             for role in ["primary", "replica"] {
-                let v = ec2.create_volume().availability_zone("us-east-1a").size(10).send().await.unwrap();
+                let v = ec2
+                    .create_volume()
+                    .availability_zone("us-east-1a")
+                    .size(10)
+                    .send()
+                    .await
+                    .unwrap();
                 let id = v.volume_id().unwrap().to_owned();
                 ec2.create_snapshot().volume_id(&id).send().await.unwrap();
                 volumes.push(format!("{role}={id}"));
@@ -101,7 +118,15 @@ fn nightly(runs: usize) {
                 .await
                 .unwrap();
             let sns = aws_sdk_sns::Client::new(&config);
-            let topic = sns.create_topic().name("OperatorAlerts").send().await.unwrap().topic_arn().unwrap().to_owned();
+            let topic = sns
+                .create_topic()
+                .name("OperatorAlerts")
+                .send()
+                .await
+                .unwrap()
+                .topic_arn()
+                .unwrap()
+                .to_owned();
             (volumes.join(","), topic)
         });
         let mut lambda = lambda()
@@ -115,7 +140,10 @@ fn nightly(runs: usize) {
         assert!(m.answer.is_response(), "{:?}\n{}", m.answer, m.logs);
         measurements.push(m);
     }
-    println!("{}", Summary::of("backup-checker: nightly (2 volumes, db)", &measurements).tsv());
+    println!(
+        "{}",
+        Summary::of("backup-checker: nightly (2 volumes, db)", &measurements).tsv()
+    );
 }
 
 fn main() {

@@ -19,7 +19,9 @@ pub struct Thresholds {
 pub enum Passphrase {
     Missing,
     /// `server_side_encryption` as S3 reports it (`aws:kms`, `aws:kms:dsse`, `AES256`, none).
-    Present { encryption: Option<String> },
+    Present {
+        encryption: Option<String>,
+    },
 }
 
 /// The newest snapshot of one kind.
@@ -137,30 +139,59 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
                     "duplicity chain whole: full backup {} and {} incremental(s), {}, {} objects in {} backup sets",
                     efs.newest_full.map(stamp::iso).unwrap_or_default(),
                     efs.incrementals,
-                    if efs.encrypted { "GPG-encrypted" } else { "NOT GPG-encrypted" },
+                    if efs.encrypted {
+                        "GPG-encrypted"
+                    } else {
+                        "NOT GPG-encrypted"
+                    },
                     efs.objects,
                     efs.sets
                 )
             } else {
-                format!("duplicity chain broken in {location}: {}", efs.problems.join("; "))
+                format!(
+                    "duplicity chain broken in {location}: {}",
+                    efs.problems.join("; ")
+                )
             };
             checks.push(Check {
                 name: "efs-chain".into(),
                 ok,
                 message,
-                look: format!("aws s3 ls {location} ; duplicity collection-status on the NFS backup instance"),
+                look: format!(
+                    "aws s3 ls {location} ; duplicity collection-status on the NFS backup instance"
+                ),
                 metrics: vec![ok_metric("ChainOk", ok)],
             });
 
             let (ok, message, age) = match efs.restorable_until {
-                None => (false, format!("no restorable EFS backup in {location}"), None),
+                None => (
+                    false,
+                    format!("no restorable EFS backup in {location}"),
+                    None,
+                ),
                 Some(t) => {
                     let age = now - t;
                     newest.push(("efs".into(), t));
                     if age > limits.max_age_secs {
-                        (false, format!("newest restorable EFS backup is stale: {} from {}, older than {max_age}", stamp::hours(age), stamp::iso(t)), Some(age))
+                        (
+                            false,
+                            format!(
+                                "newest restorable EFS backup is stale: {} from {}, older than {max_age}",
+                                stamp::hours(age),
+                                stamp::iso(t)
+                            ),
+                            Some(age),
+                        )
                     } else {
-                        (true, format!("newest restorable EFS backup {} ({} old)", stamp::iso(t), stamp::hours(age)), Some(age))
+                        (
+                            true,
+                            format!(
+                                "newest restorable EFS backup {} ({} old)",
+                                stamp::iso(t),
+                                stamp::hours(age)
+                            ),
+                            Some(age),
+                        )
                     }
                 }
             };
@@ -194,13 +225,30 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
     // The passphrase object.
     let passphrase_location = format!("{location}passphrase.txt");
     let (ok, message) = match &findings.passphrase {
-        Err(error) => (false, format!("could not read the metadata of {passphrase_location}: {error}")),
-        Ok(Passphrase::Missing) => (false, format!("passphrase object {passphrase_location} is missing: the EFS backup cannot be decrypted")),
+        Err(error) => (
+            false,
+            format!("could not read the metadata of {passphrase_location}: {error}"),
+        ),
+        Ok(Passphrase::Missing) => (
+            false,
+            format!(
+                "passphrase object {passphrase_location} is missing: the EFS backup cannot be decrypted"
+            ),
+        ),
         Ok(Passphrase::Present { encryption }) => match encryption.as_deref() {
-            Some("aws:kms" | "aws:kms:dsse") => (true, format!("passphrase object present and SSE-KMS encrypted ({})", encryption.as_deref().unwrap_or(""))),
+            Some("aws:kms" | "aws:kms:dsse") => (
+                true,
+                format!(
+                    "passphrase object present and SSE-KMS encrypted ({})",
+                    encryption.as_deref().unwrap_or("")
+                ),
+            ),
             other => (
                 false,
-                format!("passphrase object {passphrase_location} is not SSE-KMS encrypted (server-side encryption: {})", other.unwrap_or("none")),
+                format!(
+                    "passphrase object {passphrase_location} is not SSE-KMS encrypted (server-side encryption: {})",
+                    other.unwrap_or("none")
+                ),
             ),
         },
     };
@@ -208,7 +256,9 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
         name: "passphrase".into(),
         ok,
         message,
-        look: format!("aws s3api head-object on {passphrase_location} (ServerSideEncryption must be aws:kms)"),
+        look: format!(
+            "aws s3api head-object on {passphrase_location} (ServerSideEncryption must be aws:kms)"
+        ),
         metrics: vec![ok_metric("PassphraseOk", ok)],
     });
 
@@ -219,15 +269,27 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
             Err((v, _)) => (v.role.as_str(), v.volume_id.as_str()),
         };
         let name = format!("documents-{role}");
-        let look = format!("EC2 console > Snapshots, filter Volume ID = {volume_id} (aws ec2 describe-snapshots --filters Name=volume-id,Values={volume_id})");
+        let look = format!(
+            "EC2 console > Snapshots, filter Volume ID = {volume_id} (aws ec2 describe-snapshots --filters Name=volume-id,Values={volume_id})"
+        );
         let (ok, message, age) = match volume {
-            Err((_, error)) => (false, format!("could not list the snapshots of document volume {volume_id} ({role}): {error}"), None),
+            Err((_, error)) => (
+                false,
+                format!(
+                    "could not list the snapshots of document volume {volume_id} ({role}): {error}"
+                ),
+                None,
+            ),
             Ok(v) => match &v.newest {
                 None => (
                     false,
                     format!(
                         "no completed snapshot of document volume {volume_id} ({role}){}",
-                        if v.pending > 0 { format!("; {} still pending", v.pending) } else { String::new() }
+                        if v.pending > 0 {
+                            format!("; {} still pending", v.pending)
+                        } else {
+                            String::new()
+                        }
                     ),
                     None,
                 ),
@@ -246,7 +308,16 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
                             Some(age),
                         )
                     } else {
-                        (true, format!("document volume {volume_id} ({role}): snapshot {} from {} ({} old)", s.id, stamp::iso(s.time), stamp::hours(age)), Some(age))
+                        (
+                            true,
+                            format!(
+                                "document volume {volume_id} ({role}): snapshot {} from {} ({} old)",
+                                s.id,
+                                stamp::iso(s.time),
+                                stamp::hours(age)
+                            ),
+                            Some(age),
+                        )
                     }
                 }
             },
@@ -256,7 +327,9 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
             ok,
             message,
             look,
-            metrics: age.map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")]).unwrap_or_default(),
+            metrics: age
+                .map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")])
+                .unwrap_or_default(),
         });
     }
 
@@ -266,22 +339,46 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
             Ok(d) => d.instance.as_str(),
             Err((instance, _)) => instance.as_str(),
         };
-        let look = format!("RDS console > Snapshots, DB instance {instance} (aws rds describe-db-snapshots --db-instance-identifier {instance})");
+        let look = format!(
+            "RDS console > Snapshots, DB instance {instance} (aws rds describe-db-snapshots --db-instance-identifier {instance})"
+        );
         let (ok, message, age) = match database {
-            Err((_, error)) => (false, format!("could not list the snapshots of database {instance}: {error}"), None),
+            Err((_, error)) => (
+                false,
+                format!("could not list the snapshots of database {instance}: {error}"),
+                None,
+            ),
             Ok(d) => match &d.newest {
-                None => (false, format!("no available snapshot of database {instance}"), None),
+                None => (
+                    false,
+                    format!("no available snapshot of database {instance}"),
+                    None,
+                ),
                 Some(s) => {
                     let age = now - s.time;
                     newest.push(("database".into(), s.time));
                     if age > limits.max_age_secs {
                         (
                             false,
-                            format!("newest snapshot of database {instance} is stale: {} {} old, from {}, older than {max_age}", s.id, stamp::hours(age), stamp::iso(s.time)),
+                            format!(
+                                "newest snapshot of database {instance} is stale: {} {} old, from {}, older than {max_age}",
+                                s.id,
+                                stamp::hours(age),
+                                stamp::iso(s.time)
+                            ),
                             Some(age),
                         )
                     } else {
-                        (true, format!("database {instance}: snapshot {} from {} ({} old)", s.id, stamp::iso(s.time), stamp::hours(age)), Some(age))
+                        (
+                            true,
+                            format!(
+                                "database {instance}: snapshot {} from {} ({} old)",
+                                s.id,
+                                stamp::iso(s.time),
+                                stamp::hours(age)
+                            ),
+                            Some(age),
+                        )
                     }
                 }
             },
@@ -291,7 +388,9 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
             ok,
             message,
             look,
-            metrics: age.map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")]).unwrap_or_default(),
+            metrics: age
+                .map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")])
+                .unwrap_or_default(),
         });
     }
 
@@ -316,20 +415,30 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
         ok,
         message,
         look: "the BackupHour parameter drives all three schedules; compare the times above".into(),
-        metrics: skew.as_ref().map(|(s, _, _)| vec![metric("SkewSeconds", *s as f64, "Seconds")]).unwrap_or_default(),
+        metrics: skew
+            .as_ref()
+            .map(|(s, _, _)| vec![metric("SkewSeconds", *s as f64, "Seconds")])
+            .unwrap_or_default(),
     });
 
     Report {
         ok: checks.iter().all(|c| c.ok),
         checked_at: stamp::iso(now),
         checks,
-        newest: newest.iter().map(|(k, t)| (k.clone(), stamp::iso(*t))).collect(),
+        newest: newest
+            .iter()
+            .map(|(k, t)| (k.clone(), stamp::iso(*t)))
+            .collect(),
         skew_seconds: skew.map(|(s, _, _)| s),
     }
 }
 
 fn time_of(newest: &[(String, i64)], kind: &str) -> i64 {
-    newest.iter().find(|(k, _)| k == kind).map(|(_, t)| *t).unwrap_or_default()
+    newest
+        .iter()
+        .find(|(k, _)| k == kind)
+        .map(|(_, t)| *t)
+        .unwrap_or_default()
 }
 
 /// Spread between the oldest and the youngest of the newest backups: (seconds, oldest kind,
@@ -349,7 +458,10 @@ mod tests {
 
     const NOW: i64 = 1_795_600_801; // 2026-11-25T10:00:01Z
     const H: i64 = 3600;
-    const LIMITS: Thresholds = Thresholds { max_age_secs: 26 * H, max_skew_secs: 2 * H };
+    const LIMITS: Thresholds = Thresholds {
+        max_age_secs: 26 * H,
+        max_skew_secs: 2 * H,
+    };
 
     fn efs(restorable: i64) -> EfsFindings {
         EfsFindings {
@@ -369,12 +481,36 @@ mod tests {
         Findings {
             location: "s3://bucket/Backup/".into(),
             efs: Ok(efs(t)),
-            passphrase: Ok(Passphrase::Present { encryption: Some("aws:kms".into()) }),
+            passphrase: Ok(Passphrase::Present {
+                encryption: Some("aws:kms".into()),
+            }),
             volumes: vec![
-                Ok(VolumeFinding { role: "primary".into(), volume_id: "vol-1".into(), newest: Some(Snapshot { id: "snap-1".into(), time: t + 60 }), pending: 0 }),
-                Ok(VolumeFinding { role: "replica".into(), volume_id: "vol-2".into(), newest: Some(Snapshot { id: "snap-2".into(), time: t + 90 }), pending: 0 }),
+                Ok(VolumeFinding {
+                    role: "primary".into(),
+                    volume_id: "vol-1".into(),
+                    newest: Some(Snapshot {
+                        id: "snap-1".into(),
+                        time: t + 60,
+                    }),
+                    pending: 0,
+                }),
+                Ok(VolumeFinding {
+                    role: "replica".into(),
+                    volume_id: "vol-2".into(),
+                    newest: Some(Snapshot {
+                        id: "snap-2".into(),
+                        time: t + 90,
+                    }),
+                    pending: 0,
+                }),
             ],
-            database: Some(Ok(DatabaseFinding { instance: "db-1".into(), newest: Some(Snapshot { id: "rds:db-1-2026".into(), time: t + 600 }) })),
+            database: Some(Ok(DatabaseFinding {
+                instance: "db-1".into(),
+                newest: Some(Snapshot {
+                    id: "rds:db-1-2026".into(),
+                    time: t + 600,
+                }),
+            })),
         }
     }
 
@@ -387,8 +523,24 @@ mod tests {
         let r = evaluate(&healthy(), NOW, LIMITS);
         assert!(r.ok, "{:#?}", r.checks);
         let names: Vec<&str> = r.checks.iter().map(|c| c.name.as_str()).collect();
-        assert_eq!(names, ["efs-chain", "efs-age", "efs-leftovers", "passphrase", "documents-primary", "documents-replica", "database", "skew"]);
-        assert!(r.checks.iter().all(|c| c.metrics.len() == 1), "{:#?}", r.checks);
+        assert_eq!(
+            names,
+            [
+                "efs-chain",
+                "efs-age",
+                "efs-leftovers",
+                "passphrase",
+                "documents-primary",
+                "documents-replica",
+                "database",
+                "skew"
+            ]
+        );
+        assert!(
+            r.checks.iter().all(|c| c.metrics.len() == 1),
+            "{:#?}",
+            r.checks
+        );
         assert_eq!(r.skew_seconds, Some(600));
         assert_eq!(r.newest.len(), 4);
     }
@@ -398,10 +550,33 @@ mod tests {
     fn each_fault_fails_its_check_by_name() {
         type Change = fn(&mut Findings);
         let cases: Vec<(&str, Change, &str, &[&str])> = vec![
-            ("broken chain", |f| f.efs.as_mut().unwrap().problems = vec!["full backup X: manifest missing (m)".into()], "efs-chain", &["manifest missing"]),
-            ("listing failed", |f| f.efs = Err("AccessDenied".into()), "efs-chain", &["could not list", "AccessDenied"]),
-            ("stale efs", |f| f.efs = Ok(efs(NOW - 30 * H)), "efs-age", &["stale", "30h00m", "26h00m"]),
-            ("nothing restorable", |f| f.efs.as_mut().unwrap().restorable_until = None, "efs-age", &["no restorable"]),
+            (
+                "broken chain",
+                |f| {
+                    f.efs.as_mut().unwrap().problems =
+                        vec!["full backup X: manifest missing (m)".into()]
+                },
+                "efs-chain",
+                &["manifest missing"],
+            ),
+            (
+                "listing failed",
+                |f| f.efs = Err("AccessDenied".into()),
+                "efs-chain",
+                &["could not list", "AccessDenied"],
+            ),
+            (
+                "stale efs",
+                |f| f.efs = Ok(efs(NOW - 30 * H)),
+                "efs-age",
+                &["stale", "30h00m", "26h00m"],
+            ),
+            (
+                "nothing restorable",
+                |f| f.efs.as_mut().unwrap().restorable_until = None,
+                "efs-age",
+                &["no restorable"],
+            ),
             (
                 "partial",
                 |f| {
@@ -412,14 +587,36 @@ mod tests {
                 "efs-leftovers",
                 &["2 leftover", ".part.gpg"],
             ),
-            ("passphrase missing", |f| f.passphrase = Ok(Passphrase::Missing), "passphrase", &["missing", "passphrase.txt"]),
-            ("passphrase AES256", |f| f.passphrase = Ok(Passphrase::Present { encryption: Some("AES256".into()) }), "passphrase", &["not SSE-KMS", "AES256"]),
-            ("passphrase plain", |f| f.passphrase = Ok(Passphrase::Present { encryption: None }), "passphrase", &["not SSE-KMS", "none"]),
+            (
+                "passphrase missing",
+                |f| f.passphrase = Ok(Passphrase::Missing),
+                "passphrase",
+                &["missing", "passphrase.txt"],
+            ),
+            (
+                "passphrase AES256",
+                |f| {
+                    f.passphrase = Ok(Passphrase::Present {
+                        encryption: Some("AES256".into()),
+                    })
+                },
+                "passphrase",
+                &["not SSE-KMS", "AES256"],
+            ),
+            (
+                "passphrase plain",
+                |f| f.passphrase = Ok(Passphrase::Present { encryption: None }),
+                "passphrase",
+                &["not SSE-KMS", "none"],
+            ),
             (
                 "stale replica snapshot",
                 |f| {
                     if let Ok(v) = &mut f.volumes[1] {
-                        v.newest = Some(Snapshot { id: "snap-old".into(), time: NOW - 50 * H });
+                        v.newest = Some(Snapshot {
+                            id: "snap-old".into(),
+                            time: NOW - 50 * H,
+                        });
                     }
                 },
                 "documents-replica",
@@ -438,17 +635,43 @@ mod tests {
             ),
             (
                 "volume error",
-                |f| f.volumes[0] = Err((VolumeRef { role: "primary".into(), volume_id: "vol-1".into() }, "Throttling".into())),
+                |f| {
+                    f.volumes[0] = Err((
+                        VolumeRef {
+                            role: "primary".into(),
+                            volume_id: "vol-1".into(),
+                        },
+                        "Throttling".into(),
+                    ))
+                },
                 "documents-primary",
                 &["could not list", "Throttling"],
             ),
             (
                 "stale database",
-                |f| f.database = Some(Ok(DatabaseFinding { instance: "db-1".into(), newest: Some(Snapshot { id: "old".into(), time: NOW - 27 * H }) })),
+                |f| {
+                    f.database = Some(Ok(DatabaseFinding {
+                        instance: "db-1".into(),
+                        newest: Some(Snapshot {
+                            id: "old".into(),
+                            time: NOW - 27 * H,
+                        }),
+                    }))
+                },
                 "database",
                 &["stale", "db-1"],
             ),
-            ("no database snapshot", |f| f.database = Some(Ok(DatabaseFinding { instance: "db-1".into(), newest: None })), "database", &["no available snapshot", "db-1"]),
+            (
+                "no database snapshot",
+                |f| {
+                    f.database = Some(Ok(DatabaseFinding {
+                        instance: "db-1".into(),
+                        newest: None,
+                    }))
+                },
+                "database",
+                &["no available snapshot", "db-1"],
+            ),
         ];
         for (what, change, check, words) in cases {
             let mut f = healthy();
@@ -456,10 +679,17 @@ mod tests {
             let r = evaluate(&f, NOW, LIMITS);
             assert!(!r.ok, "{what}");
             let failing = failed(&r);
-            assert!(failing.contains(&check), "{what}: failed {failing:?}, expected {check}");
+            assert!(
+                failing.contains(&check),
+                "{what}: failed {failing:?}, expected {check}"
+            );
             let c = r.checks.iter().find(|c| c.name == check).unwrap();
             for w in words {
-                assert!(c.message.contains(w), "{what}: {:?} should contain {w:?}", c.message);
+                assert!(
+                    c.message.contains(w),
+                    "{what}: {:?} should contain {w:?}",
+                    c.message
+                );
             }
         }
     }
@@ -472,12 +702,24 @@ mod tests {
         let r = evaluate(&f, NOW, LIMITS);
         assert_eq!(failed(&r), ["skew"]);
         let c = r.checks.last().unwrap();
-        assert!(c.message.contains("efs at") && c.message.contains("database at") && c.message.contains("5h10m"), "{}", c.message);
+        assert!(
+            c.message.contains("efs at")
+                && c.message.contains("database at")
+                && c.message.contains("5h10m"),
+            "{}",
+            c.message
+        );
         assert_eq!(c.metrics[0].value, (5 * H + 600) as f64);
         // exactly at the threshold passes
         let mut f = healthy();
         f.volumes.clear();
-        f.database = Some(Ok(DatabaseFinding { instance: "db-1".into(), newest: Some(Snapshot { id: "x".into(), time: NOW - 3 * H + 2 * H }) }));
+        f.database = Some(Ok(DatabaseFinding {
+            instance: "db-1".into(),
+            newest: Some(Snapshot {
+                id: "x".into(),
+                time: NOW - 3 * H + 2 * H,
+            }),
+        }));
         assert!(evaluate(&f, NOW, LIMITS).ok);
     }
 

@@ -31,12 +31,29 @@ const MAX_PROBLEMS: usize = 10;
 /// What one duplicity file is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    FullVolume { time: i64, volume: u32 },
-    FullManifest { time: i64 },
-    FullSignatures { time: i64 },
-    IncVolume { start: i64, end: i64, volume: u32 },
-    IncManifest { start: i64, end: i64 },
-    NewSignatures { start: i64, end: i64 },
+    FullVolume {
+        time: i64,
+        volume: u32,
+    },
+    FullManifest {
+        time: i64,
+    },
+    FullSignatures {
+        time: i64,
+    },
+    IncVolume {
+        start: i64,
+        end: i64,
+        volume: u32,
+    },
+    IncManifest {
+        start: i64,
+        end: i64,
+    },
+    NewSignatures {
+        start: i64,
+        end: i64,
+    },
     /// duplicity 3's `.jsonstat` statistics: not needed for a restore.
     Statistics,
 }
@@ -81,7 +98,10 @@ pub fn parse_name(name: &str) -> Option<Name> {
         ("duplicity-full" | "duplicity-inc", "jsonstat") => Kind::Statistics,
         ("duplicity-full" | "duplicity-inc", vol) if vol.starts_with("vol") => {
             let digits = &vol[3..];
-            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || parts.next()? != "difftar" {
+            if digits.is_empty()
+                || !digits.bytes().all(|b| b.is_ascii_digit())
+                || parts.next()? != "difftar"
+            {
                 return None;
             }
             let volume: u32 = digits.parse().ok()?;
@@ -92,7 +112,12 @@ pub fn parse_name(name: &str) -> Option<Name> {
         }
         _ => return None,
     };
-    let mut name = Name { kind, partial: false, encrypted: false, compressed: false };
+    let mut name = Name {
+        kind,
+        partial: false,
+        encrypted: false,
+        compressed: false,
+    };
     let mut next = parts.next();
     if next == Some("part") {
         name.partial = true;
@@ -132,7 +157,9 @@ impl Volumes {
     }
 
     fn contains(&self, n: u32) -> bool {
-        self.bits.get((n / 64) as usize).is_some_and(|w| w & (1 << (n % 64)) != 0)
+        self.bits
+            .get((n / 64) as usize)
+            .is_some_and(|w| w & (1 << (n % 64)) != 0)
     }
 
     /// The first missing volume in `1..=max`, if any.
@@ -196,7 +223,9 @@ impl BackupScan {
             Kind::FullVolume { time, volume } => ((None, time), Some(volume)),
             Kind::FullManifest { time } | Kind::FullSignatures { time } => ((None, time), None),
             Kind::IncVolume { start, end, volume } => ((Some(start), end), Some(volume)),
-            Kind::IncManifest { start, end } | Kind::NewSignatures { start, end } => ((Some(start), end), None),
+            Kind::IncManifest { start, end } | Kind::NewSignatures { start, end } => {
+                ((Some(start), end), None)
+            }
         };
         if volume.is_some_and(|v| v == 0 || v > MAX_VOLUME) {
             self.bad_volumes += 1;
@@ -225,19 +254,33 @@ impl BackupScan {
             partial_example: self.partial_example,
             unrecognised: self.unrecognised,
             unrecognised_example: self.unrecognised_example,
-            full_backups: self.sets.keys().filter(|(start, _)| start.is_none()).count() as u32,
+            full_backups: self
+                .sets
+                .keys()
+                .filter(|(start, _)| start.is_none())
+                .count() as u32,
             sets: self.sets.len() as u32,
             ..EfsFindings::default()
         };
         let mut problems = Problems::default();
         if self.bad_volumes > 0 {
-            problems.push(format!("{} volume file(s) with an impossible volume number (0 or above {MAX_VOLUME})", self.bad_volumes));
+            problems.push(format!(
+                "{} volume file(s) with an impossible volume number (0 or above {MAX_VOLUME})",
+                self.bad_volumes
+            ));
         }
-        let Some(&(_, full)) = self.sets.keys().filter(|(start, _)| start.is_none()).next_back() else {
+        let Some(&(_, full)) = self
+            .sets
+            .keys()
+            .filter(|(start, _)| start.is_none())
+            .next_back()
+        else {
             if self.sets.is_empty() {
                 problems.push("no duplicity backup found".to_owned());
             } else {
-                problems.push("only incremental backups found: no full backup to start a chain".to_owned());
+                problems.push(
+                    "only incremental backups found: no full backup to start a chain".to_owned(),
+                );
             }
             f.problems = problems.finish();
             return f;
@@ -246,7 +289,12 @@ impl BackupScan {
         // The newest chain: the newest full set, then every incremental starting at or after it,
         // in order of start (then end) time.
         let mut chain: Vec<(SetKey, &SetSummary)> = vec![((None, full), &self.sets[&(None, full)])];
-        chain.extend(self.sets.iter().filter(|((start, _), _)| start.is_some_and(|s| s >= full)).map(|(k, v)| (*k, v)));
+        chain.extend(
+            self.sets
+                .iter()
+                .filter(|((start, _), _)| start.is_some_and(|s| s >= full))
+                .map(|(k, v)| (*k, v)),
+        );
         chain[1..].sort_by_key(|((start, end), _)| (*start, *end));
         f.incrementals = (chain.len() - 1) as u32;
         f.encrypted = chain.iter().all(|(_, s)| s.encrypted && !s.compressed);
@@ -274,7 +322,10 @@ impl BackupScan {
             }
             if !set.manifest {
                 complete = false;
-                problems.push(format!("{label}: manifest missing ({})", manifest_name(*start, *end)));
+                problems.push(format!(
+                    "{label}: manifest missing ({})",
+                    manifest_name(*start, *end)
+                ));
             }
             if set.volumes.count == 0 {
                 complete = false;
@@ -288,7 +339,10 @@ impl BackupScan {
             }
             if !set.signatures {
                 complete = false;
-                problems.push(format!("{label}: signature file missing ({})", signatures_name(*start, *end)));
+                problems.push(format!(
+                    "{label}: signature file missing ({})",
+                    signatures_name(*start, *end)
+                ));
             }
             // Past a gap, follow on from this set so one missing night is reported once.
             expected = expected.max(*end);
@@ -306,21 +360,36 @@ impl BackupScan {
 fn set_label(start: Option<i64>, end: i64) -> String {
     match start {
         None => format!("full backup {}", stamp::duplicity(end)),
-        Some(start) => format!("incremental backup {} to {}", stamp::duplicity(start), stamp::duplicity(end)),
+        Some(start) => format!(
+            "incremental backup {} to {}",
+            stamp::duplicity(start),
+            stamp::duplicity(end)
+        ),
     }
 }
 
 fn manifest_name(start: Option<i64>, end: i64) -> String {
     match start {
         None => format!("duplicity-full.{}.manifest.gpg", stamp::duplicity(end)),
-        Some(start) => format!("duplicity-inc.{}.to.{}.manifest.gpg", stamp::duplicity(start), stamp::duplicity(end)),
+        Some(start) => format!(
+            "duplicity-inc.{}.to.{}.manifest.gpg",
+            stamp::duplicity(start),
+            stamp::duplicity(end)
+        ),
     }
 }
 
 fn signatures_name(start: Option<i64>, end: i64) -> String {
     match start {
-        None => format!("duplicity-full-signatures.{}.sigtar.gpg", stamp::duplicity(end)),
-        Some(start) => format!("duplicity-new-signatures.{}.to.{}.sigtar.gpg", stamp::duplicity(start), stamp::duplicity(end)),
+        None => format!(
+            "duplicity-full-signatures.{}.sigtar.gpg",
+            stamp::duplicity(end)
+        ),
+        Some(start) => format!(
+            "duplicity-new-signatures.{}.to.{}.sigtar.gpg",
+            stamp::duplicity(start),
+            stamp::duplicity(end)
+        ),
     }
 }
 
@@ -341,7 +410,8 @@ impl Problems {
 
     fn finish(mut self) -> Vec<String> {
         if self.more > 0 {
-            self.listed.push(format!("... and {} more problem(s)", self.more));
+            self.listed
+                .push(format!("... and {} more problem(s)", self.more));
         }
         self.listed
     }
@@ -394,32 +464,80 @@ mod tests {
         let table: &[(&str, Option<Name>)] = &[
             (
                 "duplicity-full.20261125T070001Z.vol1.difftar.gpg",
-                Some(Name { kind: Kind::FullVolume { time: t("20261125T070001Z"), volume: 1 }, partial: false, encrypted: true, compressed: false }),
+                Some(Name {
+                    kind: Kind::FullVolume {
+                        time: t("20261125T070001Z"),
+                        volume: 1,
+                    },
+                    partial: false,
+                    encrypted: true,
+                    compressed: false,
+                }),
             ),
             (
                 "duplicity-full.20261125T070001Z.vol12.difftar.gz",
-                Some(Name { kind: Kind::FullVolume { time: t("20261125T070001Z"), volume: 12 }, partial: false, encrypted: false, compressed: true }),
+                Some(Name {
+                    kind: Kind::FullVolume {
+                        time: t("20261125T070001Z"),
+                        volume: 12,
+                    },
+                    partial: false,
+                    encrypted: false,
+                    compressed: true,
+                }),
             ),
             (
                 "duplicity-full.20261125T070001Z.vol3.difftar",
-                Some(Name { kind: Kind::FullVolume { time: t("20261125T070001Z"), volume: 3 }, partial: false, encrypted: false, compressed: false }),
+                Some(Name {
+                    kind: Kind::FullVolume {
+                        time: t("20261125T070001Z"),
+                        volume: 3,
+                    },
+                    partial: false,
+                    encrypted: false,
+                    compressed: false,
+                }),
             ),
             (
                 "duplicity-full.20261125T070001Z.manifest.gpg",
-                Some(Name { kind: Kind::FullManifest { time: t("20261125T070001Z") }, partial: false, encrypted: true, compressed: false }),
+                Some(Name {
+                    kind: Kind::FullManifest {
+                        time: t("20261125T070001Z"),
+                    },
+                    partial: false,
+                    encrypted: true,
+                    compressed: false,
+                }),
             ),
             (
                 "duplicity-full.20261125T070001Z.manifest",
-                Some(Name { kind: Kind::FullManifest { time: t("20261125T070001Z") }, partial: false, encrypted: false, compressed: false }),
+                Some(Name {
+                    kind: Kind::FullManifest {
+                        time: t("20261125T070001Z"),
+                    },
+                    partial: false,
+                    encrypted: false,
+                    compressed: false,
+                }),
             ),
             (
                 "duplicity-full-signatures.20261125T070001Z.sigtar.gpg",
-                Some(Name { kind: Kind::FullSignatures { time: t("20261125T070001Z") }, partial: false, encrypted: true, compressed: false }),
+                Some(Name {
+                    kind: Kind::FullSignatures {
+                        time: t("20261125T070001Z"),
+                    },
+                    partial: false,
+                    encrypted: true,
+                    compressed: false,
+                }),
             ),
             (
                 "duplicity-inc.20261125T070001Z.to.20261126T070002Z.manifest.gpg",
                 Some(Name {
-                    kind: Kind::IncManifest { start: t("20261125T070001Z"), end: t("20261126T070002Z") },
+                    kind: Kind::IncManifest {
+                        start: t("20261125T070001Z"),
+                        end: t("20261126T070002Z"),
+                    },
                     partial: false,
                     encrypted: true,
                     compressed: false,
@@ -428,7 +546,11 @@ mod tests {
             (
                 "duplicity-inc.20261125T070001Z.to.20261126T070002Z.vol2.difftar.gpg",
                 Some(Name {
-                    kind: Kind::IncVolume { start: t("20261125T070001Z"), end: t("20261126T070002Z"), volume: 2 },
+                    kind: Kind::IncVolume {
+                        start: t("20261125T070001Z"),
+                        end: t("20261126T070002Z"),
+                        volume: 2,
+                    },
                     partial: false,
                     encrypted: true,
                     compressed: false,
@@ -437,7 +559,10 @@ mod tests {
             (
                 "duplicity-new-signatures.20261125T070001Z.to.20261126T070002Z.sigtar.gz",
                 Some(Name {
-                    kind: Kind::NewSignatures { start: t("20261125T070001Z"), end: t("20261126T070002Z") },
+                    kind: Kind::NewSignatures {
+                        start: t("20261125T070001Z"),
+                        end: t("20261126T070002Z"),
+                    },
                     partial: false,
                     encrypted: false,
                     compressed: true,
@@ -445,16 +570,44 @@ mod tests {
             ),
             (
                 "duplicity-full.20261125T070001Z.vol1.difftar.part.gpg",
-                Some(Name { kind: Kind::FullVolume { time: t("20261125T070001Z"), volume: 1 }, partial: true, encrypted: true, compressed: false }),
+                Some(Name {
+                    kind: Kind::FullVolume {
+                        time: t("20261125T070001Z"),
+                        volume: 1,
+                    },
+                    partial: true,
+                    encrypted: true,
+                    compressed: false,
+                }),
             ),
             (
                 "duplicity-full.20261125T070001Z.manifest.part",
-                Some(Name { kind: Kind::FullManifest { time: t("20261125T070001Z") }, partial: true, encrypted: false, compressed: false }),
+                Some(Name {
+                    kind: Kind::FullManifest {
+                        time: t("20261125T070001Z"),
+                    },
+                    partial: true,
+                    encrypted: false,
+                    compressed: false,
+                }),
             ),
-            ("duplicity-full.20261125T070001Z.jsonstat.gpg", Some(Name { kind: Kind::Statistics, partial: false, encrypted: true, compressed: false })),
+            (
+                "duplicity-full.20261125T070001Z.jsonstat.gpg",
+                Some(Name {
+                    kind: Kind::Statistics,
+                    partial: false,
+                    encrypted: true,
+                    compressed: false,
+                }),
+            ),
             (
                 "duplicity-inc.20261125T070001Z.to.20261126T070002Z.jsonstat",
-                Some(Name { kind: Kind::Statistics, partial: false, encrypted: false, compressed: false }),
+                Some(Name {
+                    kind: Kind::Statistics,
+                    partial: false,
+                    encrypted: false,
+                    compressed: false,
+                }),
             ),
             // not duplicity files
             ("passphrase.txt", None),
@@ -465,10 +618,16 @@ mod tests {
             ("duplicity-full.20261125T070001Z.vol1.tar.gpg", None),
             ("duplicity-full.20261125T070001Z.manifest.gpg.bak", None),
             ("duplicity-full.20261125T070001Z.manifest.zip", None),
-            ("duplicity-inc.20261125T070001Z.from.20261126T070002Z.manifest.gpg", None),
+            (
+                "duplicity-inc.20261125T070001Z.from.20261126T070002Z.manifest.gpg",
+                None,
+            ),
             ("duplicity-inc.20261125T070001Z.manifest.gpg", None),
             ("duplicity-full.20261399T070001Z.manifest.gpg", None),
-            ("duplicity-full-signatures.20261125T070001Z.manifest.gpg", None),
+            (
+                "duplicity-full-signatures.20261125T070001Z.manifest.gpg",
+                None,
+            ),
             ("some/other/file", None),
         ];
         for (name, want) in table {
@@ -477,13 +636,19 @@ mod tests {
     }
 
     fn full(t: &str, vols: u32) -> Vec<String> {
-        let mut keys = vec![format!("duplicity-full.{t}.manifest.gpg"), format!("duplicity-full-signatures.{t}.sigtar.gpg")];
+        let mut keys = vec![
+            format!("duplicity-full.{t}.manifest.gpg"),
+            format!("duplicity-full-signatures.{t}.sigtar.gpg"),
+        ];
         keys.extend((1..=vols).map(|v| format!("duplicity-full.{t}.vol{v}.difftar.gpg")));
         keys
     }
 
     fn inc(a: &str, b: &str, vols: u32) -> Vec<String> {
-        let mut keys = vec![format!("duplicity-inc.{a}.to.{b}.manifest.gpg"), format!("duplicity-new-signatures.{a}.to.{b}.sigtar.gpg")];
+        let mut keys = vec![
+            format!("duplicity-inc.{a}.to.{b}.manifest.gpg"),
+            format!("duplicity-new-signatures.{a}.to.{b}.sigtar.gpg"),
+        ];
         keys.extend((1..=vols).map(|v| format!("duplicity-inc.{a}.to.{b}.vol{v}.difftar.gpg")));
         keys
     }
@@ -499,7 +664,14 @@ mod tests {
     }
 
     fn healthy() -> Vec<String> {
-        [full(T0, 12), inc(T0, T1, 1), inc(T1, T2, 3), inc(T2, T3, 2), vec!["passphrase.txt".to_owned()]].concat()
+        [
+            full(T0, 12),
+            inc(T0, T1, 1),
+            inc(T1, T2, 3),
+            inc(T2, T3, 2),
+            vec!["passphrase.txt".to_owned()],
+        ]
+        .concat()
     }
 
     #[test]
@@ -534,25 +706,71 @@ mod tests {
     /// Each broken layout and the words its problem must contain.
     #[test]
     fn broken_chains_are_named() {
-        let drop = |needle: &str| -> Vec<String> { healthy().into_iter().filter(|k| !k.contains(needle)).collect() };
+        let drop = |needle: &str| -> Vec<String> {
+            healthy()
+                .into_iter()
+                .filter(|k| !k.contains(needle))
+                .collect()
+        };
         let cases: Vec<(&str, Vec<String>, &[&str])> = vec![
-            ("missing full manifest", drop(&format!("duplicity-full.{T0}.manifest")), &["manifest missing", "full backup 20261101T070001Z"]),
+            (
+                "missing full manifest",
+                drop(&format!("duplicity-full.{T0}.manifest")),
+                &["manifest missing", "full backup 20261101T070001Z"],
+            ),
             (
                 "missing incremental manifest",
                 drop(&format!("duplicity-inc.{T1}.to.{T2}.manifest")),
-                &["manifest missing", "incremental backup 20261102T070002Z to 20261103T070003Z"],
+                &[
+                    "manifest missing",
+                    "incremental backup 20261102T070002Z to 20261103T070003Z",
+                ],
             ),
-            ("volume gap in the full", drop(&format!("duplicity-full.{T0}.vol7.")), &["volume gap", "vol7 missing", "vol1..vol12", "11 of 12"]),
-            ("volume gap in an incremental", drop(&format!("duplicity-inc.{T1}.to.{T2}.vol1.")), &["volume gap", "vol1 missing"]),
+            (
+                "volume gap in the full",
+                drop(&format!("duplicity-full.{T0}.vol7.")),
+                &["volume gap", "vol7 missing", "vol1..vol12", "11 of 12"],
+            ),
+            (
+                "volume gap in an incremental",
+                drop(&format!("duplicity-inc.{T1}.to.{T2}.vol1.")),
+                &["volume gap", "vol1 missing"],
+            ),
             (
                 "broken incremental chain",
-                healthy().into_iter().filter(|k| !k.contains(&format!("duplicity-inc.{T1}.to.{T2}")) && !k.contains(&format!("signatures.{T1}.to"))).collect(),
-                &["broken incremental chain", "20261103T070003Z to 20261104T070004Z", "missing"],
+                healthy()
+                    .into_iter()
+                    .filter(|k| {
+                        !k.contains(&format!("duplicity-inc.{T1}.to.{T2}"))
+                            && !k.contains(&format!("signatures.{T1}.to"))
+                    })
+                    .collect(),
+                &[
+                    "broken incremental chain",
+                    "20261103T070003Z to 20261104T070004Z",
+                    "missing",
+                ],
             ),
-            ("missing signatures", drop(&format!("duplicity-full-signatures.{T0}")), &["signature file missing"]),
-            ("no backup at all", vec!["passphrase.txt".to_owned()], &["no duplicity backup found"]),
-            ("incrementals only", [inc(T0, T1, 1)].concat(), &["no full backup"]),
-            ("no volumes", drop(&format!("duplicity-full.{T0}.vol")), &["no volumes"]),
+            (
+                "missing signatures",
+                drop(&format!("duplicity-full-signatures.{T0}")),
+                &["signature file missing"],
+            ),
+            (
+                "no backup at all",
+                vec!["passphrase.txt".to_owned()],
+                &["no duplicity backup found"],
+            ),
+            (
+                "incrementals only",
+                [inc(T0, T1, 1)].concat(),
+                &["no full backup"],
+            ),
+            (
+                "no volumes",
+                drop(&format!("duplicity-full.{T0}.vol")),
+                &["no volumes"],
+            ),
         ];
         for (what, keys, words) in cases {
             let f = scan(&keys);
@@ -566,7 +784,10 @@ mod tests {
 
     #[test]
     fn restorable_point_stops_at_the_first_broken_set() {
-        let keys: Vec<String> = healthy().into_iter().filter(|k| !k.contains(&format!("duplicity-inc.{T1}.to.{T2}.manifest"))).collect();
+        let keys: Vec<String> = healthy()
+            .into_iter()
+            .filter(|k| !k.contains(&format!("duplicity-inc.{T1}.to.{T2}.manifest")))
+            .collect();
         let f = scan(&keys);
         assert_eq!(f.restorable_until, Some(t(T1)));
         assert_eq!(f.newest_backup, Some(t(T3)));
@@ -578,14 +799,20 @@ mod tests {
         keys.push(format!("duplicity-inc.{T2}.to.{T3}.vol3.difftar.part.gpg"));
         let f = scan(&keys);
         assert_eq!(f.partials, 1);
-        assert_eq!(f.partial_example.as_deref(), Some(format!("duplicity-inc.{T2}.to.{T3}.vol3.difftar.part.gpg").as_str()));
+        assert_eq!(
+            f.partial_example.as_deref(),
+            Some(format!("duplicity-inc.{T2}.to.{T3}.vol3.difftar.part.gpg").as_str())
+        );
         // the leftover is not taken for a volume
         assert_eq!(f.problems, Vec::<String>::new());
     }
 
     #[test]
     fn unencrypted_chain_is_reported_not_broken() {
-        let keys: Vec<String> = healthy().into_iter().map(|k| k.replace(".gpg", ".gz")).collect();
+        let keys: Vec<String> = healthy()
+            .into_iter()
+            .map(|k| k.replace(".gpg", ".gz"))
+            .collect();
         let f = scan(&keys);
         assert!(f.problems.is_empty());
         assert!(!f.encrypted);
@@ -604,7 +831,13 @@ mod tests {
         keys.push(format!("duplicity-full.{T0}.vol4294967295.difftar.gpg"));
         keys.push(format!("duplicity-full.{T0}.vol0.difftar.gpg"));
         let f = scan(&keys);
-        assert!(f.problems.iter().any(|p| p.contains("impossible volume number")), "{:?}", f.problems);
+        assert!(
+            f.problems
+                .iter()
+                .any(|p| p.contains("impossible volume number")),
+            "{:?}",
+            f.problems
+        );
     }
 
     #[test]

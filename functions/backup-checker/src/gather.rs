@@ -45,10 +45,16 @@ pub struct ApiCalls {
 
 impl ApiCalls {
     pub fn total(&self) -> u32 {
-        [&self.s3_list_objects, &self.s3_head_object, &self.ec2_describe_snapshots, &self.rds_describe_db_snapshots, &self.sns_publish]
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum()
+        [
+            &self.s3_list_objects,
+            &self.s3_head_object,
+            &self.ec2_describe_snapshots,
+            &self.rds_describe_db_snapshots,
+            &self.sns_publish,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
     }
 }
 
@@ -70,9 +76,19 @@ fn describe<E: std::error::Error>(error: E) -> String {
 }
 
 /// Lists every object under `prefix`, page by page, into a [`BackupScan`].
-pub async fn scan_backup(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, calls: &ApiCalls) -> Result<EfsFindings, String> {
+pub async fn scan_backup(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    calls: &ApiCalls,
+) -> Result<EfsFindings, String> {
     let mut scan = BackupScan::new();
-    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         count(&calls.s3_list_objects);
         let page = page.map_err(describe)?;
@@ -87,22 +103,45 @@ pub async fn scan_backup(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str, ca
 
 /// The passphrase object's encryption, from a HEAD request (the body is never read; the role
 /// has no kms:Decrypt for S3, so it could not be).
-pub async fn passphrase(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, calls: &ApiCalls) -> Result<Passphrase, String> {
+pub async fn passphrase(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    calls: &ApiCalls,
+) -> Result<Passphrase, String> {
     count(&calls.s3_head_object);
     match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(head) => Ok(Passphrase::Present { encryption: head.server_side_encryption().map(|e| e.as_str().to_owned()) }),
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(Passphrase::Missing),
+        Ok(head) => Ok(Passphrase::Present {
+            encryption: head.server_side_encryption().map(|e| e.as_str().to_owned()),
+        }),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {
+            Ok(Passphrase::Missing)
+        }
         Err(error) => Err(describe(error)),
     }
 }
 
 /// The newest completed snapshot of `volume` owned by this account.
-pub async fn volume_snapshots(ec2: &aws_sdk_ec2::Client, volume: &VolumeRef, calls: &ApiCalls) -> Result<VolumeFinding, String> {
-    let mut finding = VolumeFinding { role: volume.role.clone(), volume_id: volume.volume_id.clone(), newest: None, pending: 0 };
+pub async fn volume_snapshots(
+    ec2: &aws_sdk_ec2::Client,
+    volume: &VolumeRef,
+    calls: &ApiCalls,
+) -> Result<VolumeFinding, String> {
+    let mut finding = VolumeFinding {
+        role: volume.role.clone(),
+        volume_id: volume.volume_id.clone(),
+        newest: None,
+        pending: 0,
+    };
     let mut pages = ec2
         .describe_snapshots()
         .owner_ids("self")
-        .filters(Filter::builder().name("volume-id").values(&volume.volume_id).build())
+        .filters(
+            Filter::builder()
+                .name("volume-id")
+                .values(&volume.volume_id)
+                .build(),
+        )
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -124,15 +163,28 @@ pub async fn volume_snapshots(ec2: &aws_sdk_ec2::Client, volume: &VolumeRef, cal
 }
 
 /// The newest available snapshot (automated or manual) of the database instance.
-pub async fn database_snapshots(rds: &aws_sdk_rds::Client, instance: &str, calls: &ApiCalls) -> Result<DatabaseFinding, String> {
-    let mut finding = DatabaseFinding { instance: instance.to_owned(), newest: None };
-    let mut pages = rds.describe_db_snapshots().db_instance_identifier(instance).into_paginator().send();
+pub async fn database_snapshots(
+    rds: &aws_sdk_rds::Client,
+    instance: &str,
+    calls: &ApiCalls,
+) -> Result<DatabaseFinding, String> {
+    let mut finding = DatabaseFinding {
+        instance: instance.to_owned(),
+        newest: None,
+    };
+    let mut pages = rds
+        .describe_db_snapshots()
+        .db_instance_identifier(instance)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         count(&calls.rds_describe_db_snapshots);
         let page = page.map_err(describe)?;
         for s in page.db_snapshots() {
             if s.status() == Some("available") {
-                if let (Some(id), Some(time)) = (s.db_snapshot_identifier(), s.snapshot_create_time()) {
+                if let (Some(id), Some(time)) =
+                    (s.db_snapshot_identifier(), s.snapshot_create_time())
+                {
                     newer(&mut finding.newest, id, time.secs());
                 }
             }
@@ -143,12 +195,28 @@ pub async fn database_snapshots(rds: &aws_sdk_rds::Client, instance: &str, calls
 
 fn newer(newest: &mut Option<Snapshot>, id: &str, time: i64) {
     if newest.as_ref().is_none_or(|n| time > n.time) {
-        *newest = Some(Snapshot { id: id.to_owned(), time });
+        *newest = Some(Snapshot {
+            id: id.to_owned(),
+            time,
+        });
     }
 }
 
 /// Sends the operators' alert.
-pub async fn publish(sns: &aws_sdk_sns::Client, topic: &str, subject: &str, message: &str, calls: &ApiCalls) -> Result<(), String> {
+pub async fn publish(
+    sns: &aws_sdk_sns::Client,
+    topic: &str,
+    subject: &str,
+    message: &str,
+    calls: &ApiCalls,
+) -> Result<(), String> {
     count(&calls.sns_publish);
-    sns.publish().topic_arn(topic).subject(subject).message(message).send().await.map(|_| ()).map_err(describe)
+    sns.publish()
+        .topic_arn(topic)
+        .subject(subject)
+        .message(message)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(describe)
 }

@@ -52,28 +52,44 @@ pub struct Config {
 impl Config {
     /// Reads the configuration through `var` (the process environment in Lambda).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
-        let get = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let bucket = get(env::BUCKET).ok_or_else(|| format!("{} is not set: the stack bucket to check", env::BUCKET))?;
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let bucket = get(env::BUCKET)
+            .ok_or_else(|| format!("{} is not set: the stack bucket to check", env::BUCKET))?;
         let mut prefix = get(env::PREFIX).unwrap_or_else(|| DEFAULT_PREFIX.to_owned());
         if !prefix.ends_with('/') {
             prefix.push('/');
         }
         let mut volumes = Vec::new();
-        for item in get(env::VOLUMES).unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for item in get(env::VOLUMES)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             let (role, volume_id) = item
                 .split_once('=')
                 .ok_or_else(|| format!("{}: {item:?} is not role=volume-id", env::VOLUMES))?;
             if !volume_id.starts_with("vol-") || role.is_empty() {
                 return Err(format!("{}: {item:?} is not role=vol-...", env::VOLUMES));
             }
-            volumes.push(VolumeRef { role: role.to_owned(), volume_id: volume_id.to_owned() });
+            volumes.push(VolumeRef {
+                role: role.to_owned(),
+                volume_id: volume_id.to_owned(),
+            });
         }
         let hours = |name: &str, default: i64, min: i64| -> Result<i64, String> {
             match get(name) {
                 None => Ok(default),
                 Some(v) => match v.parse::<i64>() {
                     Ok(h) if (min..=24 * 366).contains(&h) => Ok(h),
-                    _ => Err(format!("{name}: {v:?} is not a whole number of hours between {min} and {}", 24 * 366)),
+                    _ => Err(format!(
+                        "{name}: {v:?} is not a whole number of hours between {min} and {}",
+                        24 * 366
+                    )),
                 },
             }
         };
@@ -116,25 +132,47 @@ pub async fn check(clients: &Clients, config: &Config, now: i64) -> Run {
         async {
             let mut found = Vec::new();
             for v in &config.volumes {
-                found.push(gather::volume_snapshots(&clients.ec2, v, &calls).await.map_err(|e| (v.clone(), e)));
+                found.push(
+                    gather::volume_snapshots(&clients.ec2, v, &calls)
+                        .await
+                        .map_err(|e| (v.clone(), e)),
+                );
             }
             found
         },
         async {
             match &config.db_instance {
                 None => None,
-                Some(id) => Some(gather::database_snapshots(&clients.rds, id, &calls).await.map_err(|e| (id.clone(), e))),
+                Some(id) => Some(
+                    gather::database_snapshots(&clients.rds, id, &calls)
+                        .await
+                        .map_err(|e| (id.clone(), e)),
+                ),
             }
         },
     );
-    let findings = Findings { location: format!("s3://{}/{}", config.bucket, config.prefix), efs, passphrase, volumes, database };
+    let findings = Findings {
+        location: format!("s3://{}/{}", config.bucket, config.prefix),
+        efs,
+        passphrase,
+        volumes,
+        database,
+    };
     let report = checks::evaluate(&findings, now, config.limits);
-    Run { report, api_calls: calls }
+    Run {
+        report,
+        api_calls: calls,
+    }
 }
 
 /// A full invocation: check, write the EMF lines to `metrics_out` (stdout in Lambda), alert and
 /// fail when a check failed. Ok carries the run as JSON.
-pub async fn handle(clients: &Clients, config: &Config, now: i64, metrics_out: &mut (dyn Write + Send)) -> Result<Value, String> {
+pub async fn handle(
+    clients: &Clients,
+    config: &Config,
+    now: i64,
+    metrics_out: &mut (dyn Write + Send),
+) -> Result<Value, String> {
     let run = check(clients, config, now).await;
     for line in output::emf_lines(&run.report, &config.stack, now * 1000) {
         // A lost metric line must not hide the verdict: the error alarm still fires on failure.
@@ -149,13 +187,18 @@ pub async fn handle(clients: &Clients, config: &Config, now: i64, metrics_out: &
         }
     }
     if run.report.ok {
-        tracing::info!(api_calls = run.api_calls.total(), "all backup checks passed");
+        tracing::info!(
+            api_calls = run.api_calls.total(),
+            "all backup checks passed"
+        );
         return Ok(serde_json::to_value(&run).unwrap_or_default());
     }
     if let Some(topic) = &config.topic {
         let log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").ok();
         let (subject, message) = output::alert(&run.report, &config.stack, log_group.as_deref());
-        if let Err(error) = gather::publish(&clients.sns, topic, &subject, &message, &run.api_calls).await {
+        if let Err(error) =
+            gather::publish(&clients.sns, topic, &subject, &message, &run.api_calls).await
+        {
             tracing::error!(%error, "could not publish the alert; the failed invocation still raises the error alarm");
         }
     }
@@ -164,7 +207,10 @@ pub async fn handle(clients: &Clients, config: &Config, now: i64, metrics_out: &
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -173,21 +219,47 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_vars(|k| map.get(k).cloned())
     }
 
     #[test]
     fn config_defaults_and_parsing() {
-        let c = config(&[(env::BUCKET, "b"), (env::VOLUMES, "primary=vol-1, replica=vol-2"), (env::DB_INSTANCE, "db")]).unwrap();
+        let c = config(&[
+            (env::BUCKET, "b"),
+            (env::VOLUMES, "primary=vol-1, replica=vol-2"),
+            (env::DB_INSTANCE, "db"),
+        ])
+        .unwrap();
         assert_eq!(c.prefix, "Backup/");
-        assert_eq!(c.limits, Thresholds { max_age_secs: 26 * 3600, max_skew_secs: 2 * 3600 });
+        assert_eq!(
+            c.limits,
+            Thresholds {
+                max_age_secs: 26 * 3600,
+                max_skew_secs: 2 * 3600
+            }
+        );
         assert_eq!(c.volumes.len(), 2);
-        assert_eq!(c.volumes[1], VolumeRef { role: "replica".into(), volume_id: "vol-2".into() });
+        assert_eq!(
+            c.volumes[1],
+            VolumeRef {
+                role: "replica".into(),
+                volume_id: "vol-2".into()
+            }
+        );
         assert_eq!(c.db_instance.as_deref(), Some("db"));
         assert_eq!(c.topic, None);
         // no document store: empty list
-        let c = config(&[(env::BUCKET, "b"), (env::VOLUMES, ""), (env::PREFIX, "x"), (env::MAX_SKEW_HOURS, "0")]).unwrap();
+        let c = config(&[
+            (env::BUCKET, "b"),
+            (env::VOLUMES, ""),
+            (env::PREFIX, "x"),
+            (env::MAX_SKEW_HOURS, "0"),
+        ])
+        .unwrap();
         assert!(c.volumes.is_empty());
         assert_eq!(c.prefix, "x/");
         assert_eq!(c.limits.max_skew_secs, 0);
@@ -197,10 +269,22 @@ mod tests {
     fn config_errors_name_the_variable() {
         for (vars, word) in [
             (vec![], env::BUCKET),
-            (vec![(env::BUCKET, "b"), (env::VOLUMES, "vol-1")], env::VOLUMES),
-            (vec![(env::BUCKET, "b"), (env::VOLUMES, "primary=i-1")], env::VOLUMES),
-            (vec![(env::BUCKET, "b"), (env::MAX_AGE_HOURS, "0")], env::MAX_AGE_HOURS),
-            (vec![(env::BUCKET, "b"), (env::MAX_SKEW_HOURS, "two")], env::MAX_SKEW_HOURS),
+            (
+                vec![(env::BUCKET, "b"), (env::VOLUMES, "vol-1")],
+                env::VOLUMES,
+            ),
+            (
+                vec![(env::BUCKET, "b"), (env::VOLUMES, "primary=i-1")],
+                env::VOLUMES,
+            ),
+            (
+                vec![(env::BUCKET, "b"), (env::MAX_AGE_HOURS, "0")],
+                env::MAX_AGE_HOURS,
+            ),
+            (
+                vec![(env::BUCKET, "b"), (env::MAX_SKEW_HOURS, "two")],
+                env::MAX_SKEW_HOURS,
+            ),
         ] {
             let e = config(&vars).unwrap_err();
             assert!(e.contains(word), "{e}");

@@ -15,7 +15,9 @@ async fn main() -> Result<(), Error> {
         async move {
             let config = config.map_err(Error::from)?;
             let mut stdout = std::io::stdout();
-            backup_checker::handle(&clients, &config, backup_checker::now(), &mut stdout).await.map_err(Error::from)
+            backup_checker::handle(&clients, &config, backup_checker::now(), &mut stdout)
+                .await
+                .map_err(Error::from)
         }
     }))
     .await

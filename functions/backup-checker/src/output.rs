@@ -18,7 +18,11 @@ const MAX_SUBJECT: usize = 100;
 pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String> {
     let mut lines = Vec::with_capacity(report.checks.len() + 1);
     for check in &report.checks {
-        let metrics: Vec<Value> = check.metrics.iter().map(|m| json!({ "Name": m.name, "Unit": m.unit })).collect();
+        let metrics: Vec<Value> = check
+            .metrics
+            .iter()
+            .map(|m| json!({ "Name": m.name, "Unit": m.unit }))
+            .collect();
         let mut line = Map::new();
         line.insert(
             "_aws".into(),
@@ -56,7 +60,10 @@ pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String>
 pub fn alert(report: &Report, stack: &str, log_group: Option<&str>) -> (String, String) {
     let failed: Vec<_> = report.failed().collect();
     let names: Vec<&str> = failed.iter().map(|c| c.name.as_str()).collect();
-    let mut subject = format!("OpenEMR backup check FAILED ({stack}): {}", names.join(", "));
+    let mut subject = format!(
+        "OpenEMR backup check FAILED ({stack}): {}",
+        names.join(", ")
+    );
     if subject.len() > MAX_SUBJECT {
         let mut cut = MAX_SUBJECT - 3;
         while !subject.is_char_boundary(cut) {
@@ -71,7 +78,10 @@ pub fn alert(report: &Report, stack: &str, log_group: Option<&str>) -> (String, 
         failed.len()
     );
     for c in &failed {
-        body.push_str(&format!("FAILED {}: {}\n  Where to look: {}\n\n", c.name, c.message, c.look));
+        body.push_str(&format!(
+            "FAILED {}: {}\n  Where to look: {}\n\n",
+            c.name, c.message, c.look
+        ));
     }
     let passed: Vec<_> = report.checks.iter().filter(|c| c.ok).collect();
     if !passed.is_empty() {
@@ -91,7 +101,10 @@ pub fn alert(report: &Report, stack: &str, log_group: Option<&str>) -> (String, 
 /// The one-line error the invocation fails with (the Lambda error alarm and the on-failure
 /// destination carry it).
 pub fn failure_summary(report: &Report) -> String {
-    let parts: Vec<String> = report.failed().map(|c| format!("{}: {}", c.name, c.message)).collect();
+    let parts: Vec<String> = report
+        .failed()
+        .map(|c| format!("{}: {}", c.name, c.message))
+        .collect();
     format!("backup check failed: {}", parts.join(" | "))
 }
 
@@ -110,14 +123,26 @@ mod tests {
                     ok: true,
                     message: "fresh".into(),
                     look: "s3".into(),
-                    metrics: vec![Metric { name: "BackupAgeSeconds", value: 3600.0, unit: "Seconds" }],
+                    metrics: vec![Metric {
+                        name: "BackupAgeSeconds",
+                        value: 3600.0,
+                        unit: "Seconds",
+                    }],
                 },
                 Check {
                     name: "passphrase".into(),
                     ok,
-                    message: if ok { "present".into() } else { "passphrase object s3://b/Backup/passphrase.txt is missing".into() },
+                    message: if ok {
+                        "present".into()
+                    } else {
+                        "passphrase object s3://b/Backup/passphrase.txt is missing".into()
+                    },
                     look: "aws s3api head-object".into(),
-                    metrics: vec![Metric { name: "PassphraseOk", value: if ok { 1.0 } else { 0.0 }, unit: "Count" }],
+                    metrics: vec![Metric {
+                        name: "PassphraseOk",
+                        value: if ok { 1.0 } else { 0.0 },
+                        unit: "Count",
+                    }],
                 },
             ],
             newest: vec![],
@@ -129,14 +154,23 @@ mod tests {
     fn emf_has_one_metric_per_check_and_the_failure_count() {
         let lines = emf_lines(&report(false), "stk", 1_000);
         assert_eq!(lines.len(), 3);
-        let v: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let v: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(v[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
-        assert_eq!(v[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "BackupAgeSeconds");
+        assert_eq!(
+            v[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "BackupAgeSeconds"
+        );
         assert_eq!(v[0]["BackupAgeSeconds"], 3600.0);
         assert_eq!(v[0]["Check"], "efs-age");
         assert_eq!(v[1]["PassphraseOk"], 0.0);
         assert_eq!(v[2][FAILED_METRIC], 1);
-        assert_eq!(v[2]["_aws"]["CloudWatchMetrics"][0]["Dimensions"], json!([["Stack"]]));
+        assert_eq!(
+            v[2]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Stack"]])
+        );
         assert_eq!(v[2]["_aws"]["Timestamp"], 1_000);
     }
 
@@ -144,7 +178,9 @@ mod tests {
     fn alert_names_what_failed_and_where_to_look() {
         let (subject, body) = alert(&report(false), "stk", Some("/aws/lambda/x"));
         assert_eq!(subject, "OpenEMR backup check FAILED (stk): passphrase");
-        assert!(body.contains("FAILED passphrase: passphrase object s3://b/Backup/passphrase.txt is missing"));
+        assert!(body.contains(
+            "FAILED passphrase: passphrase object s3://b/Backup/passphrase.txt is missing"
+        ));
         assert!(body.contains("Where to look: aws s3api head-object"));
         assert!(body.contains("ok efs-age: fresh"));
         assert!(body.contains("/aws/lambda/x"));
@@ -154,9 +190,18 @@ mod tests {
     fn long_subjects_are_cut_to_100_characters() {
         let mut r = report(false);
         for i in 0..20 {
-            r.checks.push(Check { name: format!("documents-volume-{i}"), ok: false, message: "m".into(), look: "l".into(), metrics: vec![] });
+            r.checks.push(Check {
+                name: format!("documents-volume-{i}"),
+                ok: false,
+                message: "m".into(),
+                look: "l".into(),
+                metrics: vec![],
+            });
         }
         let (subject, _) = alert(&r, "stk", None);
-        assert!(subject.len() <= 100 && subject.ends_with("..."), "{subject}");
+        assert!(
+            subject.len() <= 100 && subject.ends_with("..."),
+            "{subject}"
+        );
     }
 }

@@ -21,7 +21,10 @@ impl World {
     async fn start() -> World {
         let moto = Moto::start();
         let clients = Clients::new(&moto.sdk_config().await);
-        World { _moto: moto, clients }
+        World {
+            _moto: moto,
+            clients,
+        }
     }
 
     /// A bucket with `keys` and the passphrase object (SSE-KMS when `kms`, absent when `None`).
@@ -35,10 +38,25 @@ impl World {
 
     /// A document volume, with one (completed) snapshot taken now when `snapshot`.
     async fn volume(&self, snapshot: bool) -> String {
-        let volume = self.clients.ec2.create_volume().availability_zone("us-east-1a").size(10).send().await.unwrap();
+        let volume = self
+            .clients
+            .ec2
+            .create_volume()
+            .availability_zone("us-east-1a")
+            .size(10)
+            .send()
+            .await
+            .unwrap();
         let id = volume.volume_id().unwrap().to_owned();
         if snapshot {
-            self.clients.ec2.create_snapshot().volume_id(&id).description("CouchDB backup").send().await.unwrap();
+            self.clients
+                .ec2
+                .create_snapshot()
+                .volume_id(&id)
+                .description("CouchDB backup")
+                .send()
+                .await
+                .unwrap();
         }
         id
     }
@@ -57,12 +75,37 @@ impl World {
             .send()
             .await
             .unwrap();
-        self.clients.rds.create_db_snapshot().db_instance_identifier(id).db_snapshot_identifier(format!("{id}-manual")).send().await.unwrap();
+        self.clients
+            .rds
+            .create_db_snapshot()
+            .db_instance_identifier(id)
+            .db_snapshot_identifier(format!("{id}-manual"))
+            .send()
+            .await
+            .unwrap();
     }
 
     async fn topic(&self, inbox: &SnsInbox) -> String {
-        let topic = self.clients.sns.create_topic().name("OperatorAlerts").send().await.unwrap().topic_arn().unwrap().to_owned();
-        self.clients.sns.subscribe().topic_arn(&topic).protocol("http").endpoint(&inbox.url).send().await.unwrap();
+        let topic = self
+            .clients
+            .sns
+            .create_topic()
+            .name("OperatorAlerts")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned();
+        self.clients
+            .sns
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("http")
+            .endpoint(&inbox.url)
+            .send()
+            .await
+            .unwrap();
         topic
     }
 }
@@ -74,10 +117,16 @@ fn config(bucket: &str, volumes: &[&str], db: Option<&str>, topic: Option<&str>)
         volumes: volumes
             .iter()
             .enumerate()
-            .map(|(i, v)| VolumeRef { role: if i == 0 { "primary" } else { "replica" }.to_owned(), volume_id: (*v).to_owned() })
+            .map(|(i, v)| VolumeRef {
+                role: if i == 0 { "primary" } else { "replica" }.to_owned(),
+                volume_id: (*v).to_owned(),
+            })
             .collect(),
         db_instance: db.map(str::to_owned),
-        limits: Thresholds { max_age_secs: 26 * H, max_skew_secs: 2 * H },
+        limits: Thresholds {
+            max_age_secs: 26 * H,
+            max_skew_secs: 2 * H,
+        },
         topic: topic.map(str::to_owned),
         stack: "test-stack".to_owned(),
     }
@@ -88,7 +137,12 @@ fn failed(run: &Run) -> Vec<String> {
 }
 
 fn message<'a>(run: &'a Run, check: &str) -> &'a str {
-    &run.report.checks.iter().find(|c| c.name == check).unwrap_or_else(|| panic!("no check {check}")).message
+    &run.report
+        .checks
+        .iter()
+        .find(|c| c.name == check)
+        .unwrap_or_else(|| panic!("no check {check}"))
+        .message
 }
 
 #[tokio::test]
@@ -101,13 +155,37 @@ async fn healthy_stack_passes_and_stays_quiet() {
     w.database("openemr-db").await;
     let inbox = SnsInbox::start();
     let topic = w.topic(&inbox).await;
-    let config = config("healthy", &[&primary, &replica], Some("openemr-db"), Some(&topic));
+    let config = config(
+        "healthy",
+        &[&primary, &replica],
+        Some("openemr-db"),
+        Some(&topic),
+    );
 
     let mut emf = Vec::new();
-    let result = handle(&w.clients, &config, now, &mut emf).await.expect("healthy backups pass");
+    let result = handle(&w.clients, &config, now, &mut emf)
+        .await
+        .expect("healthy backups pass");
     assert_eq!(result["ok"], true, "{result:#}");
-    let names: Vec<&str> = result["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["efs-chain", "efs-age", "efs-leftovers", "passphrase", "documents-primary", "documents-replica", "database", "skew"]);
+    let names: Vec<&str> = result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "efs-chain",
+            "efs-age",
+            "efs-leftovers",
+            "passphrase",
+            "documents-primary",
+            "documents-replica",
+            "database",
+            "skew"
+        ]
+    );
     assert_eq!(result["api_calls"]["s3_list_objects"], 1);
     assert_eq!(result["api_calls"]["s3_head_object"], 1);
     assert_eq!(result["api_calls"]["ec2_describe_snapshots"], 2);
@@ -115,7 +193,10 @@ async fn healthy_stack_passes_and_stays_quiet() {
     assert_eq!(result["api_calls"]["sns_publish"], 0);
     let emf = String::from_utf8(emf).unwrap();
     assert_eq!(emf.lines().count(), names.len() + 1);
-    assert!(emf.lines().last().unwrap().contains("\"FailedChecks\":0"), "{emf}");
+    assert!(
+        emf.lines().last().unwrap().contains("\"FailedChecks\":0"),
+        "{emf}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(inbox.wait_for(0).is_empty(), "a healthy run must not alert");
 }
@@ -125,27 +206,94 @@ async fn each_backup_fault_fails_naming_it() {
     let w = World::start().await;
     let now = now();
     let healthy = chain(now - 600, 3);
-    let without = |needle: &str| -> Vec<String> { healthy.iter().filter(|k| !k.contains(needle)).cloned().collect() };
+    let without = |needle: &str| -> Vec<String> {
+        healthy
+            .iter()
+            .filter(|k| !k.contains(needle))
+            .cloned()
+            .collect()
+    };
     let full_time = backup_checker::stamp::duplicity(now - 600 - 3 * 86_400);
     let inc2_start = backup_checker::stamp::duplicity(now - 600 - 2 * 86_400);
-    let broken: Vec<String> = healthy.iter().filter(|k| !k.contains(&format!("{inc2_start}.to."))).cloned().collect();
-    let with_part = [healthy.clone(), vec![format!("Backup/duplicity-full.{full_time}.vol4.difftar.part.gpg")]].concat();
+    let broken: Vec<String> = healthy
+        .iter()
+        .filter(|k| !k.contains(&format!("{inc2_start}.to.")))
+        .cloned()
+        .collect();
+    let with_part = [
+        healthy.clone(),
+        vec![format!(
+            "Backup/duplicity-full.{full_time}.vol4.difftar.part.gpg"
+        )],
+    ]
+    .concat();
     // (bucket, keys, passphrase, failing check, words)
     let cases: Vec<(&str, Vec<String>, Option<bool>, &str, Vec<&str>)> = vec![
-        ("missing-manifest", without(&format!("duplicity-full.{full_time}.manifest")), Some(true), "efs-chain", vec!["manifest missing"]),
-        ("volume-gap", without(&format!("duplicity-full.{full_time}.vol2.")), Some(true), "efs-chain", vec!["volume gap", "vol2 missing"]),
-        ("broken-incremental", broken, Some(true), "efs-chain", vec!["broken incremental chain"]),
-        ("part-leftover", with_part, Some(true), "efs-leftovers", vec!["1 leftover partial upload", ".part.gpg"]),
-        ("stale-newest", chain(now - 30 * H, 3), Some(true), "efs-age", vec!["stale", "older than 26h00m"]),
-        ("no-passphrase", healthy.clone(), None, "passphrase", vec!["missing", "s3://no-passphrase/Backup/passphrase.txt"]),
-        ("plain-passphrase", healthy.clone(), Some(false), "passphrase", vec!["not SSE-KMS"]),
-        ("empty-backup", vec![], Some(true), "efs-chain", vec!["no duplicity backup found"]),
+        (
+            "missing-manifest",
+            without(&format!("duplicity-full.{full_time}.manifest")),
+            Some(true),
+            "efs-chain",
+            vec!["manifest missing"],
+        ),
+        (
+            "volume-gap",
+            without(&format!("duplicity-full.{full_time}.vol2.")),
+            Some(true),
+            "efs-chain",
+            vec!["volume gap", "vol2 missing"],
+        ),
+        (
+            "broken-incremental",
+            broken,
+            Some(true),
+            "efs-chain",
+            vec!["broken incremental chain"],
+        ),
+        (
+            "part-leftover",
+            with_part,
+            Some(true),
+            "efs-leftovers",
+            vec!["1 leftover partial upload", ".part.gpg"],
+        ),
+        (
+            "stale-newest",
+            chain(now - 30 * H, 3),
+            Some(true),
+            "efs-age",
+            vec!["stale", "older than 26h00m"],
+        ),
+        (
+            "no-passphrase",
+            healthy.clone(),
+            None,
+            "passphrase",
+            vec!["missing", "s3://no-passphrase/Backup/passphrase.txt"],
+        ),
+        (
+            "plain-passphrase",
+            healthy.clone(),
+            Some(false),
+            "passphrase",
+            vec!["not SSE-KMS"],
+        ),
+        (
+            "empty-backup",
+            vec![],
+            Some(true),
+            "efs-chain",
+            vec!["no duplicity backup found"],
+        ),
     ];
     for (bucket, keys, passphrase, check_name, words) in cases {
         w.bucket(bucket, &keys, passphrase).await;
         let run = check(&w.clients, &config(bucket, &[], None, None), now).await;
         let failing = failed(&run);
-        assert!(failing.contains(&check_name.to_owned()), "{bucket}: failing {failing:?}");
+        assert!(
+            failing.contains(&check_name.to_owned()),
+            "{bucket}: failing {failing:?}"
+        );
         let text = message(&run, check_name);
         for word in words {
             assert!(text.contains(word), "{bucket}: {text:?} lacks {word:?}");
@@ -166,11 +314,28 @@ async fn missing_or_stale_snapshots_fail() {
     w.database("db-a").await;
 
     // missing: a volume never snapshotted, a database that has none
-    w.bucket("snapshots", &chain(now - 600, 2), Some(true)).await;
-    let run = check(&w.clients, &config("snapshots", &[&snapshotted, &no_snapshot], Some("db-missing"), None), now).await;
+    w.bucket("snapshots", &chain(now - 600, 2), Some(true))
+        .await;
+    let run = check(
+        &w.clients,
+        &config(
+            "snapshots",
+            &[&snapshotted, &no_snapshot],
+            Some("db-missing"),
+            None,
+        ),
+        now,
+    )
+    .await;
     let failing = failed(&run);
-    assert!(!failing.contains(&"documents-primary".to_owned()), "{failing:?}");
-    assert!(failing.contains(&"documents-replica".to_owned()), "{failing:?}");
+    assert!(
+        !failing.contains(&"documents-primary".to_owned()),
+        "{failing:?}"
+    );
+    assert!(
+        failing.contains(&"documents-replica".to_owned()),
+        "{failing:?}"
+    );
     assert!(message(&run, "documents-replica").contains(&no_snapshot));
     assert!(failing.contains(&"database".to_owned()), "{failing:?}");
     assert!(message(&run, "database").contains("db-missing"));
@@ -178,10 +343,18 @@ async fn missing_or_stale_snapshots_fail() {
     // stale: the same snapshots judged 27 hours later (the EFS backup made an hour before that)
     let later = now + 27 * H;
     w.bucket("later", &chain(later - H, 2), Some(true)).await;
-    let run = check(&w.clients, &config("later", &[&snapshotted], Some("db-a"), None), later).await;
+    let run = check(
+        &w.clients,
+        &config("later", &[&snapshotted], Some("db-a"), None),
+        later,
+    )
+    .await;
     let failing = failed(&run);
     for c in ["documents-primary", "database", "skew"] {
-        assert!(failing.contains(&c.to_owned()), "{c} should fail: {failing:?}");
+        assert!(
+            failing.contains(&c.to_owned()),
+            "{c} should fail: {failing:?}"
+        );
     }
     assert!(message(&run, "documents-primary").contains("stale"));
     assert!(message(&run, "database").contains("stale"));
@@ -196,9 +369,18 @@ async fn skew_over_threshold_fails_alone() {
     w.database("db-skew").await;
     // EFS backup 5 h before the snapshots: everything fresh, but not aligned
     w.bucket("skewed", &chain(now - 5 * H, 2), Some(true)).await;
-    let run = check(&w.clients, &config("skewed", &[&volume], Some("db-skew"), None), now).await;
+    let run = check(
+        &w.clients,
+        &config("skewed", &[&volume], Some("db-skew"), None),
+        now,
+    )
+    .await;
     assert_eq!(failed(&run), ["skew"]);
-    assert!(message(&run, "skew").contains("more than 2h00m"), "{}", message(&run, "skew"));
+    assert!(
+        message(&run, "skew").contains("more than 2h00m"),
+        "{}",
+        message(&run, "skew")
+    );
     assert!(run.report.skew_seconds.unwrap() >= 5 * H - 5);
 }
 
@@ -214,29 +396,66 @@ async fn failed_run_alerts_operators_without_secrets() {
     let config = config("alerting", &[&volume], Some("db-alert"), Some(&topic));
 
     let mut emf = Vec::new();
-    let error = handle(&w.clients, &config, now, &mut emf).await.expect_err("a failed check fails the invocation");
-    assert!(error.contains("passphrase") && error.contains("documents-primary"), "{error}");
+    let error = handle(&w.clients, &config, now, &mut emf)
+        .await
+        .expect_err("a failed check fails the invocation");
+    assert!(
+        error.contains("passphrase") && error.contains("documents-primary"),
+        "{error}"
+    );
 
     let got = inbox.wait_for(1);
     assert_eq!(got.len(), 1, "one alert");
     let subject = got[0]["Subject"].as_str().unwrap();
     let body = got[0]["Message"].as_str().unwrap();
-    assert!(subject.contains("FAILED") && subject.contains("test-stack") && subject.contains("passphrase"), "{subject}");
-    assert!(body.contains("FAILED passphrase: passphrase object s3://alerting/Backup/passphrase.txt is missing"), "{body}");
-    assert!(body.contains(&format!("FAILED documents-primary: no completed snapshot of document volume {volume}")), "{body}");
-    assert!(body.contains("Where to look: EC2 console > Snapshots"), "{body}");
+    assert!(
+        subject.contains("FAILED")
+            && subject.contains("test-stack")
+            && subject.contains("passphrase"),
+        "{subject}"
+    );
+    assert!(
+        body.contains(
+            "FAILED passphrase: passphrase object s3://alerting/Backup/passphrase.txt is missing"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "FAILED documents-primary: no completed snapshot of document volume {volume}"
+        )),
+        "{body}"
+    );
+    assert!(
+        body.contains("Where to look: EC2 console > Snapshots"),
+        "{body}"
+    );
     assert!(body.contains("ok efs-chain"), "{body}");
 
     let emf = String::from_utf8(emf).unwrap();
-    let lines: Vec<serde_json::Value> = emf.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = emf
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let passphrase = lines.iter().find(|l| l["Check"] == "passphrase").unwrap();
     assert_eq!(passphrase["PassphraseOk"], 0.0);
-    assert_eq!(passphrase["_aws"]["CloudWatchMetrics"][0]["Namespace"], "OpenEMR/BackupChecker");
+    assert_eq!(
+        passphrase["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "OpenEMR/BackupChecker"
+    );
     assert_eq!(lines.last().unwrap()["FailedChecks"], 2);
-    assert!(lines.iter().find(|l| l["Check"] == "efs-age").unwrap()["BackupAgeSeconds"].as_f64().unwrap() >= 600.0);
+    assert!(
+        lines.iter().find(|l| l["Check"] == "efs-age").unwrap()["BackupAgeSeconds"]
+            .as_f64()
+            .unwrap()
+            >= 600.0
+    );
 
     for text in [subject, body, &error, &emf] {
-        assert!(!text.contains(PASSPHRASE) && !text.contains(DB_PASSWORD), "secret leaked: {text}");
+        assert!(
+            !text.contains(PASSPHRASE) && !text.contains(DB_PASSWORD),
+            "secret leaked: {text}"
+        );
     }
 }
 
@@ -246,9 +465,17 @@ async fn encrypted_passphrase_content_is_never_read() {
     // content appears nowhere in the result.
     let w = World::start().await;
     let now = now();
-    w.bucket("meta-only", &chain(now - 600, 1), Some(true)).await;
+    w.bucket("meta-only", &chain(now - 600, 1), Some(true))
+        .await;
     let mut emf = Vec::new();
-    let result = handle(&w.clients, &config("meta-only", &[], None, None), now, &mut emf).await.unwrap();
+    let result = handle(
+        &w.clients,
+        &config("meta-only", &[], None, None),
+        now,
+        &mut emf,
+    )
+    .await
+    .unwrap();
     assert!(result.to_string().contains("SSE-KMS encrypted (aws:kms)"));
     assert!(!result.to_string().contains(PASSPHRASE));
     assert!(!String::from_utf8(emf).unwrap().contains(PASSPHRASE));

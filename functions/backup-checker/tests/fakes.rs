@@ -14,7 +14,12 @@ use backup_checker::gather::{ApiCalls, database_snapshots, volume_snapshots};
 const T: i64 = 1_795_590_001;
 
 fn snapshot(id: &str, state: SnapshotState, time: i64) -> Snapshot {
-    Snapshot::builder().snapshot_id(id).state(state).start_time(DateTime::from_secs(time)).volume_id("vol-1").build()
+    Snapshot::builder()
+        .snapshot_id(id)
+        .state(state)
+        .start_time(DateTime::from_secs(time))
+        .volume_id("vol-1")
+        .build()
 }
 
 #[tokio::test]
@@ -40,14 +45,35 @@ async fn ec2_pages_are_followed_and_only_completed_snapshots_count() {
         .region(aws_sdk_ec2::config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("a", "b", None, None, "test"))
         .http_client(create_mock_http_client())
-        .interceptor(MockResponseInterceptor::new().rule_mode(RuleMode::Sequential).with_rule(&rule))
+        .interceptor(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&rule),
+        )
         .build();
     let ec2 = aws_sdk_ec2::Client::from_conf(config);
     let calls = ApiCalls::default();
-    let found = volume_snapshots(&ec2, &VolumeRef { role: "primary".into(), volume_id: "vol-1".into() }, &calls).await.unwrap();
+    let found = volume_snapshots(
+        &ec2,
+        &VolumeRef {
+            role: "primary".into(),
+            volume_id: "vol-1".into(),
+        },
+        &calls,
+    )
+    .await
+    .unwrap();
     assert_eq!(rule.num_calls(), 2);
-    assert_eq!(calls.ec2_describe_snapshots.load(std::sync::atomic::Ordering::Relaxed), 2);
-    assert_eq!(found.newest.as_ref().map(|s| s.id.as_str()), Some("snap-newest"));
+    assert_eq!(
+        calls
+            .ec2_describe_snapshots
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+    assert_eq!(
+        found.newest.as_ref().map(|s| s.id.as_str()),
+        Some("snap-newest")
+    );
     assert_eq!(found.newest.unwrap().time, T);
     assert_eq!(found.pending, 1);
 }
@@ -55,11 +81,20 @@ async fn ec2_pages_are_followed_and_only_completed_snapshots_count() {
 #[tokio::test]
 async fn rds_pages_are_followed_and_only_available_snapshots_count() {
     let snap = |id: &str, status: &str, time: i64| {
-        DbSnapshot::builder().db_snapshot_identifier(id).status(status).snapshot_create_time(DateTime::from_secs(time)).build()
+        DbSnapshot::builder()
+            .db_snapshot_identifier(id)
+            .status(status)
+            .snapshot_create_time(DateTime::from_secs(time))
+            .build()
     };
     let rule = mock!(aws_sdk_rds::Client::describe_db_snapshots)
         .sequence()
-        .output(move || DescribeDbSnapshotsOutput::builder().db_snapshots(snap("rds:db-creating", "creating", T + 60)).marker("m2").build())
+        .output(move || {
+            DescribeDbSnapshotsOutput::builder()
+                .db_snapshots(snap("rds:db-creating", "creating", T + 60))
+                .marker("m2")
+                .build()
+        })
         .output(move || {
             DescribeDbSnapshotsOutput::builder()
                 .db_snapshots(snap("rds:db-today", "available", T))
@@ -72,7 +107,11 @@ async fn rds_pages_are_followed_and_only_available_snapshots_count() {
         .region(aws_sdk_rds::config::Region::new("us-east-1"))
         .credentials_provider(Credentials::new("a", "b", None, None, "test"))
         .http_client(create_mock_http_client())
-        .interceptor(MockResponseInterceptor::new().rule_mode(RuleMode::Sequential).with_rule(&rule))
+        .interceptor(
+            MockResponseInterceptor::new()
+                .rule_mode(RuleMode::Sequential)
+                .with_rule(&rule),
+        )
         .build();
     let rds = aws_sdk_rds::Client::from_conf(config);
     let calls = ApiCalls::default();

@@ -29,7 +29,10 @@ async fn hundred_thousand_objects_one_list_call_per_thousand() {
         prefix: "Backup/".into(),
         volumes: vec![],
         db_instance: None,
-        limits: Thresholds { max_age_secs: 26 * 3600, max_skew_secs: 2 * 3600 },
+        limits: Thresholds {
+            max_age_secs: 26 * 3600,
+            max_skew_secs: 2 * 3600,
+        },
         topic: None,
         stack: "big".into(),
     };
@@ -37,9 +40,24 @@ async fn hundred_thousand_objects_one_list_call_per_thousand() {
     assert!(run.report.ok, "{:#?}", run.report.checks);
     let pages = OBJECTS.div_ceil(1000);
     assert_eq!(lists.count(), pages, "list requests on the wire");
-    assert_eq!(run.api_calls.s3_list_objects.load(std::sync::atomic::Ordering::Relaxed) as usize, pages);
+    assert_eq!(
+        run.api_calls
+            .s3_list_objects
+            .load(std::sync::atomic::Ordering::Relaxed) as usize,
+        pages
+    );
     let chain = &run.report.checks[0];
     // memory: one summary per backup set (2 fulls + 39 incrementals), none per object
-    assert!(chain.message.contains(&format!("{OBJECTS} objects in 41 backup sets")), "{}", chain.message);
-    assert!(chain.message.contains("and 10 incremental(s)"), "{}", chain.message);
+    assert!(
+        chain
+            .message
+            .contains(&format!("{OBJECTS} objects in 41 backup sets")),
+        "{}",
+        chain.message
+    );
+    assert!(
+        chain.message.contains("and 10 incremental(s)"),
+        "{}",
+        chain.message
+    );
 }

@@ -9,7 +9,10 @@ use stack_gen::{Options, generate};
 /// The function's environment as CloudFormation would resolve it, with sample values.
 fn resolved_env(o: &Options) -> Vec<(String, String)> {
     let t = generate(o).unwrap().to_json();
-    let vars = t["Resources"]["BackupCheckerFunction"]["Properties"]["Environment"]["Variables"].as_object().unwrap().clone();
+    let vars = t["Resources"]["BackupCheckerFunction"]["Properties"]["Environment"]["Variables"]
+        .as_object()
+        .unwrap()
+        .clone();
     vars.into_iter()
         .map(|(k, v)| {
             let value = match &v {
@@ -18,7 +21,11 @@ fn resolved_env(o: &Options) -> Vec<(String, String)> {
                     let text = v.to_string();
                     if text.contains("CouchDBVolume") {
                         // Fn::Sub "primary=${CouchDBVolume}[,replica=${RCouchDBVolume}]"
-                        v["Fn::Sub"].as_str().unwrap().replace("${CouchDBVolume}", "vol-0a").replace("${RCouchDBVolume}", "vol-0b")
+                        v["Fn::Sub"]
+                            .as_str()
+                            .unwrap()
+                            .replace("${CouchDBVolume}", "vol-0a")
+                            .replace("${RCouchDBVolume}", "vol-0b")
                     } else if text.contains("BackupMaxAgeHours") {
                         "26".into()
                     } else if text.contains("BackupMaxSkewHours") {
@@ -35,19 +42,60 @@ fn resolved_env(o: &Options) -> Vec<(String, String)> {
 
 #[test]
 fn template_environment_is_what_the_function_reads() {
-    let known = [env::BUCKET, env::PREFIX, env::VOLUMES, env::DB_INSTANCE, env::MAX_AGE_HOURS, env::MAX_SKEW_HOURS, env::TOPIC, env::STACK];
+    let known = [
+        env::BUCKET,
+        env::PREFIX,
+        env::VOLUMES,
+        env::DB_INSTANCE,
+        env::MAX_AGE_HOURS,
+        env::MAX_SKEW_HOURS,
+        env::TOPIC,
+        env::STACK,
+    ];
     for (o, roles) in [
         (Options::default(), vec!["primary"]),
-        (Options { dual_az: true, ..Options::default() }, vec!["primary", "replica"]),
-        (Options { skip_document_store: true, ..Options::default() }, vec![]),
-        (Options { recovery: true, ..Options::default() }, vec!["primary"]),
+        (
+            Options {
+                dual_az: true,
+                ..Options::default()
+            },
+            vec!["primary", "replica"],
+        ),
+        (
+            Options {
+                skip_document_store: true,
+                ..Options::default()
+            },
+            vec![],
+        ),
+        (
+            Options {
+                recovery: true,
+                ..Options::default()
+            },
+            vec!["primary"],
+        ),
     ] {
         let vars = resolved_env(&o);
         for (k, _) in &vars {
-            assert!(known.contains(&k.as_str()), "the template sets {k}, which the function does not read");
+            assert!(
+                known.contains(&k.as_str()),
+                "the template sets {k}, which the function does not read"
+            );
         }
-        let config = Config::from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).unwrap();
-        assert_eq!(config.volumes.iter().map(|v| v.role.as_str()).collect::<Vec<_>>(), roles, "{:?}", o.flags());
+        let config =
+            Config::from_vars(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+                .unwrap();
+        assert_eq!(
+            config
+                .volumes
+                .iter()
+                .map(|v| v.role.as_str())
+                .collect::<Vec<_>>(),
+            roles,
+            "{:?}",
+            o.flags()
+        );
         assert_eq!(config.prefix, "Backup/");
         assert!(config.topic.is_some() && config.db_instance.is_some());
         assert_eq!(config.limits.max_age_secs, 26 * 3600);

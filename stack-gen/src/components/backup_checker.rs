@@ -61,13 +61,20 @@ pub fn add(t: &mut Template, o: &Options) {
                 "Condition": { "StringLike": { "s3:prefix": [BACKUP_PREFIX, format!("{BACKUP_PREFIX}*")] } }
             }),
             // HeadObject needs s3:GetObject; without kms:Decrypt the content stays unreadable.
-            allow(&["s3:GetObject"], json!([foundation::bucket_objects(&format!("{BACKUP_PREFIX}passphrase.txt"))])),
+            allow(
+                &["s3:GetObject"],
+                json!([foundation::bucket_objects(&format!(
+                    "{BACKUP_PREFIX}passphrase.txt"
+                ))]),
+            ),
             // DescribeSnapshots supports no resource-level permissions.
             allow(&["ec2:DescribeSnapshots"], json!(["*"])),
             allow(
                 &["rds:DescribeDBSnapshots"],
                 json!([
-                    sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"),
+                    sub(
+                        "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"
+                    ),
                     sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")
                 ]),
             ),
@@ -183,8 +190,11 @@ fn environment(o: &Options) -> Value {
         "STACK_NAME": ref_("AWS::StackName"),
     });
     if o.document_store() {
-        env["DOCUMENT_VOLUMES"] =
-            if o.dual_az { sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}") } else { sub("primary=${CouchDBVolume}") };
+        env["DOCUMENT_VOLUMES"] = if o.dual_az {
+            sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}")
+        } else {
+            sub("primary=${CouchDBVolume}")
+        };
     }
     env
 }
@@ -201,34 +211,83 @@ mod tests {
 
     #[test]
     fn volumes_follow_the_flags() {
-        let env = |o: &Options| template(o)["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"].clone();
-        assert_eq!(env(&Options::default())["DOCUMENT_VOLUMES"], sub("primary=${CouchDBVolume}"));
-        assert_eq!(env(&Options { dual_az: true, ..Options::default() })["DOCUMENT_VOLUMES"], sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}"));
-        assert!(env(&Options { skip_document_store: true, ..Options::default() }).get("DOCUMENT_VOLUMES").is_none());
-        assert_eq!(env(&Options::default())["DB_INSTANCE_ID"], ref_("RDSInstance"));
+        let env = |o: &Options| {
+            template(o)["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"].clone()
+        };
+        assert_eq!(
+            env(&Options::default())["DOCUMENT_VOLUMES"],
+            sub("primary=${CouchDBVolume}")
+        );
+        assert_eq!(
+            env(&Options {
+                dual_az: true,
+                ..Options::default()
+            })["DOCUMENT_VOLUMES"],
+            sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}")
+        );
+        assert!(
+            env(&Options {
+                skip_document_store: true,
+                ..Options::default()
+            })
+            .get("DOCUMENT_VOLUMES")
+            .is_none()
+        );
+        assert_eq!(
+            env(&Options::default())["DB_INSTANCE_ID"],
+            ref_("RDSInstance")
+        );
     }
 
     #[test]
     fn role_only_reads_and_names_its_resources() {
         let t = template(&Options::default());
-        let statements = t["Resources"][ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap().clone();
+        let statements =
+            t["Resources"][ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone();
         for s in &statements {
             for action in s["Action"].as_array().unwrap() {
                 let action = action.as_str().unwrap();
                 assert!(!action.contains('*'), "{action}");
                 let verb = action.split(':').nth(1).unwrap();
                 assert!(
-                    ["List", "Get", "Describe", "CreateLogStream", "PutLogEvents", "Publish"].iter().any(|v| verb.starts_with(v)),
+                    [
+                        "List",
+                        "Get",
+                        "Describe",
+                        "CreateLogStream",
+                        "PutLogEvents",
+                        "Publish"
+                    ]
+                    .iter()
+                    .any(|v| verb.starts_with(v)),
                     "{action} is not read-only"
                 );
             }
             let star = s["Resource"].as_array().unwrap().iter().any(|r| r == "*");
-            assert!(!star || s["Action"] == json!(["ec2:DescribeSnapshots"]), "{s}");
+            assert!(
+                !star || s["Action"] == json!(["ec2:DescribeSnapshots"]),
+                "{s}"
+            );
         }
-        let list = statements.iter().find(|s| s["Action"] == json!(["s3:ListBucket"])).unwrap();
-        assert_eq!(list["Condition"]["StringLike"]["s3:prefix"], json!(["Backup/", "Backup/*"]));
-        let get = statements.iter().find(|s| s["Action"] == json!(["s3:GetObject"])).unwrap();
-        assert_eq!(get["Resource"], json!([sub("${S3Bucket.Arn}/Backup/passphrase.txt")]));
+        let list = statements
+            .iter()
+            .find(|s| s["Action"] == json!(["s3:ListBucket"]))
+            .unwrap();
+        assert_eq!(
+            list["Condition"]["StringLike"]["s3:prefix"],
+            json!(["Backup/", "Backup/*"])
+        );
+        let get = statements
+            .iter()
+            .find(|s| s["Action"] == json!(["s3:GetObject"]))
+            .unwrap();
+        assert_eq!(
+            get["Resource"],
+            json!([sub("${S3Bucket.Arn}/Backup/passphrase.txt")])
+        );
         assert!(!t.to_string().contains("kms:Decrypt"));
     }
 
@@ -236,12 +295,32 @@ mod tests {
     fn schedule_alarms_and_no_retries() {
         let t = template(&Options::default());
         let r = &t["Resources"];
-        assert_eq!(r[SCHEDULE]["Properties"]["ScheduleExpression"], backup_schedule::checker_schedule());
-        assert_eq!(r["BackupCheckerInvokeConfig"]["Properties"]["MaximumRetryAttempts"], 0);
-        assert_eq!(r["BackupCheckFailedAlarm"]["Properties"]["MetricName"], FAILED_METRIC);
-        assert_eq!(r["BackupCheckFailedAlarm"]["Properties"]["AlarmActions"], json!([ref_(ALERT_TOPIC)]));
-        assert_eq!(r["BackupCheckerErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"], ref_(FUNCTION));
+        assert_eq!(
+            r[SCHEDULE]["Properties"]["ScheduleExpression"],
+            backup_schedule::checker_schedule()
+        );
+        assert_eq!(
+            r["BackupCheckerInvokeConfig"]["Properties"]["MaximumRetryAttempts"],
+            0
+        );
+        assert_eq!(
+            r["BackupCheckFailedAlarm"]["Properties"]["MetricName"],
+            FAILED_METRIC
+        );
+        assert_eq!(
+            r["BackupCheckFailedAlarm"]["Properties"]["AlarmActions"],
+            json!([ref_(ALERT_TOPIC)])
+        );
+        assert_eq!(
+            r["BackupCheckerErrorsAlarm"]["Properties"]["Dimensions"][0]["Value"],
+            ref_(FUNCTION)
+        );
         assert_eq!(t["Parameters"]["BackupMaxAgeHours"]["Default"], 26);
-        assert!(r.as_object().unwrap().values().all(|v| v["Type"] != "AWS::SNS::Topic"));
+        assert!(
+            r.as_object()
+                .unwrap()
+                .values()
+                .all(|v| v["Type"] != "AWS::SNS::Topic")
+        );
     }
 }

@@ -25,7 +25,10 @@ pub const PASSPHRASE: &str = "correct-horse-battery-staple-0123456789";
 /// Keys of a whole full backup set at `t` with `volumes` volumes (prefix `Backup/`).
 pub fn full(t: i64, volumes: u32) -> Vec<String> {
     let t = stamp::duplicity(t);
-    let mut keys = vec![format!("Backup/duplicity-full.{t}.manifest.gpg"), format!("Backup/duplicity-full-signatures.{t}.sigtar.gpg")];
+    let mut keys = vec![
+        format!("Backup/duplicity-full.{t}.manifest.gpg"),
+        format!("Backup/duplicity-full-signatures.{t}.sigtar.gpg"),
+    ];
     keys.extend((1..=volumes).map(|v| format!("Backup/duplicity-full.{t}.vol{v}.difftar.gpg")));
     keys
 }
@@ -33,8 +36,13 @@ pub fn full(t: i64, volumes: u32) -> Vec<String> {
 /// Keys of a whole incremental set from `a` to `b`.
 pub fn inc(a: i64, b: i64, volumes: u32) -> Vec<String> {
     let (a, b) = (stamp::duplicity(a), stamp::duplicity(b));
-    let mut keys = vec![format!("Backup/duplicity-inc.{a}.to.{b}.manifest.gpg"), format!("Backup/duplicity-new-signatures.{a}.to.{b}.sigtar.gpg")];
-    keys.extend((1..=volumes).map(|v| format!("Backup/duplicity-inc.{a}.to.{b}.vol{v}.difftar.gpg")));
+    let mut keys = vec![
+        format!("Backup/duplicity-inc.{a}.to.{b}.manifest.gpg"),
+        format!("Backup/duplicity-new-signatures.{a}.to.{b}.sigtar.gpg"),
+    ];
+    keys.extend(
+        (1..=volumes).map(|v| format!("Backup/duplicity-inc.{a}.to.{b}.vol{v}.difftar.gpg")),
+    );
     keys
 }
 
@@ -42,7 +50,13 @@ pub fn inc(a: i64, b: i64, volumes: u32) -> Vec<String> {
 pub fn chain(newest: i64, full_volumes: u32) -> Vec<String> {
     const DAY: i64 = 86_400;
     let t0 = newest - 3 * DAY;
-    [full(t0, full_volumes), inc(t0, t0 + DAY, 2), inc(t0 + DAY, t0 + 2 * DAY, 1), inc(t0 + 2 * DAY, newest, 3)].concat()
+    [
+        full(t0, full_volumes),
+        inc(t0, t0 + DAY, 2),
+        inc(t0 + DAY, t0 + 2 * DAY, 1),
+        inc(t0 + 2 * DAY, newest, 3),
+    ]
+    .concat()
 }
 
 pub const OBJECTS: usize = 100_000;
@@ -72,18 +86,37 @@ pub fn now() -> i64 {
 
 pub async fn put_keys(s3: &aws_sdk_s3::Client, bucket: &str, keys: &[String]) {
     for key in keys {
-        s3.put_object().bucket(bucket).key(key).body(ByteStream::from_static(b"x")).send().await.expect("put_object");
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(ByteStream::from_static(b"x"))
+            .send()
+            .await
+            .expect("put_object");
     }
 }
 
 pub async fn put_passphrase(s3: &aws_sdk_s3::Client, bucket: &str, kms: bool) {
-    let put = s3.put_object().bucket(bucket).key("Backup/passphrase.txt").body(ByteStream::from(PASSPHRASE.as_bytes().to_vec()));
-    let put = if kms { put.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id("alias/openemr") } else { put };
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key("Backup/passphrase.txt")
+        .body(ByteStream::from(PASSPHRASE.as_bytes().to_vec()));
+    let put = if kms {
+        put.server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id("alias/openemr")
+    } else {
+        put
+    };
     put.send().await.expect("put passphrase");
 }
 
 pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
-    s3.create_bucket().bucket(bucket).send().await.expect("create_bucket");
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create_bucket");
 }
 
 /// Counts S3 ListObjectsV2 HTTP requests (retries included) made by a client.
@@ -95,7 +128,12 @@ impl Intercept for ListCounter {
         "ListCounter"
     }
 
-    fn read_before_transmit(&self, context: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let request = context.request();
         if request.method() == "GET" && request.uri().contains("list-type=2") {
             self.0.fetch_add(1, Ordering::SeqCst);
@@ -114,7 +152,10 @@ impl ListCounter {
 pub fn counting_clients(config: &SdkConfig) -> (backup_checker::gather::Clients, ListCounter) {
     let counter = ListCounter::default();
     let mut clients = backup_checker::gather::Clients::new(config);
-    let s3 = aws_sdk_s3::config::Builder::from(config).force_path_style(true).interceptor(counter.clone()).build();
+    let s3 = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(true)
+        .interceptor(counter.clone())
+        .build();
     clients.s3 = aws_sdk_s3::Client::from_conf(s3);
     (clients, counter)
 }
@@ -128,7 +169,10 @@ pub struct SeededMoto {
 
 impl SeededMoto {
     pub fn start() -> SeededMoto {
-        let port = TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port");
+        let port = TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("free port");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/seed_moto.py");
         let mut child = Command::new(test_harness::tool("python"))
             .args([script, &port.to_string()])
@@ -141,7 +185,10 @@ impl SeededMoto {
         let stdin = child.stdin.take();
         let deadline = Instant::now() + Duration::from_secs(60);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "seeded moto did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "seeded moto did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         SeededMoto { child, stdin, port }
@@ -173,7 +220,9 @@ impl SeededMoto {
         stdin.flush().unwrap();
         drop(stdin);
         let mut line = String::new();
-        BufReader::new(self.child.stdout.as_mut().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(self.child.stdout.as_mut().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert_eq!(line.trim(), format!("SEEDED {n}"));
     }
 }
@@ -195,7 +244,10 @@ pub struct SnsInbox {
 impl SnsInbox {
     pub fn start() -> SnsInbox {
         let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        let url = format!("http://127.0.0.1:{}/sns", listener.local_addr().unwrap().port());
+        let url = format!(
+            "http://127.0.0.1:{}/sns",
+            listener.local_addr().unwrap().port()
+        );
         let messages = Arc::new(Mutex::new(Vec::new()));
         let store = messages.clone();
         std::thread::spawn(move || {
