@@ -1,0 +1,340 @@
+//! The recovery drill, end to end in the emulator (moto, one server):
+//!
+//! 1. An "original" stack is created through moto's CloudFormation: a small template with the
+//!    resources a recovery reads (`OpenEMRKey`, `S3Bucket`, `RDSInstance`, `CouchDBVolume`) and
+//!    the parameters the manifest records (the key and the volume are made with the SDK and
+//!    named by stand-in resources: see [`stand_in`]). moto's CloudFormation cannot run the real template
+//!    (Lambda-backed custom resources, Beanstalk, ...), so the drill stands in this one and
+//!    plays the custom resources itself: it takes `RecoveryManifest` / `RecoveryParameters`
+//!    *from the generated templates* (stack-gen), resolves their `Ref`/`GetAtt`s against the
+//!    stack's values and sends them to the function through the protocol crate with a
+//!    loopback ResponseURL, as CloudFormation would. So the template's wiring and the
+//!    function's property names are checked against each other.
+//! 2. The original records its manifest; the nightly backups run (duplicity objects and
+//!    passphrase in `Backup/`, an RDS snapshot, an EBS snapshot).
+//! 3. `stack_gen::recovery_lookup` (the `stack-gen recovery-params --stack` logic) reads the
+//!    stack and writes the recovery parameters file.
+//! 4. The recovery stack's `RecoveryParameters` resolves them: every value equals the original's.
+//! 5. The recovery stack (again a stand-in template, built from the resolved values, since moto
+//!    does not restore snapshots through CloudFormation) records its own manifest, is backed
+//!    up, looked up and resolved again (chained): every value still equals the original's.
+//!
+//! The stand-in stacks do not take the password as a parameter: moto's DescribeStacks returns
+//! NoEcho parameters unmasked (CloudFormation shows `****`), and the SDK's trace log would show
+//! it. The drill passes it to `RecoveryManifest` as CloudFormation passes `RDSPassword`.
+//!
+//! Throughout, the password must appear in no log line (all levels, SDK traces included), no Reason, no non-NoEcho answer and no
+//! parameters file.
+
+#[path = "../../functions/recovery-params/tests/common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+
+use aws_config::SdkConfig;
+use common::{LogCapture, PASSWORD};
+use custom_resource::{Context, Options as CrOptions};
+use recovery_params::Request;
+use recovery_params::aws::Aws;
+use serde_json::{Value, json};
+use stack_gen::Options;
+use test_harness::Moto;
+use test_harness::response_url::ResponseUrl;
+
+const ORIGINAL: &str = "openemr-drill";
+const RECOVERY: &str = "openemr-drill-recovery";
+
+/// The original values the drill must get back at every step.
+const TIME_ZONE: &str = "America/Denver";
+const PATIENT_RECORDS: &str = "20";
+const DOCUMENT_STORAGE: &str = "200";
+const MYSQL_VERSION: &str = "8.0";
+
+/// `{"Ref": x}` and `{"Fn::GetAtt": [a, b]}` (as `a.b`) replaced from `env`; anything else
+/// unresolved is a wiring error the drill must report.
+fn resolve_intrinsics(value: &Value, env: &BTreeMap<String, Value>) -> Value {
+    match value {
+        Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
+            let name = map["Ref"].as_str().unwrap();
+            env.get(name).cloned().unwrap_or_else(|| panic!("the template refers to {name}, which the drill's stack does not provide"))
+        }
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::GetAtt") => {
+            let parts = map["Fn::GetAtt"].as_array().unwrap();
+            let name = format!("{}.{}", parts[0].as_str().unwrap(), parts[1].as_str().unwrap());
+            env.get(&name).cloned().unwrap_or_else(|| panic!("the template reads {name}, which the drill's stack does not provide"))
+        }
+        Value::Object(map) if map.keys().any(|k| k.starts_with("Fn::")) => panic!("unexpected intrinsic in a custom resource's properties: {value}"),
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve_intrinsics(v, env))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| resolve_intrinsics(v, env)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The properties of `logical_id` in the template stack-gen generates for `options`.
+fn template_properties(options: &Options, logical_id: &str) -> Value {
+    let template = stack_gen::generate(options).unwrap().to_json();
+    template["Resources"][logical_id]["Properties"].clone()
+}
+
+/// Sends one Create to the function as CloudFormation would; returns the answer body.
+async fn create(aws: &Aws, stack_id: &str, logical_id: &str, properties: Value) -> Value {
+    let server = ResponseUrl::start();
+    let event = common::event("Create", &server.url(), stack_id, logical_id, properties, None);
+    let handler = |request: Request, _context: Context| {
+        let aws = aws.clone();
+        async move { recovery_params::handler(&aws, request).await }
+    };
+    custom_resource::handle(&handler, event, Context::default(), &CrOptions::default()).await.expect("answer delivered");
+    let answers = server.requests();
+    assert_eq!(answers.len(), 1, "{logical_id}: exactly one answer");
+    let body = answers[0].json();
+    assert_eq!(body["Status"], "SUCCESS", "{logical_id}: {}", body["Reason"]);
+    if body["NoEcho"] != json!(true) {
+        assert!(!body.to_string().contains(PASSWORD), "{logical_id}: the password is in an answer without NoEcho");
+    }
+    body
+}
+
+async fn create_stack(config: &SdkConfig, name: &str, template: Value, parameters: &[(String, String)]) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(config);
+    let mut request = cfn.create_stack().stack_name(name).template_body(template.to_string());
+    for (key, value) in parameters {
+        request = request.parameters(aws_sdk_cloudformation::types::Parameter::builder().parameter_key(key).parameter_value(value).build());
+    }
+    let id = request.send().await.expect("create stack").stack_id.unwrap();
+    let stack = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+    assert_eq!(stack.stacks()[0].stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "{name}");
+    id
+}
+
+async fn physical_ids(config: &SdkConfig, name: &str) -> BTreeMap<String, String> {
+    let cfn = aws_sdk_cloudformation::Client::new(config);
+    let out = cfn.list_stack_resources().stack_name(name).send().await.unwrap();
+    out.stack_resource_summaries()
+        .iter()
+        .map(|r| (r.logical_resource_id().unwrap().to_owned(), r.physical_resource_id().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+/// A resource whose physical id is `parameter`'s value: stands in for a resource moto's
+/// CloudFormation cannot make as the stack does. moto creates `AWS::EC2::Volume` unencrypted
+/// (it ignores Encrypted and KmsKeyId), which recovery-params rightly rejects, and cannot
+/// restore a volume from a snapshot; so the drill makes the key and the volumes with the SDK
+/// and the stand-in stacks name them, as `ListStackResources` does for the real stack.
+fn stand_in(parameter: &str) -> Value {
+    json!({"Type": "AWS::SSM::Parameter", "Properties": {"Name": {"Ref": parameter}, "Type": "String", "Value": "stand-in"}})
+}
+
+fn original_template() -> Value {
+    json!({
+        "Parameters": {
+            "EC2KeyPair": {"Type": "String"},
+            "TimeZone": {"Type": "String", "Default": "America/Chicago"},
+            "PatientRecords": {"Type": "Number", "Default": 10},
+            "DocumentStorage": {"Type": "Number", "Default": 500},
+            "MySQLVersion": {"Type": "String", "Default": "8.4"},
+            "KeyId": {"Type": "String"},
+            "KeyArn": {"Type": "String"},
+            "DocumentVolumeId": {"Type": "String"}
+        },
+        "Resources": {
+            "OpenEMRKey": stand_in("KeyId"),
+            "S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"VersioningConfiguration": {"Status": "Enabled"}}},
+            "RDSInstance": {"Type": "AWS::RDS::DBInstance", "Properties": {
+                "Engine": "mysql", "EngineVersion": {"Ref": "MySQLVersion"}, "DBInstanceClass": "db.t3.micro",
+                "AllocatedStorage": {"Ref": "PatientRecords"}, "MasterUsername": "openemr", "MasterUserPassword": "stand-in-password",
+                "StorageEncrypted": true, "KmsKeyId": {"Ref": "KeyArn"}}},
+            "CouchDBVolume": stand_in("DocumentVolumeId")
+        }
+    })
+}
+
+/// The recovery stack's stand-in: its own bucket, and a database and volume sized and keyed
+/// as the real recovery template does with `RecoveryParameters` (passed here as parameters,
+/// since moto's CloudFormation cannot call the custom resource).
+fn recovery_template() -> Value {
+    json!({
+        "Parameters": {
+            "EC2KeyPair": {"Type": "String"},
+            "RecoveryKMSKey": {"Type": "String"},
+            "RecoveryRDSSnapshotARN": {"Type": "String"},
+            "RecoveryCouchDBSnapshot": {"Type": "String"},
+            "RecoveryS3Bucket": {"Type": "String"},
+            "TimeZone": {"Type": "String", "Default": ""},
+            "ResolvedPatientRecords": {"Type": "Number"},
+            "ResolvedEngineVersion": {"Type": "String"},
+            "RestoredVolumeId": {"Type": "String"}
+        },
+        "Resources": {
+            "S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"VersioningConfiguration": {"Status": "Enabled"}}},
+            "RDSInstance": {"Type": "AWS::RDS::DBInstance", "Properties": {
+                "Engine": "mysql", "EngineVersion": {"Ref": "ResolvedEngineVersion"}, "DBInstanceClass": "db.t3.micro",
+                "AllocatedStorage": {"Ref": "ResolvedPatientRecords"}, "MasterUsername": "openemr", "MasterUserPassword": "stand-in-password",
+                "StorageEncrypted": true, "KmsKeyId": {"Ref": "RecoveryKMSKey"}}},
+            "CouchDBVolume": stand_in("RestoredVolumeId")
+        }
+    })
+}
+
+/// An encrypted sc1 volume of `size_gb`, from `snapshot` if given (the recovery's restore).
+async fn sized_volume(config: &SdkConfig, key_arn: &str, size_gb: i32, snapshot: Option<&str>) -> String {
+    aws_sdk_ec2::Client::new(config)
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(size_gb)
+        .volume_type(aws_sdk_ec2::types::VolumeType::Sc1)
+        .encrypted(true)
+        .kms_key_id(key_arn)
+        .set_snapshot_id(snapshot.map(str::to_owned))
+        .send()
+        .await
+        .expect("create volume")
+        .volume_id
+        .unwrap()
+}
+
+fn file_to_map(file: &str) -> BTreeMap<String, String> {
+    let value: Value = serde_json::from_str(file).expect("the parameters file is JSON");
+    value
+        .as_array()
+        .expect("an array of parameters")
+        .iter()
+        .map(|p| (p["ParameterKey"].as_str().unwrap().to_owned(), p["ParameterValue"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Resolves the recovery template's `RecoveryParameters` with the parameters file's values.
+async fn resolve_from(aws: &Aws, stack_id: &str, file: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let recovery = Options { recovery: true, ..Options::default() };
+    let mut env: BTreeMap<String, Value> = file.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    env.entry("TimeZone".into()).or_insert(json!("")); // the recovery template's default
+    env.insert("RecoveryParamsFunction.Arn".into(), json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"));
+    let properties = resolve_intrinsics(&template_properties(&recovery, "RecoveryParameters"), &env);
+    let body = create(aws, stack_id, "RecoveryParameters", properties).await;
+    assert_eq!(body["NoEcho"], json!(true), "the resolved password is sent NoEcho");
+    body["Data"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect()
+}
+
+fn assert_original_values(step: &str, data: &BTreeMap<String, String>) {
+    assert_eq!(data["TimeZone"], TIME_ZONE, "{step}");
+    assert_eq!(data["PatientRecords"], PATIENT_RECORDS, "{step}");
+    assert_eq!(data["DocumentStorage"], DOCUMENT_STORAGE, "{step}");
+    assert_eq!(data["MasterUsername"], "openemr", "{step}");
+    assert_eq!(data["EngineVersion"], MYSQL_VERSION, "{step}");
+    assert_eq!(data["Source"], "manifest", "{step}");
+    assert!(data["Password"] == PASSWORD, "{step}: the resolved password differs from the original's");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn recovery_drill() {
+    assert_eq!(stack_gen::components::recovery::MANIFEST_KEY, recovery_params::manifest::MANIFEST_KEY, "template and function agree on the manifest key");
+    let logs = LogCapture::default();
+    let _guard = logs.install();
+    let started = std::time::Instant::now();
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    let aws = Aws::new(&config);
+
+    // 1. The original stack, and its manifest recorded by the template's RecoveryManifest.
+    let key_arn = common::create_key(&config).await;
+    let key_id = key_arn.rsplit_once("key/").unwrap().1.to_owned();
+    let document_volume = sized_volume(&config, &key_arn, DOCUMENT_STORAGE.parse().unwrap(), None).await;
+    let parameters: Vec<(String, String)> = [
+        ("EC2KeyPair", "ops"),
+        ("TimeZone", TIME_ZONE),
+        ("PatientRecords", PATIENT_RECORDS),
+        ("DocumentStorage", DOCUMENT_STORAGE),
+        ("MySQLVersion", MYSQL_VERSION),
+        ("KeyId", &key_id),
+        ("KeyArn", &key_arn),
+        ("DocumentVolumeId", &document_volume),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let original_id = create_stack(&config, ORIGINAL, original_template(), &parameters).await;
+    let ids = physical_ids(&config, ORIGINAL).await;
+    assert_eq!(ids["OpenEMRKey"], key_id);
+    let mut env: BTreeMap<String, Value> = parameters.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    // CloudFormation hands the NoEcho parameter to the custom resource as it is.
+    env.insert("RDSPassword".into(), json!(PASSWORD));
+    env.insert("S3Bucket".into(), json!(ids["S3Bucket"]));
+    env.insert("OpenEMRKey.Arn".into(), json!(key_arn));
+    env.insert("RecoveryParamsFunction.Arn".into(), json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"));
+    let record = resolve_intrinsics(&template_properties(&Options::default(), "RecoveryManifest"), &env);
+    create(&aws, &original_id, "RecoveryManifest", record).await;
+
+    // 2. The nightly backups.
+    let original = common::Resources {
+        key_arn: key_arn.clone(),
+        bucket: ids["S3Bucket"].clone(),
+        db_instance: ids["RDSInstance"].clone(),
+        volume_id: ids["CouchDBVolume"].clone(),
+    };
+    let backed_up = common::back_up(&config, &original, "drill-original").await;
+
+    // 3. The parameters file, from the stack alone.
+    let file = stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), ORIGINAL).await.expect("lookup");
+    assert!(!file.contains(PASSWORD), "the parameters file holds the password");
+    let file = file_to_map(&file);
+    assert_eq!(file["RecoveryKMSKey"], key_arn);
+    assert_eq!(file["RecoveryS3Bucket"], original.bucket);
+    assert_eq!(file["RecoveryRDSSnapshotARN"], backed_up.rds_snapshot_arn, "the newest completed database snapshot");
+    assert_eq!(file["RecoveryCouchDBSnapshot"], backed_up.ebs_snapshot);
+    assert_eq!(file["TimeZone"], TIME_ZONE);
+    assert_eq!(file["EC2KeyPair"], "ops");
+
+    // 4. Resolve: the original's values.
+    let first = resolve_from(&aws, common::RECOVERY_STACK_ID, &file).await;
+    assert_original_values("first recovery", &first);
+
+    // 5. The recovery stack: built from the resolved values, records its own manifest, is
+    //    backed up, looked up and resolved again.
+    let restored_volume = sized_volume(&config, &key_arn, first["DocumentStorage"].parse().unwrap(), Some(&backed_up.ebs_snapshot)).await;
+    let mut recovery_parameters: Vec<(String, String)> = file.clone().into_iter().collect();
+    recovery_parameters.retain(|(k, _)| k != "TimeZone"); // a recovery stack leaves it empty: "from the manifest"
+    recovery_parameters.extend([
+        ("ResolvedPatientRecords".to_owned(), first["PatientRecords"].clone()),
+        ("ResolvedEngineVersion".to_owned(), first["EngineVersion"].clone()),
+        ("RestoredVolumeId".to_owned(), restored_volume),
+    ]);
+    let recovery_id = create_stack(&config, RECOVERY, recovery_template(), &recovery_parameters).await;
+    let rids = physical_ids(&config, RECOVERY).await;
+    let recovery_options = Options { recovery: true, ..Options::default() };
+    let mut env: BTreeMap<String, Value> = file.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    for (name, value) in &first {
+        env.insert(format!("RecoveryParameters.{name}"), json!(value));
+    }
+    env.insert("S3Bucket".into(), json!(rids["S3Bucket"]));
+    env.insert("RecoveryParamsFunction.Arn".into(), json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"));
+    let record = resolve_intrinsics(&template_properties(&recovery_options, "RecoveryManifest"), &env);
+    assert_eq!(record["RecoveredFrom"], json!(original.bucket));
+    create(&aws, &recovery_id, "RecoveryManifest", record).await;
+
+    let recovered = common::Resources {
+        key_arn: key_arn.clone(),
+        bucket: rids["S3Bucket"].clone(),
+        db_instance: rids["RDSInstance"].clone(),
+        volume_id: rids["CouchDBVolume"].clone(),
+    };
+    let backed_up_again = common::back_up(&config, &recovered, "drill-recovered").await;
+    let file = stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), RECOVERY).await.expect("lookup of the recovery stack");
+    assert!(!file.contains(PASSWORD));
+    let file = file_to_map(&file);
+    assert_eq!(file["RecoveryKMSKey"], key_arn, "a recovery stack's key is its RecoveryKMSKey");
+    assert_eq!(file["RecoveryS3Bucket"], recovered.bucket);
+    assert_eq!(file["RecoveryRDSSnapshotARN"], backed_up_again.rds_snapshot_arn);
+    assert_eq!(file["RecoveryCouchDBSnapshot"], backed_up_again.ebs_snapshot);
+    assert_eq!(file["TimeZone"], "", "the recovery stack's TimeZone stays empty: from the manifest");
+
+    let second = resolve_from(&aws, "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-recovery-2/9c8d", &file).await;
+    assert_original_values("chained recovery", &second);
+
+    let text = logs.text();
+    assert!(text.contains("recovery parameters resolved"), "the function's logs were captured");
+    for line in text.lines().filter(|l| l.contains(PASSWORD)) {
+        eprintln!("LEAK: {}", line.replace(PASSWORD, "<PASSWORD>").chars().take(300).collect::<String>());
+    }
+    assert!(!text.contains(PASSWORD), "the password appeared in the logs");
+    eprintln!("recovery drill (two recoveries, chained) took {} ms", started.elapsed().as_millis());
+}
