@@ -83,11 +83,20 @@ impl Summary {
     }
 }
 
+/// The decisions' view of a snapshot. Its time is the `openemr:backup-time` tag, but never
+/// later than EC2's StartTime: the tag is written just before the snapshot starts (and a copy
+/// carries its source's time), so a later tag can only be wrong, and a tag in the future must
+/// not make a snapshot look like it covers every coming night.
 fn to_snap(s: &SnapshotInfo) -> Snap {
+    let time = match (tags::backup_time(&s.tags), s.start_time) {
+        (Some(tag), 0) => tag,
+        (Some(tag), start) => tag.min(start),
+        (None, start) => start,
+    };
     Snap {
         id: s.id.clone(),
         state: s.state.clone(),
-        time: tags::backup_time(&s.tags).unwrap_or(s.start_time),
+        time,
     }
 }
 
@@ -310,7 +319,12 @@ pub async fn run<E: Ec2>(
     }
 
     // 3. Copy to the second region and prune there.
-    if let (Some(target), Some(copy_ec2)) = (&cfg.copy, copy_ec2) {
+    if let Some(target) = cfg.copy.as_ref().filter(|t| t.region == region) {
+        s.errors.push(format!(
+            "the copy region {} is the stack's own region: copies would be indistinguishable from the snapshots; nothing copied",
+            target.region
+        ));
+    } else if let (Some(target), Some(copy_ec2)) = (&cfg.copy, copy_ec2) {
         copy_and_prune(
             copy_ec2,
             region,

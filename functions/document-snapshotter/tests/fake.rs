@@ -763,3 +763,54 @@ async fn logs_are_json_lines_with_the_request_id_and_the_summary() {
         (Some("ERROR"), Some("req-bad-2"))
     );
 }
+
+#[tokio::test]
+async fn a_backup_time_tag_in_the_future_does_not_block_tonights_snapshot() {
+    // Tagged a year ahead (a wrong clock, or a hand edit) but started two days ago: it counts
+    // as two days old, so it neither covers tonight nor outranks newer snapshots.
+    let fake = Fake::new(1000)
+        .volume("vol-a", None)
+        .snap(
+            "snap-future",
+            "vol-a",
+            State::Completed,
+            NOW - 2 * DAY,
+            &[
+                (tags::STACK_ID, STACK),
+                (tags::VOLUME_ROLE, "CouchDBVolume"),
+                (tags::BACKUP_TIME, &tags::format_time(NOW + 365 * DAY)),
+            ],
+        )
+        .ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1);
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new1"));
+    assert_eq!(s.volumes[0].kept, ["snap-y"]);
+    assert_eq!(s.volumes[0].deleted, ["snap-future"]);
+}
+
+#[tokio::test]
+async fn a_copy_region_equal_to_the_stacks_is_refused() {
+    let fake = Fake::new(1000).volume("vol-a", None).ours(
+        "snap-y",
+        "vol-a",
+        "CouchDBVolume",
+        State::Completed,
+        1,
+    );
+    let other = Fake::new(1000);
+    let mut cfg = config(&[COUCH], 3);
+    cfg.copy = Some(document_snapshotter::config::CopyTarget {
+        region: "us-east-1".into(),
+        kms_key_id: "k".into(),
+    });
+    let s = run(&fake, "us-east-1", Some(&other), &cfg, NOW, false).await;
+    assert!(!s.ok());
+    assert!(s.errors[0].contains("own region"), "{:?}", s.errors);
+    assert_eq!(other.calls(""), 0, "no call in the 'copy' region");
+    assert_eq!(
+        s.volumes[0].created.as_deref(),
+        Some("snap-new1"),
+        "the snapshot itself is still taken"
+    );
+}
