@@ -72,13 +72,23 @@ pub struct Found {
 /// The parameters file: the recovery template's parameters, in its order, with the values
 /// found and the stack's own values for the parameters both share. Secret parameters of the
 /// recovery template and masked (`****`) values are never copied.
-pub fn parameters_file(recovery_template: &Value, stack: &StackFacts, found: &Found) -> anyhow::Result<Value> {
-    let declared = recovery_template["Parameters"].as_object().cloned().unwrap_or_default();
+pub fn parameters_file(
+    recovery_template: &Value,
+    stack: &StackFacts,
+    found: &Found,
+) -> anyhow::Result<Value> {
+    let declared = recovery_template["Parameters"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let mut values: BTreeMap<&str, String> = BTreeMap::new();
     values.insert("RecoveryKMSKey", found.kms_key_arn.clone());
     values.insert("RecoveryS3Bucket", found.bucket.clone());
     values.insert("RecoveryRDSSnapshotARN", found.rds_snapshot_arn.clone());
-    match (&found.couchdb_snapshot, declared.contains_key("RecoveryCouchDBSnapshot")) {
+    match (
+        &found.couchdb_snapshot,
+        declared.contains_key("RecoveryCouchDBSnapshot"),
+    ) {
         (Some(snapshot), true) => {
             values.insert("RecoveryCouchDBSnapshot", snapshot.clone());
         }
@@ -97,7 +107,11 @@ pub fn parameters_file(recovery_template: &Value, stack: &StackFacts, found: &Fo
         let value = match values.get(name.as_str()) {
             Some(value) => Some(value.clone()),
             None if declaration["NoEcho"] == json!(true) => None,
-            None => stack.parameters.get(name).filter(|v| v.as_str() != "****").cloned(),
+            None => stack
+                .parameters
+                .get(name)
+                .filter(|v| v.as_str() != "****")
+                .cloned(),
         };
         if let Some(value) = value {
             file.push(json!({ "ParameterKey": name, "ParameterValue": value }));
@@ -115,29 +129,48 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
         .stack_name(stack_name)
         .send()
         .await
-        .map_err(|e| anyhow!("stack {stack_name} not found in {region} ({})", aws_sdk_cloudformation::error::DisplayErrorContext(&e)))?;
-    let stack = described.stacks().first().ok_or_else(|| anyhow!("stack {stack_name} not found in {region}"))?;
-    let mut facts = StackFacts { name: stack_name.to_owned(), ..StackFacts::default() };
+        .map_err(|e| {
+            anyhow!(
+                "stack {stack_name} not found in {region} ({})",
+                aws_sdk_cloudformation::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let stack = described
+        .stacks()
+        .first()
+        .ok_or_else(|| anyhow!("stack {stack_name} not found in {region}"))?;
+    let mut facts = StackFacts {
+        name: stack_name.to_owned(),
+        ..StackFacts::default()
+    };
     for p in stack.parameters() {
         if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
             facts.parameters.insert(k.to_owned(), v.to_owned());
         }
     }
-    let mut pages = cfn.list_stack_resources().stack_name(stack_name).into_paginator().send();
+    let mut pages = cfn
+        .list_stack_resources()
+        .stack_name(stack_name)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.with_context(|| format!("listing the resources of stack {stack_name}"))?;
         for r in page.stack_resource_summaries() {
-            if let (Some(logical), Some(physical)) = (r.logical_resource_id(), r.physical_resource_id()) {
-                facts.resources.insert(logical.to_owned(), physical.to_owned());
+            if let (Some(logical), Some(physical)) =
+                (r.logical_resource_id(), r.physical_resource_id())
+            {
+                facts
+                    .resources
+                    .insert(logical.to_owned(), physical.to_owned());
             }
         }
     }
     let resource = |logical: &str, what: &str| {
-        facts
-            .resources
-            .get(logical)
-            .cloned()
-            .ok_or_else(|| anyhow!("stack {stack_name} has no {logical} resource ({what}): is it an OpenEMR stack?"))
+        facts.resources.get(logical).cloned().ok_or_else(|| {
+            anyhow!(
+                "stack {stack_name} has no {logical} resource ({what}): is it an OpenEMR stack?"
+            )
+        })
     };
 
     let kms_key_arn = match facts.parameters.get("RecoveryKMSKey") {
@@ -149,7 +182,12 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
                 .key_id(&key_id)
                 .send()
                 .await
-                .map_err(|e| anyhow!("KMS key {key_id} ({KEY} of stack {stack_name}) not readable: {}", aws_sdk_kms::error::DisplayErrorContext(&e)))?
+                .map_err(|e| {
+                    anyhow!(
+                        "KMS key {key_id} ({KEY} of stack {stack_name}) not readable: {}",
+                        aws_sdk_kms::error::DisplayErrorContext(&e)
+                    )
+                })?
                 .key_metadata
                 .and_then(|m| m.arn)
                 .ok_or_else(|| anyhow!("KMS key {key_id} has no ARN"))?
@@ -160,14 +198,26 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
     let db = resource(DATABASE, "the database")?;
     let rds = aws_sdk_rds::Client::new(config);
     let mut candidates = Vec::new();
-    let mut pages = rds.describe_db_snapshots().db_instance_identifier(&db).into_paginator().send();
+    let mut pages = rds
+        .describe_db_snapshots()
+        .db_instance_identifier(&db)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| anyhow!("listing the snapshots of database {db}: {}", aws_sdk_rds::error::DisplayErrorContext(&e)))?;
+        let page = page.map_err(|e| {
+            anyhow!(
+                "listing the snapshots of database {db}: {}",
+                aws_sdk_rds::error::DisplayErrorContext(&e)
+            )
+        })?;
         for s in page.db_snapshots() {
             candidates.push(Candidate {
                 id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
                 status: s.status().unwrap_or_default().to_owned(),
-                created: s.snapshot_create_time().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+                created: s
+                    .snapshot_create_time()
+                    .map(|t| t.as_secs_f64())
+                    .unwrap_or(0.0),
             });
         }
     }
@@ -185,10 +235,20 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
             let out = ec2
                 .describe_snapshots()
                 .owner_ids("self")
-                .filters(aws_sdk_ec2::types::Filter::builder().name("volume-id").values(volume).build())
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("volume-id")
+                        .values(volume)
+                        .build(),
+                )
                 .send()
                 .await
-                .map_err(|e| anyhow!("listing the snapshots of volume {volume}: {}", aws_sdk_ec2::error::DisplayErrorContext(&e)))?;
+                .map_err(|e| {
+                    anyhow!(
+                        "listing the snapshots of volume {volume}: {}",
+                        aws_sdk_ec2::error::DisplayErrorContext(&e)
+                    )
+                })?;
             let candidates: Vec<Candidate> = out
                 .snapshots()
                 .iter()
@@ -207,18 +267,42 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
             Some(newest.id.clone())
         }
     };
-    Ok((facts, Found { kms_key_arn, bucket, rds_snapshot_arn, couchdb_snapshot }))
+    Ok((
+        facts,
+        Found {
+            kms_key_arn,
+            bucket,
+            rds_snapshot_arn,
+            couchdb_snapshot,
+        },
+    ))
 }
 
 /// The parameters file (pretty JSON, final newline) for recovering `stack_name` with a
 /// recovery template generated from `options` (`recovery` is forced on).
-pub async fn recovery_parameters(config: &SdkConfig, options: &Options, stack_name: &str) -> anyhow::Result<String> {
-    let options = Options { recovery: true, ..options.clone() };
+pub async fn recovery_parameters(
+    config: &SdkConfig,
+    options: &Options,
+    stack_name: &str,
+) -> anyhow::Result<String> {
+    let options = Options {
+        recovery: true,
+        ..options.clone()
+    };
     let template = crate::generate(&options)?.to_json();
     let (stack, found) = find(config, stack_name).await?;
     let file = parameters_file(&template, &stack, &found)?;
-    eprintln!("stack-gen: recovery of {stack_name}: key {}, bucket {}, database snapshot {}{}", found.kms_key_arn, found.bucket, found.rds_snapshot_arn,
-        found.couchdb_snapshot.as_deref().map(|s| format!(", document snapshot {s}")).unwrap_or_default());
+    eprintln!(
+        "stack-gen: recovery of {stack_name}: key {}, bucket {}, database snapshot {}{}",
+        found.kms_key_arn,
+        found.bucket,
+        found.rds_snapshot_arn,
+        found
+            .couchdb_snapshot
+            .as_deref()
+            .map(|s| format!(", document snapshot {s}"))
+            .unwrap_or_default()
+    );
     let mut text = serde_json::to_string_pretty(&file)?;
     text.push('\n');
     Ok(text)
@@ -227,9 +311,13 @@ pub async fn recovery_parameters(config: &SdkConfig, options: &Options, stack_na
 /// The subcommand: SDK configuration from the environment (region, credentials,
 /// `AWS_ENDPOINT_URL`), then [`recovery_parameters`]. For `main`.
 pub fn run(options: &Options, stack_name: &str) -> anyhow::Result<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
         if config.region().is_none() {
             bail!("no AWS region: set AWS_REGION (the region of stack {stack_name})");
         }
@@ -243,9 +331,21 @@ mod tests {
 
     #[test]
     fn newest_completed_skips_unfinished_snapshots() {
-        let c = |id: &str, status: &str, created: f64| Candidate { id: id.into(), status: status.into(), created };
-        let candidates = [c("old", "available", 1.0), c("newer", "available", 5.0), c("newest-but-creating", "creating", 9.0), c("failed", "failed", 7.0)];
-        assert_eq!(newest_completed(&candidates, "available").unwrap().id, "newer");
+        let c = |id: &str, status: &str, created: f64| Candidate {
+            id: id.into(),
+            status: status.into(),
+            created,
+        };
+        let candidates = [
+            c("old", "available", 1.0),
+            c("newer", "available", 5.0),
+            c("newest-but-creating", "creating", 9.0),
+            c("failed", "failed", 7.0),
+        ];
+        assert_eq!(
+            newest_completed(&candidates, "available").unwrap().id,
+            "newer"
+        );
         assert!(newest_completed(&candidates[2..], "available").is_none());
         assert!(newest_completed(&[], "completed").is_none());
     }
@@ -253,17 +353,24 @@ mod tests {
     fn stack() -> StackFacts {
         StackFacts {
             name: "openemr".into(),
-            parameters: [("EC2KeyPair", "ops"), ("TimeZone", "America/Denver"), ("RDSPassword", "****"), ("BackupHour", "05"), ("Unrelated", "x")]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect(),
+            parameters: [
+                ("EC2KeyPair", "ops"),
+                ("TimeZone", "America/Denver"),
+                ("RDSPassword", "****"),
+                ("BackupHour", "05"),
+                ("Unrelated", "x"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
             resources: BTreeMap::new(),
         }
     }
 
     fn found(couch: Option<&str>) -> Found {
         Found {
-            kms_key_arn: "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
+            kms_key_arn:
+                "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
             bucket: "openemr-bucket".into(),
             rds_snapshot_arn: "arn:aws:rds:us-east-1:123456789012:snapshot:rds:db-1".into(),
             couchdb_snapshot: couch.map(str::to_owned),
@@ -274,14 +381,25 @@ mod tests {
         file.as_array()
             .unwrap()
             .iter()
-            .map(|p| (p["ParameterKey"].as_str().unwrap().to_owned(), p["ParameterValue"].as_str().unwrap().to_owned()))
+            .map(|p| {
+                (
+                    p["ParameterKey"].as_str().unwrap().to_owned(),
+                    p["ParameterValue"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect()
     }
 
     #[test]
     fn the_file_fills_the_recovery_template() {
-        let template = crate::generate(&Options { recovery: true, ..Options::default() }).unwrap().to_json();
-        let file = parameters_file(&template, &stack(), &found(Some("snap-0ebb4f155ff27040c"))).unwrap();
+        let template = crate::generate(&Options {
+            recovery: true,
+            ..Options::default()
+        })
+        .unwrap()
+        .to_json();
+        let file =
+            parameters_file(&template, &stack(), &found(Some("snap-0ebb4f155ff27040c"))).unwrap();
         let map = as_map(&file);
         assert_eq!(map["RecoveryCouchDBSnapshot"], "snap-0ebb4f155ff27040c");
         assert_eq!(map["RecoveryS3Bucket"], "openemr-bucket");
@@ -297,11 +415,29 @@ mod tests {
 
     #[test]
     fn document_store_mismatches_are_errors() {
-        let with_docs = crate::generate(&Options { recovery: true, ..Options::default() }).unwrap().to_json();
-        let error = parameters_file(&with_docs, &stack(), &found(None)).unwrap_err().to_string();
-        assert!(error.contains("no CouchDBVolume") && error.contains("--skip-document-store"), "{error}");
-        let without = crate::generate(&Options { recovery: true, skip_document_store: true, ..Options::default() }).unwrap().to_json();
-        let error = parameters_file(&without, &stack(), &found(Some("snap-0ebb4f155ff27040c"))).unwrap_err().to_string();
+        let with_docs = crate::generate(&Options {
+            recovery: true,
+            ..Options::default()
+        })
+        .unwrap()
+        .to_json();
+        let error = parameters_file(&with_docs, &stack(), &found(None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no CouchDBVolume") && error.contains("--skip-document-store"),
+            "{error}"
+        );
+        let without = crate::generate(&Options {
+            recovery: true,
+            skip_document_store: true,
+            ..Options::default()
+        })
+        .unwrap()
+        .to_json();
+        let error = parameters_file(&without, &stack(), &found(Some("snap-0ebb4f155ff27040c")))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("leave out --skip-document-store"), "{error}");
         let file = parameters_file(&without, &stack(), &found(None)).unwrap();
         assert!(!as_map(&file).contains_key("RecoveryCouchDBSnapshot"));

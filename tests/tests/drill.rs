@@ -56,16 +56,32 @@ fn resolve_intrinsics(value: &Value, env: &BTreeMap<String, Value>) -> Value {
     match value {
         Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
             let name = map["Ref"].as_str().unwrap();
-            env.get(name).cloned().unwrap_or_else(|| panic!("the template refers to {name}, which the drill's stack does not provide"))
+            env.get(name).cloned().unwrap_or_else(|| {
+                panic!("the template refers to {name}, which the drill's stack does not provide")
+            })
         }
         Value::Object(map) if map.len() == 1 && map.contains_key("Fn::GetAtt") => {
             let parts = map["Fn::GetAtt"].as_array().unwrap();
-            let name = format!("{}.{}", parts[0].as_str().unwrap(), parts[1].as_str().unwrap());
-            env.get(&name).cloned().unwrap_or_else(|| panic!("the template reads {name}, which the drill's stack does not provide"))
+            let name = format!(
+                "{}.{}",
+                parts[0].as_str().unwrap(),
+                parts[1].as_str().unwrap()
+            );
+            env.get(&name).cloned().unwrap_or_else(|| {
+                panic!("the template reads {name}, which the drill's stack does not provide")
+            })
         }
-        Value::Object(map) if map.keys().any(|k| k.starts_with("Fn::")) => panic!("unexpected intrinsic in a custom resource's properties: {value}"),
-        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), resolve_intrinsics(v, env))).collect()),
-        Value::Array(items) => Value::Array(items.iter().map(|v| resolve_intrinsics(v, env)).collect()),
+        Value::Object(map) if map.keys().any(|k| k.starts_with("Fn::")) => {
+            panic!("unexpected intrinsic in a custom resource's properties: {value}")
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), resolve_intrinsics(v, env)))
+                .collect(),
+        ),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| resolve_intrinsics(v, env)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -79,40 +95,88 @@ fn template_properties(options: &Options, logical_id: &str) -> Value {
 /// Sends one Create to the function as CloudFormation would; returns the answer body.
 async fn create(aws: &Aws, stack_id: &str, logical_id: &str, properties: Value) -> Value {
     let server = ResponseUrl::start();
-    let event = common::event("Create", &server.url(), stack_id, logical_id, properties, None);
+    let event = common::event(
+        "Create",
+        &server.url(),
+        stack_id,
+        logical_id,
+        properties,
+        None,
+    );
     let handler = |request: Request, _context: Context| {
         let aws = aws.clone();
         async move { recovery_params::handler(&aws, request).await }
     };
-    custom_resource::handle(&handler, event, Context::default(), &CrOptions::default()).await.expect("answer delivered");
+    custom_resource::handle(&handler, event, Context::default(), &CrOptions::default())
+        .await
+        .expect("answer delivered");
     let answers = server.requests();
     assert_eq!(answers.len(), 1, "{logical_id}: exactly one answer");
     let body = answers[0].json();
-    assert_eq!(body["Status"], "SUCCESS", "{logical_id}: {}", body["Reason"]);
+    assert_eq!(
+        body["Status"], "SUCCESS",
+        "{logical_id}: {}",
+        body["Reason"]
+    );
     if body["NoEcho"] != json!(true) {
-        assert!(!body.to_string().contains(PASSWORD), "{logical_id}: the password is in an answer without NoEcho");
+        assert!(
+            !body.to_string().contains(PASSWORD),
+            "{logical_id}: the password is in an answer without NoEcho"
+        );
     }
     body
 }
 
-async fn create_stack(config: &SdkConfig, name: &str, template: Value, parameters: &[(String, String)]) -> String {
+async fn create_stack(
+    config: &SdkConfig,
+    name: &str,
+    template: Value,
+    parameters: &[(String, String)],
+) -> String {
     let cfn = aws_sdk_cloudformation::Client::new(config);
-    let mut request = cfn.create_stack().stack_name(name).template_body(template.to_string());
+    let mut request = cfn
+        .create_stack()
+        .stack_name(name)
+        .template_body(template.to_string());
     for (key, value) in parameters {
-        request = request.parameters(aws_sdk_cloudformation::types::Parameter::builder().parameter_key(key).parameter_value(value).build());
+        request = request.parameters(
+            aws_sdk_cloudformation::types::Parameter::builder()
+                .parameter_key(key)
+                .parameter_value(value)
+                .build(),
+        );
     }
-    let id = request.send().await.expect("create stack").stack_id.unwrap();
+    let id = request
+        .send()
+        .await
+        .expect("create stack")
+        .stack_id
+        .unwrap();
     let stack = cfn.describe_stacks().stack_name(name).send().await.unwrap();
-    assert_eq!(stack.stacks()[0].stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "{name}");
+    assert_eq!(
+        stack.stacks()[0].stack_status().map(|s| s.as_str()),
+        Some("CREATE_COMPLETE"),
+        "{name}"
+    );
     id
 }
 
 async fn physical_ids(config: &SdkConfig, name: &str) -> BTreeMap<String, String> {
     let cfn = aws_sdk_cloudformation::Client::new(config);
-    let out = cfn.list_stack_resources().stack_name(name).send().await.unwrap();
+    let out = cfn
+        .list_stack_resources()
+        .stack_name(name)
+        .send()
+        .await
+        .unwrap();
     out.stack_resource_summaries()
         .iter()
-        .map(|r| (r.logical_resource_id().unwrap().to_owned(), r.physical_resource_id().unwrap_or_default().to_owned()))
+        .map(|r| {
+            (
+                r.logical_resource_id().unwrap().to_owned(),
+                r.physical_resource_id().unwrap_or_default().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -177,7 +241,12 @@ fn recovery_template() -> Value {
 }
 
 /// An encrypted sc1 volume of `size_gb`, from `snapshot` if given (the recovery's restore).
-async fn sized_volume(config: &SdkConfig, key_arn: &str, size_gb: i32, snapshot: Option<&str>) -> String {
+async fn sized_volume(
+    config: &SdkConfig,
+    key_arn: &str,
+    size_gb: i32,
+    snapshot: Option<&str>,
+) -> String {
     aws_sdk_ec2::Client::new(config)
         .create_volume()
         .availability_zone("us-east-1a")
@@ -199,20 +268,46 @@ fn file_to_map(file: &str) -> BTreeMap<String, String> {
         .as_array()
         .expect("an array of parameters")
         .iter()
-        .map(|p| (p["ParameterKey"].as_str().unwrap().to_owned(), p["ParameterValue"].as_str().unwrap().to_owned()))
+        .map(|p| {
+            (
+                p["ParameterKey"].as_str().unwrap().to_owned(),
+                p["ParameterValue"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
 /// Resolves the recovery template's `RecoveryParameters` with the parameters file's values.
-async fn resolve_from(aws: &Aws, stack_id: &str, file: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let recovery = Options { recovery: true, ..Options::default() };
-    let mut env: BTreeMap<String, Value> = file.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+async fn resolve_from(
+    aws: &Aws,
+    stack_id: &str,
+    file: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let recovery = Options {
+        recovery: true,
+        ..Options::default()
+    };
+    let mut env: BTreeMap<String, Value> =
+        file.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     env.entry("TimeZone".into()).or_insert(json!("")); // the recovery template's default
-    env.insert("RecoveryParamsFunction.Arn".into(), json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"));
-    let properties = resolve_intrinsics(&template_properties(&recovery, "RecoveryParameters"), &env);
+    env.insert(
+        "RecoveryParamsFunction.Arn".into(),
+        json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"),
+    );
+    let properties =
+        resolve_intrinsics(&template_properties(&recovery, "RecoveryParameters"), &env);
     let body = create(aws, stack_id, "RecoveryParameters", properties).await;
-    assert_eq!(body["NoEcho"], json!(true), "the resolved password is sent NoEcho");
-    body["Data"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect()
+    assert_eq!(
+        body["NoEcho"],
+        json!(true),
+        "the resolved password is sent NoEcho"
+    );
+    body["Data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+        .collect()
 }
 
 fn assert_original_values(step: &str, data: &BTreeMap<String, String>) {
@@ -222,12 +317,19 @@ fn assert_original_values(step: &str, data: &BTreeMap<String, String>) {
     assert_eq!(data["MasterUsername"], "openemr", "{step}");
     assert_eq!(data["EngineVersion"], MYSQL_VERSION, "{step}");
     assert_eq!(data["Source"], "manifest", "{step}");
-    assert!(data["Password"] == PASSWORD, "{step}: the resolved password differs from the original's");
+    assert!(
+        data["Password"] == PASSWORD,
+        "{step}: the resolved password differs from the original's"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn recovery_drill() {
-    assert_eq!(stack_gen::components::recovery::MANIFEST_KEY, recovery_params::manifest::MANIFEST_KEY, "template and function agree on the manifest key");
+    assert_eq!(
+        stack_gen::components::recovery::MANIFEST_KEY,
+        recovery_params::manifest::MANIFEST_KEY,
+        "template and function agree on the manifest key"
+    );
     let logs = LogCapture::default();
     let _guard = logs.install();
     let started = std::time::Instant::now();
@@ -238,7 +340,8 @@ async fn recovery_drill() {
     // 1. The original stack, and its manifest recorded by the template's RecoveryManifest.
     let key_arn = common::create_key(&config).await;
     let key_id = key_arn.rsplit_once("key/").unwrap().1.to_owned();
-    let document_volume = sized_volume(&config, &key_arn, DOCUMENT_STORAGE.parse().unwrap(), None).await;
+    let document_volume =
+        sized_volume(&config, &key_arn, DOCUMENT_STORAGE.parse().unwrap(), None).await;
     let parameters: Vec<(String, String)> = [
         ("EC2KeyPair", "ops"),
         ("TimeZone", TIME_ZONE),
@@ -255,13 +358,22 @@ async fn recovery_drill() {
     let original_id = create_stack(&config, ORIGINAL, original_template(), &parameters).await;
     let ids = physical_ids(&config, ORIGINAL).await;
     assert_eq!(ids["OpenEMRKey"], key_id);
-    let mut env: BTreeMap<String, Value> = parameters.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let mut env: BTreeMap<String, Value> = parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     // CloudFormation hands the NoEcho parameter to the custom resource as it is.
     env.insert("RDSPassword".into(), json!(PASSWORD));
     env.insert("S3Bucket".into(), json!(ids["S3Bucket"]));
     env.insert("OpenEMRKey.Arn".into(), json!(key_arn));
-    env.insert("RecoveryParamsFunction.Arn".into(), json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"));
-    let record = resolve_intrinsics(&template_properties(&Options::default(), "RecoveryManifest"), &env);
+    env.insert(
+        "RecoveryParamsFunction.Arn".into(),
+        json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"),
+    );
+    let record = resolve_intrinsics(
+        &template_properties(&Options::default(), "RecoveryManifest"),
+        &env,
+    );
     create(&aws, &original_id, "RecoveryManifest", record).await;
 
     // 2. The nightly backups.
@@ -274,12 +386,21 @@ async fn recovery_drill() {
     let backed_up = common::back_up(&config, &original, "drill-original").await;
 
     // 3. The parameters file, from the stack alone.
-    let file = stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), ORIGINAL).await.expect("lookup");
-    assert!(!file.contains(PASSWORD), "the parameters file holds the password");
+    let file =
+        stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), ORIGINAL)
+            .await
+            .expect("lookup");
+    assert!(
+        !file.contains(PASSWORD),
+        "the parameters file holds the password"
+    );
     let file = file_to_map(&file);
     assert_eq!(file["RecoveryKMSKey"], key_arn);
     assert_eq!(file["RecoveryS3Bucket"], original.bucket);
-    assert_eq!(file["RecoveryRDSSnapshotARN"], backed_up.rds_snapshot_arn, "the newest completed database snapshot");
+    assert_eq!(
+        file["RecoveryRDSSnapshotARN"], backed_up.rds_snapshot_arn,
+        "the newest completed database snapshot"
+    );
     assert_eq!(file["RecoveryCouchDBSnapshot"], backed_up.ebs_snapshot);
     assert_eq!(file["TimeZone"], TIME_ZONE);
     assert_eq!(file["EC2KeyPair"], "ops");
@@ -290,24 +411,47 @@ async fn recovery_drill() {
 
     // 5. The recovery stack: built from the resolved values, records its own manifest, is
     //    backed up, looked up and resolved again.
-    let restored_volume = sized_volume(&config, &key_arn, first["DocumentStorage"].parse().unwrap(), Some(&backed_up.ebs_snapshot)).await;
+    let restored_volume = sized_volume(
+        &config,
+        &key_arn,
+        first["DocumentStorage"].parse().unwrap(),
+        Some(&backed_up.ebs_snapshot),
+    )
+    .await;
     let mut recovery_parameters: Vec<(String, String)> = file.clone().into_iter().collect();
     recovery_parameters.retain(|(k, _)| k != "TimeZone"); // a recovery stack leaves it empty: "from the manifest"
     recovery_parameters.extend([
-        ("ResolvedPatientRecords".to_owned(), first["PatientRecords"].clone()),
-        ("ResolvedEngineVersion".to_owned(), first["EngineVersion"].clone()),
+        (
+            "ResolvedPatientRecords".to_owned(),
+            first["PatientRecords"].clone(),
+        ),
+        (
+            "ResolvedEngineVersion".to_owned(),
+            first["EngineVersion"].clone(),
+        ),
         ("RestoredVolumeId".to_owned(), restored_volume),
     ]);
-    let recovery_id = create_stack(&config, RECOVERY, recovery_template(), &recovery_parameters).await;
+    let recovery_id =
+        create_stack(&config, RECOVERY, recovery_template(), &recovery_parameters).await;
     let rids = physical_ids(&config, RECOVERY).await;
-    let recovery_options = Options { recovery: true, ..Options::default() };
-    let mut env: BTreeMap<String, Value> = file.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let recovery_options = Options {
+        recovery: true,
+        ..Options::default()
+    };
+    let mut env: BTreeMap<String, Value> =
+        file.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     for (name, value) in &first {
         env.insert(format!("RecoveryParameters.{name}"), json!(value));
     }
     env.insert("S3Bucket".into(), json!(rids["S3Bucket"]));
-    env.insert("RecoveryParamsFunction.Arn".into(), json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"));
-    let record = resolve_intrinsics(&template_properties(&recovery_options, "RecoveryManifest"), &env);
+    env.insert(
+        "RecoveryParamsFunction.Arn".into(),
+        json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"),
+    );
+    let record = resolve_intrinsics(
+        &template_properties(&recovery_options, "RecoveryManifest"),
+        &env,
+    );
     assert_eq!(record["RecoveredFrom"], json!(original.bucket));
     create(&aws, &recovery_id, "RecoveryManifest", record).await;
 
@@ -318,23 +462,58 @@ async fn recovery_drill() {
         volume_id: rids["CouchDBVolume"].clone(),
     };
     let backed_up_again = common::back_up(&config, &recovered, "drill-recovered").await;
-    let file = stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), RECOVERY).await.expect("lookup of the recovery stack");
+    let file =
+        stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), RECOVERY)
+            .await
+            .expect("lookup of the recovery stack");
     assert!(!file.contains(PASSWORD));
     let file = file_to_map(&file);
-    assert_eq!(file["RecoveryKMSKey"], key_arn, "a recovery stack's key is its RecoveryKMSKey");
+    assert_eq!(
+        file["RecoveryKMSKey"], key_arn,
+        "a recovery stack's key is its RecoveryKMSKey"
+    );
     assert_eq!(file["RecoveryS3Bucket"], recovered.bucket);
-    assert_eq!(file["RecoveryRDSSnapshotARN"], backed_up_again.rds_snapshot_arn);
-    assert_eq!(file["RecoveryCouchDBSnapshot"], backed_up_again.ebs_snapshot);
-    assert_eq!(file["TimeZone"], "", "the recovery stack's TimeZone stays empty: from the manifest");
+    assert_eq!(
+        file["RecoveryRDSSnapshotARN"],
+        backed_up_again.rds_snapshot_arn
+    );
+    assert_eq!(
+        file["RecoveryCouchDBSnapshot"],
+        backed_up_again.ebs_snapshot
+    );
+    assert_eq!(
+        file["TimeZone"], "",
+        "the recovery stack's TimeZone stays empty: from the manifest"
+    );
 
-    let second = resolve_from(&aws, "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-recovery-2/9c8d", &file).await;
+    let second = resolve_from(
+        &aws,
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-recovery-2/9c8d",
+        &file,
+    )
+    .await;
     assert_original_values("chained recovery", &second);
 
     let text = logs.text();
-    assert!(text.contains("recovery parameters resolved"), "the function's logs were captured");
+    assert!(
+        text.contains("recovery parameters resolved"),
+        "the function's logs were captured"
+    );
     for line in text.lines().filter(|l| l.contains(PASSWORD)) {
-        eprintln!("LEAK: {}", line.replace(PASSWORD, "<PASSWORD>").chars().take(300).collect::<String>());
+        eprintln!(
+            "LEAK: {}",
+            line.replace(PASSWORD, "<PASSWORD>")
+                .chars()
+                .take(300)
+                .collect::<String>()
+        );
     }
-    assert!(!text.contains(PASSWORD), "the password appeared in the logs");
-    eprintln!("recovery drill (two recoveries, chained) took {} ms", started.elapsed().as_millis());
+    assert!(
+        !text.contains(PASSWORD),
+        "the password appeared in the logs"
+    );
+    eprintln!(
+        "recovery drill (two recoveries, chained) took {} ms",
+        started.elapsed().as_millis()
+    );
 }

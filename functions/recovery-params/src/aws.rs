@@ -38,7 +38,12 @@ impl Aws {
     pub fn new(config: &SdkConfig) -> Aws {
         let config = config
             .to_builder()
-            .timeout_config(TimeoutConfig::builder().operation_attempt_timeout(ATTEMPT_TIMEOUT).operation_timeout(OPERATION_TIMEOUT).build())
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                    .operation_timeout(OPERATION_TIMEOUT)
+                    .build(),
+            )
             .build();
         Aws {
             s3: aws_clients::s3_client(&config),
@@ -52,29 +57,55 @@ impl Aws {
     /// `DescribeKey`.
     pub async fn key(&self, key_arn: &str) -> Found<KeyFacts> {
         match self.kms.describe_key().key_id(key_arn).send().await {
-            Ok(out) => Ok(out.key_metadata.map(|m| KeyFacts { state: m.key_state.map(|s| s.as_str().to_owned()).unwrap_or_default() })),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(None),
+            Ok(out) => Ok(out.key_metadata.map(|m| KeyFacts {
+                state: m
+                    .key_state
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_not_found_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(describe("KMS DescribeKey", &e)),
         }
     }
 
     /// `DescribeDBSnapshots` by name (the emulator does not take ARNs there).
     pub async fn db_snapshot(&self, name: &str) -> Found<DbSnapshotFacts> {
-        let out = match self.rds.describe_db_snapshots().db_snapshot_identifier(name).send().await {
+        let out = match self
+            .rds
+            .describe_db_snapshots()
+            .db_snapshot_identifier(name)
+            .send()
+            .await
+        {
             Ok(out) => out,
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_db_snapshot_not_found_fault()) => return Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_db_snapshot_not_found_fault()) =>
+            {
+                return Ok(None);
+            }
             Err(e) => return Err(describe("RDS DescribeDBSnapshots", &e)),
         };
-        Ok(out.db_snapshots.unwrap_or_default().into_iter().next().map(|s| DbSnapshotFacts {
-            status: s.status.unwrap_or_default(),
-            percent_progress: s.percent_progress,
-            encrypted: s.encrypted.unwrap_or(false),
-            kms_key_id: s.kms_key_id,
-            engine: s.engine.unwrap_or_default(),
-            engine_version: s.engine_version.unwrap_or_default(),
-            master_username: s.master_username.unwrap_or_default(),
-            allocated_storage_gb: s.allocated_storage.unwrap_or(0),
-        }))
+        Ok(out
+            .db_snapshots
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(|s| DbSnapshotFacts {
+                status: s.status.unwrap_or_default(),
+                percent_progress: s.percent_progress,
+                encrypted: s.encrypted.unwrap_or(false),
+                kms_key_id: s.kms_key_id,
+                engine: s.engine.unwrap_or_default(),
+                engine_version: s.engine_version.unwrap_or_default(),
+                master_username: s.master_username.unwrap_or_default(),
+                allocated_storage_gb: s.allocated_storage.unwrap_or(0),
+            }))
     }
 
     /// `DescribeSnapshots` by id.
@@ -84,19 +115,29 @@ impl Aws {
             Err(e) if e.code() == Some("InvalidSnapshot.NotFound") => return Ok(None),
             Err(e) => return Err(describe("EC2 DescribeSnapshots", &e)),
         };
-        Ok(out.snapshots.unwrap_or_default().into_iter().find(|s| s.snapshot_id.as_deref() == Some(id)).map(|s| EbsSnapshotFacts {
-            state: s.state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            progress: s.progress,
-            encrypted: s.encrypted.unwrap_or(false),
-            kms_key_id: s.kms_key_id,
-            volume_size_gb: s.volume_size.unwrap_or(0),
-        }))
+        Ok(out
+            .snapshots
+            .unwrap_or_default()
+            .into_iter()
+            .find(|s| s.snapshot_id.as_deref() == Some(id))
+            .map(|s| EbsSnapshotFacts {
+                state: s.state.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                progress: s.progress,
+                encrypted: s.encrypted.unwrap_or(false),
+                kms_key_id: s.kms_key_id,
+                volume_size_gb: s.volume_size.unwrap_or(0),
+            }))
     }
 
     /// The bucket's region, then (concurrently) its backup, passphrase and manifest.
     pub async fn bucket(&self, bucket: &str) -> Found<BucketFacts> {
         let region = match self.s3.get_bucket_location().bucket(bucket).send().await {
-            Ok(out) => match out.location_constraint.map(|c| c.as_str().to_owned()).unwrap_or_default().as_str() {
+            Ok(out) => match out
+                .location_constraint
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default()
+                .as_str()
+            {
                 "" => "us-east-1".to_owned(),
                 "EU" => "eu-west-1".to_owned(),
                 other => other.to_owned(),
@@ -106,10 +147,22 @@ impl Aws {
         };
         if region != self.region {
             // Nothing else is readable from here; the decision names the region.
-            return Ok(Some(BucketFacts { region, ..BucketFacts::default() }));
+            return Ok(Some(BucketFacts {
+                region,
+                ..BucketFacts::default()
+            }));
         }
-        let (full_backup, passphrase, manifest) = tokio::join!(self.full_backup(bucket), self.exists(bucket, PASSPHRASE_KEY), self.manifest(bucket));
-        Ok(Some(BucketFacts { region, full_backup: full_backup?, passphrase: passphrase?, manifest: manifest? }))
+        let (full_backup, passphrase, manifest) = tokio::join!(
+            self.full_backup(bucket),
+            self.exists(bucket, PASSPHRASE_KEY),
+            self.manifest(bucket)
+        );
+        Ok(Some(BucketFacts {
+            region,
+            full_backup: full_backup?,
+            passphrase: passphrase?,
+            manifest: manifest?,
+        }))
     }
 
     /// Whether `Backup/` holds a duplicity full set: a manifest and its first volume with the
@@ -118,12 +171,22 @@ impl Aws {
         let prefix = format!("{BACKUP_PREFIX}duplicity-full.");
         let mut manifests = BTreeSet::new();
         let mut volumes = BTreeSet::new();
-        let mut pages = self.s3.list_objects_v2().bucket(bucket).prefix(&prefix).into_paginator().send();
+        let mut pages = self
+            .s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| describe("S3 ListObjectsV2", &e))?;
             for object in page.contents.unwrap_or_default() {
-                let Some(rest) = object.key.as_deref().and_then(|k| k.strip_prefix(&prefix)) else { continue };
-                let Some((time, kind)) = rest.split_once('.') else { continue };
+                let Some(rest) = object.key.as_deref().and_then(|k| k.strip_prefix(&prefix)) else {
+                    continue;
+                };
+                let Some((time, kind)) = rest.split_once('.') else {
+                    continue;
+                };
                 if kind.starts_with("manifest") {
                     manifests.insert(time.to_owned());
                 } else if kind.starts_with("vol1.difftar") {
@@ -148,9 +211,18 @@ impl Aws {
 
     /// The stored manifest's bytes, if any.
     pub async fn manifest(&self, bucket: &str) -> Result<Option<Vec<u8>>, String> {
-        match self.s3.get_object().bucket(bucket).key(MANIFEST_KEY).send().await {
+        match self
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(MANIFEST_KEY)
+            .send()
+            .await
+        {
             Ok(out) => {
-                let bytes = out.body.collect().await.map_err(|e| format!("S3 GetObject {MANIFEST_KEY}: reading the body failed: {e}"))?;
+                let bytes = out.body.collect().await.map_err(|e| {
+                    format!("S3 GetObject {MANIFEST_KEY}: reading the body failed: {e}")
+                })?;
                 Ok(Some(bytes.to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
@@ -159,7 +231,12 @@ impl Aws {
     }
 
     /// Writes the manifest SSE-KMS with `key_arn`; returns the S3 version id, if versioned.
-    pub async fn put_manifest(&self, bucket: &str, key_arn: &str, bytes: Vec<u8>) -> Result<Option<String>, String> {
+    pub async fn put_manifest(
+        &self,
+        bucket: &str,
+        key_arn: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<String>, String> {
         let out = self
             .s3
             .put_object()
@@ -178,10 +255,16 @@ impl Aws {
 
 /// `<call>: <code>: <message>` for a service error, the error chain otherwise. AWS error
 /// messages never carry request bodies, so no secret can leak through here.
-pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(call: &str, error: &SdkError<E, R>) -> String {
+pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    call: &str,
+    error: &SdkError<E, R>,
+) -> String {
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{call}: {code}: {message}"),
         (Some(code), None) => format!("{call}: {code}"),
-        _ => format!("{call}: {}", aws_smithy_types::error::display::DisplayErrorContext(error)),
+        _ => format!(
+            "{call}: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(error)
+        ),
     }
 }

@@ -22,7 +22,10 @@ pub struct InputError {
 
 impl InputError {
     pub fn new(input: &'static str, problem: impl Into<String>) -> InputError {
-        InputError { input, problem: problem.into() }
+        InputError {
+            input,
+            problem: problem.into(),
+        }
     }
 }
 
@@ -34,7 +37,11 @@ impl fmt::Display for InputError {
 
 /// All problems found, joined into one Reason.
 pub fn reason(errors: &[InputError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// A KMS key ARN: `arn:<partition>:kms:<region>:<account>:key/<key id>`.
@@ -66,19 +73,31 @@ struct Arn<'a> {
 fn split_arn(text: &str) -> Option<Arn<'_>> {
     let mut parts = text.splitn(6, ':');
     let (arn, partition) = (parts.next()?, parts.next()?);
-    let (service, region, account, resource) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let (service, region, account, resource) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
     if arn != "arn" || !partition.starts_with("aws") {
         return None;
     }
-    Some(Arn { service, region, account, resource })
+    Some(Arn {
+        service,
+        region,
+        account,
+        resource,
+    })
 }
 
 fn is_region(text: &str) -> bool {
     // e.g. us-east-1, ap-southeast-2, us-gov-west-1
     let parts: Vec<&str> = text.split('-').collect();
     parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn is_account(text: &str) -> bool {
@@ -92,7 +111,9 @@ pub fn is_key_id(text: &str) -> bool {
         return rest.len() == 32 && hex(rest);
     }
     let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5 && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12]) && groups.iter().all(|g| hex(g))
+    groups.len() == 5
+        && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| hex(g))
 }
 
 fn check_region(input: &'static str, region: &str, stack_region: &str) -> Result<(), InputError> {
@@ -101,7 +122,9 @@ fn check_region(input: &'static str, region: &str, stack_region: &str) -> Result
     } else {
         Err(InputError::new(
             input,
-            format!("is in region {region}, but this stack is in {stack_region}: copy it to {stack_region} first and give the copy's identifier"),
+            format!(
+                "is in region {region}, but this stack is in {stack_region}: copy it to {stack_region} first and give the copy's identifier"
+            ),
         ))
     }
 }
@@ -113,11 +136,16 @@ pub fn parse_kms_key(text: &str, stack_region: &str) -> Result<KmsKeyArn, InputE
     let bad = |why: &str| {
         InputError::new(
             KMS_KEY,
-            format!("{text:?} is not a KMS key ARN ({why}); expected arn:aws:kms:<region>:<account>:key/<key id>, the original stack's key (its OpenEMRKey resource)"),
+            format!(
+                "{text:?} is not a KMS key ARN ({why}); expected arn:aws:kms:<region>:<account>:key/<key id>, the original stack's key (its OpenEMRKey resource)"
+            ),
         )
     };
     if text.is_empty() {
-        return Err(InputError::new(KMS_KEY, "is empty: give the ARN of the original stack's KMS key"));
+        return Err(InputError::new(
+            KMS_KEY,
+            "is empty: give the ARN of the original stack's KMS key",
+        ));
     }
     let arn = split_arn(text).ok_or_else(|| bad("not an ARN"))?;
     if arn.service != "kms" {
@@ -132,7 +160,10 @@ pub fn parse_kms_key(text: &str, stack_region: &str) -> Result<KmsKeyArn, InputE
     if arn.resource.starts_with("alias/") {
         return Err(bad("an alias, not a key"));
     }
-    let key_id = arn.resource.strip_prefix("key/").ok_or_else(|| bad("no key/ part"))?;
+    let key_id = arn
+        .resource
+        .strip_prefix("key/")
+        .ok_or_else(|| bad("no key/ part"))?;
     if !is_key_id(key_id) {
         return Err(bad("the key id is not a UUID or mrk- id"));
     }
@@ -161,11 +192,16 @@ pub fn parse_rds_snapshot(text: &str, stack_region: &str) -> Result<RdsSnapshotA
     let bad = |why: &str| {
         InputError::new(
             RDS_SNAPSHOT,
-            format!("{text:?} is not an RDS snapshot ARN ({why}); expected arn:aws:rds:<region>:<account>:snapshot:<name>"),
+            format!(
+                "{text:?} is not an RDS snapshot ARN ({why}); expected arn:aws:rds:<region>:<account>:snapshot:<name>"
+            ),
         )
     };
     if text.is_empty() {
-        return Err(InputError::new(RDS_SNAPSHOT, "is empty: give the ARN of a snapshot of the original stack's database"));
+        return Err(InputError::new(
+            RDS_SNAPSHOT,
+            "is empty: give the ARN of a snapshot of the original stack's database",
+        ));
     }
     let arn = split_arn(text).ok_or_else(|| bad("not an ARN"))?;
     if arn.service != "rds" {
@@ -178,9 +214,14 @@ pub fn parse_rds_snapshot(text: &str, stack_region: &str) -> Result<RdsSnapshotA
         return Err(bad("no 12-digit account"));
     }
     if arn.resource.starts_with("cluster-snapshot:") {
-        return Err(bad("an Aurora cluster snapshot; the stack's database is a MySQL instance"));
+        return Err(bad(
+            "an Aurora cluster snapshot; the stack's database is a MySQL instance",
+        ));
     }
-    let name = arn.resource.strip_prefix("snapshot:").ok_or_else(|| bad("no snapshot: part"))?;
+    let name = arn
+        .resource
+        .strip_prefix("snapshot:")
+        .ok_or_else(|| bad("no snapshot: part"))?;
     if !is_db_snapshot_name(name) {
         return Err(bad("the snapshot name is not valid"));
     }
@@ -197,17 +238,25 @@ pub fn parse_rds_snapshot(text: &str, stack_region: &str) -> Result<RdsSnapshotA
 pub fn parse_ebs_snapshot(text: &str) -> Result<String, InputError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(InputError::new(COUCHDB_SNAPSHOT, "is empty: give the id (snap-...) of a snapshot of the original stack's CouchDB volume"));
+        return Err(InputError::new(
+            COUCHDB_SNAPSHOT,
+            "is empty: give the id (snap-...) of a snapshot of the original stack's CouchDB volume",
+        ));
     }
-    let ok = text
-        .strip_prefix("snap-")
-        .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+    let ok = text.strip_prefix("snap-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    });
     if ok {
         Ok(text.to_owned())
     } else {
         Err(InputError::new(
             COUCHDB_SNAPSHOT,
-            format!("{text:?} is not an EBS snapshot id; expected snap- and 17 hex digits (e.g. snap-0ebb4f155ff27040c)"),
+            format!(
+                "{text:?} is not an EBS snapshot id; expected snap- and 17 hex digits (e.g. snap-0ebb4f155ff27040c)"
+            ),
         ))
     }
 }
@@ -215,9 +264,19 @@ pub fn parse_ebs_snapshot(text: &str) -> Result<String, InputError> {
 /// Checks `RecoveryS3Bucket`: an S3 bucket name (a name, not an ARN or s3:// URL).
 pub fn parse_bucket(text: &str) -> Result<String, InputError> {
     let text = text.trim();
-    let bad = |why: &str| InputError::new(BUCKET, format!("{text:?} is not an S3 bucket name ({why}); give the name of the original stack's bucket, e.g. openemr-c49525c0-82e5-11e7-bcf4-50faeaa96461"));
+    let bad = |why: &str| {
+        InputError::new(
+            BUCKET,
+            format!(
+                "{text:?} is not an S3 bucket name ({why}); give the name of the original stack's bucket, e.g. openemr-c49525c0-82e5-11e7-bcf4-50faeaa96461"
+            ),
+        )
+    };
     if text.is_empty() {
-        return Err(InputError::new(BUCKET, "is empty: give the name of the original stack's bucket"));
+        return Err(InputError::new(
+            BUCKET,
+            "is empty: give the name of the original stack's bucket",
+        ));
     }
     if text.starts_with("arn:") || text.starts_with("s3://") {
         return Err(bad("an ARN or URL; only the name"));
@@ -243,11 +302,16 @@ pub fn check_time_zone(input: &'static str, text: &str) -> Result<String, InputE
     let ok = !text.is_empty()
         && text.len() <= 41
         && text.starts_with(|c: char| c.is_ascii_alphabetic())
-        && text.chars().all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c));
     if ok {
         Ok(text.to_owned())
     } else {
-        Err(InputError::new(input, format!("{text:?} is not a time zone name (e.g. America/Chicago, UTC)")))
+        Err(InputError::new(
+            input,
+            format!("{text:?} is not a time zone name (e.g. America/Chicago, UTC)"),
+        ))
     }
 }
 
@@ -256,7 +320,10 @@ pub fn check_time_zone(input: &'static str, text: &str) -> Result<String, InputE
 pub fn key_reference(text: &str) -> (Option<(String, String)>, String) {
     if let Some(arn) = split_arn(text) {
         let id = arn.resource.strip_prefix("key/").unwrap_or(arn.resource);
-        return (Some((arn.region.to_owned(), arn.account.to_owned())), id.to_owned());
+        return (
+            Some((arn.region.to_owned(), arn.account.to_owned())),
+            id.to_owned(),
+        );
     }
     (None, text.strip_prefix("key/").unwrap_or(text).to_owned())
 }
@@ -264,7 +331,9 @@ pub fn key_reference(text: &str) -> (Option<(String, String)>, String) {
 /// Whether a key reference names the same key as `key`.
 pub fn same_key(reference: &str, key: &KmsKeyArn) -> bool {
     match key_reference(reference) {
-        (Some((region, account)), id) => region == key.region && account == key.account && id == key.key_id,
+        (Some((region, account)), id) => {
+            region == key.region && account == key.account && id == key.key_id
+        }
         (None, id) => id == key.key_id,
     }
 }
@@ -278,18 +347,42 @@ mod tests {
     #[test]
     fn kms_key_arns() {
         let key = parse_kms_key(KEY, "us-east-1").unwrap();
-        assert_eq!((key.region.as_str(), key.account.as_str()), ("us-east-1", "123456789012"));
+        assert_eq!(
+            (key.region.as_str(), key.account.as_str()),
+            ("us-east-1", "123456789012")
+        );
         assert_eq!(key.key_id, "6fc10c90-d550-4fd5-bb5c-c2416e31839a");
-        assert!(parse_kms_key("arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef", "us-east-1").is_ok());
+        assert!(
+            parse_kms_key(
+                "arn:aws:kms:us-east-1:123456789012:key/mrk-0123456789abcdef0123456789abcdef",
+                "us-east-1"
+            )
+            .is_ok()
+        );
         for (text, expect) in [
             ("", "is empty"),
             ("6fc10c90-d550-4fd5-bb5c-c2416e31839a", "not an ARN"),
             ("arn:aws:kms:us-east-1:123456789012:alias/openemr", "alias"),
-            ("arn:aws:s3:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a", "service is s3"),
-            ("arn:aws:kms:us-east-1:1234:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a", "12-digit account"),
-            ("arn:aws:kms:us-east-1:123456789012:key/not-a-uuid", "not a UUID"),
-            ("arn:aws:kms::123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a", "no region"),
-            ("arn:aws:kms:eu-west-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a", "is in region eu-west-1, but this stack is in us-east-1"),
+            (
+                "arn:aws:s3:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a",
+                "service is s3",
+            ),
+            (
+                "arn:aws:kms:us-east-1:1234:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a",
+                "12-digit account",
+            ),
+            (
+                "arn:aws:kms:us-east-1:123456789012:key/not-a-uuid",
+                "not a UUID",
+            ),
+            (
+                "arn:aws:kms::123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a",
+                "no region",
+            ),
+            (
+                "arn:aws:kms:eu-west-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a",
+                "is in region eu-west-1, but this stack is in us-east-1",
+            ),
         ] {
             let error = parse_kms_key(text, "us-east-1").unwrap_err();
             assert_eq!(error.input, KMS_KEY, "{text}");
@@ -299,18 +392,44 @@ mod tests {
 
     #[test]
     fn rds_snapshot_arns() {
-        let manual = parse_rds_snapshot("arn:aws:rds:us-east-1:123456789012:snapshot:openemr063-backup", "us-east-1").unwrap();
+        let manual = parse_rds_snapshot(
+            "arn:aws:rds:us-east-1:123456789012:snapshot:openemr063-backup",
+            "us-east-1",
+        )
+        .unwrap();
         assert_eq!(manual.name, "openemr063-backup");
-        let automated = parse_rds_snapshot("arn:aws:rds:us-east-1:123456789012:snapshot:rds:db-2024-01-01-07-00", "us-east-1").unwrap();
+        let automated = parse_rds_snapshot(
+            "arn:aws:rds:us-east-1:123456789012:snapshot:rds:db-2024-01-01-07-00",
+            "us-east-1",
+        )
+        .unwrap();
         assert_eq!(automated.name, "rds:db-2024-01-01-07-00");
         for (text, expect) in [
             ("openemr063-backup", "not an ARN"),
-            ("arn:aws:rds:us-east-1:123456789012:db:openemr", "no snapshot: part"),
-            ("arn:aws:rds:us-east-1:123456789012:cluster-snapshot:x", "Aurora"),
-            ("arn:aws:rds:us-east-1:123456789012:snapshot:1bad", "name is not valid"),
-            ("arn:aws:rds:us-east-1:123456789012:snapshot:bad--name", "name is not valid"),
-            ("arn:aws:ec2:us-east-1:123456789012:snapshot:x", "service is ec2"),
-            ("arn:aws:rds:us-west-2:123456789012:snapshot:ok", "is in region us-west-2"),
+            (
+                "arn:aws:rds:us-east-1:123456789012:db:openemr",
+                "no snapshot: part",
+            ),
+            (
+                "arn:aws:rds:us-east-1:123456789012:cluster-snapshot:x",
+                "Aurora",
+            ),
+            (
+                "arn:aws:rds:us-east-1:123456789012:snapshot:1bad",
+                "name is not valid",
+            ),
+            (
+                "arn:aws:rds:us-east-1:123456789012:snapshot:bad--name",
+                "name is not valid",
+            ),
+            (
+                "arn:aws:ec2:us-east-1:123456789012:snapshot:x",
+                "service is ec2",
+            ),
+            (
+                "arn:aws:rds:us-west-2:123456789012:snapshot:ok",
+                "is in region us-west-2",
+            ),
         ] {
             let error = parse_rds_snapshot(text, "us-east-1").unwrap_err();
             assert_eq!(error.input, RDS_SNAPSHOT, "{text}");
@@ -320,28 +439,59 @@ mod tests {
 
     #[test]
     fn ebs_snapshot_ids() {
-        assert_eq!(parse_ebs_snapshot(" snap-0ebb4f155ff27040c ").unwrap(), "snap-0ebb4f155ff27040c");
+        assert_eq!(
+            parse_ebs_snapshot(" snap-0ebb4f155ff27040c ").unwrap(),
+            "snap-0ebb4f155ff27040c"
+        );
         assert!(parse_ebs_snapshot("snap-12345678").is_ok());
-        for text in ["", "vol-0ebb4f155ff27040c", "snap-0EBB4F155FF27040C", "snap-0ebb4f", "snap-0ebb4f155ff27040z"] {
-            assert_eq!(parse_ebs_snapshot(text).unwrap_err().input, COUCHDB_SNAPSHOT, "{text}");
+        for text in [
+            "",
+            "vol-0ebb4f155ff27040c",
+            "snap-0EBB4F155FF27040C",
+            "snap-0ebb4f",
+            "snap-0ebb4f155ff27040z",
+        ] {
+            assert_eq!(
+                parse_ebs_snapshot(text).unwrap_err().input,
+                COUCHDB_SNAPSHOT,
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn bucket_names() {
         assert!(parse_bucket("openemr-c49525c0-82e5-11e7-bcf4-50faeaa96461").is_ok());
-        for text in ["", "ab", "s3://openemr-x", "arn:aws:s3:::openemr-x", "OpenEMR-x", "openemr..x", "-openemr", &"a".repeat(64)] {
+        for text in [
+            "",
+            "ab",
+            "s3://openemr-x",
+            "arn:aws:s3:::openemr-x",
+            "OpenEMR-x",
+            "openemr..x",
+            "-openemr",
+            &"a".repeat(64),
+        ] {
             assert_eq!(parse_bucket(text).unwrap_err().input, BUCKET, "{text}");
         }
     }
 
     #[test]
     fn time_zones() {
-        for ok in ["America/Chicago", "UTC", "Etc/GMT+5", "America/Argentina/Buenos_Aires"] {
+        for ok in [
+            "America/Chicago",
+            "UTC",
+            "Etc/GMT+5",
+            "America/Argentina/Buenos_Aires",
+        ] {
             assert_eq!(check_time_zone(TIME_ZONE, ok).unwrap(), ok);
         }
         for bad in ["", "America Chicago", "/etc/localtime", &"A".repeat(42)] {
-            assert_eq!(check_time_zone(TIME_ZONE, bad).unwrap_err().input, TIME_ZONE, "{bad}");
+            assert_eq!(
+                check_time_zone(TIME_ZONE, bad).unwrap_err().input,
+                TIME_ZONE,
+                "{bad}"
+            );
         }
     }
 
@@ -350,8 +500,14 @@ mod tests {
         let key = parse_kms_key(KEY, "us-east-1").unwrap();
         assert!(same_key(KEY, &key));
         assert!(same_key("6fc10c90-d550-4fd5-bb5c-c2416e31839a", &key));
-        assert!(!same_key("arn:aws:kms:us-east-1:210987654321:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a", &key));
-        assert!(!same_key("arn:aws:kms:us-east-1:123456789012:key/00000000-d550-4fd5-bb5c-c2416e31839a", &key));
+        assert!(!same_key(
+            "arn:aws:kms:us-east-1:210987654321:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a",
+            &key
+        ));
+        assert!(!same_key(
+            "arn:aws:kms:us-east-1:123456789012:key/00000000-d550-4fd5-bb5c-c2416e31839a",
+            &key
+        ));
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub use custom_resource::{Request, Success};
 
 use crate::aws::Aws;
 use crate::inputs::reason;
-use crate::manifest::{now_rfc3339, MANIFEST_KEY};
+use crate::manifest::{MANIFEST_KEY, now_rfc3339};
 use crate::properties::{RecordRequest, Request as Parsed};
 use crate::resolve::RawInputs;
 
@@ -45,7 +45,11 @@ pub mod attributes {
 pub async fn handler(aws: &Aws, request: Request) -> Result<Success, String> {
     let (stack_id, physical_id, properties) = match &request {
         Request::Create(r) => (&r.stack_id, None, &r.resource_properties),
-        Request::Update(r) => (&r.stack_id, Some(r.physical_resource_id.as_str()), &r.resource_properties),
+        Request::Update(r) => (
+            &r.stack_id,
+            Some(r.physical_resource_id.as_str()),
+            &r.resource_properties,
+        ),
         Request::Delete(r) => {
             tracing::info!(physical_id = %r.physical_resource_id, "delete: nothing to do (the manifest stays with the bucket)");
             return Ok(Success::new());
@@ -59,12 +63,20 @@ pub async fn handler(aws: &Aws, request: Request) -> Result<Success, String> {
 }
 
 /// Record mode: write the manifest (Create and Update alike).
-pub async fn record(aws: &Aws, mut request: RecordRequest, stack_id: &str) -> Result<Success, String> {
+pub async fn record(
+    aws: &Aws,
+    mut request: RecordRequest,
+    stack_id: &str,
+) -> Result<Success, String> {
     request.manifest.written_at = now_rfc3339();
     request.manifest.stack_id = stack_id.to_owned();
     let bucket = &request.bucket;
     let version = aws
-        .put_manifest(bucket, &request.manifest.kms_key_arn, request.manifest.to_bytes())
+        .put_manifest(
+            bucket,
+            &request.manifest.kms_key_arn,
+            request.manifest.to_bytes(),
+        )
         .await
         .map_err(|e| format!("Bucket: writing {MANIFEST_KEY} to {bucket} failed ({e})"))?;
     tracing::info!(
@@ -87,7 +99,11 @@ pub async fn record(aws: &Aws, mut request: RecordRequest, stack_id: &str) -> Re
 }
 
 /// Resolve mode: check every input (formats first, then all AWS look-ups at once), decide.
-pub async fn resolve(aws: &Aws, raw: &RawInputs, physical_id: Option<&str>) -> Result<Success, String> {
+pub async fn resolve(
+    aws: &Aws,
+    raw: &RawInputs,
+    physical_id: Option<&str>,
+) -> Result<Success, String> {
     let started = std::time::Instant::now();
     let inputs = resolve::check_inputs(raw, &aws.region).map_err(|errors| {
         tracing::warn!(reason = %reason(&errors), "recovery inputs malformed");
@@ -99,7 +115,12 @@ pub async fn resolve(aws: &Aws, raw: &RawInputs, physical_id: Option<&str>) -> R
             None => None,
         }
     };
-    let (key, db, ebs, bucket) = tokio::join!(aws.key(&inputs.key.arn), aws.db_snapshot(&inputs.rds_snapshot.name), ebs_call, aws.bucket(&inputs.bucket));
+    let (key, db, ebs, bucket) = tokio::join!(
+        aws.key(&inputs.key.arn),
+        aws.db_snapshot(&inputs.rds_snapshot.name),
+        ebs_call,
+        aws.bucket(&inputs.bucket)
+    );
     let resolved = resolve::decide(&inputs, &aws.region, &key, &db, ebs.as_ref(), &bucket).map_err(|errors| {
         tracing::warn!(reason = %reason(&errors), elapsed_ms = started.elapsed().as_millis() as u64, "recovery inputs rejected");
         reason(&errors)

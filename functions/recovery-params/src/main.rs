@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use recovery_params::aws::Aws;
 use recovery_params::Request;
+use recovery_params::aws::Aws;
 
 #[tokio::main]
 async fn main() -> Result<(), custom_resource::Error> {

@@ -89,7 +89,9 @@ pub enum ManifestError {
     NotJson(String),
     #[error("{MANIFEST_KEY} has no format_version: it is not a recovery manifest")]
     NoVersion,
-    #[error("{MANIFEST_KEY} has format version {0}, newer than this function reads (up to {FORMAT_VERSION}): update the stack's Lambda code (stack-gen package) and retry")]
+    #[error(
+        "{MANIFEST_KEY} has format version {0}, newer than this function reads (up to {FORMAT_VERSION}): update the stack's Lambda code (stack-gen package) and retry"
+    )]
     TooNew(u64),
     #[error("{MANIFEST_KEY} (format version {FORMAT_VERSION}) is incomplete or malformed ({0})")]
     Malformed(String),
@@ -103,7 +105,11 @@ fn describe(error: &serde_json::Error) -> String {
         serde_json::error::Category::Data => "a field is missing or has the wrong type",
         serde_json::error::Category::Eof => "truncated",
     };
-    format!("{category} at line {} column {}", error.line(), error.column())
+    format!(
+        "{category} at line {} column {}",
+        error.line(),
+        error.column()
+    )
 }
 
 impl Manifest {
@@ -114,8 +120,12 @@ impl Manifest {
 
     /// Reads a stored manifest, checking its format version first.
     pub fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ManifestError::NotJson(describe(&e)))?;
-        let version = value.get("format_version").and_then(serde_json::Value::as_u64).ok_or(ManifestError::NoVersion)?;
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::NotJson(describe(&e)))?;
+        let version = value
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or(ManifestError::NoVersion)?;
         if version > u64::from(FORMAT_VERSION) {
             return Err(ManifestError::TooNew(version));
         }
@@ -144,7 +154,8 @@ mod tests {
             format_version: FORMAT_VERSION,
             written_at: "2026-11-25T07:00:00Z".into(),
             stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/1".into(),
-            kms_key_arn: "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
+            kms_key_arn:
+                "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
             time_zone: "America/Chicago".into(),
             patient_records_gb: 20,
             document_storage_gb: Some(100),
@@ -187,7 +198,10 @@ mod tests {
     fn newer_and_broken_manifests_are_refused_without_quoting_them() {
         let mut value = serde_json::to_value(sample()).unwrap();
         value["format_version"] = serde_json::json!(2);
-        assert_eq!(Manifest::parse(&serde_json::to_vec(&value).unwrap()), Err(ManifestError::TooNew(2)));
+        assert_eq!(
+            Manifest::parse(&serde_json::to_vec(&value).unwrap()),
+            Err(ManifestError::TooNew(2))
+        );
 
         value["format_version"] = serde_json::json!(1);
         value["patient_records_gb"] = serde_json::json!("hunter2-very-secret");

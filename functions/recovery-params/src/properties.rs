@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use crate::inputs::{self, InputError};
-use crate::manifest::{Database, Manifest, Secret, FORMAT_VERSION};
+use crate::manifest::{Database, FORMAT_VERSION, Manifest, Secret};
 use crate::resolve::RawInputs;
 
 /// Which job the resource does (property `Mode`).
@@ -49,7 +49,10 @@ fn size_gb(map: &Map<String, Value>, name: &'static str) -> Result<Option<u32>, 
         Some(s) if s.trim().is_empty() => Ok(None),
         Some(s) => match s.trim().parse::<u32>() {
             Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(InputError::new(name, format!("{s:?} is not a size in GB (a positive whole number)"))),
+            _ => Err(InputError::new(
+                name,
+                format!("{s:?} is not a size in GB (a positive whole number)"),
+            )),
         },
     }
 }
@@ -59,10 +62,19 @@ fn string_list(map: &Map<String, Value>, name: &'static str) -> Result<Vec<Strin
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| InputError::new(name, "must be a list of strings")))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| InputError::new(name, "must be a list of strings"))
+            })
             .collect(),
         // CloudFormation turns an empty list into "", and a Join into one string.
-        Some(Value::String(s)) => Ok(s.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect()),
+        Some(Value::String(s)) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+            .collect()),
         Some(_) => Err(InputError::new(name, "must be a list of strings")),
     }
 }
@@ -70,12 +82,20 @@ fn string_list(map: &Map<String, Value>, name: &'static str) -> Result<Vec<Strin
 /// Reads `ResourceProperties`. `Mode` is `record` or `resolve`.
 pub fn parse(properties: &Value) -> Result<Request, Vec<InputError>> {
     let Some(map) = properties.as_object() else {
-        return Err(vec![InputError::new("ResourceProperties", "must be an object")]);
+        return Err(vec![InputError::new(
+            "ResourceProperties",
+            "must be an object",
+        )]);
     };
     match required(map, "Mode").map_err(|e| vec![e])?.as_str() {
         "record" => parse_record(map).map(Request::Record),
-        "resolve" => parse_resolve(map).map(Request::Resolve).map_err(|e| vec![e]),
-        other => Err(vec![InputError::new("Mode", format!("{other:?} is neither record nor resolve"))]),
+        "resolve" => parse_resolve(map)
+            .map(Request::Resolve)
+            .map_err(|e| vec![e]),
+        other => Err(vec![InputError::new(
+            "Mode",
+            format!("{other:?} is neither record nor resolve"),
+        )]),
     }
 }
 
@@ -90,16 +110,22 @@ fn parse_resolve(map: &Map<String, Value>) -> Result<RawInputs, InputError> {
 }
 
 fn parse_record(map: &Map<String, Value>) -> Result<RecordRequest, Vec<InputError>> {
-    let bucket = required(map, "Bucket").and_then(|b| inputs::parse_bucket(&b).map_err(|e| InputError::new("Bucket", e.problem)));
+    let bucket = required(map, "Bucket")
+        .and_then(|b| inputs::parse_bucket(&b).map_err(|e| InputError::new("Bucket", e.problem)));
     let key = required(map, "KmsKeyArn").and_then(|k| {
         // The region check is the resolve side's business; here only the form matters.
         let region = k.split(':').nth(3).unwrap_or_default().to_owned();
         inputs::parse_kms_key(&k, &region).map_err(|e| InputError::new("KmsKeyArn", e.problem))
     });
-    let time_zone = required(map, "TimeZone").and_then(|tz| inputs::check_time_zone("TimeZone", &tz));
-    let patient_records = size_gb(map, "PatientRecords").and_then(|s| s.ok_or_else(|| InputError::new("PatientRecords", "is missing or empty")));
+    let time_zone =
+        required(map, "TimeZone").and_then(|tz| inputs::check_time_zone("TimeZone", &tz));
+    let patient_records = size_gb(map, "PatientRecords")
+        .and_then(|s| s.ok_or_else(|| InputError::new("PatientRecords", "is missing or empty")));
     let document_storage = size_gb(map, "DocumentStorage");
-    let engine = string(map, "Engine").map(|e| e.filter(|e| !e.is_empty()).unwrap_or_else(|| "mysql".to_owned()));
+    let engine = string(map, "Engine").map(|e| {
+        e.filter(|e| !e.is_empty())
+            .unwrap_or_else(|| "mysql".to_owned())
+    });
     let engine_version = required(map, "EngineVersion");
     let master_username = required(map, "MasterUsername");
     // Empty in a recovery stack resolved without a manifest: the password is then unknown.
@@ -107,28 +133,67 @@ fn parse_record(map: &Map<String, Value>) -> Result<RecordRequest, Vec<InputErro
     let flags = string_list(map, "Flags");
     let recovered_from = string(map, "RecoveredFrom").map(|r| r.filter(|r| !r.is_empty()));
 
-    match (bucket, key, time_zone, patient_records, document_storage, engine, engine_version, master_username, password, flags, recovered_from) {
-        (Ok(bucket), Ok(key), Ok(time_zone), Ok(patient_records_gb), Ok(document_storage_gb), Ok(engine), Ok(engine_version), Ok(master_username), Ok(password), Ok(flags), Ok(recovered_from)) => {
-            Ok(RecordRequest {
-                bucket,
-                manifest: Manifest {
-                    format_version: FORMAT_VERSION,
-                    written_at: String::new(),
-                    stack_id: String::new(),
-                    kms_key_arn: key.arn,
-                    time_zone,
-                    patient_records_gb,
-                    document_storage_gb,
-                    database: Database { engine, engine_version, master_username, password },
-                    flags,
-                    recovered_from,
+    match (
+        bucket,
+        key,
+        time_zone,
+        patient_records,
+        document_storage,
+        engine,
+        engine_version,
+        master_username,
+        password,
+        flags,
+        recovered_from,
+    ) {
+        (
+            Ok(bucket),
+            Ok(key),
+            Ok(time_zone),
+            Ok(patient_records_gb),
+            Ok(document_storage_gb),
+            Ok(engine),
+            Ok(engine_version),
+            Ok(master_username),
+            Ok(password),
+            Ok(flags),
+            Ok(recovered_from),
+        ) => Ok(RecordRequest {
+            bucket,
+            manifest: Manifest {
+                format_version: FORMAT_VERSION,
+                written_at: String::new(),
+                stack_id: String::new(),
+                kms_key_arn: key.arn,
+                time_zone,
+                patient_records_gb,
+                document_storage_gb,
+                database: Database {
+                    engine,
+                    engine_version,
+                    master_username,
+                    password,
                 },
-            })
-        }
-        (a, b, c, d, e, f, g, h, i, j, k) => Err([a.err(), b.err(), c.err(), d.err(), e.err(), f.err(), g.err(), h.err(), i.err(), j.err(), k.err()]
-            .into_iter()
-            .flatten()
-            .collect()),
+                flags,
+                recovered_from,
+            },
+        }),
+        (a, b, c, d, e, f, g, h, i, j, k) => Err([
+            a.err(),
+            b.err(),
+            c.err(),
+            d.err(),
+            e.err(),
+            f.err(),
+            g.err(),
+            h.err(),
+            i.err(),
+            j.err(),
+            k.err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()),
     }
 }
 
@@ -155,11 +220,22 @@ mod tests {
 
     #[test]
     fn record_properties() {
-        let Request::Record(r) = parse(&record()).unwrap() else { panic!("record") };
+        let Request::Record(r) = parse(&record()).unwrap() else {
+            panic!("record")
+        };
         assert_eq!(r.bucket, "openemr-bucket-1");
-        assert_eq!((r.manifest.patient_records_gb, r.manifest.document_storage_gb), (10, Some(200)));
+        assert_eq!(
+            (
+                r.manifest.patient_records_gb,
+                r.manifest.document_storage_gb
+            ),
+            (10, Some(200))
+        );
         assert_eq!(r.manifest.database.engine, "mysql");
-        assert_eq!(r.manifest.database.password.as_ref().map(Secret::expose), Some("pw-secret-123"));
+        assert_eq!(
+            r.manifest.database.password.as_ref().map(Secret::expose),
+            Some("pw-secret-123")
+        );
         assert_eq!(r.manifest.flags, ["--dual-az"]);
     }
 
@@ -170,7 +246,9 @@ mod tests {
             p.as_object_mut().unwrap().remove(name);
         }
         p["Flags"] = json!("");
-        let Request::Record(r) = parse(&p).unwrap() else { panic!("record") };
+        let Request::Record(r) = parse(&p).unwrap() else {
+            panic!("record")
+        };
         assert_eq!(r.manifest.document_storage_gb, None);
         assert_eq!(r.manifest.database.password, None);
         assert!(r.manifest.flags.is_empty());
@@ -192,10 +270,25 @@ mod tests {
     #[test]
     fn modes() {
         let p = json!({"Mode": "resolve", "RecoveryKMSKey": "k", "RecoveryRDSSnapshotARN": "r", "RecoveryS3Bucket": "b"});
-        let Request::Resolve(raw) = parse(&p).unwrap() else { panic!("resolve") };
-        assert_eq!((raw.kms_key.as_str(), raw.couchdb_snapshot, raw.time_zone.as_str()), ("k", None, ""));
-        assert_eq!(parse(&json!({"Mode": "other"})).unwrap_err()[0].input, "Mode");
+        let Request::Resolve(raw) = parse(&p).unwrap() else {
+            panic!("resolve")
+        };
+        assert_eq!(
+            (
+                raw.kms_key.as_str(),
+                raw.couchdb_snapshot,
+                raw.time_zone.as_str()
+            ),
+            ("k", None, "")
+        );
+        assert_eq!(
+            parse(&json!({"Mode": "other"})).unwrap_err()[0].input,
+            "Mode"
+        );
         assert_eq!(parse(&json!({})).unwrap_err()[0].input, "Mode");
-        assert_eq!(parse(&json!([])).unwrap_err()[0].input, "ResourceProperties");
+        assert_eq!(
+            parse(&json!([])).unwrap_err()[0].input,
+            "ResourceProperties"
+        );
     }
 }

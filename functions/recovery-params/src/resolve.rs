@@ -3,8 +3,11 @@
 //!
 //! Pure functions over plain structs; [`crate::aws`] gathers the facts.
 
-use crate::inputs::{self, InputError, KmsKeyArn, RdsSnapshotArn, BUCKET, COUCHDB_SNAPSHOT, KMS_KEY, RDS_SNAPSHOT, TIME_ZONE};
-use crate::manifest::{Manifest, ManifestError, Secret, MANIFEST_KEY};
+use crate::inputs::{
+    self, BUCKET, COUCHDB_SNAPSHOT, InputError, KMS_KEY, KmsKeyArn, RDS_SNAPSHOT, RdsSnapshotArn,
+    TIME_ZONE,
+};
+use crate::manifest::{MANIFEST_KEY, Manifest, ManifestError, Secret};
 
 /// The resolve request's inputs, as given (the properties of `RecoveryParameters`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,7 +35,11 @@ pub struct Inputs {
 pub fn check_inputs(raw: &RawInputs, stack_region: &str) -> Result<Inputs, Vec<InputError>> {
     let key = inputs::parse_kms_key(&raw.kms_key, stack_region);
     let rds = inputs::parse_rds_snapshot(&raw.rds_snapshot_arn, stack_region);
-    let ebs = raw.couchdb_snapshot.as_deref().map(inputs::parse_ebs_snapshot).transpose();
+    let ebs = raw
+        .couchdb_snapshot
+        .as_deref()
+        .map(inputs::parse_ebs_snapshot)
+        .transpose();
     let bucket = inputs::parse_bucket(&raw.bucket);
     let time_zone = match raw.time_zone.trim() {
         "" => Ok(None),
@@ -40,12 +47,24 @@ pub fn check_inputs(raw: &RawInputs, stack_region: &str) -> Result<Inputs, Vec<I
     };
     match (key, rds, ebs, bucket, time_zone) {
         (Ok(key), Ok(rds_snapshot), Ok(couchdb_snapshot), Ok(bucket), Ok(time_zone)) => {
-            Ok(Inputs { key, rds_snapshot, couchdb_snapshot, bucket, time_zone })
+            Ok(Inputs {
+                key,
+                rds_snapshot,
+                couchdb_snapshot,
+                bucket,
+                time_zone,
+            })
         }
-        (key, rds, ebs, bucket, time_zone) => Err([key.err(), rds.err(), ebs.err(), bucket.err(), time_zone.err()]
-            .into_iter()
-            .flatten()
-            .collect()),
+        (key, rds, ebs, bucket, time_zone) => Err([
+            key.err(),
+            rds.err(),
+            ebs.err(),
+            bucket.err(),
+            time_zone.err(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()),
     }
 }
 
@@ -141,73 +160,153 @@ fn call_failed(input: &'static str, message: &str) -> InputError {
 pub fn decide_key(key: &KmsKeyArn, facts: &Found<KeyFacts>) -> Result<(), InputError> {
     let facts = match facts {
         Err(message) => return Err(call_failed(KMS_KEY, message)),
-        Ok(None) => return Err(InputError::new(KMS_KEY, format!("key {} not found in {} (deleted, or another account's)", key.arn, key.region))),
+        Ok(None) => {
+            return Err(InputError::new(
+                KMS_KEY,
+                format!(
+                    "key {} not found in {} (deleted, or another account's)",
+                    key.arn, key.region
+                ),
+            ));
+        }
         Ok(Some(facts)) => facts,
     };
     match facts.state.as_str() {
         "Enabled" => Ok(()),
-        "Disabled" => Err(InputError::new(KMS_KEY, format!("key {} is disabled: enable it (aws kms enable-key) and retry", key.arn))),
+        "Disabled" => Err(InputError::new(
+            KMS_KEY,
+            format!(
+                "key {} is disabled: enable it (aws kms enable-key) and retry",
+                key.arn
+            ),
+        )),
         "PendingDeletion" | "PendingReplicaDeletion" => Err(InputError::new(
             KMS_KEY,
-            format!("key {} is pending deletion: cancel it (aws kms cancel-key-deletion), enable the key, and retry", key.arn),
+            format!(
+                "key {} is pending deletion: cancel it (aws kms cancel-key-deletion), enable the key, and retry",
+                key.arn
+            ),
         )),
-        other => Err(InputError::new(KMS_KEY, format!("key {} is in state {other}, not Enabled", key.arn))),
+        other => Err(InputError::new(
+            KMS_KEY,
+            format!("key {} is in state {other}, not Enabled", key.arn),
+        )),
     }
 }
 
-fn encryption_problem(what: &str, encrypted: bool, kms_key_id: Option<&str>, key: &KmsKeyArn) -> Option<String> {
+fn encryption_problem(
+    what: &str,
+    encrypted: bool,
+    kms_key_id: Option<&str>,
+    key: &KmsKeyArn,
+) -> Option<String> {
     if !encrypted {
-        return Some(format!("{what} is not encrypted; the stack's snapshots are encrypted with RecoveryKMSKey: give one of those"));
+        return Some(format!(
+            "{what} is not encrypted; the stack's snapshots are encrypted with RecoveryKMSKey: give one of those"
+        ));
     }
     match kms_key_id {
-        Some(id) if !inputs::same_key(id, key) => {
-            Some(format!("{what} is encrypted with key {id}, not with RecoveryKMSKey {}: give the key of the stack that made the snapshot", key.arn))
-        }
+        Some(id) if !inputs::same_key(id, key) => Some(format!(
+            "{what} is encrypted with key {id}, not with RecoveryKMSKey {}: give the key of the stack that made the snapshot",
+            key.arn
+        )),
         _ => None,
     }
 }
 
 /// `RecoveryRDSSnapshotARN` must be an available MySQL snapshot encrypted with the key.
-pub fn decide_db_snapshot(arn: &RdsSnapshotArn, key: &KmsKeyArn, facts: &Found<DbSnapshotFacts>) -> Result<DbSnapshotFacts, InputError> {
+pub fn decide_db_snapshot(
+    arn: &RdsSnapshotArn,
+    key: &KmsKeyArn,
+    facts: &Found<DbSnapshotFacts>,
+) -> Result<DbSnapshotFacts, InputError> {
     let facts = match facts {
         Err(message) => return Err(call_failed(RDS_SNAPSHOT, message)),
-        Ok(None) => return Err(InputError::new(RDS_SNAPSHOT, format!("snapshot {} not found in {}", arn.name, arn.region))),
+        Ok(None) => {
+            return Err(InputError::new(
+                RDS_SNAPSHOT,
+                format!("snapshot {} not found in {}", arn.name, arn.region),
+            ));
+        }
         Ok(Some(facts)) => facts,
     };
     if facts.status != "available" {
-        let progress = facts.percent_progress.map(|p| format!(", {p}% done")).unwrap_or_default();
+        let progress = facts
+            .percent_progress
+            .map(|p| format!(", {p}% done"))
+            .unwrap_or_default();
         return Err(InputError::new(
             RDS_SNAPSHOT,
-            format!("snapshot {} is not completed (status {}{progress}): wait until it is available, or give an older one", arn.name, facts.status),
+            format!(
+                "snapshot {} is not completed (status {}{progress}): wait until it is available, or give an older one",
+                arn.name, facts.status
+            ),
         ));
     }
-    if let Some(problem) = encryption_problem(&format!("snapshot {}", arn.name), facts.encrypted, facts.kms_key_id.as_deref(), key) {
+    if let Some(problem) = encryption_problem(
+        &format!("snapshot {}", arn.name),
+        facts.encrypted,
+        facts.kms_key_id.as_deref(),
+        key,
+    ) {
         return Err(InputError::new(RDS_SNAPSHOT, problem));
     }
     if facts.engine != "mysql" {
-        return Err(InputError::new(RDS_SNAPSHOT, format!("snapshot {} is of a {} database, not MySQL", arn.name, facts.engine)));
+        return Err(InputError::new(
+            RDS_SNAPSHOT,
+            format!(
+                "snapshot {} is of a {} database, not MySQL",
+                arn.name, facts.engine
+            ),
+        ));
     }
     Ok(facts.clone())
 }
 
 /// `RecoveryCouchDBSnapshot` must be a completed EBS snapshot encrypted with the key.
-pub fn decide_ebs_snapshot(id: &str, key: &KmsKeyArn, region: &str, facts: &Found<EbsSnapshotFacts>) -> Result<EbsSnapshotFacts, InputError> {
+pub fn decide_ebs_snapshot(
+    id: &str,
+    key: &KmsKeyArn,
+    region: &str,
+    facts: &Found<EbsSnapshotFacts>,
+) -> Result<EbsSnapshotFacts, InputError> {
     let facts = match facts {
         Err(message) => return Err(call_failed(COUCHDB_SNAPSHOT, message)),
         Ok(None) => {
             return Err(InputError::new(
                 COUCHDB_SNAPSHOT,
-                format!("snapshot {id} not found in {region} (a snapshot in another region must be copied here first)"),
+                format!(
+                    "snapshot {id} not found in {region} (a snapshot in another region must be copied here first)"
+                ),
             ));
         }
         Ok(Some(facts)) => facts,
     };
     if facts.state != "completed" {
-        let progress = facts.progress.as_deref().map(|p| format!(", {p} done")).unwrap_or_default();
-        let hint = if facts.state == "error" { "it failed: give another one" } else { "wait until it is completed, or give an older one" };
-        return Err(InputError::new(COUCHDB_SNAPSHOT, format!("snapshot {id} is not completed (state {}{progress}): {hint}", facts.state)));
+        let progress = facts
+            .progress
+            .as_deref()
+            .map(|p| format!(", {p} done"))
+            .unwrap_or_default();
+        let hint = if facts.state == "error" {
+            "it failed: give another one"
+        } else {
+            "wait until it is completed, or give an older one"
+        };
+        return Err(InputError::new(
+            COUCHDB_SNAPSHOT,
+            format!(
+                "snapshot {id} is not completed (state {}{progress}): {hint}",
+                facts.state
+            ),
+        ));
     }
-    if let Some(problem) = encryption_problem(&format!("snapshot {id}"), facts.encrypted, facts.kms_key_id.as_deref(), key) {
+    if let Some(problem) = encryption_problem(
+        &format!("snapshot {id}"),
+        facts.encrypted,
+        facts.kms_key_id.as_deref(),
+        key,
+    ) {
         return Err(InputError::new(COUCHDB_SNAPSHOT, problem));
     }
     Ok(facts.clone())
@@ -215,14 +314,29 @@ pub fn decide_ebs_snapshot(id: &str, key: &KmsKeyArn, region: &str, facts: &Foun
 
 /// `RecoveryS3Bucket` must be in the region and hold the EFS backup and its passphrase; its
 /// manifest, if any, is returned parsed.
-pub fn decide_bucket(bucket: &str, region: &str, facts: &Found<BucketFacts>) -> Result<Option<Manifest>, InputError> {
+pub fn decide_bucket(
+    bucket: &str,
+    region: &str,
+    facts: &Found<BucketFacts>,
+) -> Result<Option<Manifest>, InputError> {
     let facts = match facts {
         Err(message) => return Err(call_failed(BUCKET, message)),
-        Ok(None) => return Err(InputError::new(BUCKET, format!("bucket {bucket} not found (or not this account's)"))),
+        Ok(None) => {
+            return Err(InputError::new(
+                BUCKET,
+                format!("bucket {bucket} not found (or not this account's)"),
+            ));
+        }
         Ok(Some(facts)) => facts,
     };
     if facts.region != region {
-        return Err(InputError::new(BUCKET, format!("bucket {bucket} is in region {}, but this stack is in {region}", facts.region)));
+        return Err(InputError::new(
+            BUCKET,
+            format!(
+                "bucket {bucket} is in region {}, but this stack is in {region}",
+                facts.region
+            ),
+        ));
     }
     let mut missing = Vec::new();
     if !facts.full_backup {
@@ -232,7 +346,10 @@ pub fn decide_bucket(bucket: &str, region: &str, facts: &Found<BucketFacts>) -> 
         missing.push("no Backup/passphrase.txt (the EFS backup cannot be decrypted without it)");
     }
     if !missing.is_empty() {
-        return Err(InputError::new(BUCKET, format!("bucket {bucket} has {}", missing.join(" and "))));
+        return Err(InputError::new(
+            BUCKET,
+            format!("bucket {bucket} has {}", missing.join(" and ")),
+        ));
     }
     match &facts.manifest {
         None => Ok(None),
@@ -268,10 +385,15 @@ pub fn decide(
     };
     let manifest = decide_bucket(&inputs.bucket, region, bucket);
 
-    let mut errors: Vec<InputError> = [key_ok.err(), db.as_ref().err().cloned(), ebs.as_ref().and_then(|e| e.as_ref().err().cloned()), manifest.as_ref().err().cloned()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut errors: Vec<InputError> = [
+        key_ok.err(),
+        db.as_ref().err().cloned(),
+        ebs.as_ref().and_then(|e| e.as_ref().err().cloned()),
+        manifest.as_ref().err().cloned(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let (Ok(db), Ok(manifest)) = (db, manifest) else {
         return Err(errors);
     };
@@ -310,7 +432,10 @@ pub fn decide(
             }
             let time_zone = match &inputs.time_zone {
                 Some(tz) if *tz != manifest.time_zone => {
-                    notes.push(format!("TimeZone {tz} overrides the manifest's {}", manifest.time_zone));
+                    notes.push(format!(
+                        "TimeZone {tz} overrides the manifest's {}",
+                        manifest.time_zone
+                    ));
                     tz.clone()
                 }
                 _ => manifest.time_zone.clone(),
@@ -322,8 +447,16 @@ pub fn decide(
                 ));
             }
             let patient_records_gb = manifest.patient_records_gb.max(gb(db.allocated_storage_gb));
-            let document_storage_gb = ebs.as_ref().map(|e| manifest.document_storage_gb.unwrap_or(0).max(gb(e.volume_size_gb)));
-            notes.push(format!("values from {MANIFEST_KEY} written {} by {}", manifest.written_at, manifest.stack_id));
+            let document_storage_gb = ebs.as_ref().map(|e| {
+                manifest
+                    .document_storage_gb
+                    .unwrap_or(0)
+                    .max(gb(e.volume_size_gb))
+            });
+            notes.push(format!(
+                "values from {MANIFEST_KEY} written {} by {}",
+                manifest.written_at, manifest.stack_id
+            ));
             Resolved {
                 time_zone,
                 patient_records_gb,
@@ -370,7 +503,8 @@ mod tests {
 
     const REGION: &str = "us-east-1";
     const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a";
-    const OTHER_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/00000000-1111-2222-3333-444444444444";
+    const OTHER_KEY: &str =
+        "arn:aws:kms:us-east-1:123456789012:key/00000000-1111-2222-3333-444444444444";
 
     fn raw() -> RawInputs {
         RawInputs {
@@ -403,7 +537,9 @@ mod tests {
     }
 
     fn key() -> Found<KeyFacts> {
-        Ok(Some(KeyFacts { state: "Enabled".into() }))
+        Ok(Some(KeyFacts {
+            state: "Enabled".into(),
+        }))
     }
     fn db() -> DbSnapshotFacts {
         DbSnapshotFacts {
@@ -418,24 +554,64 @@ mod tests {
         }
     }
     fn ebs() -> EbsSnapshotFacts {
-        EbsSnapshotFacts { state: "completed".into(), progress: Some("100%".into()), encrypted: true, kms_key_id: Some(KEY.into()), volume_size_gb: 100 }
+        EbsSnapshotFacts {
+            state: "completed".into(),
+            progress: Some("100%".into()),
+            encrypted: true,
+            kms_key_id: Some(KEY.into()),
+            volume_size_gb: 100,
+        }
     }
     fn bucket(manifest: Option<&Manifest>) -> BucketFacts {
-        BucketFacts { region: REGION.into(), full_backup: true, passphrase: true, manifest: manifest.map(Manifest::to_bytes) }
+        BucketFacts {
+            region: REGION.into(),
+            full_backup: true,
+            passphrase: true,
+            manifest: manifest.map(Manifest::to_bytes),
+        }
     }
 
-    fn run(raw: &RawInputs, key: Found<KeyFacts>, db: Found<DbSnapshotFacts>, ebs: Found<EbsSnapshotFacts>, bucket: Found<BucketFacts>) -> Result<Resolved, Vec<InputError>> {
+    fn run(
+        raw: &RawInputs,
+        key: Found<KeyFacts>,
+        db: Found<DbSnapshotFacts>,
+        ebs: Found<EbsSnapshotFacts>,
+        bucket: Found<BucketFacts>,
+    ) -> Result<Resolved, Vec<InputError>> {
         let inputs = check_inputs(raw, REGION)?;
-        decide(&inputs, REGION, &key, &db, inputs.couchdb_snapshot.as_ref().map(|_| &ebs), &bucket)
+        decide(
+            &inputs,
+            REGION,
+            &key,
+            &db,
+            inputs.couchdb_snapshot.as_ref().map(|_| &ebs),
+            &bucket,
+        )
     }
 
     #[test]
     fn from_a_manifest() {
         let m = manifest();
-        let resolved = run(&raw(), key(), Ok(Some(db())), Ok(Some(ebs())), Ok(Some(bucket(Some(&m))))).unwrap();
+        let resolved = run(
+            &raw(),
+            key(),
+            Ok(Some(db())),
+            Ok(Some(ebs())),
+            Ok(Some(bucket(Some(&m)))),
+        )
+        .unwrap();
         assert_eq!(resolved.time_zone, "America/Chicago");
-        assert_eq!((resolved.patient_records_gb, resolved.document_storage_gb), (20, Some(100)));
-        assert_eq!((resolved.master_username.as_str(), resolved.engine_version.as_str()), ("openemr", "8.0"));
+        assert_eq!(
+            (resolved.patient_records_gb, resolved.document_storage_gb),
+            (20, Some(100))
+        );
+        assert_eq!(
+            (
+                resolved.master_username.as_str(),
+                resolved.engine_version.as_str()
+            ),
+            ("openemr", "8.0")
+        );
         assert_eq!(resolved.password.expose(), "pw-secret-123");
         assert_eq!(resolved.source, Source::Manifest);
     }
@@ -449,8 +625,18 @@ mod tests {
         bigger_ebs.volume_size_gb = 150;
         let mut raw = raw();
         raw.time_zone = "Europe/Berlin".into();
-        let resolved = run(&raw, key(), Ok(Some(bigger_db)), Ok(Some(bigger_ebs)), Ok(Some(bucket(Some(&m))))).unwrap();
-        assert_eq!((resolved.patient_records_gb, resolved.document_storage_gb), (35, Some(150)));
+        let resolved = run(
+            &raw,
+            key(),
+            Ok(Some(bigger_db)),
+            Ok(Some(bigger_ebs)),
+            Ok(Some(bucket(Some(&m)))),
+        )
+        .unwrap();
+        assert_eq!(
+            (resolved.patient_records_gb, resolved.document_storage_gb),
+            (35, Some(150))
+        );
         assert_eq!(resolved.time_zone, "Europe/Berlin");
         assert!(resolved.notes.iter().any(|n| n.contains("overrides")));
     }
@@ -459,17 +645,42 @@ mod tests {
     fn without_a_manifest_falls_back_to_the_snapshots_and_the_time_zone_parameter() {
         let mut raw = raw();
         raw.time_zone = "America/New_York".into();
-        let resolved = run(&raw, key(), Ok(Some(db())), Ok(Some(ebs())), Ok(Some(bucket(None)))).unwrap();
+        let resolved = run(
+            &raw,
+            key(),
+            Ok(Some(db())),
+            Ok(Some(ebs())),
+            Ok(Some(bucket(None))),
+        )
+        .unwrap();
         assert_eq!(resolved.source, Source::Snapshots);
         assert_eq!(resolved.time_zone, "America/New_York");
-        assert_eq!((resolved.patient_records_gb, resolved.document_storage_gb), (20, Some(100)));
+        assert_eq!(
+            (resolved.patient_records_gb, resolved.document_storage_gb),
+            (20, Some(100))
+        );
         assert!(resolved.password.is_empty());
-        assert!(resolved.notes[0].contains("original generator"), "{:?}", resolved.notes);
+        assert!(
+            resolved.notes[0].contains("original generator"),
+            "{:?}",
+            resolved.notes
+        );
 
-        let errors = run(&super::tests::raw(), key(), Ok(Some(db())), Ok(Some(ebs())), Ok(Some(bucket(None)))).unwrap_err();
+        let errors = run(
+            &super::tests::raw(),
+            key(),
+            Ok(Some(db())),
+            Ok(Some(ebs())),
+            Ok(Some(bucket(None))),
+        )
+        .unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].input, TIME_ZONE);
-        assert!(errors[0].problem.contains("no recovery/manifest.json"), "{}", errors[0]);
+        assert!(
+            errors[0].problem.contains("no recovery/manifest.json"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
@@ -479,7 +690,14 @@ mod tests {
         m.flags = vec!["--skip-document-store".into()];
         let mut raw = raw();
         raw.couchdb_snapshot = None;
-        let resolved = run(&raw, key(), Ok(Some(db())), Err("must not be called".into()), Ok(Some(bucket(Some(&m))))).unwrap();
+        let resolved = run(
+            &raw,
+            key(),
+            Ok(Some(db())),
+            Err("must not be called".into()),
+            Ok(Some(bucket(Some(&m)))),
+        )
+        .unwrap();
         assert_eq!(resolved.document_storage_gb, None);
     }
 
@@ -504,43 +722,232 @@ mod tests {
             Ok(Some(b))
         };
         let state = |s: &str| Ok(Some(KeyFacts { state: s.into() }));
-        type Case = (&'static str, Found<KeyFacts>, Found<DbSnapshotFacts>, Found<EbsSnapshotFacts>, Found<BucketFacts>, &'static str, &'static str);
+        type Case = (
+            &'static str,
+            Found<KeyFacts>,
+            Found<DbSnapshotFacts>,
+            Found<EbsSnapshotFacts>,
+            Found<BucketFacts>,
+            &'static str,
+            &'static str,
+        );
         let cases: Vec<Case> = vec![
-            ("key missing", Ok(None), Ok(Some(db())), Ok(Some(ebs())), good_bucket(), KMS_KEY, "not found"),
-            ("key disabled", state("Disabled"), Ok(Some(db())), Ok(Some(ebs())), good_bucket(), KMS_KEY, "disabled"),
-            ("key deleting", state("PendingDeletion"), Ok(Some(db())), Ok(Some(ebs())), good_bucket(), KMS_KEY, "pending deletion"),
-            ("key call failed", Err("AccessDeniedException".into()), Ok(Some(db())), Ok(Some(ebs())), good_bucket(), KMS_KEY, "AccessDenied"),
-            ("db missing", key(), Ok(None), Ok(Some(ebs())), good_bucket(), RDS_SNAPSHOT, "not found"),
-            ("db creating", key(), with(&|d| { d.status = "creating".into(); d.percent_progress = Some(40) }), Ok(Some(ebs())), good_bucket(), RDS_SNAPSHOT, "not completed (status creating, 40% done)"),
-            ("db plain", key(), with(&|d| d.encrypted = false), Ok(Some(ebs())), good_bucket(), RDS_SNAPSHOT, "not encrypted"),
-            ("db other key", key(), with(&|d| d.kms_key_id = Some(OTHER_KEY.into())), Ok(Some(ebs())), good_bucket(), RDS_SNAPSHOT, "not with RecoveryKMSKey"),
-            ("db postgres", key(), with(&|d| d.engine = "postgres".into()), Ok(Some(ebs())), good_bucket(), RDS_SNAPSHOT, "not MySQL"),
-            ("ebs missing", key(), Ok(Some(db())), Ok(None), good_bucket(), COUCHDB_SNAPSHOT, "not found in us-east-1"),
-            ("ebs pending", key(), Ok(Some(db())), with_ebs(&|e| { e.state = "pending".into(); e.progress = Some("40%".into()) }), good_bucket(), COUCHDB_SNAPSHOT, "not completed (state pending, 40% done)"),
-            ("ebs error", key(), Ok(Some(db())), with_ebs(&|e| e.state = "error".into()), good_bucket(), COUCHDB_SNAPSHOT, "it failed"),
-            ("ebs plain", key(), Ok(Some(db())), with_ebs(&|e| { e.encrypted = false; e.kms_key_id = None }), good_bucket(), COUCHDB_SNAPSHOT, "not encrypted"),
-            ("ebs other key", key(), Ok(Some(db())), with_ebs(&|e| e.kms_key_id = Some(OTHER_KEY.into())), good_bucket(), COUCHDB_SNAPSHOT, "not with RecoveryKMSKey"),
-            ("bucket missing", key(), Ok(Some(db())), Ok(Some(ebs())), Ok(None), BUCKET, "not found"),
-            ("bucket elsewhere", key(), Ok(Some(db())), Ok(Some(ebs())), with_bucket(&|b| b.region = "eu-west-1".into()), BUCKET, "is in region eu-west-1"),
-            ("no backup", key(), Ok(Some(db())), Ok(Some(ebs())), with_bucket(&|b| b.full_backup = false), BUCKET, "no duplicity full backup"),
-            ("no passphrase", key(), Ok(Some(db())), Ok(Some(ebs())), with_bucket(&|b| b.passphrase = false), BUCKET, "passphrase.txt"),
-            ("broken manifest", key(), Ok(Some(db())), Ok(Some(ebs())), with_bucket(&|b| b.manifest = Some(b"{\"format_version\": 9}".to_vec())), BUCKET, "format version 9"),
-            ("manifest of another key", key(), Ok(Some(db())), Ok(Some(ebs())), with_bucket(&|b| {
-                let mut other = manifest();
-                other.kms_key_arn = OTHER_KEY.into();
-                b.manifest = Some(other.to_bytes());
-            }), KMS_KEY, "used key"),
-            ("documents expected", key(), Ok(Some(db())), Ok(Some(ebs())), with_bucket(&|b| {
-                let mut other = manifest();
-                other.flags = vec!["--skip-document-store".into()];
-                b.manifest = Some(other.to_bytes());
-            }), COUCHDB_SNAPSHOT, "--skip-document-store"),
+            (
+                "key missing",
+                Ok(None),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                good_bucket(),
+                KMS_KEY,
+                "not found",
+            ),
+            (
+                "key disabled",
+                state("Disabled"),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                good_bucket(),
+                KMS_KEY,
+                "disabled",
+            ),
+            (
+                "key deleting",
+                state("PendingDeletion"),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                good_bucket(),
+                KMS_KEY,
+                "pending deletion",
+            ),
+            (
+                "key call failed",
+                Err("AccessDeniedException".into()),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                good_bucket(),
+                KMS_KEY,
+                "AccessDenied",
+            ),
+            (
+                "db missing",
+                key(),
+                Ok(None),
+                Ok(Some(ebs())),
+                good_bucket(),
+                RDS_SNAPSHOT,
+                "not found",
+            ),
+            (
+                "db creating",
+                key(),
+                with(&|d| {
+                    d.status = "creating".into();
+                    d.percent_progress = Some(40)
+                }),
+                Ok(Some(ebs())),
+                good_bucket(),
+                RDS_SNAPSHOT,
+                "not completed (status creating, 40% done)",
+            ),
+            (
+                "db plain",
+                key(),
+                with(&|d| d.encrypted = false),
+                Ok(Some(ebs())),
+                good_bucket(),
+                RDS_SNAPSHOT,
+                "not encrypted",
+            ),
+            (
+                "db other key",
+                key(),
+                with(&|d| d.kms_key_id = Some(OTHER_KEY.into())),
+                Ok(Some(ebs())),
+                good_bucket(),
+                RDS_SNAPSHOT,
+                "not with RecoveryKMSKey",
+            ),
+            (
+                "db postgres",
+                key(),
+                with(&|d| d.engine = "postgres".into()),
+                Ok(Some(ebs())),
+                good_bucket(),
+                RDS_SNAPSHOT,
+                "not MySQL",
+            ),
+            (
+                "ebs missing",
+                key(),
+                Ok(Some(db())),
+                Ok(None),
+                good_bucket(),
+                COUCHDB_SNAPSHOT,
+                "not found in us-east-1",
+            ),
+            (
+                "ebs pending",
+                key(),
+                Ok(Some(db())),
+                with_ebs(&|e| {
+                    e.state = "pending".into();
+                    e.progress = Some("40%".into())
+                }),
+                good_bucket(),
+                COUCHDB_SNAPSHOT,
+                "not completed (state pending, 40% done)",
+            ),
+            (
+                "ebs error",
+                key(),
+                Ok(Some(db())),
+                with_ebs(&|e| e.state = "error".into()),
+                good_bucket(),
+                COUCHDB_SNAPSHOT,
+                "it failed",
+            ),
+            (
+                "ebs plain",
+                key(),
+                Ok(Some(db())),
+                with_ebs(&|e| {
+                    e.encrypted = false;
+                    e.kms_key_id = None
+                }),
+                good_bucket(),
+                COUCHDB_SNAPSHOT,
+                "not encrypted",
+            ),
+            (
+                "ebs other key",
+                key(),
+                Ok(Some(db())),
+                with_ebs(&|e| e.kms_key_id = Some(OTHER_KEY.into())),
+                good_bucket(),
+                COUCHDB_SNAPSHOT,
+                "not with RecoveryKMSKey",
+            ),
+            (
+                "bucket missing",
+                key(),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                Ok(None),
+                BUCKET,
+                "not found",
+            ),
+            (
+                "bucket elsewhere",
+                key(),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                with_bucket(&|b| b.region = "eu-west-1".into()),
+                BUCKET,
+                "is in region eu-west-1",
+            ),
+            (
+                "no backup",
+                key(),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                with_bucket(&|b| b.full_backup = false),
+                BUCKET,
+                "no duplicity full backup",
+            ),
+            (
+                "no passphrase",
+                key(),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                with_bucket(&|b| b.passphrase = false),
+                BUCKET,
+                "passphrase.txt",
+            ),
+            (
+                "broken manifest",
+                key(),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                with_bucket(&|b| b.manifest = Some(b"{\"format_version\": 9}".to_vec())),
+                BUCKET,
+                "format version 9",
+            ),
+            (
+                "manifest of another key",
+                key(),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                with_bucket(&|b| {
+                    let mut other = manifest();
+                    other.kms_key_arn = OTHER_KEY.into();
+                    b.manifest = Some(other.to_bytes());
+                }),
+                KMS_KEY,
+                "used key",
+            ),
+            (
+                "documents expected",
+                key(),
+                Ok(Some(db())),
+                Ok(Some(ebs())),
+                with_bucket(&|b| {
+                    let mut other = manifest();
+                    other.flags = vec!["--skip-document-store".into()];
+                    b.manifest = Some(other.to_bytes());
+                }),
+                COUCHDB_SNAPSHOT,
+                "--skip-document-store",
+            ),
         ];
         for (name, key, db, ebs, bucket, input, expect) in cases {
             let errors = run(&raw(), key, db, ebs, bucket).expect_err(name);
             assert_eq!(errors.len(), 1, "{name}: {errors:?}");
             assert_eq!(errors[0].input, input, "{name}");
-            assert!(errors[0].problem.contains(expect), "{name}: {}", errors[0].problem);
+            assert!(
+                errors[0].problem.contains(expect),
+                "{name}: {}",
+                errors[0].problem
+            );
             assert!(!errors[0].problem.contains("pw-secret"), "{name}");
         }
     }
@@ -551,10 +958,19 @@ mod tests {
         let named: Vec<&str> = errors.iter().map(|e| e.input).collect();
         assert_eq!(named, [KMS_KEY, RDS_SNAPSHOT, COUCHDB_SNAPSHOT, BUCKET]);
 
-        let bad = RawInputs { kms_key: "x".into(), rds_snapshot_arn: "y".into(), couchdb_snapshot: Some("z".into()), bucket: "B".into(), time_zone: "no such zone".into() };
+        let bad = RawInputs {
+            kms_key: "x".into(),
+            rds_snapshot_arn: "y".into(),
+            couchdb_snapshot: Some("z".into()),
+            bucket: "B".into(),
+            time_zone: "no such zone".into(),
+        };
         let errors = check_inputs(&bad, REGION).unwrap_err();
         let named: Vec<&str> = errors.iter().map(|e| e.input).collect();
-        assert_eq!(named, [KMS_KEY, RDS_SNAPSHOT, COUCHDB_SNAPSHOT, BUCKET, TIME_ZONE]);
+        assert_eq!(
+            named,
+            [KMS_KEY, RDS_SNAPSHOT, COUCHDB_SNAPSHOT, BUCKET, TIME_ZONE]
+        );
     }
 
     #[test]
@@ -562,7 +978,16 @@ mod tests {
         let m = manifest();
         let mut e = ebs();
         e.kms_key_id = None;
-        assert!(run(&raw(), key(), Ok(Some(db())), Ok(Some(e)), Ok(Some(bucket(Some(&m))))).is_ok());
+        assert!(
+            run(
+                &raw(),
+                key(),
+                Ok(Some(db())),
+                Ok(Some(e)),
+                Ok(Some(bucket(Some(&m))))
+            )
+            .is_ok()
+        );
     }
 
     #[test]

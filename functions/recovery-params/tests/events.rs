@@ -5,15 +5,20 @@
 use std::path::PathBuf;
 
 use custom_resource::{Context, Options};
-use recovery_params::aws::Aws;
 use recovery_params::Request;
+use recovery_params::aws::Aws;
 use serde_json::{Value, json};
 use test_harness::Moto;
 use test_harness::response_url::ResponseUrl;
 
 fn sample(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/recovery-params").join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("JSON")
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/recovery-params")
+        .join(name);
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .expect("JSON")
 }
 
 async fn run(aws: &Aws, mut event: Value) -> Value {
@@ -23,7 +28,9 @@ async fn run(aws: &Aws, mut event: Value) -> Value {
         let aws = aws.clone();
         async move { recovery_params::handler(&aws, request).await }
     };
-    custom_resource::handle(&handler, event, Context::default(), &Options::default()).await.expect("answered");
+    custom_resource::handle(&handler, event, Context::default(), &Options::default())
+        .await
+        .expect("answered");
     let answers = server.requests();
     assert_eq!(answers.len(), 1);
     answers[0].json()
@@ -34,12 +41,25 @@ async fn every_sample_event_is_answered_as_expected() {
     let moto = Moto::start();
     let config = moto.sdk_config().await;
     let aws = Aws::new(&config);
-    aws_clients::s3_client(&config).create_bucket().bucket("openemr-local-bucket").send().await.unwrap();
+    aws_clients::s3_client(&config)
+        .create_bucket()
+        .bucket("openemr-local-bucket")
+        .send()
+        .await
+        .unwrap();
 
-    for name in ["record-create.json", "record-update.json", "record-delete.json", "resolve-delete.json"] {
+    for name in [
+        "record-create.json",
+        "record-update.json",
+        "record-delete.json",
+        "resolve-delete.json",
+    ] {
         let event = sample(name);
         let kind = event["RequestType"].as_str().unwrap().to_lowercase();
-        assert!(name.ends_with(&format!("-{kind}.json")), "{name} is a {kind} request");
+        assert!(
+            name.ends_with(&format!("-{kind}.json")),
+            "{name} is a {kind} request"
+        );
         let body = run(&aws, event).await;
         assert_eq!(body["Status"], "SUCCESS", "{name}: {}", body["Reason"]);
         assert!(!body.to_string().contains("example-Passw0rd"), "{name}");
@@ -65,8 +85,15 @@ async fn every_sample_event_is_answered_as_expected() {
         let body = run(&aws, sample(name)).await;
         assert_eq!(body["Status"], "FAILED", "{name}");
         let reason = body["Reason"].as_str().unwrap();
-        for input in ["RecoveryKMSKey", "RecoveryRDSSnapshotARN", "RecoveryCouchDBSnapshot"] {
-            assert!(reason.contains(&format!("{input}: ")) && !reason.contains("is not a"), "{name}: {reason}");
+        for input in [
+            "RecoveryKMSKey",
+            "RecoveryRDSSnapshotARN",
+            "RecoveryCouchDBSnapshot",
+        ] {
+            assert!(
+                reason.contains(&format!("{input}: ")) && !reason.contains("is not a"),
+                "{name}: {reason}"
+            );
         }
         assert!(reason.contains("not found"), "{name}: {reason}");
     }

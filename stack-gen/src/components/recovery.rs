@@ -36,13 +36,21 @@ const MASTER_USER: &str = "openemr";
 
 /// An object of the recovery bucket (`RecoveryS3Bucket`).
 fn recovery_bucket_object(key: &str) -> Value {
-    sub(&format!("arn:${{AWS::Partition}}:s3:::${{RecoveryS3Bucket}}/{key}"))
+    sub(&format!(
+        "arn:${{AWS::Partition}}:s3:::${{RecoveryS3Bucket}}/{key}"
+    ))
 }
 
 fn role_statements(o: &Options) -> Vec<Value> {
     let mut statements = vec![
-        allow(&["s3:PutObject"], json!([foundation::bucket_objects(MANIFEST_KEY)])),
-        allow(&["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
+        allow(
+            &["s3:PutObject"],
+            json!([foundation::bucket_objects(MANIFEST_KEY)]),
+        ),
+        allow(
+            &["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
+            json!([key_arn(o)]),
+        ),
     ];
     if o.recovery {
         statements.push(allow(
@@ -58,11 +66,16 @@ fn role_statements(o: &Options) -> Vec<Value> {
         // HeadObject of the passphrase needs s3:GetObject; its content stays unread.
         statements.push(allow(
             &["s3:GetObject"],
-            json!([recovery_bucket_object(MANIFEST_KEY), recovery_bucket_object("Backup/passphrase.txt")]),
+            json!([
+                recovery_bucket_object(MANIFEST_KEY),
+                recovery_bucket_object("Backup/passphrase.txt")
+            ]),
         ));
         statements.push(allow(
             &["rds:DescribeDBSnapshots"],
-            json!([sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")]),
+            json!([sub(
+                "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*"
+            )]),
         ));
         if o.document_store() {
             // DescribeSnapshots supports no resource-level permissions.
@@ -85,7 +98,11 @@ fn custom_resource(type_: &str, properties: Value) -> Value {
 /// `RecoveryParameters` resolved.
 fn record_properties(o: &Options) -> Value {
     let value = |parameter: &str, attribute: &str| {
-        if o.recovery { get_att(PARAMETERS, attribute) } else { ref_(parameter) }
+        if o.recovery {
+            get_att(PARAMETERS, attribute)
+        } else {
+            ref_(parameter)
+        }
     };
     let mut p = json!({
         "Mode": "record",
@@ -96,13 +113,23 @@ fn record_properties(o: &Options) -> Value {
     });
     let map = p.as_object_mut().expect("object");
     if o.document_store() {
-        map.insert("DocumentStorage".into(), value("DocumentStorage", "DocumentStorage"));
+        map.insert(
+            "DocumentStorage".into(),
+            value("DocumentStorage", "DocumentStorage"),
+        );
     }
     map.insert("Engine".into(), json!("mysql"));
-    map.insert("EngineVersion".into(), value("MySQLVersion", "EngineVersion"));
+    map.insert(
+        "EngineVersion".into(),
+        value("MySQLVersion", "EngineVersion"),
+    );
     map.insert(
         "MasterUsername".into(),
-        if o.recovery { get_att(PARAMETERS, "MasterUsername") } else { json!(MASTER_USER) },
+        if o.recovery {
+            get_att(PARAMETERS, "MasterUsername")
+        } else {
+            json!(MASTER_USER)
+        },
     );
     map.insert("Password".into(), value("RDSPassword", "Password"));
     map.insert("Flags".into(), json!(o.flags()));
@@ -120,7 +147,10 @@ fn resolve_properties(o: &Options) -> Value {
     });
     let map = p.as_object_mut().expect("object");
     if o.document_store() {
-        map.insert("RecoveryCouchDBSnapshot".into(), ref_("RecoveryCouchDBSnapshot"));
+        map.insert(
+            "RecoveryCouchDBSnapshot".into(),
+            ref_("RecoveryCouchDBSnapshot"),
+        );
     }
     map.insert("RecoveryS3Bucket".into(), ref_("RecoveryS3Bucket"));
     map.insert("TimeZone".into(), ref_("TimeZone"));
@@ -143,9 +173,15 @@ pub fn add(t: &mut Template, o: &Options) {
         },
     );
     if o.recovery {
-        t.add_resource(PARAMETERS, custom_resource("Custom::RecoveryParameters", resolve_properties(o)));
+        t.add_resource(
+            PARAMETERS,
+            custom_resource("Custom::RecoveryParameters", resolve_properties(o)),
+        );
     }
-    t.add_resource(MANIFEST, custom_resource("Custom::RecoveryManifest", record_properties(o)));
+    t.add_resource(
+        MANIFEST,
+        custom_resource("Custom::RecoveryManifest", record_properties(o)),
+    );
 }
 
 #[cfg(test)]
@@ -154,7 +190,10 @@ mod tests {
     use crate::generate;
 
     fn resources(o: &Options) -> serde_json::Map<String, Value> {
-        generate(o).expect("valid options").to_json()["Resources"].as_object().unwrap().clone()
+        generate(o).expect("valid options").to_json()["Resources"]
+            .as_object()
+            .unwrap()
+            .clone()
     }
 
     fn text(v: &Value) -> String {
@@ -163,7 +202,10 @@ mod tests {
 
     #[test]
     fn every_stack_records_its_manifest_from_its_parameters() {
-        let o = Options { dual_az: true, ..Options::default() };
+        let o = Options {
+            dual_az: true,
+            ..Options::default()
+        };
         let r = resources(&o);
         assert!(!r.contains_key(PARAMETERS));
         let p = &r[MANIFEST]["Properties"];
@@ -180,15 +222,35 @@ mod tests {
 
     #[test]
     fn a_recovery_stack_resolves_then_records_what_it_resolved() {
-        let o = Options { recovery: true, ..Options::default() };
+        let o = Options {
+            recovery: true,
+            ..Options::default()
+        };
         let r = resources(&o);
         let resolve = &r[PARAMETERS]["Properties"];
-        for input in ["RecoveryKMSKey", "RecoveryRDSSnapshotARN", "RecoveryCouchDBSnapshot", "RecoveryS3Bucket", "TimeZone"] {
+        for input in [
+            "RecoveryKMSKey",
+            "RecoveryRDSSnapshotARN",
+            "RecoveryCouchDBSnapshot",
+            "RecoveryS3Bucket",
+            "TimeZone",
+        ] {
             assert_eq!(resolve[input], ref_(input), "{input}");
         }
         let record = &r[MANIFEST]["Properties"];
-        for attribute in ["TimeZone", "PatientRecords", "DocumentStorage", "MasterUsername", "EngineVersion", "Password"] {
-            assert_eq!(record[attribute], get_att(PARAMETERS, attribute), "{attribute}");
+        for attribute in [
+            "TimeZone",
+            "PatientRecords",
+            "DocumentStorage",
+            "MasterUsername",
+            "EngineVersion",
+            "Password",
+        ] {
+            assert_eq!(
+                record[attribute],
+                get_att(PARAMETERS, attribute),
+                "{attribute}"
+            );
         }
         assert_eq!(record["KmsKeyArn"], ref_("RecoveryKMSKey"));
         assert_eq!(record["Flags"], json!(["--recovery"]));
@@ -196,31 +258,55 @@ mod tests {
 
     #[test]
     fn without_document_store_no_couchdb_inputs_or_permissions() {
-        let o = Options { recovery: true, skip_document_store: true, ..Options::default() };
+        let o = Options {
+            recovery: true,
+            skip_document_store: true,
+            ..Options::default()
+        };
         let r = resources(&o);
-        assert!(r[PARAMETERS]["Properties"].get("RecoveryCouchDBSnapshot").is_none());
+        assert!(
+            r[PARAMETERS]["Properties"]
+                .get("RecoveryCouchDBSnapshot")
+                .is_none()
+        );
         assert!(r[MANIFEST]["Properties"].get("DocumentStorage").is_none());
         assert!(!text(&r[ROLE]).contains("ec2:DescribeSnapshots"));
     }
 
     #[test]
     fn the_role_is_scoped() {
-        for o in [Options::default(), Options { recovery: true, ..Options::default() }] {
+        for o in [
+            Options::default(),
+            Options {
+                recovery: true,
+                ..Options::default()
+            },
+        ] {
             let r = resources(&o);
             let role = &r[ROLE];
-            for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap() {
+            for statement in role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+            {
                 for action in statement["Action"].as_array().unwrap() {
                     assert!(!action.as_str().unwrap().contains('*'), "{action}");
                 }
                 let resources = text(&statement["Resource"]);
                 if resources == "[\"*\"]" {
-                    assert_eq!(statement["Action"], json!(["ec2:DescribeSnapshots"]), "only EC2 describe may use *");
+                    assert_eq!(
+                        statement["Action"],
+                        json!(["ec2:DescribeSnapshots"]),
+                        "only EC2 describe may use *"
+                    );
                 }
             }
             let role_text = text(role);
             assert!(role_text.contains("${S3Bucket.Arn}/recovery/manifest.json"));
             assert!(!role_text.contains("s3:DeleteObject"));
-            assert_eq!(o.recovery, role_text.contains("${RecoveryS3Bucket}/Backup/passphrase.txt"));
+            assert_eq!(
+                o.recovery,
+                role_text.contains("${RecoveryS3Bucket}/Backup/passphrase.txt")
+            );
         }
     }
 }

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use aws_config::SdkConfig;
-use aws_sdk_ec2::types::{VolumeType};
+use aws_sdk_ec2::types::VolumeType;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, ServerSideEncryption, VersioningConfiguration};
 use serde_json::{Value, json};
@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 /// The database password the fixtures use; tests assert it appears nowhere it must not.
 pub const PASSWORD: &str = "Pw-9f3a-never-in-logs";
 pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/0a1b2c3d";
-pub const RECOVERY_STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-recovery/4e5f6a7b";
+pub const RECOVERY_STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-recovery/4e5f6a7b";
 /// The duplicity full-set time the fixtures write.
 pub const BACKUP_TIME: &str = "20261125T070000Z";
 
@@ -35,7 +36,15 @@ pub struct Leftovers {
 
 pub async fn create_key(config: &SdkConfig) -> String {
     let kms = aws_sdk_kms::Client::new(config);
-    kms.create_key().description("openemr test key").send().await.expect("create key").key_metadata.unwrap().arn.unwrap()
+    kms.create_key()
+        .description("openemr test key")
+        .send()
+        .await
+        .expect("create key")
+        .key_metadata
+        .unwrap()
+        .arn
+        .unwrap()
 }
 
 pub async fn create_bucket(config: &SdkConfig, bucket: &str) {
@@ -45,14 +54,20 @@ pub async fn create_bucket(config: &SdkConfig, bucket: &str) {
     if region != "us-east-1" {
         create = create.create_bucket_configuration(
             aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region.as_str()))
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                    region.as_str(),
+                ))
                 .build(),
         );
     }
     create.send().await.expect("create bucket");
     s3.put_bucket_versioning()
         .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
         .send()
         .await
         .expect("versioning");
@@ -98,7 +113,12 @@ pub async fn create_resources(config: &SdkConfig, name: &str) -> Resources {
     let db_instance = format!("{name}-db");
     create_db_instance(config, &db_instance, Some(&key_arn)).await;
     let volume_id = create_volume(config, Some(&key_arn)).await;
-    Resources { key_arn, bucket, db_instance, volume_id }
+    Resources {
+        key_arn,
+        bucket,
+        db_instance,
+        volume_id,
+    }
 }
 
 /// The nightly EFS backup's objects: a duplicity full set and the passphrase (SSE-KMS).
@@ -138,15 +158,27 @@ pub async fn snapshot_db(config: &SdkConfig, instance: &str, name: &str) -> Stri
 
 pub async fn snapshot_volume(config: &SdkConfig, volume: &str) -> String {
     let ec2 = aws_sdk_ec2::Client::new(config);
-    ec2.create_snapshot().volume_id(volume).description("CouchDB documents").send().await.expect("create snapshot").snapshot_id.unwrap()
+    ec2.create_snapshot()
+        .volume_id(volume)
+        .description("CouchDB documents")
+        .send()
+        .await
+        .expect("create snapshot")
+        .snapshot_id
+        .unwrap()
 }
 
 /// Backups and snapshots of `resources`: what a recovery needs.
 pub async fn back_up(config: &SdkConfig, resources: &Resources, name: &str) -> Leftovers {
     write_backup(config, &resources.bucket, &resources.key_arn).await;
-    let rds_snapshot_arn = snapshot_db(config, &resources.db_instance, &format!("{name}-final")).await;
+    let rds_snapshot_arn =
+        snapshot_db(config, &resources.db_instance, &format!("{name}-final")).await;
     let ebs_snapshot = snapshot_volume(config, &resources.volume_id).await;
-    Leftovers { resources: resources.clone(), rds_snapshot_arn, ebs_snapshot }
+    Leftovers {
+        resources: resources.clone(),
+        rds_snapshot_arn,
+        ebs_snapshot,
+    }
 }
 
 /// The properties of `RecoveryManifest` in a normal stack, as the template passes them.
@@ -181,7 +213,14 @@ pub fn resolve_properties(leftovers: &Leftovers, time_zone: &str) -> Value {
 }
 
 /// A CloudFormation custom-resource event.
-pub fn event(kind: &str, url: &str, stack_id: &str, logical_id: &str, properties: Value, physical_id: Option<&str>) -> Value {
+pub fn event(
+    kind: &str,
+    url: &str,
+    stack_id: &str,
+    logical_id: &str,
+    properties: Value,
+    physical_id: Option<&str>,
+) -> Value {
     let mut event = json!({
         "RequestType": kind,
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams",
@@ -204,7 +243,12 @@ pub fn event(kind: &str, url: &str, stack_id: &str, logical_id: &str, properties
 /// Every object key (all versions) in `bucket`, for "nothing was written" checks.
 pub async fn object_versions(config: &SdkConfig, bucket: &str) -> Vec<(String, String)> {
     let s3 = aws_clients::s3_client(config);
-    let out = s3.list_object_versions().bucket(bucket).send().await.expect("list versions");
+    let out = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("list versions");
     let mut keys: Vec<(String, String)> = out
         .versions
         .unwrap_or_default()
