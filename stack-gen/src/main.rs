@@ -68,6 +68,14 @@ impl StackFlags {
 enum Command {
     /// Print the stack as a Mermaid flowchart of resources and their references.
     Graph,
+    /// Read an existing stack (its bucket, key, newest completed database and document
+    /// snapshots) and write the parameters file of its recovery stack. Give the flags the stack
+    /// was built with: `stack-gen --dual-az recovery-params --stack openemr -o params.json`.
+    RecoveryParams {
+        /// Name (or id) of the existing stack, in the region of AWS_REGION.
+        #[arg(long, value_name = "NAME")]
+        stack: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -90,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             template.render()
         }
         Some(Command::Graph) => stack_gen::graph::mermaid(&generate(&options)?),
+        Some(Command::RecoveryParams { stack }) => stack_gen::recovery_lookup::run(&options, &stack)?,
     };
     emit(cli.output.as_deref(), &text)
 }
