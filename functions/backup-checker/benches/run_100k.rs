@@ -41,6 +41,7 @@ fn own_calls(m: &mut Measurement) {
         for (name, op) in [
             ("s3_list_objects", "s3:ListObjectsV2"),
             ("s3_head_object", "s3:HeadObject"),
+            ("s3_list_multipart_uploads", "s3:ListMultipartUploads"),
             ("ec2_describe_snapshots", "ec2:DescribeSnapshots"),
             ("rds_describe_db_snapshots", "rds:DescribeDBSnapshots"),
             ("sns_publish", "sns:Publish"),

@@ -57,10 +57,23 @@ pub struct Findings {
     pub location: String,
     pub efs: Result<EfsFindings, String>,
     pub passphrase: Result<Passphrase, String>,
+    /// Incomplete multipart uploads under the prefix (an interrupted volume upload).
+    pub multipart: Result<Multipart, String>,
     pub volumes: Vec<Result<VolumeFinding, (VolumeRef, String)>>,
     /// `None` when no database instance is configured.
     pub database: Option<Result<DatabaseFinding, (String, String)>>,
 }
+
+/// Incomplete multipart uploads under the backup prefix: a count and the oldest, never a list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Multipart {
+    pub count: u64,
+    /// (key, initiated) of the oldest.
+    pub oldest: Option<(String, i64)>,
+}
+
+/// A multipart upload younger than this may still be running; older ones are leftovers.
+pub const MULTIPART_GRACE_SECS: i64 = 3600;
 
 /// A document volume the checker was told about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,25 +215,56 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
                 look: format!("aws s3 ls {location} ; the NFS backup instance's /var/log/syslog (cron) and backup log"),
                 metrics: age.map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")]).unwrap_or_default(),
             });
-
-            let ok = efs.partials == 0;
-            checks.push(Check {
-                name: "efs-leftovers".into(),
-                ok,
-                message: if ok {
-                    "no partial uploads".into()
-                } else {
-                    format!(
-                        "{} leftover partial upload(s) (.part) in {location}, e.g. {}: a backup was interrupted",
-                        efs.partials,
-                        efs.partial_example.as_deref().unwrap_or("?")
-                    )
-                },
-                look: format!("aws s3 ls {location} | grep '\\.part'"),
-                metrics: vec![metric("PartialUploads", efs.partials as f64, "Count")],
-            });
         }
     }
+
+    // Leftovers of interrupted uploads: duplicity's `.part` files and S3 multipart uploads
+    // that were never completed (they also cost storage).
+    let partials = findings
+        .efs
+        .as_ref()
+        .map(|e| (e.partials, e.partial_example.clone()))
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    if partials.0 > 0 {
+        problems.push(format!(
+            "{} leftover partial upload(s) (.part) in {location}, e.g. {}",
+            partials.0,
+            partials.1.as_deref().unwrap_or("?")
+        ));
+    }
+    let mut stale_multipart = 0;
+    match &findings.multipart {
+        Err(error) => problems.push(format!(
+            "could not list the multipart uploads in {location}: {error}"
+        )),
+        Ok(m) => {
+            if let Some((key, initiated)) = &m.oldest {
+                if now - initiated > MULTIPART_GRACE_SECS {
+                    stale_multipart = m.count;
+                    problems.push(format!(
+                        "{} incomplete multipart upload(s) under {location}, the oldest started {} ({key})",
+                        m.count,
+                        stamp::iso(*initiated)
+                    ));
+                }
+            }
+        }
+    }
+    let ok = problems.is_empty();
+    checks.push(Check {
+        name: "efs-leftovers".into(),
+        ok,
+        message: if ok {
+            "no partial uploads".into()
+        } else {
+            format!("{}: a backup was interrupted", problems.join("; "))
+        },
+        look: format!(
+            "aws s3 ls {location} | grep '\\.part' ; aws s3api list-multipart-uploads --bucket <bucket> --prefix <prefix>"
+        ),
+        metrics: vec![metric("PartialUploads", (partials.0 + stale_multipart) as f64, "Count")],
+    });
 
     // The passphrase object.
     let passphrase_location = format!("{location}passphrase.txt");
@@ -484,6 +528,11 @@ mod tests {
             passphrase: Ok(Passphrase::Present {
                 encryption: Some("aws:kms".into()),
             }),
+            // one upload still running (10 min old): not a leftover
+            multipart: Ok(Multipart {
+                count: 1,
+                oldest: Some(("Backup/duplicity-inc.x.vol9.difftar.gpg".into(), NOW - 600)),
+            }),
             volumes: vec![
                 Ok(VolumeFinding {
                     role: "primary".into(),
@@ -586,6 +635,26 @@ mod tests {
                 },
                 "efs-leftovers",
                 &["2 leftover", ".part.gpg"],
+            ),
+            (
+                "stale multipart upload",
+                |f| {
+                    f.multipart = Ok(Multipart {
+                        count: 2,
+                        oldest: Some((
+                            "Backup/duplicity-full.X.vol3.difftar.gpg".into(),
+                            NOW - 2 * H,
+                        )),
+                    })
+                },
+                "efs-leftovers",
+                &["2 incomplete multipart upload", "vol3.difftar.gpg"],
+            ),
+            (
+                "multipart listing denied",
+                |f| f.multipart = Err("AccessDenied".into()),
+                "efs-leftovers",
+                &["could not list the multipart uploads", "AccessDenied"],
             ),
             (
                 "passphrase missing",

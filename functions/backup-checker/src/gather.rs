@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{Filter, SnapshotState};
 use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
 
-use crate::checks::{DatabaseFinding, Passphrase, Snapshot, VolumeFinding, VolumeRef};
+use crate::checks::{DatabaseFinding, Multipart, Passphrase, Snapshot, VolumeFinding, VolumeRef};
 use crate::duplicity::{BackupScan, EfsFindings};
 
 /// Error texts are cut to this many characters (the SNS message stays readable).
@@ -38,6 +38,7 @@ impl Clients {
 pub struct ApiCalls {
     pub s3_list_objects: AtomicU32,
     pub s3_head_object: AtomicU32,
+    pub s3_list_multipart_uploads: AtomicU32,
     pub ec2_describe_snapshots: AtomicU32,
     pub rds_describe_db_snapshots: AtomicU32,
     pub sns_publish: AtomicU32,
@@ -48,6 +49,7 @@ impl ApiCalls {
         [
             &self.s3_list_objects,
             &self.s3_head_object,
+            &self.s3_list_multipart_uploads,
             &self.ec2_describe_snapshots,
             &self.rds_describe_db_snapshots,
             &self.sns_publish,
@@ -118,6 +120,49 @@ pub async fn passphrase(
             Ok(Passphrase::Missing)
         }
         Err(error) => Err(describe(error)),
+    }
+}
+
+/// Incomplete multipart uploads under `prefix`: their number and the oldest.
+pub async fn multipart_uploads(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    calls: &ApiCalls,
+) -> Result<Multipart, String> {
+    let mut found = Multipart::default();
+    let (mut key_marker, mut upload_marker) = (None::<String>, None::<String>);
+    loop {
+        count(&calls.s3_list_multipart_uploads);
+        let page = s3
+            .list_multipart_uploads()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker.take())
+            .set_upload_id_marker(upload_marker.take())
+            .send()
+            .await
+            .map_err(describe)?;
+        for upload in page.uploads() {
+            if let (Some(key), Some(initiated)) = (upload.key(), upload.initiated()) {
+                found.count += 1;
+                if found
+                    .oldest
+                    .as_ref()
+                    .is_none_or(|(_, t)| initiated.secs() < *t)
+                {
+                    found.oldest = Some((key.to_owned(), initiated.secs()));
+                }
+            }
+        }
+        if page.is_truncated() != Some(true) {
+            return Ok(found);
+        }
+        key_marker = page.next_key_marker().map(str::to_owned);
+        upload_marker = page.next_upload_id_marker().map(str::to_owned);
+        if key_marker.is_none() && upload_marker.is_none() {
+            return Ok(found);
+        }
     }
 }
 

@@ -126,8 +126,9 @@ pub struct Run {
 pub async fn check(clients: &Clients, config: &Config, now: i64) -> Run {
     let calls = ApiCalls::default();
     let passphrase_key = format!("{}passphrase.txt", config.prefix);
-    let (efs, passphrase, volumes, database) = tokio::join!(
+    let (efs, multipart, passphrase, volumes, database) = tokio::join!(
         gather::scan_backup(&clients.s3, &config.bucket, &config.prefix, &calls),
+        gather::multipart_uploads(&clients.s3, &config.bucket, &config.prefix, &calls),
         gather::passphrase(&clients.s3, &config.bucket, &passphrase_key, &calls),
         async {
             let mut found = Vec::new();
@@ -155,6 +156,7 @@ pub async fn check(clients: &Clients, config: &Config, now: i64) -> Run {
         location: format!("s3://{}/{}", config.bucket, config.prefix),
         efs,
         passphrase,
+        multipart,
         volumes,
         database,
     };

@@ -60,6 +60,11 @@ pub fn add(t: &mut Template, o: &Options) {
                 "Resource": [foundation::bucket_arn()],
                 "Condition": { "StringLike": { "s3:prefix": [BACKUP_PREFIX, format!("{BACKUP_PREFIX}*")] } }
             }),
+            // Interrupted volume uploads (incomplete multipart uploads) are leftovers too.
+            allow(
+                &["s3:ListBucketMultipartUploads"],
+                json!([foundation::bucket_arn()]),
+            ),
             // HeadObject needs s3:GetObject; without kms:Decrypt the content stays unreadable.
             allow(
                 &["s3:GetObject"],
