@@ -269,12 +269,7 @@ impl BackupScan {
                 self.bad_volumes
             ));
         }
-        let Some(&(_, full)) = self
-            .sets
-            .keys()
-            .filter(|(start, _)| start.is_none())
-            .next_back()
-        else {
+        let Some(&(_, full)) = self.sets.keys().rfind(|(start, _)| start.is_none()) else {
             if self.sets.is_empty() {
                 problems.push("no duplicity backup found".to_owned());
             } else {

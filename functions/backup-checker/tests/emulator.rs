@@ -229,7 +229,8 @@ async fn each_backup_fault_fails_naming_it() {
     ]
     .concat();
     // (bucket, keys, passphrase, failing check, words)
-    let cases: Vec<(&str, Vec<String>, Option<bool>, &str, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, Vec<String>, Option<bool>, &'a str, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "missing-manifest",
             without(&format!("duplicity-full.{full_time}.manifest")),
