@@ -275,15 +275,30 @@ impl Envelope {
     }
 }
 
-/// Time the handler may take: up to `margin` before the deadline, and never more than half of
-/// what is left (so a short remaining time still leaves room to answer). `None`: no deadline
-/// known (a zero `Context::deadline`, as in hand-made contexts).
-pub fn handler_budget(deadline_ms: u64, now: SystemTime, margin: Duration) -> Option<Duration> {
-    if deadline_ms == 0 {
-        return None;
+/// Epoch milliseconds below this cannot be a real invocation deadline (it is 2001-09-09).
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
+/// Time left before the invocation deadline `deadline_ms` (`Context::deadline`), as seen at
+/// `now`. `None`: no deadline known (0, as in hand-made contexts). Lambda sends epoch
+/// milliseconds; `cargo lambda watch` sends the timeout itself (e.g. `600000`), so a value too
+/// small to be an epoch time is read as milliseconds from now.
+pub fn time_left(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
+    match deadline_ms {
+        0 => None,
+        relative if relative < EPOCH_MS_FLOOR => Some(Duration::from_millis(relative)),
+        epoch => Some(
+            (UNIX_EPOCH + Duration::from_millis(epoch))
+                .duration_since(now)
+                .unwrap_or(Duration::ZERO),
+        ),
     }
-    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
-    let remaining = deadline.duration_since(now).unwrap_or(Duration::ZERO);
+}
+
+/// Time the handler may take out of `time_left`: up to `margin` before the deadline, and never
+/// more than half of what is left (so a short remaining time still leaves room to answer).
+/// `None`: no deadline known.
+pub fn handler_budget(time_left: Option<Duration>, margin: Duration) -> Option<Duration> {
+    let remaining = time_left?;
     Some(
         remaining
             .saturating_sub(margin)
@@ -315,7 +330,10 @@ where
         .and_then(Value::as_object)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
+    let left = time_left(context.deadline, SystemTime::now());
+    let time_left_ms = left.map(|d| d.as_millis() as u64);
     tracing::info!(
+        time_left_ms,
         request_type = ?envelope.kind,
         logical_id = %envelope.logical_id,
         physical_id = envelope.physical_id.as_deref().unwrap_or(""),
@@ -325,15 +343,9 @@ where
         "custom-resource request"
     );
 
-    let now = SystemTime::now();
-    let budget = handler_budget(context.deadline, now, options.deadline_margin);
+    let budget = handler_budget(left, options.deadline_margin);
     let started = Instant::now();
-    let hard_deadline = (context.deadline != 0).then(|| {
-        let left = (UNIX_EPOCH + Duration::from_millis(context.deadline))
-            .duration_since(now)
-            .unwrap_or(Duration::ZERO);
-        started + left
-    });
+    let hard_deadline = left.map(|left| started + left);
 
     let (response, handler_called) =
         match decide(handler, event, context, &envelope, budget, started).await {
@@ -488,22 +500,33 @@ mod tests {
 
     #[test]
     fn budgets() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000);
-        let ms = |s: u64| 1_000_000 + s * 1000;
         let margin = Duration::from_secs(5);
-        assert_eq!(handler_budget(0, now, margin), None);
+        let secs = |s: u64| Some(Duration::from_secs(s));
+        assert_eq!(handler_budget(None, margin), None);
+        assert_eq!(handler_budget(secs(60), margin), secs(55));
         assert_eq!(
-            handler_budget(ms(60), now, margin),
-            Some(Duration::from_secs(55))
-        );
-        assert_eq!(
-            handler_budget(ms(6), now, margin),
+            handler_budget(secs(6), margin),
             Some(Duration::from_secs(3))
         );
+        assert_eq!(handler_budget(secs(2), margin), secs(1));
+        assert_eq!(handler_budget(secs(0), margin), secs(0));
+    }
+
+    #[test]
+    fn time_left_reads_epoch_and_relative_deadlines() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let epoch_ms = |s: u64| s * 1000;
+        assert_eq!(time_left(0, now), None);
         assert_eq!(
-            handler_budget(ms(2), now, margin),
-            Some(Duration::from_secs(1))
+            time_left(epoch_ms(1_800_000_030), now),
+            Some(Duration::from_secs(30))
         );
-        assert_eq!(handler_budget(999_000, now, margin), Some(Duration::ZERO));
+        assert_eq!(
+            time_left(epoch_ms(1_799_999_990), now),
+            Some(Duration::ZERO),
+            "past"
+        );
+        // `cargo lambda watch` sends the timeout, not a timestamp.
+        assert_eq!(time_left(600_000, now), Some(Duration::from_secs(600)));
     }
 }

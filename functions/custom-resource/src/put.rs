@@ -17,6 +17,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::time::Instant;
 
+/// The least time one attempt gets, however close the deadline.
+pub const MIN_ATTEMPT: Duration = Duration::from_secs(1);
+
 /// How the PUT is retried.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
@@ -111,7 +114,11 @@ pub async fn put(
         attempt += 1;
         let mut timeout = policy.attempt_timeout;
         if let Some(deadline) = hard_deadline {
-            timeout = timeout.min(deadline.saturating_duration_since(Instant::now()));
+            // At least MIN_ATTEMPT even at the deadline: Lambda freezes the process there anyway,
+            // and a zero time-out would fail an attempt that could still get through.
+            timeout = timeout
+                .min(deadline.saturating_duration_since(Instant::now()))
+                .max(MIN_ATTEMPT.min(policy.attempt_timeout));
         }
         let outcome = match tokio::time::timeout(timeout, put_once(&uri, body.clone())).await {
             Ok(outcome) => outcome,
