@@ -25,6 +25,11 @@ use crate::tags;
 /// Stop following `NextToken` after this many pages (10 million snapshots): a loop guard.
 const MAX_PAGES: usize = 10_000;
 
+/// Deletes per run, over all volumes and regions: a long backlog (say, the retention lowered
+/// from 1000 to 3) is worked off over several nights instead of running into the Lambda's
+/// time-out. Deletes beyond it are reported as skipped ("deferred").
+pub const MAX_DELETES_PER_RUN: usize = 500;
+
 /// What happened to one volume in one region.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VolumeReport {
@@ -167,10 +172,21 @@ async fn apply_prune<E: Ec2>(
     dry_run: bool,
     report: &mut VolumeReport,
     errors: &mut Vec<String>,
+    budget: &mut usize,
 ) {
     report.kept = plan.keep;
     report.skipped.extend(plan.skip);
     for id in plan.delete {
+        if *budget == 0 {
+            report.skipped.push(Skip {
+                snapshot_id: id,
+                reason: format!(
+                    "deferred to the next run (at most {MAX_DELETES_PER_RUN} deletes a run)"
+                ),
+            });
+            continue;
+        }
+        *budget -= 1;
         if dry_run {
             info!(snapshot_id = %id, role = %report.role, region = %report.region, "dry run: would delete snapshot");
             report.would_delete.push(id);
@@ -255,6 +271,7 @@ pub async fn run<E: Ec2>(
 
     // 1. Create, unless this window is already covered.
     let mut create_failed = false;
+    let mut budget = MAX_DELETES_PER_RUN;
     for vol in &cfg.volumes {
         let mut report = VolumeReport::new(&vol.role, region, &vol.id);
         let snaps = snaps_of(&vol.role);
@@ -314,7 +331,7 @@ pub async fn run<E: Ec2>(
     } else {
         for report in &mut s.volumes {
             let plan = plan::prune(&snaps_of(&report.role), cfg.retain);
-            apply_prune(ec2, plan, dry_run, report, &mut s.errors).await;
+            apply_prune(ec2, plan, dry_run, report, &mut s.errors, &mut budget).await;
         }
     }
 
@@ -335,6 +352,7 @@ pub async fn run<E: Ec2>(
             create_failed,
             dry_run,
             &mut s,
+            &mut budget,
         )
         .await;
     }
@@ -352,6 +370,7 @@ async fn copy_and_prune<E: Ec2>(
     create_failed: bool,
     dry_run: bool,
     s: &mut Summary,
+    budget: &mut usize,
 ) {
     let copies = match list_ours(ec2, cfg).await {
         Ok(m) => m,
@@ -443,6 +462,7 @@ async fn copy_and_prune<E: Ec2>(
                 dry_run,
                 report,
                 &mut s.errors,
+                budget,
             )
             .await;
         }

@@ -814,3 +814,54 @@ async fn a_copy_region_equal_to_the_stacks_is_refused() {
         "the snapshot itself is still taken"
     );
 }
+
+#[tokio::test]
+async fn a_long_backlog_is_pruned_over_several_runs() {
+    use document_snapshotter::run::MAX_DELETES_PER_RUN;
+    let backlog = MAX_DELETES_PER_RUN + 3;
+    let mut fake = Fake::new(1000).volume("vol-a", None);
+    for i in 0..=backlog {
+        fake = fake.ours(
+            &format!("snap-{i:04}"),
+            "vol-a",
+            "CouchDBVolume",
+            State::Completed,
+            i as i64 + 1,
+        );
+    }
+    // N=1: `backlog` to delete; the first run stops at the cap and defers the rest.
+    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(s.volumes[0].deleted.len(), MAX_DELETES_PER_RUN);
+    let deferred = s.volumes[0]
+        .skipped
+        .iter()
+        .filter(|k| k.reason.starts_with("deferred"))
+        .count();
+    assert_eq!(deferred, 3);
+    assert_eq!(fake.calls("delete"), MAX_DELETES_PER_RUN);
+    // The next night finishes the job (today's and tonight's are completed by then).
+    fake.state
+        .lock()
+        .unwrap()
+        .snapshots
+        .iter_mut()
+        .for_each(|s| s.state = State::Completed);
+    let s = run(
+        &fake,
+        "us-east-1",
+        None,
+        &config(&[COUCH], 1),
+        NOW + DAY,
+        false,
+    )
+    .await;
+    assert!(s.ok(), "{:?}", s.errors);
+    assert_eq!(
+        s.volumes[0].deleted.len(),
+        4,
+        "the 3 deferred and the day-old one"
+    );
+    // Left: the one kept (last night's) and tonight's new one.
+    assert_eq!(fake.ids(), ["snap-new1", "snap-new2"]);
+}
