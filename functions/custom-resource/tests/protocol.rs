@@ -570,3 +570,33 @@ async fn a_refusing_response_url_is_not_retried_and_fails_the_invocation() {
     assert!(err.to_string().contains("HTTP 503"), "{err}");
     assert_eq!(server.requests().len(), 4);
 }
+
+#[tokio::test]
+async fn an_invocation_arriving_at_its_deadline_still_answers_once() {
+    let server = ResponseUrl::start();
+    let handler = |_: Request, _: Context| async {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok::<_, String>(Success::new())
+    };
+    let mut context = Context::default();
+    // Already past (epoch ms a second ago): the handler gets no time, the PUT still one attempt.
+    context.deadline = (SystemTime::now() - Duration::from_secs(1))
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let answer = handle(
+        &handler,
+        event("Create", &server.url(), "req-19", None),
+        context,
+        &fast_options(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.delivery.attempts, 1);
+    let (_, body) = only_answer(&server);
+    assert_eq!(body["Status"], "FAILED");
+    assert!(
+        body["Reason"].as_str().unwrap().starts_with("timed out"),
+        "{body}"
+    );
+}
