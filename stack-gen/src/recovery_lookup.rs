@@ -22,8 +22,9 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use aws_config::SdkConfig;
+use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use serde_json::{Value, json};
 
 use crate::options::Options;
@@ -120,6 +121,19 @@ pub fn parameters_file(
     Ok(Value::Array(file))
 }
 
+/// `Code: message` of an AWS error (the whole chain when there is no code, e.g. no connection).
+fn short<E, R>(error: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (error.code(), error.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => aws_sdk_cloudformation::error::DisplayErrorContext(error).to_string(),
+    }
+}
+
 /// Reads the stack and its snapshots.
 pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(StackFacts, Found)> {
     let cfn = aws_sdk_cloudformation::Client::new(config);
@@ -129,12 +143,7 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
         .stack_name(stack_name)
         .send()
         .await
-        .map_err(|e| {
-            anyhow!(
-                "stack {stack_name} not found in {region} ({})",
-                aws_sdk_cloudformation::error::DisplayErrorContext(&e)
-            )
-        })?;
+        .map_err(|e| anyhow!("stack {stack_name} not found in {region} ({})", short(&e)))?;
     let stack = described
         .stacks()
         .first()
@@ -154,7 +163,8 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.with_context(|| format!("listing the resources of stack {stack_name}"))?;
+        let page = page
+            .map_err(|e| anyhow!("listing the resources of stack {stack_name}: {}", short(&e)))?;
         for r in page.stack_resource_summaries() {
             if let (Some(logical), Some(physical)) =
                 (r.logical_resource_id(), r.physical_resource_id())
@@ -185,7 +195,7 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
                 .map_err(|e| {
                     anyhow!(
                         "KMS key {key_id} ({KEY} of stack {stack_name}) not readable: {}",
-                        aws_sdk_kms::error::DisplayErrorContext(&e)
+                        short(&e)
                     )
                 })?
                 .key_metadata
@@ -204,12 +214,8 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            anyhow!(
-                "listing the snapshots of database {db}: {}",
-                aws_sdk_rds::error::DisplayErrorContext(&e)
-            )
-        })?;
+        let page =
+            page.map_err(|e| anyhow!("listing the snapshots of database {db}: {}", short(&e)))?;
         for s in page.db_snapshots() {
             candidates.push(Candidate {
                 id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
@@ -243,12 +249,7 @@ pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(Stack
                 )
                 .send()
                 .await
-                .map_err(|e| {
-                    anyhow!(
-                        "listing the snapshots of volume {volume}: {}",
-                        aws_sdk_ec2::error::DisplayErrorContext(&e)
-                    )
-                })?;
+                .map_err(|e| anyhow!("listing the snapshots of volume {volume}: {}", short(&e)))?;
             let candidates: Vec<Candidate> = out
                 .snapshots()
                 .iter()

@@ -14,8 +14,12 @@ pub const PASSWORD: &str = "Pw-9f3a-never-in-logs";
 pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/0a1b2c3d";
 pub const RECOVERY_STACK_ID: &str =
     "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-recovery/4e5f6a7b";
-/// The duplicity full-set time the fixtures write.
-pub const BACKUP_TIME: &str = "20261125T070000Z";
+/// Now as duplicity names a backup set (`20261125T070000Z`): the fixtures' backup is fresh, as
+/// the backup checker wants it.
+pub fn backup_time() -> String {
+    let digits: String = recovery_params::manifest::now_rfc3339().chars().filter(char::is_ascii_digit).take(14).collect();
+    format!("{}T{}Z", &digits[..8], &digits[8..14])
+}
 
 /// What the original stack's resources are called.
 #[derive(Debug, Clone)]
@@ -124,10 +128,11 @@ pub async fn create_resources(config: &SdkConfig, name: &str) -> Resources {
 /// The nightly EFS backup's objects: a duplicity full set and the passphrase (SSE-KMS).
 pub async fn write_backup(config: &SdkConfig, bucket: &str, key_arn: &str) {
     let s3 = aws_clients::s3_client(config);
+    let time = backup_time();
     for name in [
-        format!("duplicity-full.{BACKUP_TIME}.manifest.gpg"),
-        format!("duplicity-full.{BACKUP_TIME}.vol1.difftar.gpg"),
-        format!("duplicity-full-signatures.{BACKUP_TIME}.sigtar.gpg"),
+        format!("duplicity-full.{time}.manifest.gpg"),
+        format!("duplicity-full.{time}.vol1.difftar.gpg"),
+        format!("duplicity-full-signatures.{time}.sigtar.gpg"),
         "passphrase.txt".to_owned(),
     ] {
         s3.put_object()
