@@ -1,4 +1,4 @@
-//! `cert-reader`: the custom resource `Custom::CertReader` (logical id `EBCert` in the template).
+//! `cert-reader`: the custom resource `EBCert` (type `AWS::CloudFormation::CustomResource`, as in the original).
 //!
 //! It replaces the original CertGrabber, which fetched the certificate over public HTTP after a
 //! `public-read` upload (refused by every new bucket's public access block) and never answered
@@ -17,7 +17,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use custom_resource::{Request, Success};
 use serde::{Deserialize, Serialize};
 
-/// `ResourceProperties` of `Custom::CertReader`.
+/// `ResourceProperties` of `EBCert`.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct Props {

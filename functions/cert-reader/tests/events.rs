@@ -26,9 +26,10 @@ fn every_sample_event_parses_into_the_handler_input() {
         assert_eq!(props.key, "CA/certs/beanstalk.crt", "{}", path.display());
         assert!(!props.bucket.is_empty());
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // The template keeps the original's resource type, so EBCert updates in place.
         assert_eq!(
             value["ResourceType"],
-            "Custom::CertReader",
+            "AWS::CloudFormation::CustomResource",
             "{}",
             path.display()
         );

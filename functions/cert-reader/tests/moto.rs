@@ -19,7 +19,7 @@ fn event(kind: &str, url: &str, bucket: &str, key: &str) -> Value {
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/guid",
         "RequestId": format!("req-{kind}"),
         "LogicalResourceId": "EBCert",
-        "ResourceType": "Custom::CertReader",
+        "ResourceType": "AWS::CloudFormation::CustomResource",
         "ResourceProperties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:cr", "Bucket": bucket, "Key": key}
     });
     if kind != "Create" {
