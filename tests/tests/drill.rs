@@ -11,7 +11,8 @@
 //!    loopback ResponseURL, as CloudFormation would. So the template's wiring and the
 //!    function's property names are checked against each other.
 //! 2. The original records its manifest; the nightly backups run (duplicity objects and
-//!    passphrase in `Backup/`, an RDS snapshot, an EBS snapshot).
+//!    passphrase in `Backup/`, an RDS snapshot, the EBS snapshot by the document-snapshotter's
+//!    logic) and the backup-checker's logic passes them.
 //! 3. `stack_gen::recovery_lookup` (the `stack-gen recovery-params --stack` logic) reads the
 //!    stack and writes the recovery parameters file.
 //! 4. The recovery stack's `RecoveryParameters` resolves them: every value equals the original's.
@@ -262,6 +263,67 @@ async fn sized_volume(
         .unwrap()
 }
 
+/// The night's backups of a stack, as the stack makes them: the NFS agent's duplicity backup
+/// (fixture objects), an RDS snapshot (RDS's own backup), the EBS snapshot by the
+/// document-snapshotter's logic; then the backup-checker's logic must find them all fine.
+async fn nightly_backups(
+    config: &SdkConfig,
+    stack_id: &str,
+    resources: &common::Resources,
+    name: &str,
+) -> common::Leftovers {
+    common::write_backup(config, &resources.bucket, &resources.key_arn).await;
+    let rds_snapshot_arn =
+        common::snapshot_db(config, &resources.db_instance, &format!("{name}-final")).await;
+
+    let volumes = format!("CouchDBVolume={}", resources.volume_id);
+    let settings = document_snapshotter::Config::from_lookup(|var| match var {
+        "STACK_ID" => Some(stack_id.to_owned()),
+        "VOLUMES" => Some(volumes.clone()),
+        _ => None,
+    })
+    .expect("snapshotter settings");
+    let summary = document_snapshotter::Snapshotter::from_sdk(config, settings)
+        .handle(&Default::default(), document_snapshotter::unix_now())
+        .await
+        .unwrap_or_else(|failed| panic!("document snapshotter: {failed}"));
+    let ebs_snapshot = summary
+        .volumes
+        .iter()
+        .find_map(|v| v.created.clone())
+        .expect("the snapshotter made a snapshot");
+
+    let checker = backup_checker::Config::from_vars(|var| match var {
+        "BACKUP_BUCKET" => Some(resources.bucket.clone()),
+        "DOCUMENT_VOLUMES" => Some(volumes.clone()),
+        "DB_INSTANCE_ID" => Some(resources.db_instance.clone()),
+        "STACK_NAME" => Some(name.to_owned()),
+        _ => None,
+    })
+    .expect("checker settings");
+    let run = backup_checker::check(
+        &backup_checker::gather::Clients::new(config),
+        &checker,
+        document_snapshotter::unix_now(),
+    )
+    .await;
+    let failed: Vec<String> = run
+        .report
+        .failed()
+        .map(|c| format!("{}: {}", c.name, c.message))
+        .collect();
+    assert!(
+        run.report.ok && failed.is_empty(),
+        "backup checker on {name}: {failed:?}"
+    );
+
+    common::Leftovers {
+        resources: resources.clone(),
+        rds_snapshot_arn,
+        ebs_snapshot,
+    }
+}
+
 fn file_to_map(file: &str) -> BTreeMap<String, String> {
     let value: Value = serde_json::from_str(file).expect("the parameters file is JSON");
     value
@@ -383,7 +445,7 @@ async fn recovery_drill() {
         db_instance: ids["RDSInstance"].clone(),
         volume_id: ids["CouchDBVolume"].clone(),
     };
-    let backed_up = common::back_up(&config, &original, "drill-original").await;
+    let backed_up = nightly_backups(&config, &original_id, &original, "drill-original").await;
 
     // 3. The parameters file, from the stack alone.
     let file =
@@ -461,7 +523,8 @@ async fn recovery_drill() {
         db_instance: rids["RDSInstance"].clone(),
         volume_id: rids["CouchDBVolume"].clone(),
     };
-    let backed_up_again = common::back_up(&config, &recovered, "drill-recovered").await;
+    let backed_up_again =
+        nightly_backups(&config, &recovery_id, &recovered, "drill-recovered").await;
     let file =
         stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), RECOVERY)
             .await
