@@ -309,4 +309,67 @@ mod tests {
             );
         }
     }
+
+    /// The recovery stack uses what `RecoveryParameters` resolved: database size and engine,
+    /// CouchDB volume size(s), OpenEMR's time zone; and every attribute read exists.
+    #[test]
+    fn the_recovery_template_is_wired_to_the_resolved_values() {
+        for dual_az in [false, true] {
+            let o = Options {
+                recovery: true,
+                dual_az,
+                ..Options::default()
+            };
+            let r = resources(&o);
+            let db = &r["RDSInstance"]["Properties"];
+            assert_eq!(db["DBSnapshotIdentifier"], ref_("RecoveryRDSSnapshotARN"));
+            assert_eq!(
+                db["AllocatedStorage"],
+                get_att(PARAMETERS, "PatientRecords")
+            );
+            assert_eq!(db["EngineVersion"], get_att(PARAMETERS, "EngineVersion"));
+            let volumes: &[&str] = if dual_az {
+                &["CouchDBVolume", "RCouchDBVolume"]
+            } else {
+                &["CouchDBVolume"]
+            };
+            for volume in volumes {
+                let p = &r[*volume]["Properties"];
+                assert_eq!(p["SnapshotId"], ref_("RecoveryCouchDBSnapshot"), "{volume}");
+                assert_eq!(
+                    p["Size"],
+                    get_att(PARAMETERS, "DocumentStorage"),
+                    "{volume}"
+                );
+            }
+            let everything = text(&serde_json::Value::Object(r.clone()));
+            assert!(
+                everything.contains(&text(&get_att(PARAMETERS, "TimeZone")))
+                    && r.iter().any(|(id, res)| id != MANIFEST
+                        && text(res).contains("[\"RecoveryParameters\",\"TimeZone\"]")),
+                "something besides the manifest (the application's TIMEZONE) uses the resolved time zone"
+            );
+            // Every attribute anyone reads is one the function returns.
+            let returned = [
+                "TimeZone",
+                "PatientRecords",
+                "DocumentStorage",
+                "MasterUsername",
+                "EngineVersion",
+                "Password",
+                "Source",
+                "Notes",
+            ];
+            for (_, res) in &r {
+                let res_text = text(res);
+                for piece in res_text.split("[\"RecoveryParameters\",\"").skip(1) {
+                    let attribute = piece.split('"').next().unwrap();
+                    assert!(
+                        returned.contains(&attribute),
+                        "RecoveryParameters.{attribute} is not returned by recovery-params"
+                    );
+                }
+            }
+        }
+    }
 }
