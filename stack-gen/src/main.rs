@@ -76,6 +76,10 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         stack: String,
     },
+    /// Build the Lambda zips (cargo-lambda, release, arm64), upload the new ones to BUCKET under
+    /// content-addressed keys and write the template pointing at them:
+    /// `stack-gen package --bucket my-code-bucket -o OpenEMR.json`.
+    Package(stack_gen::package::PackageArgs),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +103,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Graph) => stack_gen::graph::mermaid(&generate(&options)?),
         Some(Command::RecoveryParams { stack }) => stack_gen::recovery_lookup::run(&options, &stack)?,
+        Some(Command::Package(args)) => {
+            let text = stack_gen::package::run(&options, &args)?;
+            warn(&options);
+            text
+        }
     };
     emit(cli.output.as_deref(), &text)
 }
