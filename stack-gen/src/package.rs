@@ -200,7 +200,8 @@ pub fn zip_path(lambda_dir: &Path, package: &str) -> PathBuf {
 
 /// The workspace this stack-gen was built from (where `.venv` and the functions are).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 /// The cargo target dir (`CARGO_TARGET_DIR`, else `<workspace>/target`).
