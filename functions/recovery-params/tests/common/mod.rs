@@ -17,7 +17,11 @@ pub const RECOVERY_STACK_ID: &str =
 /// Now as duplicity names a backup set (`20261125T070000Z`): the fixtures' backup is fresh, as
 /// the backup checker wants it.
 pub fn backup_time() -> String {
-    let digits: String = recovery_params::manifest::now_rfc3339().chars().filter(char::is_ascii_digit).take(14).collect();
+    let digits: String = recovery_params::manifest::now_rfc3339()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(14)
+        .collect();
     format!("{}T{}Z", &digits[..8], &digits[8..14])
 }
 
