@@ -186,3 +186,65 @@ fn a_missing_zip_fails_naming_it_before_any_upload() {
         assert!(objects(&s3, "code-no-zips").await.is_empty());
     });
 }
+
+/// `stack-gen [flags] package --bucket B --skip-build --lambda-dir D [more]` against `moto`.
+fn stack_gen(moto: &Moto, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stack-gen"));
+    command.args(args).env_remove("AWS_PROFILE");
+    for (name, value) in moto.env() {
+        command.env(name, value);
+    }
+    command.output().expect("run stack-gen")
+}
+
+#[test]
+fn the_cli_writes_the_packaged_template_and_says_what_it_uploaded() {
+    let dir = lambda_dir().to_str().unwrap();
+    let moto = Moto::start();
+    runtime().block_on(async { create_bucket(&s3(&moto).await, "code-cli").await });
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = out_dir.path().join("OpenEMR.json");
+    let output_arg = output.to_str().unwrap();
+    let args = ["--dual-az", "package", "--bucket", "code-cli", "--skip-build", "--lambda-dir", dir, "--output", output_arg];
+
+    let first = stack_gen(&moto, &args);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{stderr}");
+    assert!(first.stdout.is_empty(), "the template goes to --output only");
+    assert_eq!(stderr.matches(" uploaded\n").count(), FUNCTIONS.len(), "{stderr}");
+    let template = std::fs::read_to_string(&output).unwrap();
+    let (keys, bucket) = code_location(&template);
+    assert_eq!(bucket.as_deref(), Some("code-cli"));
+    for (name, package) in FUNCTIONS {
+        assert!(keys[name].starts_with(&format!("lambda/{package}/")), "{keys:?}");
+        assert!(stderr.contains(&keys[name]), "{stderr}");
+    }
+    // The stack flags apply to the packaged template as to the plain one.
+    let plain = stack_gen::generate(&Options { dual_az: true, ..Options::default() }).unwrap().render();
+    assert_ne!(template, plain);
+    assert_eq!(template.matches("RCouchDBVolume").count() > 0, plain.matches("RCouchDBVolume").count() > 0);
+
+    let second = stack_gen(&moto, &args);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(second.status.success(), "{stderr}");
+    assert_eq!(stderr.matches(" already present\n").count(), FUNCTIONS.len(), "{stderr}");
+    assert!(stderr.contains("0 uploaded, 4 already present"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&output).unwrap(), template);
+}
+
+#[test]
+fn the_cli_with_a_missing_bucket_exits_non_zero_and_writes_no_file() {
+    let dir = lambda_dir().to_str().unwrap();
+    let moto = Moto::start();
+    let out_dir = tempfile::tempdir().unwrap();
+    let output = out_dir.path().join("OpenEMR.json");
+    let run = stack_gen(
+        &moto,
+        &["package", "--bucket", "no-such-code-bucket", "--skip-build", "--lambda-dir", dir, "-o", output.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    assert!(stderr.contains("stack-gen: error: bucket no-such-code-bucket does not exist"), "{stderr}");
+    assert!(!output.exists(), "no template written");
+    assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0, "no temporary file left");
+}
