@@ -141,20 +141,7 @@ pub fn add(t: &mut Template, o: &Options) {
     }
     add_bucket(t, o);
     add_trail(t, o);
-    t.add_resource(
-        ALERT_TOPIC,
-        resource(
-            "AWS::SNS::Topic",
-            json!({
-                "DisplayName": sub("OpenEMR ${AWS::StackName} alerts"),
-                // Alarms publish here; CloudWatch cannot use a key whose policy this stack
-                // cannot change (recovery stacks use the original's key), and the messages
-                // carry no patient data or secrets, so the topic uses the AWS-managed key.
-                "KmsMasterKeyId": "alias/aws/sns",
-                "Subscription": if_("HasAlertEmail", json!([{ "Protocol": "email", "Endpoint": ref_("AlertEmail") }]), no_value())
-            }),
-        ),
-    );
+    add_alerts(t, o);
     t.add_resource("ApplicationSecurityGroup", security_group("OpenEMR application servers (Elastic Beanstalk instances)", "application"));
     t.add_resource(
         "AppSGIngress",
@@ -172,6 +159,72 @@ pub fn add(t: &mut Template, o: &Options) {
     );
 }
 
+/// The operators' topic, encrypted with a key of its own: CloudWatch alarms cannot publish to
+/// a topic under the AWS-managed SNS key, and a recovery stack cannot change the policy of
+/// the original's key. Any publisher in the account may use the key, but only through SNS.
+fn add_alerts(t: &mut Template, o: &Options) {
+    t.add_resource(
+        "OperatorAlertsKey",
+        json!({
+            "Type": "AWS::KMS::Key",
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": sub("OpenEMR ${AWS::StackName}: operator alert messages"),
+                "EnableKeyRotation": true,
+                "PendingWindowInDays": 30,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        account_administers_key(),
+                        {
+                            "Sid": "CloudWatchAlarmsPublish",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "cloudwatch.amazonaws.com" },
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                            "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
+                        },
+                        {
+                            "Sid": "AccountPublishesThroughSNS",
+                            "Effect": "Allow",
+                            "Principal": { "AWS": "*" },
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                            "Condition": { "StringEquals": {
+                                "kms:CallerAccount": ref_("AWS::AccountId"),
+                                "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com")
+                            } }
+                        }
+                    ]
+                }
+            }
+        }),
+    );
+    t.add_resource(
+        ALERT_TOPIC,
+        resource(
+            "AWS::SNS::Topic",
+            json!({
+                "DisplayName": sub("OpenEMR ${AWS::StackName} alerts"),
+                "KmsMasterKeyId": ref_("OperatorAlertsKey"),
+                "Subscription": if_("HasAlertEmail", json!([{ "Protocol": "email", "Endpoint": ref_("AlertEmail") }]), no_value())
+            }),
+        ),
+    );
+}
+
+/// The account administers a key through IAM (AWS's default key policy statement).
+fn account_administers_key() -> Value {
+    json!({
+        "Sid": "AccountAdministersThroughIAM",
+        "Effect": "Allow",
+        "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
+        "Action": "kms:*",
+        "Resource": "*"
+    })
+}
+
 fn add_key(t: &mut Template, o: &Options) {
     t.add_resource(
         "OpenEMRKey",
@@ -185,14 +238,7 @@ fn add_key(t: &mut Template, o: &Options) {
                 "PendingWindowInDays": 30,
                 "KeyPolicy": {
                     "Version": "2012-10-17",
-                    "Statement": [{
-                        // The account administers the key through IAM (the default key policy).
-                        "Sid": "AccountAdministersThroughIAM",
-                        "Effect": "Allow",
-                        "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
-                        "Action": "kms:*",
-                        "Resource": "*"
-                    }]
+                    "Statement": [account_administers_key()]
                 },
                 "Tags": [name_tag("key")]
             }
@@ -336,13 +382,7 @@ fn add_trail(t: &mut Template, o: &Options) {
                 "KeyPolicy": {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {
-                            "Sid": "AccountAdministersThroughIAM",
-                            "Effect": "Allow",
-                            "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
-                            "Action": "kms:*",
-                            "Resource": "*"
-                        },
+                        account_administers_key(),
                         {
                             "Sid": "CloudTrailEncryptsLogs",
                             "Effect": "Allow",
