@@ -109,3 +109,58 @@ pub fn add_code_location(t: &mut Template, code: &crate::options::CodeLocation) 
     }
     t.add_mapping("FunctionCode", serde_json::Value::Object(mapping));
 }
+
+/// How a function runs on a schedule: the EventBridge rule, the permission that lets the rule
+/// invoke it, and the asynchronous-invoke policy (retries; failures to the operators' topic).
+pub struct Schedule<'a> {
+    pub rule: &'a str,
+    pub permission: &'a str,
+    pub invoke_config: &'a str,
+    pub function: &'a str,
+    pub description: &'a str,
+    pub expression: Value,
+    /// Id of the rule's target.
+    pub target: &'a str,
+    pub max_retries: u32,
+}
+
+/// Adds the rule, the permission and the invoke config of `s`.
+pub fn add_schedule(t: &mut Template, s: Schedule) {
+    t.add_resource(
+        s.rule,
+        resource(
+            "AWS::Events::Rule",
+            json!({
+                "Description": s.description,
+                "ScheduleExpression": s.expression,
+                "State": "ENABLED",
+                "Targets": [{ "Arn": get_att(s.function, "Arn"), "Id": s.target }]
+            }),
+        ),
+    );
+    t.add_resource(
+        s.permission,
+        resource(
+            "AWS::Lambda::Permission",
+            json!({
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": ref_(s.function),
+                "Principal": "events.amazonaws.com",
+                "SourceArn": get_att(s.rule, "Arn")
+            }),
+        ),
+    );
+    t.add_resource(
+        s.invoke_config,
+        resource(
+            "AWS::Lambda::EventInvokeConfig",
+            json!({
+                "FunctionName": ref_(s.function),
+                "Qualifier": "$LATEST",
+                "MaximumRetryAttempts": s.max_retries,
+                "MaximumEventAgeInSeconds": 3600,
+                "DestinationConfig": { "OnFailure": { "Destination": ref_(crate::components::foundation::ALERT_TOPIC) } }
+            }),
+        ),
+    );
+}

@@ -11,10 +11,10 @@
 
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, get_att, ref_, resource, sub};
+use crate::cfn::{allow, ref_, resource, sub};
 use crate::components::backup_schedule;
 use crate::components::foundation::{self, ALERT_TOPIC};
-use crate::lambda::{RustFunction, add_function, add_role};
+use crate::lambda::{RustFunction, Schedule, add_function, add_role, add_schedule};
 use crate::options::Options;
 use crate::template::Template;
 
@@ -101,45 +101,21 @@ pub fn add(t: &mut Template, o: &Options) {
         },
     );
 
-    t.add_resource(
-        SCHEDULE,
-        resource(
-            "AWS::Events::Rule",
-            json!({
-                "Description": "Runs the backup checker after the nightly backup window (BackupHour + 3 h, UTC)",
-                "ScheduleExpression": backup_schedule::checker_schedule(),
-                "State": "ENABLED",
-                "Targets": [{ "Arn": get_att(FUNCTION, "Arn"), "Id": "BackupChecker" }]
-            }),
-        ),
-    );
-    t.add_resource(
-        "BackupCheckerSchedulePermission",
-        resource(
-            "AWS::Lambda::Permission",
-            json!({
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": ref_(FUNCTION),
-                "Principal": "events.amazonaws.com",
-                "SourceArn": get_att(SCHEDULE, "Arn")
-            }),
-        ),
-    );
     // A failed check must alarm, not run again: no retries. The failure record (the error
     // summary, no secrets) goes to the operators' topic too, which also covers crashes and
     // time-outs that never reached the function's own alert.
-    t.add_resource(
-        "BackupCheckerInvokeConfig",
-        resource(
-            "AWS::Lambda::EventInvokeConfig",
-            json!({
-                "FunctionName": ref_(FUNCTION),
-                "Qualifier": "$LATEST",
-                "MaximumRetryAttempts": 0,
-                "MaximumEventAgeInSeconds": 3600,
-                "DestinationConfig": { "OnFailure": { "Destination": ref_(ALERT_TOPIC) } }
-            }),
-        ),
+    add_schedule(
+        t,
+        Schedule {
+            rule: SCHEDULE,
+            permission: "BackupCheckerSchedulePermission",
+            invoke_config: "BackupCheckerInvokeConfig",
+            function: FUNCTION,
+            description: "Runs the backup checker after the nightly backup window (BackupHour + 3 h, UTC)",
+            expression: backup_schedule::checker_schedule(),
+            target: "BackupChecker",
+            max_retries: 0,
+        },
     );
     t.add_resource(
         "BackupCheckFailedAlarm",

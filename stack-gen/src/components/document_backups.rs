@@ -15,11 +15,11 @@
 
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, get_att, if_, no_value, ref_, resource, sub};
+use crate::cfn::{allow, if_, no_value, ref_, sub};
 use crate::components::backup_schedule;
 use crate::components::document_store;
 use crate::components::foundation::{self, ALERT_TOPIC};
-use crate::lambda::{RustFunction, add_function, add_role};
+use crate::lambda::{RustFunction, Schedule, add_function, add_role, add_schedule};
 use crate::options::Options;
 use crate::template::Template;
 
@@ -192,50 +192,27 @@ pub fn add(t: &mut Template, o: &Options) {
         },
     );
 
-    t.add_resource(
-        SCHEDULE,
-        resource(
-            "AWS::Events::Rule",
-            json!({
-                "Description": "Takes the nightly document (CouchDB volume) snapshots at BackupHour (UTC)",
-                "ScheduleExpression": backup_schedule::snapshot_schedule(),
-                "State": "ENABLED",
-                "Targets": [{ "Arn": get_att(FUNCTION, "Arn"), "Id": "DocumentBackupManager" }]
-            }),
-        ),
-    );
-    t.add_resource(
-        PERMISSION,
-        resource(
-            "AWS::Lambda::Permission",
-            json!({
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": ref_(FUNCTION),
-                "Principal": "events.amazonaws.com",
-                "SourceArn": get_att(SCHEDULE, "Arn")
-            }),
-        ),
-    );
     // Retries are safe (a run inside the idempotency window makes no second snapshot) and
     // cover throttling; a run that still fails reaches the operators' topic with its summary.
-    t.add_resource(
-        INVOKE_CONFIG,
-        resource(
-            "AWS::Lambda::EventInvokeConfig",
-            json!({
-                "FunctionName": ref_(FUNCTION),
-                "Qualifier": "$LATEST",
-                "MaximumRetryAttempts": 2,
-                "MaximumEventAgeInSeconds": 3600,
-                "DestinationConfig": { "OnFailure": { "Destination": ref_(ALERT_TOPIC) } }
-            }),
-        ),
+    add_schedule(
+        t,
+        Schedule {
+            rule: SCHEDULE,
+            permission: PERMISSION,
+            invoke_config: INVOKE_CONFIG,
+            function: FUNCTION,
+            description: "Takes the nightly document (CouchDB volume) snapshots at BackupHour (UTC)",
+            expression: backup_schedule::snapshot_schedule(),
+            target: "DocumentBackupManager",
+            max_retries: 2,
+        },
     );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cfn::get_att;
 
     fn template(o: &Options) -> Value {
         let mut t = Template::new(String::new());
