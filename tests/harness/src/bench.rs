@@ -20,7 +20,9 @@
 //! use test_harness::{Moto, bench::{Lambda, Summary}};
 //! let moto = Moto::start();
 //! // ... create the function's world in the emulator with moto.sdk_config() ...
-//! let mut lambda = Lambda::new("cert-reader", env!("CARGO_BIN_EXE_cert-reader")).aws(&moto);
+//! // In a bench of the function's own package: env!("CARGO_BIN_EXE_<package>").
+//! let bootstrap = std::env::var("BOOTSTRAP").expect("path of the function's binary");
+//! let mut lambda = Lambda::new("cert-reader", bootstrap).aws(&moto);
 //! let event = serde_json::json!({ "ResponseURL": lambda.cfn_response_url() /* , ... */ });
 //! let runs: Vec<_> = (0..5).map(|_| lambda.invoke(&event)).collect();
 //! assert!(runs.iter().all(|m| m.answer.is_response()), "{}", runs[0].logs);
