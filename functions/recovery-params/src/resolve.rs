@@ -446,12 +446,15 @@ pub fn decide(
                     manifest.database.engine_version
                 ));
             }
-            let patient_records_gb = manifest.patient_records_gb.max(gb(db.allocated_storage_gb));
+            let patient_records_gb =
+                database_storage_gb(manifest.patient_records_gb.max(gb(db.allocated_storage_gb)));
             let document_storage_gb = ebs.as_ref().map(|e| {
-                manifest
-                    .document_storage_gb
-                    .unwrap_or(0)
-                    .max(gb(e.volume_size_gb))
+                document_storage_gb(
+                    manifest
+                        .document_storage_gb
+                        .unwrap_or(0)
+                        .max(gb(e.volume_size_gb)),
+                )
             });
             notes.push(format!(
                 "values from {MANIFEST_KEY} written {} by {}",
@@ -483,8 +486,10 @@ pub fn decide(
             ));
             Resolved {
                 time_zone,
-                patient_records_gb: gb(db.allocated_storage_gb),
-                document_storage_gb: ebs.as_ref().map(|e| gb(e.volume_size_gb)),
+                patient_records_gb: database_storage_gb(gb(db.allocated_storage_gb)),
+                document_storage_gb: ebs
+                    .as_ref()
+                    .map(|e| document_storage_gb(gb(e.volume_size_gb))),
                 master_username: db.master_username.clone(),
                 engine_version,
                 password: Secret::default(),
@@ -494,6 +499,22 @@ pub fn decide(
         }
     };
     Ok(resolved)
+}
+
+/// RDS MySQL on gp3 (the recovery stack's storage type) takes 20–65536 GiB: a snapshot of a
+/// smaller database (the original's default was 10) still restores, onto 20.
+pub const MIN_DATABASE_STORAGE_GB: u32 = 20;
+/// sc1, the document volumes' type, starts at 125 GiB.
+pub const MIN_DOCUMENT_STORAGE_GB: u32 = 125;
+
+/// The database size a recovery stack asks for: what it needs, never below gp3's minimum.
+pub fn database_storage_gb(needed: u32) -> u32 {
+    needed.max(MIN_DATABASE_STORAGE_GB)
+}
+
+/// The document volume size a recovery stack asks for: never below sc1's minimum.
+pub fn document_storage_gb(needed: u32) -> u32 {
+    needed.max(MIN_DOCUMENT_STORAGE_GB)
 }
 
 #[cfg(test)]
@@ -603,7 +624,7 @@ mod tests {
         assert_eq!(resolved.time_zone, "America/Chicago");
         assert_eq!(
             (resolved.patient_records_gb, resolved.document_storage_gb),
-            (20, Some(100))
+            (20, Some(MIN_DOCUMENT_STORAGE_GB))
         );
         assert_eq!(
             (
@@ -642,6 +663,36 @@ mod tests {
     }
 
     #[test]
+    fn sizes_never_resolve_below_the_storage_types_minimums() {
+        // The original's default database was 10 GB; gp3 starts at 20, sc1 at 125.
+        let mut small_db = db();
+        small_db.allocated_storage_gb = 10;
+        let mut small_ebs = ebs();
+        small_ebs.volume_size_gb = 100;
+        let mut m = manifest();
+        m.patient_records_gb = 10;
+        m.document_storage_gb = Some(100);
+        for bucket in [bucket(Some(&m)), bucket(None)] {
+            let mut raw = raw();
+            raw.time_zone = "America/Chicago".into();
+            let resolved = run(
+                &raw,
+                key(),
+                Ok(Some(small_db.clone())),
+                Ok(Some(small_ebs.clone())),
+                Ok(Some(bucket)),
+            )
+            .unwrap();
+            assert_eq!(
+                (resolved.patient_records_gb, resolved.document_storage_gb),
+                (20, Some(125)),
+                "{:?}",
+                resolved.source
+            );
+        }
+    }
+
+    #[test]
     fn without_a_manifest_falls_back_to_the_snapshots_and_the_time_zone_parameter() {
         let mut raw = raw();
         raw.time_zone = "America/New_York".into();
@@ -657,7 +708,7 @@ mod tests {
         assert_eq!(resolved.time_zone, "America/New_York");
         assert_eq!(
             (resolved.patient_records_gb, resolved.document_storage_gb),
-            (20, Some(100))
+            (20, Some(MIN_DOCUMENT_STORAGE_GB))
         );
         assert!(resolved.password.is_empty());
         assert!(

@@ -161,7 +161,7 @@ async fn record_then_resolve_round_trip_without_logging_the_password() {
     let data = &body["Data"];
     assert_eq!(data["TimeZone"], "America/Chicago");
     assert_eq!(data["PatientRecords"], "20");
-    assert_eq!(data["DocumentStorage"], "100");
+    assert_eq!(data["DocumentStorage"], "125"); // the 100 GB fixture volume, raised to sc1's minimum
     assert_eq!(data["MasterUsername"], "openemr");
     assert_eq!(data["EngineVersion"], "8.0");
     assert_eq!(data["Source"], "manifest");
@@ -553,7 +553,7 @@ async fn a_stack_without_manifest_falls_back_to_the_snapshots() {
             data["PatientRecords"].as_str(),
             data["DocumentStorage"].as_str()
         ),
-        (Some("20"), Some("100"))
+        (Some("20"), Some("125"))
     );
     assert_eq!(
         (
