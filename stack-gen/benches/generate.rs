@@ -18,7 +18,9 @@ fn main() {
         let mut times = Vec::with_capacity(ROUNDS);
         for _ in 0..ROUNDS {
             let started = Instant::now();
-            let rendered = stack_gen::generate(black_box(options)).expect("valid").render();
+            let rendered = stack_gen::generate(black_box(options))
+                .expect("valid")
+                .render();
             times.push(started.elapsed());
             black_box(rendered);
         }
@@ -32,9 +34,19 @@ fn main() {
             us(times[0]),
             us(times[ROUNDS - 1])
         );
-        println!("stack-gen\t{name}\t{resources}\t{}\t{:.1}\t{:.1}\t{:.1}", text.len(), us(median), us(times[0]), us(times[ROUNDS - 1]));
+        println!(
+            "stack-gen\t{name}\t{resources}\t{}\t{:.1}\t{:.1}\t{:.1}",
+            text.len(),
+            us(median),
+            us(times[0]),
+            us(times[ROUNDS - 1])
+        );
     }
-    println!("all {} combinations: {:.2} ms (sum of medians)", combinations.len(), all.as_secs_f64() * 1000.0);
+    println!(
+        "all {} combinations: {:.2} ms (sum of medians)",
+        combinations.len(),
+        all.as_secs_f64() * 1000.0
+    );
 }
 
 fn us(d: Duration) -> f64 {

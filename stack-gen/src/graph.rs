@@ -19,7 +19,10 @@ pub fn mermaid(template: &Template) -> String {
     for (id, resource) in resources {
         let mut targets = BTreeSet::new();
         references(resource, &mut targets);
-        for target in targets.iter().filter(|t| *t != id && resources.contains_key(*t)) {
+        for target in targets
+            .iter()
+            .filter(|t| *t != id && resources.contains_key(*t))
+        {
             out.push_str(&format!("  {id} --> {target}\n"));
         }
     }

@@ -92,7 +92,9 @@ impl Instance<'_> {
             p["SecurityGroupIds"] = json!([ref_(self.security_group)]);
         }
         if self.profile.is_none() {
-            p.as_object_mut().expect("object").remove("IamInstanceProfile");
+            p.as_object_mut()
+                .expect("object")
+                .remove("IamInstanceProfile");
         }
         p
     }
@@ -116,9 +118,21 @@ pub fn add_launch_template(t: &mut Template) {
 
 /// An EC2 role (`role`), its managed policy (`policy`, with `statements`) and the instance
 /// profile (`profile`) — the original's three-resource shape, kept for its logical IDs.
-pub fn add_instance_role(t: &mut Template, role: &str, policy: &str, profile: &str, statements: Vec<Value>) {
+pub fn add_instance_role(
+    t: &mut Template,
+    role: &str,
+    policy: &str,
+    profile: &str,
+    statements: Vec<Value>,
+) {
     use crate::cfn::{assume_role_policy, policy_document, resource};
-    t.add_resource(role, resource("AWS::IAM::Role", json!({ "AssumeRolePolicyDocument": assume_role_policy("ec2.amazonaws.com") })));
+    t.add_resource(
+        role,
+        resource(
+            "AWS::IAM::Role",
+            json!({ "AssumeRolePolicyDocument": assume_role_policy("ec2.amazonaws.com") }),
+        ),
+    );
     t.add_resource(
         policy,
         resource(
@@ -126,5 +140,11 @@ pub fn add_instance_role(t: &mut Template, role: &str, policy: &str, profile: &s
             json!({ "Description": format!("What {role}'s instance may do"), "PolicyDocument": policy_document(statements), "Roles": [ref_(role)] }),
         ),
     );
-    t.add_resource(profile, resource("AWS::IAM::InstanceProfile", json!({ "Roles": [ref_(role)] })));
+    t.add_resource(
+        profile,
+        resource(
+            "AWS::IAM::InstanceProfile",
+            json!({ "Roles": [ref_(role)] }),
+        ),
+    );
 }

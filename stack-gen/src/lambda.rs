@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, assume_role_policy, find_in_map, get_att, if_, no_value, policy_document, ref_, resource};
+use crate::cfn::{
+    allow, assume_role_policy, find_in_map, get_att, if_, no_value, policy_document, ref_, resource,
+};
 use crate::template::Template;
 
 /// Days the Lambdas' logs are kept (CloudWatch Logs accepts only certain values).
@@ -54,7 +56,10 @@ pub fn add_function(t: &mut Template, f: RustFunction) {
         "ReservedConcurrentExecutions": if_("ReserveConcurrency", json!(f.reserved_concurrency), no_value()),
         "LoggingConfig": { "LogFormat": "JSON", "LogGroup": ref_(&log_group) },
     });
-    if f.environment.as_object().is_some_and(|vars| !vars.is_empty()) {
+    if f.environment
+        .as_object()
+        .is_some_and(|vars| !vars.is_empty())
+    {
         properties["Environment"] = json!({ "Variables": f.environment });
     }
     t.add_resource(f.id, resource("AWS::Lambda::Function", properties));
@@ -102,7 +107,10 @@ pub fn add_code_location(t: &mut Template, code: &crate::options::CodeLocation) 
             "Description": "Reserve concurrency for the stack's Lambdas, so a runaway elsewhere cannot starve backups. Set false on accounts whose concurrency quota is too small to reserve any (new accounts)."
         }),
     );
-    t.add_condition("ReserveConcurrency", json!({ "Fn::Equals": [ref_("ReserveLambdaConcurrency"), "true"] }));
+    t.add_condition(
+        "ReserveConcurrency",
+        json!({ "Fn::Equals": [ref_("ReserveLambdaConcurrency"), "true"] }),
+    );
     let mut mapping = serde_json::Map::new();
     for (name, _) in crate::options::FUNCTIONS {
         mapping.insert(name.to_owned(), json!({ "S3Key": code.key(name) }));

@@ -102,7 +102,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             template.render()
         }
         Some(Command::Graph) => stack_gen::graph::mermaid(&generate(&options)?),
-        Some(Command::RecoveryParams { stack }) => stack_gen::recovery_lookup::run(&options, &stack)?,
+        Some(Command::RecoveryParams { stack }) => {
+            stack_gen::recovery_lookup::run(&options, &stack)?
+        }
         Some(Command::Package(args)) => {
             let text = stack_gen::package::run(&options, &args)?;
             warn(&options);

@@ -57,13 +57,21 @@ impl CodeLocation {
 /// An option, or a combination of options, that cannot make a valid stack.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OptionsError {
-    #[error("--beanstalk-key must not be empty: give the S3 key of the OpenEMR bundle, or leave the flag out for {DEFAULT_BEANSTALK_KEY}")]
+    #[error(
+        "--beanstalk-key must not be empty: give the S3 key of the OpenEMR bundle, or leave the flag out for {DEFAULT_BEANSTALK_KEY}"
+    )]
     EmptyBeanstalkKey,
-    #[error("--beanstalk-key {0:?} is not an S3 key: it must not start with '/' or contain whitespace")]
+    #[error(
+        "--beanstalk-key {0:?} is not an S3 key: it must not start with '/' or contain whitespace"
+    )]
     BadBeanstalkKey(String),
-    #[error("--beanstalk-version must not be empty: give an Elastic Beanstalk solution stack name, or leave the flag out for {DEFAULT_BEANSTALK_PLATFORM:?}")]
+    #[error(
+        "--beanstalk-version must not be empty: give an Elastic Beanstalk solution stack name, or leave the flag out for {DEFAULT_BEANSTALK_PLATFORM:?}"
+    )]
     EmptyBeanstalkVersion,
-    #[error("--beanstalk-version {0:?} is not a PHP platform: OpenEMR needs a solution stack name containing \"running PHP\"")]
+    #[error(
+        "--beanstalk-version {0:?} is not a PHP platform: OpenEMR needs a solution stack name containing \"running PHP\""
+    )]
     NotPhpPlatform(String),
 }
 
@@ -100,11 +108,15 @@ impl Options {
     }
 
     pub fn beanstalk_key(&self) -> &str {
-        self.beanstalk_key.as_deref().unwrap_or(DEFAULT_BEANSTALK_KEY)
+        self.beanstalk_key
+            .as_deref()
+            .unwrap_or(DEFAULT_BEANSTALK_KEY)
     }
 
     pub fn beanstalk_platform(&self) -> &str {
-        self.beanstalk_version.as_deref().unwrap_or(DEFAULT_BEANSTALK_PLATFORM)
+        self.beanstalk_version
+            .as_deref()
+            .unwrap_or(DEFAULT_BEANSTALK_PLATFORM)
     }
 
     /// The flags as given on the command line, in a fixed order (recorded in the recovery

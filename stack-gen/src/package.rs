@@ -66,7 +66,11 @@ impl fmt::Display for PackagedFunction {
             self.name,
             human_size(self.size),
             self.key,
-            if self.uploaded { "uploaded" } else { "already present" }
+            if self.uploaded {
+                "uploaded"
+            } else {
+                "already present"
+            }
         )
     }
 }
@@ -83,7 +87,10 @@ pub struct Packaged {
 impl Packaged {
     /// The `FunctionCode` keys, by mapping key.
     pub fn keys(&self) -> BTreeMap<String, String> {
-        self.functions.iter().map(|f| (f.name.clone(), f.key.clone())).collect()
+        self.functions
+            .iter()
+            .map(|f| (f.name.clone(), f.key.clone()))
+            .collect()
     }
 }
 
@@ -103,7 +110,14 @@ pub fn run(options: &Options, args: &PackageArgs) -> anyhow::Result<String> {
     let packaged = runtime.block_on(async {
         let config = aws_clients::sdk_config().await;
         let s3 = aws_clients::s3_client(&config);
-        package(options, &args.bucket, &lambda_dir, &s3, &mut std::io::stderr()).await
+        package(
+            options,
+            &args.bucket,
+            &lambda_dir,
+            &s3,
+            &mut std::io::stderr(),
+        )
+        .await
     })?;
     Ok(packaged.template)
 }
@@ -130,7 +144,8 @@ pub async fn package(
                 lambda_dir.display()
             )
         })?;
-        normalise_zip(&mut bytes).with_context(|| format!("{} is not a Lambda zip", path.display()))?;
+        normalise_zip(&mut bytes)
+            .with_context(|| format!("{} is not a Lambda zip", path.display()))?;
         zips.push((name, package, bytes));
     }
 
@@ -177,10 +192,17 @@ pub async fn package(
     let mut options = options.clone();
     options.code = CodeLocation {
         bucket: Some(bucket.to_owned()),
-        keys: functions.iter().map(|f| (f.name.clone(), f.key.clone())).collect(),
+        keys: functions
+            .iter()
+            .map(|f| (f.name.clone(), f.key.clone()))
+            .collect(),
     };
     let template = crate::generate(&options)?.render();
-    Ok(Packaged { bucket: bucket.to_owned(), functions, template })
+    Ok(Packaged {
+        bucket: bucket.to_owned(),
+        functions,
+        template,
+    })
 }
 
 /// `lambda/<package>/<sha256>.zip`.
@@ -228,13 +250,22 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     } else {
         PathBuf::from("cargo-lambda")
     };
-    let mut path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
+    let mut path =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).collect::<Vec<_>>();
     path.insert(0, venv_bin);
     let mut command = Command::new(&cargo_lambda);
     command
         .current_dir(&root)
         .env("PATH", std::env::join_paths(path).context("PATH")?)
-        .args(["lambda", "build", "--release", "--arm64", "--output-format", "zip", "--lambda-dir"])
+        .args([
+            "lambda",
+            "build",
+            "--release",
+            "--arm64",
+            "--output-format",
+            "zip",
+            "--lambda-dir",
+        ])
         .arg(lambda_dir);
     for (_, package) in FUNCTIONS {
         command.args(["--package", package]);
@@ -242,7 +273,10 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     // cargo writes to stderr; keep stdout free for the template.
     {
         use std::os::fd::AsFd;
-        let stderr = std::io::stderr().as_fd().try_clone_to_owned().context("cannot duplicate stderr")?;
+        let stderr = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .context("cannot duplicate stderr")?;
         command.stdout(Stdio::from(stderr));
     }
     let _ = writeln!(
@@ -251,9 +285,12 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
         FUNCTIONS.len(),
         lambda_dir.display()
     );
-    let status = command
-        .status()
-        .with_context(|| format!("cannot run {}: run tests/setup to install cargo-lambda", cargo_lambda.display()))?;
+    let status = command.status().with_context(|| {
+        format!(
+            "cannot run {}: run tests/setup to install cargo-lambda",
+            cargo_lambda.display()
+        )
+    })?;
     if !status.success() {
         bail!("cargo lambda build failed ({status}); see its output above");
     }
@@ -270,8 +307,13 @@ async fn check_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<(
                 Some(404) => bail!(
                     "bucket {bucket} does not exist: create it in the stack's region first (aws s3 mb s3://{bucket}), or pass another --bucket"
                 ),
-                Some(403) => bail!("access to bucket {bucket} denied: the credentials in use may not read and write it"),
-                Some(301) => bail!("bucket {bucket} is in another region than {}: use a bucket in the stack's region", region(s3)),
+                Some(403) => bail!(
+                    "access to bucket {bucket} denied: the credentials in use may not read and write it"
+                ),
+                Some(301) => bail!(
+                    "bucket {bucket} is in another region than {}: use a bucket in the stack's region",
+                    region(s3)
+                ),
                 _ => Err(anyhow::Error::from(aws_sdk_s3::Error::from(error)))
                     .with_context(|| format!("cannot reach bucket {bucket}")),
             }
@@ -280,14 +322,27 @@ async fn check_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<(
 }
 
 fn region(s3: &aws_sdk_s3::Client) -> String {
-    s3.config().region().map(|r| r.to_string()).unwrap_or_else(|| "the configured region".to_owned())
+    s3.config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "the configured region".to_owned())
 }
 
 /// The size of `key` in `bucket`, or `None` when there is no such object.
-async fn existing_size(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyhow::Result<Option<u64>> {
+async fn existing_size(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> anyhow::Result<Option<u64>> {
     match s3.head_object().bucket(bucket).key(key).send().await {
         Ok(head) => Ok(Some(head.content_length().unwrap_or(0).max(0) as u64)),
-        Err(error) if error.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(None),
+        Err(error)
+            if error
+                .raw_response()
+                .is_some_and(|r| r.status().as_u16() == 404) =>
+        {
+            Ok(None)
+        }
         Err(error) => Err(anyhow::Error::from(aws_sdk_s3::Error::from(error)))
             .with_context(|| format!("cannot look up s3://{bucket}/{key}")),
     }
@@ -311,7 +366,9 @@ pub enum ZipError {
     Unsupported,
     #[error("corrupt zip: {0}")]
     Corrupt(&'static str),
-    #[error("no `bootstrap` entry: a provided.al2023 Lambda zip must hold its executable as `bootstrap`")]
+    #[error(
+        "no `bootstrap` entry: a provided.al2023 Lambda zip must hold its executable as `bootstrap`"
+    )]
     NoBootstrap,
 }
 
@@ -335,7 +392,10 @@ pub fn normalise_zip(zip: &mut [u8]) -> Result<(), ZipError> {
     let lowest = zip.len().saturating_sub(22 + 0xffff);
     let eocd = (lowest..=zip.len() - 22)
         .rev()
-        .find(|&at| u32_at(zip, at) == Some(EOCD_SIG) && 22 + usize::from(u16_at(zip, at + 20).unwrap_or(0)) == zip.len() - at)
+        .find(|&at| {
+            u32_at(zip, at) == Some(EOCD_SIG)
+                && 22 + usize::from(u16_at(zip, at + 20).unwrap_or(0)) == zip.len() - at
+        })
         .ok_or(ZipError::NoEndRecord)?;
     let entries = u16_at(zip, eocd + 10).ok_or(ZipError::NoEndRecord)?;
     let central_offset = u32_at(zip, eocd + 16).ok_or(ZipError::NoEndRecord)?;
@@ -349,21 +409,30 @@ pub fn normalise_zip(zip: &mut [u8]) -> Result<(), ZipError> {
             return Err(ZipError::Corrupt("central directory entry signature"));
         }
         let name_len = usize::from(u16_at(zip, at + 28).ok_or(ZipError::Corrupt("central entry"))?);
-        let extra_len = usize::from(u16_at(zip, at + 30).ok_or(ZipError::Corrupt("central entry"))?);
-        let comment_len = usize::from(u16_at(zip, at + 32).ok_or(ZipError::Corrupt("central entry"))?);
+        let extra_len =
+            usize::from(u16_at(zip, at + 30).ok_or(ZipError::Corrupt("central entry"))?);
+        let comment_len =
+            usize::from(u16_at(zip, at + 32).ok_or(ZipError::Corrupt("central entry"))?);
         let local = u32_at(zip, at + 42).ok_or(ZipError::Corrupt("central entry"))? as usize;
-        let name = zip.get(at + 46..at + 46 + name_len).ok_or(ZipError::Corrupt("entry name"))?;
+        let name = zip
+            .get(at + 46..at + 46 + name_len)
+            .ok_or(ZipError::Corrupt("entry name"))?;
         has_bootstrap |= name == b"bootstrap";
         set_u16(zip, at + 12, FIXED_DOS_TIME);
         set_u16(zip, at + 14, FIXED_DOS_DATE);
         let extra = at + 46 + name_len;
-        clear_extra_times(zip.get_mut(extra..extra + extra_len).ok_or(ZipError::Corrupt("extra field"))?)?;
+        clear_extra_times(
+            zip.get_mut(extra..extra + extra_len)
+                .ok_or(ZipError::Corrupt("extra field"))?,
+        )?;
 
         if u32_at(zip, local) != Some(LOCAL_SIG) {
             return Err(ZipError::Corrupt("local header signature"));
         }
-        let local_name_len = usize::from(u16_at(zip, local + 26).ok_or(ZipError::Corrupt("local header"))?);
-        let local_extra_len = usize::from(u16_at(zip, local + 28).ok_or(ZipError::Corrupt("local header"))?);
+        let local_name_len =
+            usize::from(u16_at(zip, local + 26).ok_or(ZipError::Corrupt("local header"))?);
+        let local_extra_len =
+            usize::from(u16_at(zip, local + 28).ok_or(ZipError::Corrupt("local header"))?);
         set_u16(zip, local + 10, FIXED_DOS_TIME);
         set_u16(zip, local + 12, FIXED_DOS_DATE);
         let local_extra = local + 30 + local_name_len;
@@ -373,7 +442,11 @@ pub fn normalise_zip(zip: &mut [u8]) -> Result<(), ZipError> {
         )?;
         at += 46 + name_len + extra_len + comment_len;
     }
-    if has_bootstrap { Ok(()) } else { Err(ZipError::NoBootstrap) }
+    if has_bootstrap {
+        Ok(())
+    } else {
+        Err(ZipError::NoBootstrap)
+    }
 }
 
 /// Zeroes the time values in an entry's extra fields.
@@ -382,7 +455,9 @@ fn clear_extra_times(extra: &mut [u8]) -> Result<(), ZipError> {
     while at + 4 <= extra.len() {
         let id = u16_at(extra, at).unwrap_or(0);
         let len = usize::from(u16_at(extra, at + 2).unwrap_or(0));
-        let data = extra.get_mut(at + 4..at + 4 + len).ok_or(ZipError::Corrupt("extra field length"))?;
+        let data = extra
+            .get_mut(at + 4..at + 4 + len)
+            .ok_or(ZipError::Corrupt("extra field length"))?;
         match id {
             // Extended timestamp: one flags byte, then 4-byte Unix times.
             0x5455 => data.iter_mut().skip(1).for_each(|b| *b = 0),
@@ -413,7 +488,13 @@ mod tests {
 
     /// A one-entry stored zip, as `zip -X` would write it, with the given DOS time/date and a
     /// `UT` extra field holding `unix_time`.
-    fn stored_zip(name: &str, content: &[u8], dos_time: u16, dos_date: u16, unix_time: u32) -> Vec<u8> {
+    fn stored_zip(
+        name: &str,
+        content: &[u8],
+        dos_time: u16,
+        dos_date: u16,
+        unix_time: u32,
+    ) -> Vec<u8> {
         let crc = crc32(content);
         let mut extra = Vec::new();
         extra.extend_from_slice(&0x5455u16.to_le_bytes());
@@ -473,7 +554,11 @@ mod tests {
         for &b in bytes {
             crc ^= u32::from(b);
             for _ in 0..8 {
-                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -481,8 +566,20 @@ mod tests {
 
     #[test]
     fn same_content_at_other_times_normalises_to_the_same_bytes() {
-        let mut a = stored_zip("bootstrap", b"\x7fELF binary", 0x6b3a, 0x5b79, 1_764_000_000);
-        let mut b = stored_zip("bootstrap", b"\x7fELF binary", 0x1234, 0x5b7a, 1_764_100_000);
+        let mut a = stored_zip(
+            "bootstrap",
+            b"\x7fELF binary",
+            0x6b3a,
+            0x5b79,
+            1_764_000_000,
+        );
+        let mut b = stored_zip(
+            "bootstrap",
+            b"\x7fELF binary",
+            0x1234,
+            0x5b7a,
+            1_764_100_000,
+        );
         assert_ne!(a, b);
         normalise_zip(&mut a).unwrap();
         normalise_zip(&mut b).unwrap();
@@ -502,7 +599,13 @@ mod tests {
 
     #[test]
     fn normalising_keeps_content_crc_and_mode() {
-        let original = stored_zip("bootstrap", b"\x7fELF binary", 0x6b3a, 0x5b79, 1_764_000_000);
+        let original = stored_zip(
+            "bootstrap",
+            b"\x7fELF binary",
+            0x6b3a,
+            0x5b79,
+            1_764_000_000,
+        );
         let mut zip = original.clone();
         normalise_zip(&mut zip).unwrap();
         let differing: Vec<usize> = (0..zip.len()).filter(|&i| zip[i] != original[i]).collect();
@@ -531,7 +634,10 @@ mod tests {
 
     #[test]
     fn not_a_zip_is_refused() {
-        assert_eq!(normalise_zip(&mut b"#!/bin/sh\necho hi\n".to_vec()), Err(ZipError::NoEndRecord));
+        assert_eq!(
+            normalise_zip(&mut b"#!/bin/sh\necho hi\n".to_vec()),
+            Err(ZipError::NoEndRecord)
+        );
         let mut truncated = stored_zip("bootstrap", b"x", 0, 0x21, 0);
         truncated.truncate(truncated.len() - 5);
         assert_eq!(normalise_zip(&mut truncated), Err(ZipError::NoEndRecord));

@@ -26,7 +26,10 @@ macro_rules! adder {
 
 impl Template {
     pub fn new(description: String) -> Template {
-        Template { description, ..Template::default() }
+        Template {
+            description,
+            ..Template::default()
+        }
     }
 
     adder!(add_parameter, parameters, "parameter");
@@ -74,7 +77,8 @@ impl Template {
 
     /// Pretty-printed JSON (2-space indent) with a final newline: the bytes stack-gen writes.
     pub fn render(&self) -> String {
-        let mut text = serde_json::to_string_pretty(&self.to_json()).expect("JSON values serialise");
+        let mut text =
+            serde_json::to_string_pretty(&self.to_json()).expect("JSON values serialise");
         text.push('\n');
         text
     }

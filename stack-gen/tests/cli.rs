@@ -4,7 +4,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn stack_gen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_stack-gen")).args(args).output().expect("run stack-gen")
+    Command::new(env!("CARGO_BIN_EXE_stack-gen"))
+        .args(args)
+        .output()
+        .expect("run stack-gen")
 }
 
 fn stderr(output: &Output) -> String {
@@ -17,7 +20,11 @@ fn prints_the_default_template_on_stdout() {
     assert!(out.status.success(), "{}", stderr(&out));
     let template: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(template["Description"], "OpenEMR cloud deployment");
-    assert!(stderr(&out).is_empty(), "no warnings for the default stack: {}", stderr(&out));
+    assert!(
+        stderr(&out).is_empty(),
+        "no warnings for the default stack: {}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -27,7 +34,10 @@ fn output_file_holds_the_same_bytes_as_stdout() {
     let out = stack_gen(&["--dual-az", "--output", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stdout.is_empty());
-    assert_eq!(std::fs::read(&file).unwrap(), stack_gen(&["--dual-az"]).stdout);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        stack_gen(&["--dual-az"]).stdout
+    );
 }
 
 #[test]
@@ -42,7 +52,11 @@ fn dev_and_bastion_warn_on_stderr() {
     for flag in ["--dev", "--force-bastion"] {
         let out = stack_gen(&[flag]);
         assert!(out.status.success());
-        assert!(stderr(&out).contains("WARNING") && stderr(&out).contains("HIPAA"), "{flag}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("WARNING") && stderr(&out).contains("HIPAA"),
+            "{flag}: {}",
+            stderr(&out)
+        );
     }
 }
 
@@ -57,20 +71,47 @@ fn assert_rejected(args: &[&str], needle: &str) {
     with_output.extend(["--output", &file_arg]);
     let out = stack_gen(&with_output);
     assert!(!out.status.success(), "{args:?} was accepted");
-    assert!(stderr(&out).contains(needle), "{args:?}: stderr does not name {needle:?}: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(needle),
+        "{args:?}: stderr does not name {needle:?}: {}",
+        stderr(&out)
+    );
     assert!(out.stdout.is_empty(), "{args:?}: printed a template");
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), "previous", "{args:?}: output file changed");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "{args:?}: left a temporary file");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "previous",
+        "{args:?}: output file changed"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "{args:?}: left a temporary file"
+    );
 }
 
 #[test]
 fn bad_input_is_named_and_writes_nothing() {
     assert_rejected(&["--dual-azz"], "--dual-azz");
-    assert_rejected(&["--beanstalk-key", ""], "--beanstalk-key must not be empty");
-    assert_rejected(&["--beanstalk-key", "  "], "--beanstalk-key must not be empty");
+    assert_rejected(
+        &["--beanstalk-key", ""],
+        "--beanstalk-key must not be empty",
+    );
+    assert_rejected(
+        &["--beanstalk-key", "  "],
+        "--beanstalk-key must not be empty",
+    );
     assert_rejected(&["--beanstalk-key", "/abs/key.zip"], "--beanstalk-key");
-    assert_rejected(&["--beanstalk-version", ""], "--beanstalk-version must not be empty");
-    assert_rejected(&["--beanstalk-version", "64bit Amazon Linux 2023 v6.1.0 running Node.js 20"], "not a PHP platform");
+    assert_rejected(
+        &["--beanstalk-version", ""],
+        "--beanstalk-version must not be empty",
+    );
+    assert_rejected(
+        &[
+            "--beanstalk-version",
+            "64bit Amazon Linux 2023 v6.1.0 running Node.js 20",
+        ],
+        "not a PHP platform",
+    );
     assert_rejected(&["--recovery", "--recovery"], "--recovery");
 }
 
@@ -78,7 +119,11 @@ fn bad_input_is_named_and_writes_nothing() {
 fn unwritable_output_is_an_error_naming_the_path() {
     let out = stack_gen(&["--output", "/nonexistent-dir/stack.json"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("/nonexistent-dir/stack.json"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/nonexistent-dir/stack.json"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!Path::new("/nonexistent-dir").exists());
 }
 
@@ -89,8 +134,18 @@ fn graph_is_a_mermaid_flowchart_of_the_stack() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("flowchart"));
     assert!(text.contains("  EBEnvironment --> EBCert\n"), "GetAtt edge");
-    assert!(text.contains("  CloudTrail --> BucketPolicy\n"), "DependsOn edge");
+    assert!(
+        text.contains("  CloudTrail --> BucketPolicy\n"),
+        "DependsOn edge"
+    );
     assert!(text.contains("  nat --> natIp\n"), "GetAtt edge");
-    assert!(!text.contains("DeveloperBastion"), "no bastion without --dev");
-    assert!(String::from_utf8(stack_gen(&["graph", "--dev"]).stdout).unwrap().contains("DeveloperBastion"));
+    assert!(
+        !text.contains("DeveloperBastion"),
+        "no bastion without --dev"
+    );
+    assert!(
+        String::from_utf8(stack_gen(&["graph", "--dev"]).stdout)
+            .unwrap()
+            .contains("DeveloperBastion")
+    );
 }

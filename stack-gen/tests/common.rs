@@ -8,7 +8,10 @@ use stack_gen::{Options, generate, reference_combinations};
 /// (name, options, template JSON) for the 8 reference combinations plus the non-default
 /// bundle and platform flags.
 pub fn all_templates() -> Vec<(String, Options, Value)> {
-    let mut combos: Vec<(String, Options)> = reference_combinations().into_iter().map(|(n, o)| (n.to_owned(), o)).collect();
+    let mut combos: Vec<(String, Options)> = reference_combinations()
+        .into_iter()
+        .map(|(n, o)| (n.to_owned(), o))
+        .collect();
     combos.push((
         "beanstalk-flags".to_owned(),
         Options {

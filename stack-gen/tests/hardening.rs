@@ -16,7 +16,10 @@ fn statements(document: &Value) -> Vec<&Value> {
     listed
         .into_iter()
         .flat_map(|s| match s.get("Fn::If") {
-            Some(branches) => branches.as_array().unwrap()[1..].iter().filter(|b| b.get("Effect").is_some()).collect(),
+            Some(branches) => branches.as_array().unwrap()[1..]
+                .iter()
+                .filter(|b| b.get("Effect").is_some())
+                .collect(),
             None => vec![s],
         })
         .collect()
@@ -33,8 +36,15 @@ fn as_list(value: &Value) -> Vec<&Value> {
 fn identity_policies(template: &Value) -> Vec<(String, &Value)> {
     let mut out = Vec::new();
     for (id, role) in resources_of(template, "AWS::IAM::Role") {
-        for policy in role["Properties"]["Policies"].as_array().into_iter().flatten() {
-            out.push((format!("{id}/{}", policy["PolicyName"]), &policy["PolicyDocument"]));
+        for policy in role["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            out.push((
+                format!("{id}/{}", policy["PolicyName"]),
+                &policy["PolicyDocument"],
+            ));
         }
     }
     for type_ in ["AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"] {
@@ -46,7 +56,13 @@ fn identity_policies(template: &Value) -> Vec<(String, &Value)> {
 }
 
 /// Read-only actions AWS only authorises on `Resource: "*"`.
-const STAR_RESOURCE_ACTIONS: [&str; 5] = ["ec2:DescribeSnapshots", "ec2:DescribeVolumes", "rds:DescribeDBSnapshots", "kms:ListAliases", "ec2:DescribeTags"];
+const STAR_RESOURCE_ACTIONS: [&str; 5] = [
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeVolumes",
+    "rds:DescribeDBSnapshots",
+    "kms:ListAliases",
+    "ec2:DescribeTags",
+];
 
 #[test]
 fn iam_policies_name_actions_and_scope_resources() {
@@ -56,10 +72,17 @@ fn iam_policies_name_actions_and_scope_resources() {
                 let actions = as_list(&statement["Action"]);
                 assert!(!actions.is_empty(), "{name} {at}: statement without Action");
                 for action in &actions {
-                    let action = action.as_str().unwrap_or_else(|| panic!("{name} {at}: action {action} is not a string"));
-                    assert!(!action.contains('*'), "{name} {at}: wildcard action {action}");
+                    let action = action
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{name} {at}: action {action} is not a string"));
+                    assert!(
+                        !action.contains('*'),
+                        "{name} {at}: wildcard action {action}"
+                    );
                 }
-                if statement["Effect"] == "Allow" && as_list(&statement["Resource"]).iter().any(|r| *r == "*") {
+                if statement["Effect"] == "Allow"
+                    && as_list(&statement["Resource"]).iter().any(|r| *r == "*")
+                {
                     for action in actions {
                         assert!(
                             STAR_RESOURCE_ACTIONS.contains(&action.as_str().unwrap()),
@@ -76,27 +99,55 @@ fn iam_policies_name_actions_and_scope_resources() {
 fn buckets_are_encrypted_versioned_private_and_tls_only() {
     for (name, _, t) in all_templates() {
         let buckets = resources_of(&t, "AWS::S3::Bucket");
-        assert!(buckets.len() >= 2, "{name}: stack bucket and access-log bucket");
+        assert!(
+            buckets.len() >= 2,
+            "{name}: stack bucket and access-log bucket"
+        );
         for (id, bucket) in &buckets {
             let p = &bucket["Properties"];
             assert!(p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"].is_string(), "{name} {id}: encryption");
-            assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled", "{name} {id}: versioning");
-            for flag in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
-                assert_eq!(p["PublicAccessBlockConfiguration"][flag], true, "{name} {id}: {flag}");
+            assert_eq!(
+                p["VersioningConfiguration"]["Status"], "Enabled",
+                "{name} {id}: versioning"
+            );
+            for flag in [
+                "BlockPublicAcls",
+                "BlockPublicPolicy",
+                "IgnorePublicAcls",
+                "RestrictPublicBuckets",
+            ] {
+                assert_eq!(
+                    p["PublicAccessBlockConfiguration"][flag], true,
+                    "{name} {id}: {flag}"
+                );
             }
             let policies = resources_of(&t, "AWS::S3::BucketPolicy");
             let denies_plain_http = policies.iter().any(|(_, policy)| {
                 policy["Properties"]["Bucket"]["Ref"] == id.as_str()
                     && statements(&policy["Properties"]["PolicyDocument"])
                         .iter()
-                        .any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false")
+                        .any(|s| {
+                            s["Effect"] == "Deny"
+                                && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+                        })
             });
             assert!(denies_plain_http, "{name} {id}: no TLS-only policy");
         }
         let stack_bucket = &t["Resources"]["S3Bucket"]["Properties"];
-        assert_eq!(stack_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"], "aws:kms", "{name}: SSE-KMS");
-        assert!(stack_bucket["LoggingConfiguration"]["DestinationBucketName"].is_object(), "{name}: access logging");
-        assert_eq!(t["Resources"]["S3Bucket"]["DeletionPolicy"], "Retain", "{name}: the bucket holds the backups");
+        assert_eq!(
+            stack_bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+                ["SSEAlgorithm"],
+            "aws:kms",
+            "{name}: SSE-KMS"
+        );
+        assert!(
+            stack_bucket["LoggingConfiguration"]["DestinationBucketName"].is_object(),
+            "{name}: access logging"
+        );
+        assert_eq!(
+            t["Resources"]["S3Bucket"]["DeletionPolicy"], "Retain",
+            "{name}: the bucket holds the backups"
+        );
     }
 }
 
@@ -107,7 +158,10 @@ fn cloudtrail_validates_encrypts_and_logs_to_cloudwatch() {
         assert_eq!(p["EnableLogFileValidation"], true, "{name}");
         assert_eq!(p["IsMultiRegionTrail"], true, "{name}");
         assert!(p["KMSKeyId"].is_object(), "{name}: KMS");
-        assert!(p["CloudWatchLogsLogGroupArn"].is_object(), "{name}: CloudWatch Logs");
+        assert!(
+            p["CloudWatchLogsLogGroupArn"].is_object(),
+            "{name}: CloudWatch Logs"
+        );
     }
 }
 
@@ -116,29 +170,64 @@ fn data_at_rest_is_encrypted_and_kept() {
     for (name, options, t) in all_templates() {
         let rds = &t["Resources"]["RDSInstance"];
         assert_eq!(rds["Properties"]["StorageEncrypted"], true, "{name}");
-        assert!(rds["Properties"]["BackupRetentionPeriod"].as_u64().unwrap() >= 7, "{name}: backup retention");
-        assert_eq!(rds["Properties"]["DeletionProtection"], !options.dev, "{name}: deletion protection outside --dev");
+        assert!(
+            rds["Properties"]["BackupRetentionPeriod"].as_u64().unwrap() >= 7,
+            "{name}: backup retention"
+        );
+        assert_eq!(
+            rds["Properties"]["DeletionProtection"], !options.dev,
+            "{name}: deletion protection outside --dev"
+        );
         assert_eq!(rds["Properties"]["AutoMinorVersionUpgrade"], true, "{name}");
-        assert!(!rds["Properties"]["EnableCloudwatchLogsExports"].as_array().unwrap().is_empty(), "{name}: log exports");
-        assert_eq!(rds["DeletionPolicy"], if options.dev { "Delete" } else { "Snapshot" }, "{name}");
+        assert!(
+            !rds["Properties"]["EnableCloudwatchLogsExports"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{name}: log exports"
+        );
+        assert_eq!(
+            rds["DeletionPolicy"],
+            if options.dev { "Delete" } else { "Snapshot" },
+            "{name}"
+        );
         for (id, volume) in resources_of(&t, "AWS::EC2::Volume") {
             assert_eq!(volume["Properties"]["Encrypted"], true, "{name} {id}");
-            assert_eq!(volume["DeletionPolicy"], if options.dev { "Delete" } else { "Snapshot" }, "{name} {id}");
+            assert_eq!(
+                volume["DeletionPolicy"],
+                if options.dev { "Delete" } else { "Snapshot" },
+                "{name} {id}"
+            );
         }
         for (id, instance) in resources_of(&t, "AWS::EC2::Instance") {
-            for device in instance["Properties"]["BlockDeviceMappings"].as_array().unwrap() {
+            for device in instance["Properties"]["BlockDeviceMappings"]
+                .as_array()
+                .unwrap()
+            {
                 assert_eq!(device["Ebs"]["Encrypted"], true, "{name} {id}: root volume");
             }
-            assert!(instance["Properties"]["LaunchTemplate"].is_object(), "{name} {id}: IMDSv2 launch template");
+            assert!(
+                instance["Properties"]["LaunchTemplate"].is_object(),
+                "{name} {id}: IMDSv2 launch template"
+            );
         }
-        assert_eq!(t["Resources"]["ElasticFileSystem"]["Properties"]["Encrypted"], true, "{name}");
+        assert_eq!(
+            t["Resources"]["ElasticFileSystem"]["Properties"]["Encrypted"], true,
+            "{name}"
+        );
         let redis = &t["Resources"]["RedisCluster"]["Properties"];
         assert_eq!(redis["AtRestEncryptionEnabled"], true, "{name}");
         assert_eq!(redis["TransitEncryptionEnabled"], true, "{name}");
         for (id, key) in resources_of(&t, "AWS::KMS::Key") {
             assert_eq!(key["Properties"]["EnableKeyRotation"], true, "{name} {id}");
         }
-        assert_eq!(resources_of(&t, "AWS::KMS::Key").iter().any(|(id, _)| *id == "OpenEMRKey"), !options.recovery, "{name}: OpenEMRKey only outside recovery");
+        assert_eq!(
+            resources_of(&t, "AWS::KMS::Key")
+                .iter()
+                .any(|(id, _)| *id == "OpenEMRKey"),
+            !options.recovery,
+            "{name}: OpenEMRKey only outside recovery"
+        );
     }
 }
 
@@ -150,7 +239,10 @@ fn every_security_group_rule_is_described() {
             assert!(description.len() > 10, "{name} {id}: undescribed rule");
         }
         for (id, group) in resources_of(&t, "AWS::EC2::SecurityGroup") {
-            assert!(group["Properties"].get("SecurityGroupIngress").is_none(), "{name} {id}: inline rules bypass the described ones");
+            assert!(
+                group["Properties"].get("SecurityGroupIngress").is_none(),
+                "{name} {id}: inline rules bypass the described ones"
+            );
         }
     }
 }
@@ -163,13 +255,33 @@ fn lambdas_are_rust_on_al2023_arm64_with_kept_logs_and_no_python() {
         for (id, f) in functions {
             let p = &f["Properties"];
             assert_eq!(p["Runtime"], "provided.al2023", "{name} {id}");
-            assert_eq!(p["Architectures"], serde_json::json!(["arm64"]), "{name} {id}");
-            assert!(p["Code"]["S3Bucket"].is_object() && p["Code"]["S3Key"].is_object(), "{name} {id}: code from S3");
-            assert!(p.get("ReservedConcurrentExecutions").is_some(), "{name} {id}: reserved concurrency");
-            let log_group = p["LoggingConfig"]["LogGroup"]["Ref"].as_str().expect("own log group");
-            assert!(t["Resources"][log_group]["Properties"]["RetentionInDays"].as_u64().is_some(), "{name} {id}: log retention");
+            assert_eq!(
+                p["Architectures"],
+                serde_json::json!(["arm64"]),
+                "{name} {id}"
+            );
+            assert!(
+                p["Code"]["S3Bucket"].is_object() && p["Code"]["S3Key"].is_object(),
+                "{name} {id}: code from S3"
+            );
+            assert!(
+                p.get("ReservedConcurrentExecutions").is_some(),
+                "{name} {id}: reserved concurrency"
+            );
+            let log_group = p["LoggingConfig"]["LogGroup"]["Ref"]
+                .as_str()
+                .expect("own log group");
+            assert!(
+                t["Resources"][log_group]["Properties"]["RetentionInDays"]
+                    .as_u64()
+                    .is_some(),
+                "{name} {id}: log retention"
+            );
         }
-        assert!(!serde_json::to_string(&t).unwrap().contains("python2"), "{name}: Python 2");
+        assert!(
+            !serde_json::to_string(&t).unwrap().contains("python2"),
+            "{name}: Python 2"
+        );
         let text = serde_json::to_string(&t).unwrap();
         assert!(!text.contains("public-read"), "{name}: public-read ACL");
     }
@@ -180,10 +292,21 @@ fn instances_use_ssm_public_amis_not_a_region_map() {
     for (name, _, t) in all_templates() {
         assert!(t["Mappings"].get("RegionData").is_none(), "{name}");
         for (id, instance) in resources_of(&t, "AWS::EC2::Instance") {
-            let image = instance["Properties"]["ImageId"]["Ref"].as_str().expect("AMI parameter");
+            let image = instance["Properties"]["ImageId"]["Ref"]
+                .as_str()
+                .expect("AMI parameter");
             let parameter = &t["Parameters"][image];
-            assert_eq!(parameter["Type"], "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "{name} {id}");
-            assert!(parameter["Default"].as_str().unwrap().starts_with("/aws/service/"), "{name} {id}");
+            assert_eq!(
+                parameter["Type"], "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
+                "{name} {id}"
+            );
+            assert!(
+                parameter["Default"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/aws/service/"),
+                "{name} {id}"
+            );
         }
     }
 }
@@ -203,12 +326,23 @@ const STATEFUL: [&str; 7] = [
 fn dev_says_it_breaches_hipaa_and_production_does_not() {
     for (name, options, t) in all_templates() {
         let description = t["Description"].as_str().unwrap();
-        assert_eq!(description.contains("not HIPAA-safe"), options.bastion(), "{name}: {description}");
-        assert!(description.len() <= 1024, "{name}: CloudFormation limits the Description to 1024 bytes");
+        assert_eq!(
+            description.contains("not HIPAA-safe"),
+            options.bastion(),
+            "{name}: {description}"
+        );
+        assert!(
+            description.len() <= 1024,
+            "{name}: CloudFormation limits the Description to 1024 bytes"
+        );
         if !options.dev {
             for (id, resource) in t["Resources"].as_object().unwrap() {
                 if STATEFUL.contains(&resource["Type"].as_str().unwrap()) {
-                    assert!(["Retain", "Snapshot"].contains(&resource["DeletionPolicy"].as_str().unwrap_or("")), "{name} {id}: data lost with the stack outside --dev");
+                    assert!(
+                        ["Retain", "Snapshot"]
+                            .contains(&resource["DeletionPolicy"].as_str().unwrap_or("")),
+                        "{name} {id}: data lost with the stack outside --dev"
+                    );
                 }
             }
         }
@@ -226,7 +360,10 @@ fn secrets_are_no_echo_and_never_defaulted() {
         }
         for (id, output) in t["Outputs"].as_object().unwrap() {
             let text = output.to_string();
-            assert!(!text.contains("Password") && !text.contains("passphrase"), "{name}: output {id} exposes a secret");
+            assert!(
+                !text.contains("Password") && !text.contains("passphrase"),
+                "{name}: output {id} exposes a secret"
+            );
         }
     }
 }

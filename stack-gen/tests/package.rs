@@ -24,7 +24,10 @@ fn lambda_dir() -> &'static Path {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
@@ -32,7 +35,11 @@ async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
 }
 
 async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
-    s3.create_bucket().bucket(bucket).send().await.expect("create bucket");
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create bucket");
 }
 
 /// Every key in `bucket` with its LastModified.
@@ -41,11 +48,20 @@ async fn objects(s3: &aws_sdk_s3::Client, bucket: &str) -> BTreeMap<String, Stri
     listed
         .contents()
         .iter()
-        .map(|o| (o.key().unwrap().to_owned(), format!("{:?}", o.last_modified())))
+        .map(|o| {
+            (
+                o.key().unwrap().to_owned(),
+                format!("{:?}", o.last_modified()),
+            )
+        })
         .collect()
 }
 
-async fn run_package(s3: &aws_sdk_s3::Client, bucket: &str, dir: &Path) -> anyhow::Result<(Packaged, String)> {
+async fn run_package(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    dir: &Path,
+) -> anyhow::Result<(Packaged, String)> {
     let mut log = Vec::new();
     let packaged = package::package(&Options::default(), bucket, dir, s3, &mut log).await?;
     Ok((packaged, String::from_utf8(log).unwrap()))
@@ -60,7 +76,9 @@ fn code_location(template: &str) -> (BTreeMap<String, String>, Option<String>) {
         .iter()
         .map(|(name, v)| (name.clone(), v["S3Key"].as_str().unwrap().to_owned()))
         .collect();
-    let bucket = t["Parameters"]["LambdaCodeBucket"]["Default"].as_str().map(str::to_owned);
+    let bucket = t["Parameters"]["LambdaCodeBucket"]["Default"]
+        .as_str()
+        .map(str::to_owned);
     (keys, bucket)
 }
 
@@ -77,14 +95,28 @@ fn keys_are_content_hashes_and_the_template_points_at_exactly_the_uploaded_keys(
         for f in &packaged.functions {
             let mut local = std::fs::read(zip_path(dir, &f.package)).unwrap();
             normalise_zip(&mut local).unwrap();
-            assert_eq!(f.key, content_key(&f.package, &sha256_hex(&local)), "{}", f.name);
+            assert_eq!(
+                f.key,
+                content_key(&f.package, &sha256_hex(&local)),
+                "{}",
+                f.name
+            );
             assert!(f.key.starts_with(&format!("lambda/{}/", f.package)));
             assert!(f.uploaded, "{} not uploaded on the first run", f.name);
             // What is in the bucket hashes to its key: the key is the content's address.
-            let stored = s3.get_object().bucket("code-hashes").key(&f.key).send().await.unwrap();
+            let stored = s3
+                .get_object()
+                .bucket("code-hashes")
+                .key(&f.key)
+                .send()
+                .await
+                .unwrap();
             let bytes = stored.body.collect().await.unwrap().into_bytes();
             assert_eq!(bytes.len() as u64, f.size);
-            assert_eq!(format!("lambda/{}/{}.zip", f.package, sha256_hex(&bytes)), f.key);
+            assert_eq!(
+                format!("lambda/{}/{}.zip", f.package, sha256_hex(&bytes)),
+                f.key
+            );
             assert!(log.contains(&format!("{}  uploaded", f.key)), "{log}");
         }
         let uploaded: Vec<String> = objects(&s3, "code-hashes").await.into_keys().collect();
@@ -93,7 +125,10 @@ fn keys_are_content_hashes_and_the_template_points_at_exactly_the_uploaded_keys(
         assert_eq!(keys, packaged.keys());
         let mut referenced: Vec<String> = keys.into_values().collect();
         referenced.sort();
-        assert_eq!(referenced, uploaded, "the template references exactly the uploaded keys");
+        assert_eq!(
+            referenced, uploaded,
+            "the template references exactly the uploaded keys"
+        );
         assert!(log.contains("4 uploaded, 0 already present"), "{log}");
     });
 }
@@ -112,14 +147,28 @@ fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
         assert!(second.functions.iter().all(|f| !f.uploaded), "{log}");
         assert_eq!(second.keys(), first.keys());
         assert_eq!(second.template, first.template);
-        assert_eq!(objects(&s3, "code-rerun").await, before, "nothing rewritten");
+        assert_eq!(
+            objects(&s3, "code-rerun").await,
+            before,
+            "nothing rewritten"
+        );
         assert!(log.contains("0 uploaded, 4 already present"), "{log}");
         assert_eq!(log.matches("already present").count(), 5, "{log}");
 
         let gone = &first.functions[0];
-        s3.delete_object().bucket("code-rerun").key(&gone.key).send().await.unwrap();
+        s3.delete_object()
+            .bucket("code-rerun")
+            .key(&gone.key)
+            .send()
+            .await
+            .unwrap();
         let (third, _) = run_package(&s3, "code-rerun", dir).await.unwrap();
-        let uploaded: Vec<&str> = third.functions.iter().filter(|f| f.uploaded).map(|f| f.name.as_str()).collect();
+        let uploaded: Vec<&str> = third
+            .functions
+            .iter()
+            .filter(|f| f.uploaded)
+            .map(|f| f.name.as_str())
+            .collect();
         assert_eq!(uploaded, vec![gone.name.as_str()]);
     });
 }
@@ -129,7 +178,10 @@ fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
 fn retime(zip: &mut [u8], time: u16, date: u16) {
     zip[10..12].copy_from_slice(&time.to_le_bytes());
     zip[12..14].copy_from_slice(&date.to_le_bytes());
-    let central = zip.windows(4).rposition(|w| w == b"PK\x01\x02").expect("central directory");
+    let central = zip
+        .windows(4)
+        .rposition(|w| w == b"PK\x01\x02")
+        .expect("central directory");
     zip[central + 12..central + 14].copy_from_slice(&time.to_le_bytes());
     zip[central + 14..central + 16].copy_from_slice(&date.to_le_bytes());
 }
@@ -151,7 +203,9 @@ fn a_rebuild_of_unchanged_code_at_another_time_keeps_every_key() {
         let s3 = s3(&moto).await;
         create_bucket(&s3, "code-rebuilt").await;
         let (first, _) = run_package(&s3, "code-rebuilt", dir).await.unwrap();
-        let (second, log) = run_package(&s3, "code-rebuilt", rebuilt.path()).await.unwrap();
+        let (second, log) = run_package(&s3, "code-rebuilt", rebuilt.path())
+            .await
+            .unwrap();
         assert_eq!(second.keys(), first.keys());
         assert!(second.functions.iter().all(|f| !f.uploaded), "{log}");
     });
@@ -163,9 +217,14 @@ fn a_missing_bucket_fails_naming_it_and_uploads_nothing() {
     let moto = Moto::start();
     runtime().block_on(async {
         let s3 = s3(&moto).await;
-        let error = run_package(&s3, "no-such-code-bucket", dir).await.unwrap_err();
+        let error = run_package(&s3, "no-such-code-bucket", dir)
+            .await
+            .unwrap_err();
         let message = format!("{error:#}");
-        assert!(message.contains("bucket no-such-code-bucket does not exist"), "{message}");
+        assert!(
+            message.contains("bucket no-such-code-bucket does not exist"),
+            "{message}"
+        );
         let buckets = s3.list_buckets().send().await.unwrap();
         assert!(buckets.buckets().is_empty());
     });
@@ -178,10 +237,15 @@ fn a_missing_zip_fails_naming_it_before_any_upload() {
     runtime().block_on(async {
         let s3 = s3(&moto).await;
         create_bucket(&s3, "code-no-zips").await;
-        let error = run_package(&s3, "code-no-zips", empty.path()).await.unwrap_err();
+        let error = run_package(&s3, "code-no-zips", empty.path())
+            .await
+            .unwrap_err();
         let message = format!("{error:#}");
         let expected = zip_path(empty.path(), FUNCTIONS[0].1);
-        assert!(message.contains(&expected.display().to_string()), "{message}");
+        assert!(
+            message.contains(&expected.display().to_string()),
+            "{message}"
+        );
         assert!(message.contains("build it first"), "{message}");
         assert!(objects(&s3, "code-no-zips").await.is_empty());
     });
@@ -205,29 +269,61 @@ fn the_cli_writes_the_packaged_template_and_says_what_it_uploaded() {
     let out_dir = tempfile::tempdir().unwrap();
     let output = out_dir.path().join("OpenEMR.json");
     let output_arg = output.to_str().unwrap();
-    let args = ["--dual-az", "package", "--bucket", "code-cli", "--skip-build", "--lambda-dir", dir, "--output", output_arg];
+    let args = [
+        "--dual-az",
+        "package",
+        "--bucket",
+        "code-cli",
+        "--skip-build",
+        "--lambda-dir",
+        dir,
+        "--output",
+        output_arg,
+    ];
 
     let first = stack_gen(&moto, &args);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
-    assert!(first.stdout.is_empty(), "the template goes to --output only");
-    assert_eq!(stderr.matches(" uploaded\n").count(), FUNCTIONS.len(), "{stderr}");
+    assert!(
+        first.stdout.is_empty(),
+        "the template goes to --output only"
+    );
+    assert_eq!(
+        stderr.matches(" uploaded\n").count(),
+        FUNCTIONS.len(),
+        "{stderr}"
+    );
     let template = std::fs::read_to_string(&output).unwrap();
     let (keys, bucket) = code_location(&template);
     assert_eq!(bucket.as_deref(), Some("code-cli"));
     for (name, package) in FUNCTIONS {
-        assert!(keys[name].starts_with(&format!("lambda/{package}/")), "{keys:?}");
+        assert!(
+            keys[name].starts_with(&format!("lambda/{package}/")),
+            "{keys:?}"
+        );
         assert!(stderr.contains(&keys[name]), "{stderr}");
     }
     // The stack flags apply to the packaged template as to the plain one.
-    let plain = stack_gen::generate(&Options { dual_az: true, ..Options::default() }).unwrap().render();
+    let plain = stack_gen::generate(&Options {
+        dual_az: true,
+        ..Options::default()
+    })
+    .unwrap()
+    .render();
     assert_ne!(template, plain);
-    assert_eq!(template.matches("RCouchDBVolume").count() > 0, plain.matches("RCouchDBVolume").count() > 0);
+    assert_eq!(
+        template.matches("RCouchDBVolume").count() > 0,
+        plain.matches("RCouchDBVolume").count() > 0
+    );
 
     let second = stack_gen(&moto, &args);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
-    assert_eq!(stderr.matches(" already present\n").count(), FUNCTIONS.len(), "{stderr}");
+    assert_eq!(
+        stderr.matches(" already present\n").count(),
+        FUNCTIONS.len(),
+        "{stderr}"
+    );
     assert!(stderr.contains("0 uploaded, 4 already present"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&output).unwrap(), template);
 }
@@ -240,11 +336,27 @@ fn the_cli_with_a_missing_bucket_exits_non_zero_and_writes_no_file() {
     let output = out_dir.path().join("OpenEMR.json");
     let run = stack_gen(
         &moto,
-        &["package", "--bucket", "no-such-code-bucket", "--skip-build", "--lambda-dir", dir, "-o", output.to_str().unwrap()],
+        &[
+            "package",
+            "--bucket",
+            "no-such-code-bucket",
+            "--skip-build",
+            "--lambda-dir",
+            dir,
+            "-o",
+            output.to_str().unwrap(),
+        ],
     );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success());
-    assert!(stderr.contains("stack-gen: error: bucket no-such-code-bucket does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("stack-gen: error: bucket no-such-code-bucket does not exist"),
+        "{stderr}"
+    );
     assert!(!output.exists(), "no template written");
-    assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0, "no temporary file left");
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
 }

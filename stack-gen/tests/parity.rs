@@ -7,7 +7,11 @@ use stack_gen::{generate, reference_combinations};
 
 /// Original IDs kept with another resource type: (ID, original type, new type). Each is
 /// explained in ARCHITECTURE.md ("Changed logical IDs").
-const REPLACED: [(&str, &str, &str); 1] = [("RedisCluster", "AWS::ElastiCache::CacheCluster", "AWS::ElastiCache::ReplicationGroup")];
+const REPLACED: [(&str, &str, &str); 1] = [(
+    "RedisCluster",
+    "AWS::ElastiCache::CacheCluster",
+    "AWS::ElastiCache::ReplicationGroup",
+)];
 
 fn inventory() -> Value {
     serde_json::from_str(include_str!("data/original-inventory.json")).expect("inventory JSON")
@@ -22,15 +26,29 @@ fn every_original_logical_id_parameter_and_output_exists() {
         let ours = generate(&options).unwrap().to_json();
         for (id, original_type) in original["resources"].as_object().unwrap() {
             let original_type = original_type.as_str().unwrap();
-            let our_type = ours["Resources"][id]["Type"].as_str().unwrap_or_else(|| panic!("{name}: resource {id} missing"));
-            let replaced = REPLACED.iter().any(|(rid, from, to)| rid == id && *from == original_type && *to == our_type);
-            assert!(our_type == original_type || replaced, "{name}: {id} is {our_type}, the original's was {original_type}");
+            let our_type = ours["Resources"][id]["Type"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: resource {id} missing"));
+            let replaced = REPLACED
+                .iter()
+                .any(|(rid, from, to)| rid == id && *from == original_type && *to == our_type);
+            assert!(
+                our_type == original_type || replaced,
+                "{name}: {id} is {our_type}, the original's was {original_type}"
+            );
         }
         for section in ["parameters", "outputs"] {
-            let ours_section = &ours[if section == "parameters" { "Parameters" } else { "Outputs" }];
+            let ours_section = &ours[if section == "parameters" {
+                "Parameters"
+            } else {
+                "Outputs"
+            }];
             for key in original[section].as_array().unwrap() {
                 let key = key.as_str().unwrap();
-                assert!(ours_section.get(key).is_some(), "{name}: {section} {key} missing");
+                assert!(
+                    ours_section.get(key).is_some(),
+                    "{name}: {section} {key} missing"
+                );
             }
         }
     }
@@ -52,7 +70,10 @@ fn flags_select_the_same_optional_resources_as_the_original() {
         let ours = generate(&options).unwrap().to_json();
         for id in &everywhere {
             if !original.contains_key(id) {
-                assert!(ours["Resources"].get(id).is_none(), "{name}: {id} exists, but the original made it only for other flags");
+                assert!(
+                    ours["Resources"].get(id).is_none(),
+                    "{name}: {id} exists, but the original made it only for other flags"
+                );
             }
         }
     }
@@ -60,21 +81,34 @@ fn flags_select_the_same_optional_resources_as_the_original() {
 
 #[test]
 fn replacements_are_documented() {
-    let architecture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let architecture =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ARCHITECTURE.md"))
+            .expect("ARCHITECTURE.md");
     for (id, _, _) in REPLACED {
-        assert!(architecture.contains(&format!("`{id}`")), "ARCHITECTURE.md does not explain the change of {id}");
+        assert!(
+            architecture.contains(&format!("`{id}`")),
+            "ARCHITECTURE.md does not explain the change of {id}"
+        );
     }
 }
 
 #[test]
 fn description_markers_follow_the_original_order() {
     for (name, options) in reference_combinations() {
-        let original = inventory()[name]["description"].as_str().unwrap().to_owned();
-        let markers: Vec<&str> = original.match_indices('[').map(|(i, _)| &original[i..=i + original[i..].find(']').unwrap()]).collect();
+        let original = inventory()[name]["description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let markers: Vec<&str> = original
+            .match_indices('[')
+            .map(|(i, _)| &original[i..=i + original[i..].find(']').unwrap()])
+            .collect();
         let ours = options.description();
         let mut at = 0;
         for marker in markers {
-            let found = ours[at..].find(marker).unwrap_or_else(|| panic!("{name}: {marker} missing or out of order in {ours:?}"));
+            let found = ours[at..]
+                .find(marker)
+                .unwrap_or_else(|| panic!("{name}: {marker} missing or out of order in {ours:?}"));
             at += found + marker.len();
         }
     }

@@ -22,8 +22,16 @@ fn scripts() -> Vec<PathBuf> {
 
 #[test]
 fn shellcheck_passes_every_script() {
-    let output = Command::new(test_harness::tool("shellcheck")).args(["--shell=bash", "--severity=style"]).args(scripts()).output().expect("run shellcheck");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    let output = Command::new(test_harness::tool("shellcheck"))
+        .args(["--shell=bash", "--severity=style"])
+        .args(scripts())
+        .output()
+        .expect("run shellcheck");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 #[test]
@@ -31,12 +39,21 @@ fn cloudformation_placeholders_only_in_quoted_assignments() {
     for script in scripts() {
         let text = std::fs::read_to_string(&script).unwrap();
         for (n, line) in text.lines().enumerate() {
-            let placeholder_line = line.trim_start().split_once("='${").is_some_and(|(name, rest)| {
-                name.chars().all(|c| c.is_ascii_lowercase() || c == '_') && rest.ends_with("}'")
-            });
+            let placeholder_line =
+                line.trim_start()
+                    .split_once("='${")
+                    .is_some_and(|(name, rest)| {
+                        name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                            && rest.ends_with("}'")
+                    });
             let whole_line_placeholder = line == "${BackupScript}";
             if line.contains("${") {
-                assert!(placeholder_line || whole_line_placeholder, "{}:{}: `${{` outside a quoted placeholder: {line}", script.display(), n + 1);
+                assert!(
+                    placeholder_line || whole_line_placeholder,
+                    "{}:{}: `${{` outside a quoted placeholder: {line}",
+                    script.display(),
+                    n + 1
+                );
             }
         }
     }

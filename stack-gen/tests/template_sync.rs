@@ -25,8 +25,12 @@ fn checked_in_templates_match_the_generator() {
     }
     let architecture = dir.join("../ARCHITECTURE.md");
     let text = std::fs::read_to_string(&architecture).unwrap();
-    let (head, rest) = text.split_once(GRAPH_BEGIN).expect("ARCHITECTURE.md has the graph markers");
-    let (_, tail) = rest.split_once(GRAPH_END).expect("ARCHITECTURE.md has the graph end marker");
+    let (head, rest) = text
+        .split_once(GRAPH_BEGIN)
+        .expect("ARCHITECTURE.md has the graph markers");
+    let (_, tail) = rest
+        .split_once(GRAPH_END)
+        .expect("ARCHITECTURE.md has the graph end marker");
     let graph = stack_gen::graph::mermaid(&generate(&Default::default()).unwrap());
     let now = format!("{head}{GRAPH_BEGIN}\n```mermaid\n{graph}```\n{GRAPH_END}{tail}");
     if update {
@@ -34,5 +38,8 @@ fn checked_in_templates_match_the_generator() {
     } else if text != now {
         stale.push(architecture.display().to_string());
     }
-    assert!(stale.is_empty(), "stale templates (regenerate with UPDATE_TEMPLATES=1 cargo test -p stack-gen --test template_sync): {stale:?}");
+    assert!(
+        stale.is_empty(),
+        "stale templates (regenerate with UPDATE_TEMPLATES=1 cargo test -p stack-gen --test template_sync): {stale:?}"
+    );
 }

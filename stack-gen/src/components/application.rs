@@ -49,8 +49,20 @@ pub fn add(t: &mut Template, o: &Options) {
             }),
         ),
     );
-    t.add_resource("BeanstalkInstanceProfile", resource("AWS::IAM::InstanceProfile", json!({ "Roles": [ref_("BeanstalkInstanceRole")] })));
-    t.add_resource("EBApplication", resource("AWS::ElasticBeanstalk::Application", json!({ "Description": "OpenEMR" })));
+    t.add_resource(
+        "BeanstalkInstanceProfile",
+        resource(
+            "AWS::IAM::InstanceProfile",
+            json!({ "Roles": [ref_("BeanstalkInstanceRole")] }),
+        ),
+    );
+    t.add_resource(
+        "EBApplication",
+        resource(
+            "AWS::ElasticBeanstalk::Application",
+            json!({ "Description": "OpenEMR" }),
+        ),
+    );
     t.add_resource(
         "EBApplicationVersion",
         resource(
@@ -62,7 +74,11 @@ pub fn add(t: &mut Template, o: &Options) {
             }),
         ),
     );
-    let mut depends = vec![json!("NFSBackupInstance"), json!("EFSMountPrivate1"), json!("EFSMountPrivate2")];
+    let mut depends = vec![
+        json!("NFSBackupInstance"),
+        json!("EFSMountPrivate1"),
+        json!("EFSMountPrivate2"),
+    ];
     if o.document_store() {
         depends.push(json!("CouchDBInstance"));
     }
@@ -88,30 +104,94 @@ fn option(namespace: &str, name: &str, value: Value) -> Value {
 }
 
 fn option_settings(o: &Options) -> Vec<Value> {
-    let time_zone = if o.recovery { get_att("RecoveryParameters", "TimeZone") } else { ref_("TimeZone") };
+    let time_zone = if o.recovery {
+        get_att("RecoveryParameters", "TimeZone")
+    } else {
+        ref_("TimeZone")
+    };
     let env = "aws:elasticbeanstalk:application:environment";
     let mut settings = vec![
         option("aws:ec2:vpc", "VPCId", ref_("VPC")),
-        option("aws:ec2:vpc", "Subnets", join(",", vec![ref_("PrivateSubnet1"), ref_("PrivateSubnet2")])),
-        option("aws:ec2:vpc", "ELBSubnets", join(",", vec![ref_("PublicSubnet1"), ref_("PublicSubnet2")])),
+        option(
+            "aws:ec2:vpc",
+            "Subnets",
+            join(",", vec![ref_("PrivateSubnet1"), ref_("PrivateSubnet2")]),
+        ),
+        option(
+            "aws:ec2:vpc",
+            "ELBSubnets",
+            join(",", vec![ref_("PublicSubnet1"), ref_("PublicSubnet2")]),
+        ),
         option("aws:ec2:vpc", "ELBScheme", json!("public")),
-        option("aws:autoscaling:launchconfiguration", "IamInstanceProfile", ref_("BeanstalkInstanceProfile")),
-        option("aws:autoscaling:launchconfiguration", "SecurityGroups", ref_("ApplicationSecurityGroup")),
-        option("aws:autoscaling:launchconfiguration", "InstanceType", ref_("BeanstalkInstanceType")),
-        option("aws:autoscaling:launchconfiguration", "EC2KeyName", ref_("EC2KeyPair")),
-        option("aws:autoscaling:launchconfiguration", "DisableIMDSv1", json!("true")),
-        option("aws:autoscaling:asg", "MinSize", json!(if o.dual_az { "2" } else { "1" })),
+        option(
+            "aws:autoscaling:launchconfiguration",
+            "IamInstanceProfile",
+            ref_("BeanstalkInstanceProfile"),
+        ),
+        option(
+            "aws:autoscaling:launchconfiguration",
+            "SecurityGroups",
+            ref_("ApplicationSecurityGroup"),
+        ),
+        option(
+            "aws:autoscaling:launchconfiguration",
+            "InstanceType",
+            ref_("BeanstalkInstanceType"),
+        ),
+        option(
+            "aws:autoscaling:launchconfiguration",
+            "EC2KeyName",
+            ref_("EC2KeyPair"),
+        ),
+        option(
+            "aws:autoscaling:launchconfiguration",
+            "DisableIMDSv1",
+            json!("true"),
+        ),
+        option(
+            "aws:autoscaling:asg",
+            "MinSize",
+            json!(if o.dual_az { "2" } else { "1" }),
+        ),
         option("aws:autoscaling:asg", "MaxSize", json!("4")),
-        option("aws:elasticbeanstalk:environment", "EnvironmentType", json!("LoadBalanced")),
-        option("aws:elasticbeanstalk:environment", "LoadBalancerType", json!("classic")),
+        option(
+            "aws:elasticbeanstalk:environment",
+            "EnvironmentType",
+            json!("LoadBalanced"),
+        ),
+        option(
+            "aws:elasticbeanstalk:environment",
+            "LoadBalancerType",
+            json!("classic"),
+        ),
         option("aws:elb:listener:80", "ListenerProtocol", json!("HTTP")),
         option("aws:elb:listener:80", "InstancePort", json!("443")),
         option("aws:elb:listener:80", "InstanceProtocol", json!("HTTPS")),
-        option("aws:elb:policies:backendencryption", "PublicKeyPolicyNames", json!("backendkey")),
-        option("aws:elb:policies:backendencryption", "InstancePorts", json!("443")),
-        option("aws:elb:policies:backendkey", "PublicKey", get_att("EBCert", "PublicKey")),
-        option("aws:elasticbeanstalk:cloudwatch:logs", "StreamLogs", json!("true")),
-        option("aws:elasticbeanstalk:cloudwatch:logs", "RetentionInDays", json!("365")),
+        option(
+            "aws:elb:policies:backendencryption",
+            "PublicKeyPolicyNames",
+            json!("backendkey"),
+        ),
+        option(
+            "aws:elb:policies:backendencryption",
+            "InstancePorts",
+            json!("443"),
+        ),
+        option(
+            "aws:elb:policies:backendkey",
+            "PublicKey",
+            get_att("EBCert", "PublicKey"),
+        ),
+        option(
+            "aws:elasticbeanstalk:cloudwatch:logs",
+            "StreamLogs",
+            json!("true"),
+        ),
+        option(
+            "aws:elasticbeanstalk:cloudwatch:logs",
+            "RetentionInDays",
+            json!("365"),
+        ),
         option(env, "REDIS_IP", json!(format!("redis.{ZONE}"))),
         option(env, "FILE_SYSTEM_ID", ref_("ElasticFileSystem")),
         option(env, "NFS_HOSTNAME", json!(format!("nfs.{ZONE}"))),

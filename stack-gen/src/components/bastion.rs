@@ -9,7 +9,13 @@ use crate::options::Options;
 use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_resource("SSHSecurityGroup", security_group("Developer bastion: SSH from anywhere (--dev / --force-bastion only)", "bastion"));
+    t.add_resource(
+        "SSHSecurityGroup",
+        security_group(
+            "Developer bastion: SSH from anywhere (--dev / --force-bastion only)",
+            "bastion",
+        ),
+    );
     t.add_resource(
         "SSHSGIngress",
         resource(

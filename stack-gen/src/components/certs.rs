@@ -33,7 +33,10 @@ pub fn add(t: &mut Template, o: &Options) {
         subnet: "PrivateSubnet1",
         security_group: "ApplicationSecurityGroup",
         profile: Some("CertWriterInstanceProfile"),
-        user_data: sub_with(include_str!("../../scripts/certs/cert-writer.sh"), json!({ "KeyArn": key_arn(o) })),
+        user_data: sub_with(
+            include_str!("../../scripts/certs/cert-writer.sh"),
+            json!({ "KeyArn": key_arn(o) }),
+        ),
         name: "cert-writer",
         public_ip: false,
     };
@@ -52,7 +55,10 @@ pub fn add(t: &mut Template, o: &Options) {
         "BarebonesLambdaRole",
         "CertGrabberFunction",
         vec![
-            allow(&["s3:GetObject"], json!([bucket_objects(BEANSTALK_CERT_KEY)])),
+            allow(
+                &["s3:GetObject"],
+                json!([bucket_objects(BEANSTALK_CERT_KEY)]),
+            ),
             allow(&["kms:Decrypt"], json!([key_arn(o)])),
         ],
     );

@@ -28,8 +28,19 @@ pub fn add(t: &mut Template, o: &Options) {
         "DBInstanceClass",
         json!({ "Type": "String", "Default": "db.t4g.medium", "AllowedPattern": "^db\\.[a-z0-9]+\\.[a-z0-9]+$", "Description": "RDS instance class of the database." }),
     );
-    t.add_resource("DBSecurityGroup", security_group("OpenEMR database (RDS MySQL)", "database"));
-    t.add_resource("DBSGIngress", ingress_from_group("DBSecurityGroup", 3306, "ApplicationSecurityGroup", "MySQL from the application servers"));
+    t.add_resource(
+        "DBSecurityGroup",
+        security_group("OpenEMR database (RDS MySQL)", "database"),
+    );
+    t.add_resource(
+        "DBSGIngress",
+        ingress_from_group(
+            "DBSecurityGroup",
+            3306,
+            "ApplicationSecurityGroup",
+            "MySQL from the application servers",
+        ),
+    );
     t.add_resource(
         "RDSSubnetGroup",
         resource(
@@ -92,7 +103,14 @@ pub fn add(t: &mut Template, o: &Options) {
             "Properties": p
         }),
     );
-    t.add_resource("DNSMySQL", dns_record(&format!("mysql.{ZONE}"), "CNAME", get_att("RDSInstance", "Endpoint.Address")));
+    t.add_resource(
+        "DNSMySQL",
+        dns_record(
+            &format!("mysql.{ZONE}"),
+            "CNAME",
+            get_att("RDSInstance", "Endpoint.Address"),
+        ),
+    );
 }
 
 /// A restore takes the schema, master user and password from the snapshot (CloudFormation
@@ -103,7 +121,16 @@ fn recovery_overrides(p: &mut Value) {
     for property in ["DBName", "MasterUsername", "MasterUserPassword"] {
         p.remove(property);
     }
-    p.insert("DBSnapshotIdentifier".into(), ref_("RecoveryRDSSnapshotARN"));
-    p.insert("AllocatedStorage".into(), get_att("RecoveryParameters", "PatientRecords"));
-    p.insert("EngineVersion".into(), get_att("RecoveryParameters", "EngineVersion"));
+    p.insert(
+        "DBSnapshotIdentifier".into(),
+        ref_("RecoveryRDSSnapshotARN"),
+    );
+    p.insert(
+        "AllocatedStorage".into(),
+        get_att("RecoveryParameters", "PatientRecords"),
+    );
+    p.insert(
+        "EngineVersion".into(),
+        get_att("RecoveryParameters", "EngineVersion"),
+    );
 }

@@ -90,14 +90,26 @@ pub fn add(t: &mut Template, o: &Options) {
             "Description": "Id of the KMS key in DocumentBackupCopyRegion (this account) that encrypts the copies. Required when DocumentBackupCopyRegion is set: without it the function fails every night and alerts."
         }),
     );
-    t.add_condition(COPY_ENABLED, json!({ "Fn::Not": [{ "Fn::Equals": [ref_("DocumentBackupCopyRegion"), ""] }] }));
-    t.add_condition(COPY_KEY_GIVEN, json!({ "Fn::Not": [{ "Fn::Equals": [ref_("DocumentBackupCopyKmsKeyId"), ""] }] }));
-    let copy_key_arn = sub("arn:${AWS::Partition}:kms:${DocumentBackupCopyRegion}:${AWS::AccountId}:key/${DocumentBackupCopyKmsKeyId}");
+    t.add_condition(
+        COPY_ENABLED,
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("DocumentBackupCopyRegion"), ""] }] }),
+    );
+    t.add_condition(
+        COPY_KEY_GIVEN,
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("DocumentBackupCopyKmsKeyId"), ""] }] }),
+    );
+    let copy_key_arn = sub(
+        "arn:${AWS::Partition}:kms:${DocumentBackupCopyRegion}:${AWS::AccountId}:key/${DocumentBackupCopyKmsKeyId}",
+    );
 
     let volumes = document_store::volumes(o);
     let volume_arns: Vec<Value> = volumes
         .iter()
-        .map(|(id, _)| sub(&format!("arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:volume/${{{id}}}")))
+        .map(|(id, _)| {
+            sub(&format!(
+                "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:volume/${{{id}}}"
+            ))
+        })
         .collect();
     let here = snapshots_in("${AWS::Region}");
     let there = snapshots_in("${DocumentBackupCopyRegion}");
@@ -127,7 +139,10 @@ pub fn add(t: &mut Template, o: &Options) {
                 "Condition": { "StringEquals": { "ec2:CreateAction": ["CreateSnapshot", "CopySnapshot"] } }
             }),
             // Describe calls support no resource-level permissions.
-            allow(&["ec2:DescribeSnapshots", "ec2:DescribeVolumes"], json!(["*"])),
+            allow(
+                &["ec2:DescribeSnapshots", "ec2:DescribeVolumes"],
+                json!(["*"]),
+            ),
             // Delete only this stack's snapshots.
             json!({
                 "Effect": "Allow",
@@ -168,7 +183,11 @@ pub fn add(t: &mut Template, o: &Options) {
         ],
     );
 
-    let volumes_env = volumes.iter().map(|(id, _)| format!("{id}=${{{id}}}")).collect::<Vec<_>>().join(",");
+    let volumes_env = volumes
+        .iter()
+        .map(|(id, _)| format!("{id}=${{{id}}}"))
+        .collect::<Vec<_>>()
+        .join(",");
     add_function(
         t,
         RustFunction {
@@ -221,13 +240,29 @@ mod tests {
     }
 
     fn statements(t: &Value) -> Vec<Value> {
-        let raw = t["Resources"][ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap().clone();
+        let raw = t["Resources"][ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .clone();
         // Unwrap the copy-only statements (`Fn::If [cond, statement, NoValue]`).
-        raw.into_iter().map(|s| if let Some(branches) = s.get("Fn::If") { branches[1].clone() } else { s }).collect()
+        raw.into_iter()
+            .map(|s| {
+                if let Some(branches) = s.get("Fn::If") {
+                    branches[1].clone()
+                } else {
+                    s
+                }
+            })
+            .collect()
     }
 
     fn actions(s: &Value) -> Vec<String> {
-        s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect()
+        s["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
     }
 
     #[test]
@@ -242,30 +277,58 @@ mod tests {
         ] {
             assert_eq!(t["Resources"][id]["Type"], kind, "{id}");
         }
-        assert_eq!(t["Resources"][SCHEDULE]["Properties"]["ScheduleExpression"], backup_schedule::snapshot_schedule());
-        assert_eq!(t["Resources"][PERMISSION]["Properties"]["SourceArn"], get_att(SCHEDULE, "Arn"));
-        assert_eq!(t["Resources"][INVOKE_CONFIG]["Properties"]["DestinationConfig"]["OnFailure"]["Destination"], ref_(ALERT_TOPIC));
+        assert_eq!(
+            t["Resources"][SCHEDULE]["Properties"]["ScheduleExpression"],
+            backup_schedule::snapshot_schedule()
+        );
+        assert_eq!(
+            t["Resources"][PERMISSION]["Properties"]["SourceArn"],
+            get_att(SCHEDULE, "Arn")
+        );
+        assert_eq!(
+            t["Resources"][INVOKE_CONFIG]["Properties"]["DestinationConfig"]["OnFailure"]["Destination"],
+            ref_(ALERT_TOPIC)
+        );
         assert_eq!(t["Parameters"]["DocumentBackupRetention"]["Default"], 3);
         assert_eq!(t["Parameters"]["DocumentBackupRetention"]["MinValue"], 1);
     }
 
     #[test]
     fn every_document_volume_is_passed_and_snapshot_only_those() {
-        for (dual_az, want) in [(false, "CouchDBVolume=${CouchDBVolume}"), (true, "CouchDBVolume=${CouchDBVolume},RCouchDBVolume=${RCouchDBVolume}")] {
-            let t = template(&Options { dual_az, ..Options::default() });
+        for (dual_az, want) in [
+            (false, "CouchDBVolume=${CouchDBVolume}"),
+            (
+                true,
+                "CouchDBVolume=${CouchDBVolume},RCouchDBVolume=${RCouchDBVolume}",
+            ),
+        ] {
+            let t = template(&Options {
+                dual_az,
+                ..Options::default()
+            });
             let env = &t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"];
             assert_eq!(env["VOLUMES"], sub(want));
             assert_eq!(env["STACK_ID"], ref_("AWS::StackId"));
-            let create = statements(&t).into_iter().find(|s| actions(s) == ["ec2:CreateSnapshot"] && s.get("Condition").is_none()).unwrap();
+            let create = statements(&t)
+                .into_iter()
+                .find(|s| actions(s) == ["ec2:CreateSnapshot"] && s.get("Condition").is_none())
+                .unwrap();
             let n = create["Resource"].as_array().unwrap().len();
             assert_eq!(n, if dual_az { 2 } else { 1 });
-            assert!(create["Resource"].to_string().contains("volume/${CouchDBVolume}"));
+            assert!(
+                create["Resource"]
+                    .to_string()
+                    .contains("volume/${CouchDBVolume}")
+            );
         }
     }
 
     #[test]
     fn policy_is_scoped() {
-        let t = template(&Options { dual_az: true, ..Options::default() });
+        let t = template(&Options {
+            dual_az: true,
+            ..Options::default()
+        });
         for s in statements(&t) {
             for a in actions(&s) {
                 assert!(!a.contains('*'), "wildcard action {a}");
@@ -276,7 +339,10 @@ mod tests {
                 assert!(describe_only, "Resource * only for describe calls: {s}");
             }
             if actions(&s).iter().any(|a| a == "ec2:DeleteSnapshot") {
-                assert_eq!(s["Condition"]["StringEquals"]["aws:ResourceTag/openemr:stack-id"], ref_("AWS::StackId"));
+                assert_eq!(
+                    s["Condition"]["StringEquals"]["aws:ResourceTag/openemr:stack-id"],
+                    ref_("AWS::StackId")
+                );
             }
             if actions(&s).iter().any(|a| a == "ec2:CreateTags") {
                 assert!(s["Condition"]["StringEquals"]["ec2:CreateAction"].is_array());
@@ -290,10 +356,21 @@ mod tests {
         assert_eq!(t["Parameters"]["DocumentBackupCopyRegion"]["Default"], "");
         assert!(t["Conditions"][COPY_ENABLED].is_object());
         let raw = &t["Resources"][ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
-        let conditional = raw.as_array().unwrap().iter().filter(|s| s["Fn::If"][0] == COPY_ENABLED).count();
-        assert_eq!(conditional, 3, "two CopySnapshot statements and the KMS one");
+        let conditional = raw
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["Fn::If"][0] == COPY_ENABLED)
+            .count();
+        assert_eq!(
+            conditional, 3,
+            "two CopySnapshot statements and the KMS one"
+        );
         // Recovery stacks re-encrypt from the recovered key.
-        let t = template(&Options { recovery: true, ..Options::default() });
+        let t = template(&Options {
+            recovery: true,
+            ..Options::default()
+        });
         assert!(t["Resources"][ROLE].to_string().contains("RecoveryKMSKey"));
     }
 }

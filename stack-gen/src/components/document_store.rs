@@ -24,13 +24,40 @@ pub fn volumes(o: &Options) -> Vec<(&'static str, usize)> {
 }
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_resource("CouchDBSecurityGroup", security_group("OpenEMR document store (CouchDB)", "couchdb"));
-    t.add_resource("CouchDBSGIngress", ingress_from_group("CouchDBSecurityGroup", COUCHDB_PORT, "ApplicationSecurityGroup", "CouchDB (TLS) from the application servers"));
+    t.add_resource(
+        "CouchDBSecurityGroup",
+        security_group("OpenEMR document store (CouchDB)", "couchdb"),
+    );
+    t.add_resource(
+        "CouchDBSGIngress",
+        ingress_from_group(
+            "CouchDBSecurityGroup",
+            COUCHDB_PORT,
+            "ApplicationSecurityGroup",
+            "CouchDB (TLS) from the application servers",
+        ),
+    );
     if o.dual_az {
-        t.add_resource("CouchDBSGIngress2", ingress_from_group("CouchDBSecurityGroup", COUCHDB_PORT, "CouchDBSecurityGroup", "CouchDB replication between the two nodes"));
+        t.add_resource(
+            "CouchDBSGIngress2",
+            ingress_from_group(
+                "CouchDBSecurityGroup",
+                COUCHDB_PORT,
+                "CouchDBSecurityGroup",
+                "CouchDB replication between the two nodes",
+            ),
+        );
     }
     if o.bastion() {
-        t.add_resource("CouchDBBastionIngress", ingress_from_group("CouchDBSecurityGroup", 22, "SSHSecurityGroup", "SSH from the developer bastion"));
+        t.add_resource(
+            "CouchDBBastionIngress",
+            ingress_from_group(
+                "CouchDBSecurityGroup",
+                22,
+                "SSHSecurityGroup",
+                "SSH from the developer bastion",
+            ),
+        );
     }
     add_instance_role(
         t,
@@ -38,12 +65,24 @@ pub fn add(t: &mut Template, o: &Options) {
         "CouchDBPolicy",
         "CouchDBInstanceProfile",
         vec![
-            allow(&["s3:GetObject"], json!([bucket_objects("CA/certs/couch.crt"), bucket_objects("CA/certs/ca.crt"), bucket_objects("CA/keys/couch.key"), bucket_objects("CouchDB/*")])),
+            allow(
+                &["s3:GetObject"],
+                json!([
+                    bucket_objects("CA/certs/couch.crt"),
+                    bucket_objects("CA/certs/ca.crt"),
+                    bucket_objects("CA/keys/couch.key"),
+                    bucket_objects("CouchDB/*")
+                ]),
+            ),
             allow(&["s3:PutObject"], json!([bucket_objects("CouchDB/*")])),
             allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
         ],
     );
-    let size = if o.recovery { get_att("RecoveryParameters", "DocumentStorage") } else { ref_("DocumentStorage") };
+    let size = if o.recovery {
+        get_att("RecoveryParameters", "DocumentStorage")
+    } else {
+        ref_("DocumentStorage")
+    };
     for (volume, zone) in volumes(o) {
         let mut p = json!({
             "AvailabilityZone": az(zone),
@@ -61,12 +100,47 @@ pub fn add(t: &mut Template, o: &Options) {
             json!({ "Type": "AWS::EC2::Volume", "DeletionPolicy": keep_policy(o, "Snapshot"), "UpdateReplacePolicy": keep_policy(o, "Snapshot"), "Properties": p }),
         );
     }
-    add_node(t, o, "CouchDBInstance", "CouchDBVolume", "PrivateSubnet1", json!(""));
-    t.add_resource("DNSCouchDB", dns_record(&format!("couchdb.{ZONE}"), "A", get_att("CouchDBInstance", "PrivateIp")));
+    add_node(
+        t,
+        o,
+        "CouchDBInstance",
+        "CouchDBVolume",
+        "PrivateSubnet1",
+        json!(""),
+    );
+    t.add_resource(
+        "DNSCouchDB",
+        dns_record(
+            &format!("couchdb.{ZONE}"),
+            "A",
+            get_att("CouchDBInstance", "PrivateIp"),
+        ),
+    );
     if o.dual_az {
-        add_node(t, o, "CouchReplicatedDBInstance", "RCouchDBVolume", "PrivateSubnet2", json!(format!("couchdb-az1.{ZONE}")));
-        t.add_resource("DNSCouchDBAZ1", dns_record(&format!("couchdb-az1.{ZONE}"), "A", get_att("CouchDBInstance", "PrivateIp")));
-        t.add_resource("DNSCouchDBAZ2", dns_record(&format!("couchdb-az2.{ZONE}"), "A", get_att("CouchReplicatedDBInstance", "PrivateIp")));
+        add_node(
+            t,
+            o,
+            "CouchReplicatedDBInstance",
+            "RCouchDBVolume",
+            "PrivateSubnet2",
+            json!(format!("couchdb-az1.{ZONE}")),
+        );
+        t.add_resource(
+            "DNSCouchDBAZ1",
+            dns_record(
+                &format!("couchdb-az1.{ZONE}"),
+                "A",
+                get_att("CouchDBInstance", "PrivateIp"),
+            ),
+        );
+        t.add_resource(
+            "DNSCouchDBAZ2",
+            dns_record(
+                &format!("couchdb-az2.{ZONE}"),
+                "A",
+                get_att("CouchReplicatedDBInstance", "PrivateIp"),
+            ),
+        );
     }
 }
 
@@ -81,7 +155,11 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
             include_str!("../../scripts/document_store/user-data.sh"),
             json!({ "KeyArn": key_arn(o), "Volume": ref_(volume), "Peer": peer }),
         ),
-        name: if volume == "CouchDBVolume" { "couchdb-az1" } else { "couchdb-az2" },
+        name: if volume == "CouchDBVolume" {
+            "couchdb-az1"
+        } else {
+            "couchdb-az2"
+        },
         public_ip: false,
     };
     let mut p = node.properties(o, key_arn(o));

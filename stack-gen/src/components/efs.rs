@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::cfn::{ingress_from_group, name_tag, ref_, resource, security_group, sub};
-use crate::components::foundation::{ZONE, key_arn, keep_policy};
+use crate::components::foundation::{ZONE, keep_policy, key_arn};
 use crate::options::Options;
 use crate::template::Template;
 
@@ -24,9 +24,23 @@ pub fn add(t: &mut Template, o: &Options) {
             }
         }),
     );
-    t.add_resource("EFSSecurityGroup", security_group("OpenEMR shared file system (EFS mount targets)", "efs"));
-    t.add_resource("EFSSGIngress", ingress_from_group("EFSSecurityGroup", 2049, "ApplicationSecurityGroup", "NFS from the application servers"));
-    for (id, subnet) in [("EFSMountPrivate1", "PrivateSubnet1"), ("EFSMountPrivate2", "PrivateSubnet2")] {
+    t.add_resource(
+        "EFSSecurityGroup",
+        security_group("OpenEMR shared file system (EFS mount targets)", "efs"),
+    );
+    t.add_resource(
+        "EFSSGIngress",
+        ingress_from_group(
+            "EFSSecurityGroup",
+            2049,
+            "ApplicationSecurityGroup",
+            "NFS from the application servers",
+        ),
+    );
+    for (id, subnet) in [
+        ("EFSMountPrivate1", "PrivateSubnet1"),
+        ("EFSMountPrivate2", "PrivateSubnet2"),
+    ] {
         t.add_resource(
             id,
             resource(
@@ -37,7 +51,11 @@ pub fn add(t: &mut Template, o: &Options) {
     }
     t.add_resource(
         "DNSEFS",
-        dns_record(&format!("nfs.{ZONE}"), "CNAME", sub("${ElasticFileSystem}.efs.${AWS::Region}.amazonaws.com")),
+        dns_record(
+            &format!("nfs.{ZONE}"),
+            "CNAME",
+            sub("${ElasticFileSystem}.efs.${AWS::Region}.amazonaws.com"),
+        ),
     );
 }
 

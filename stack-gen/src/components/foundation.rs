@@ -3,7 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, get_att, if_, join, name_tag, no_value, ref_, resource, security_group, sub};
+use crate::cfn::{
+    allow, get_att, if_, join, name_tag, no_value, ref_, resource, security_group, sub,
+};
 use crate::options::Options;
 use crate::template::Template;
 
@@ -31,7 +33,11 @@ pub fn bucket_objects(prefix: &str) -> Value {
 /// ARN of the KMS key protecting the stack's data: the stack's own, or in a recovery stack
 /// the original stack's (`RecoveryKMSKey`), since every snapshot and backup is encrypted with it.
 pub fn key_arn(o: &Options) -> Value {
-    if o.recovery { ref_("RecoveryKMSKey") } else { get_att("OpenEMRKey", "Arn") }
+    if o.recovery {
+        ref_("RecoveryKMSKey")
+    } else {
+        get_att("OpenEMRKey", "Arn")
+    }
 }
 
 /// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
@@ -131,7 +137,10 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
 }
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_condition("HasAlertEmail", json!({ "Fn::Not": [{ "Fn::Equals": [ref_("AlertEmail"), ""] }] }));
+    t.add_condition(
+        "HasAlertEmail",
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("AlertEmail"), ""] }] }),
+    );
     t.add_resource(
         "DNS",
         resource("AWS::Route53::HostedZone", json!({ "Name": ZONE, "VPCs": [{ "VPCId": ref_("VPC"), "VPCRegion": ref_("AWS::Region") }] })),
@@ -142,7 +151,13 @@ pub fn add(t: &mut Template, o: &Options) {
     add_bucket(t, o);
     add_trail(t, o);
     add_alerts(t, o);
-    t.add_resource("ApplicationSecurityGroup", security_group("OpenEMR application servers (Elastic Beanstalk instances)", "application"));
+    t.add_resource(
+        "ApplicationSecurityGroup",
+        security_group(
+            "OpenEMR application servers (Elastic Beanstalk instances)",
+            "application",
+        ),
+    );
     t.add_resource(
         "AppSGIngress",
         resource(
@@ -363,7 +378,9 @@ fn deny_insecure_transport(bucket: Value, objects: Value) -> Value {
 /// The trail's ARN, built from its name (a GetAtt would make the bucket policy and the trail
 /// depend on each other).
 fn trail_arn() -> Value {
-    sub("arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/${AWS::StackName}-trail")
+    sub(
+        "arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/${AWS::StackName}-trail",
+    )
 }
 
 fn add_trail(t: &mut Template, o: &Options) {

@@ -4,21 +4,21 @@
 use crate::options::Options;
 use crate::template::Template;
 
-pub mod network;
-pub mod foundation;
+pub mod application;
+pub mod backup_checker;
 pub mod backup_schedule;
 pub mod bastion;
-pub mod efs;
-pub mod redis;
-pub mod database;
 pub mod certs;
-pub mod nfs_backup;
-pub mod document_store;
+pub mod database;
 pub mod document_backups;
-pub mod backup_checker;
-pub mod recovery;
-pub mod application;
+pub mod document_store;
+pub mod efs;
+pub mod foundation;
+pub mod network;
+pub mod nfs_backup;
 pub mod outputs;
+pub mod recovery;
+pub mod redis;
 
 /// Adds every component, in build order.
 pub fn build(t: &mut Template, o: &Options) {

@@ -43,10 +43,19 @@ pub fn add(t: &mut Template, o: &Options) {
             ),
         );
     }
-    t.add_resource("ig", resource("AWS::EC2::InternetGateway", json!({ "Tags": [name_tag("igw")] })));
+    t.add_resource(
+        "ig",
+        resource(
+            "AWS::EC2::InternetGateway",
+            json!({ "Tags": [name_tag("igw")] }),
+        ),
+    );
     t.add_resource(
         "igAttach",
-        resource("AWS::EC2::VPCGatewayAttachment", json!({ "VpcId": ref_("VPC"), "InternetGatewayId": ref_("ig") })),
+        resource(
+            "AWS::EC2::VPCGatewayAttachment",
+            json!({ "VpcId": ref_("VPC"), "InternetGatewayId": ref_("ig") }),
+        ),
     );
     t.add_resource("rtTablePublic", route_table("public"));
     t.add_resource(
@@ -57,33 +66,65 @@ pub fn add(t: &mut Template, o: &Options) {
             "Properties": { "RouteTableId": ref_("rtTablePublic"), "DestinationCidrBlock": "0.0.0.0/0", "GatewayId": ref_("ig") }
         }),
     );
-    t.add_resource("rtPublic1Attach", association("PublicSubnet1", "rtTablePublic"));
-    t.add_resource("rtPublic2Attach", association("PublicSubnet2", "rtTablePublic"));
+    t.add_resource(
+        "rtPublic1Attach",
+        association("PublicSubnet1", "rtTablePublic"),
+    );
+    t.add_resource(
+        "rtPublic2Attach",
+        association("PublicSubnet2", "rtTablePublic"),
+    );
 
     if o.dual_az {
         for n in ["1", "2"] {
-            add_nat(t, &format!("natIp{n}"), &format!("nat{n}"), &format!("PublicSubnet{n}"));
+            add_nat(
+                t,
+                &format!("natIp{n}"),
+                &format!("nat{n}"),
+                &format!("PublicSubnet{n}"),
+            );
             let table = format!("rtTablePrivate{n}");
             t.add_resource(&table, route_table(&format!("private{n}")));
-            t.add_resource(&format!("rtPrivate{n}"), nat_route(&table, &format!("nat{n}")));
+            t.add_resource(
+                &format!("rtPrivate{n}"),
+                nat_route(&table, &format!("nat{n}")),
+            );
         }
-        t.add_resource("rtPrivate1Attach", association("PrivateSubnet1", "rtTablePrivate1"));
-        t.add_resource("rtPrivate2Attach", association("PrivateSubnet2", "rtTablePrivate2"));
+        t.add_resource(
+            "rtPrivate1Attach",
+            association("PrivateSubnet1", "rtTablePrivate1"),
+        );
+        t.add_resource(
+            "rtPrivate2Attach",
+            association("PrivateSubnet2", "rtTablePrivate2"),
+        );
     } else {
         add_nat(t, "natIp", "nat", "PublicSubnet1");
         t.add_resource("rtTablePrivate", route_table("private"));
         t.add_resource("rtPrivate", nat_route("rtTablePrivate", "nat"));
-        t.add_resource("rtPrivate1Attach", association("PrivateSubnet1", "rtTablePrivate"));
-        t.add_resource("rtPrivate2Attach", association("PrivateSubnet2", "rtTablePrivate"));
+        t.add_resource(
+            "rtPrivate1Attach",
+            association("PrivateSubnet1", "rtTablePrivate"),
+        );
+        t.add_resource(
+            "rtPrivate2Attach",
+            association("PrivateSubnet2", "rtTablePrivate"),
+        );
     }
 }
 
 fn route_table(name: &str) -> serde_json::Value {
-    resource("AWS::EC2::RouteTable", json!({ "VpcId": ref_("VPC"), "Tags": [name_tag(&format!("rt-{name}"))] }))
+    resource(
+        "AWS::EC2::RouteTable",
+        json!({ "VpcId": ref_("VPC"), "Tags": [name_tag(&format!("rt-{name}"))] }),
+    )
 }
 
 fn association(subnet: &str, table: &str) -> serde_json::Value {
-    resource("AWS::EC2::SubnetRouteTableAssociation", json!({ "SubnetId": ref_(subnet), "RouteTableId": ref_(table) }))
+    resource(
+        "AWS::EC2::SubnetRouteTableAssociation",
+        json!({ "SubnetId": ref_(subnet), "RouteTableId": ref_(table) }),
+    )
 }
 
 fn add_nat(t: &mut Template, ip: &str, nat: &str, subnet: &str) {

@@ -13,21 +13,56 @@ use crate::options::Options;
 use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_resource("NFSBackupSecurityGroup", security_group("OpenEMR NFS backup agent", "nfs-backup"));
-    t.add_resource("NFSSGIngress", ingress_from_group("EFSSecurityGroup", 2049, "NFSBackupSecurityGroup", "NFS from the backup agent"));
+    t.add_resource(
+        "NFSBackupSecurityGroup",
+        security_group("OpenEMR NFS backup agent", "nfs-backup"),
+    );
+    t.add_resource(
+        "NFSSGIngress",
+        ingress_from_group(
+            "EFSSecurityGroup",
+            2049,
+            "NFSBackupSecurityGroup",
+            "NFS from the backup agent",
+        ),
+    );
     if o.bastion() {
-        t.add_resource("NFSBackupSGIngress", ingress_from_group("NFSBackupSecurityGroup", 22, "SSHSecurityGroup", "SSH from the developer bastion"));
+        t.add_resource(
+            "NFSBackupSGIngress",
+            ingress_from_group(
+                "NFSBackupSecurityGroup",
+                22,
+                "SSHSecurityGroup",
+                "SSH from the developer bastion",
+            ),
+        );
     }
     let mut statements = vec![
         list_backup(bucket_arn()),
-        allow(&["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], json!([bucket_objects("Backup/*")])),
+        allow(
+            &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            json!([bucket_objects("Backup/*")]),
+        ),
         allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
     ];
     if o.recovery {
-        statements.push(list_backup(sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}")));
-        statements.push(allow(&["s3:GetObject"], json!([sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}/Backup/*")])));
+        statements.push(list_backup(sub(
+            "arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}",
+        )));
+        statements.push(allow(
+            &["s3:GetObject"],
+            json!([sub(
+                "arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}/Backup/*"
+            )]),
+        ));
     }
-    add_instance_role(t, "NFSBackupRole", "NFSBackupPolicy", "NFSInstanceProfile", statements);
+    add_instance_role(
+        t,
+        "NFSBackupRole",
+        "NFSBackupPolicy",
+        "NFSInstanceProfile",
+        statements,
+    );
     let agent = Instance {
         os: Os::Ubuntu2404,
         instance_type: "t3.small",
@@ -56,7 +91,14 @@ pub fn add(t: &mut Template, o: &Options) {
             "Properties": agent.properties(o, key_arn(o))
         }),
     );
-    t.add_resource("DNSBackupAgent", dns_record(&format!("backup.{ZONE}"), "A", get_att("NFSBackupInstance", "PrivateIp")));
+    t.add_resource(
+        "DNSBackupAgent",
+        dns_record(
+            &format!("backup.{ZONE}"),
+            "A",
+            get_att("NFSBackupInstance", "PrivateIp"),
+        ),
+    );
 }
 
 /// Listing the `Backup/` prefix of a bucket, nothing else.

@@ -11,7 +11,10 @@ use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {
     t.add_output("OpenEMR", json!({ "Description": "OpenEMR's address", "Value": sub("http://${EBEnvironment.EndpointURL}/openemr") }));
-    t.add_output("OpenEMRVPC", json!({ "Description": "The stack's VPC (for the VPN, chapter 4)", "Value": ref_("VPC") }));
+    t.add_output(
+        "OpenEMRVPC",
+        json!({ "Description": "The stack's VPC (for the VPN, chapter 4)", "Value": ref_("VPC") }),
+    );
     if o.bastion() {
         t.add_output("DeveloperKeyhole", json!({ "Description": "Public IP of the developer bastion (not HIPAA-safe)", "Value": get_att("DeveloperBastion", "PublicIp") }));
     }

@@ -12,8 +12,19 @@ use crate::options::Options;
 use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_resource("RedisSecurityGroup", security_group("OpenEMR session store (Redis)", "redis"));
-    t.add_resource("RedisSGIngress", ingress_from_group("RedisSecurityGroup", 6379, "ApplicationSecurityGroup", "Redis from the application servers"));
+    t.add_resource(
+        "RedisSecurityGroup",
+        security_group("OpenEMR session store (Redis)", "redis"),
+    );
+    t.add_resource(
+        "RedisSGIngress",
+        ingress_from_group(
+            "RedisSecurityGroup",
+            6379,
+            "ApplicationSecurityGroup",
+            "Redis from the application servers",
+        ),
+    );
     t.add_resource(
         "RedisSubnets",
         resource(
@@ -46,5 +57,12 @@ pub fn add(t: &mut Template, o: &Options) {
             }
         }),
     );
-    t.add_resource("DNSRedis", dns_record(&format!("redis.{ZONE}"), "CNAME", get_att("RedisCluster", "PrimaryEndPoint.Address")));
+    t.add_resource(
+        "DNSRedis",
+        dns_record(
+            &format!("redis.{ZONE}"),
+            "CNAME",
+            get_att("RedisCluster", "PrimaryEndPoint.Address"),
+        ),
+    );
 }
