@@ -1,6 +1,6 @@
-//! EC2 instances of the stack (certificate writer, NFS backup agent, CouchDB, bastion): current
-//! AMIs from SSM public parameters, encrypted root volumes, IMDSv2 only, scripts from
-//! `stack-gen/scripts/` filled in with `Fn::Sub`.
+//! EC2 instances of the stack (certificate writer, NFS backup agent, CouchDB, bastion): images
+//! from SSM public parameters resolved at launch (never behind the administrator's back),
+//! encrypted root volumes, IMDSv2 only, scripts from `stack-gen/scripts/` filled in with `Fn::Sub`.
 
 use serde_json::{Value, json};
 
@@ -8,7 +8,8 @@ use crate::cfn::{name_tag, ref_};
 use crate::options::Options;
 use crate::template::Template;
 
-/// The operating systems the stack's instances run, each an AMI parameter resolved by SSM.
+/// The operating systems the stack's instances run, each with its image parameter and launch
+/// template.
 #[derive(Clone, Copy)]
 pub enum Os {
     /// Amazon Linux 2023 (arm64): certificate writer, bastion.
@@ -18,32 +19,91 @@ pub enum Os {
 }
 
 impl Os {
-    fn parameter(self) -> &'static str {
+    pub const ALL: [Os; 2] = [Os::AmazonLinux2023, Os::Ubuntu2404];
+
+    /// The parameter naming the image.
+    pub fn image_parameter(self) -> &'static str {
         match self {
-            Os::AmazonLinux2023 => "AmazonLinuxAMI",
-            Os::Ubuntu2404 => "UbuntuAMI",
+            Os::AmazonLinux2023 => "AmazonLinuxImage",
+            Os::Ubuntu2404 => "UbuntuImage",
+        }
+    }
+
+    /// The launch template every instance of this OS starts from.
+    pub fn launch_template(self) -> &'static str {
+        match self {
+            Os::AmazonLinux2023 => "AmazonLinuxLaunchTemplate",
+            Os::Ubuntu2404 => "UbuntuLaunchTemplate",
+        }
+    }
+
+    /// AWS's public SSM parameter of the current image.
+    fn public_parameter(self) -> &'static str {
+        match self {
+            Os::AmazonLinux2023 => {
+                "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
+            }
+            Os::Ubuntu2404 => {
+                "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id"
+            }
+        }
+    }
+
+    fn description(self) -> &'static str {
+        match self {
+            Os::AmazonLinux2023 => {
+                "Amazon Linux 2023 (arm64) image of the certificate writer and the bastion"
+            }
+            Os::Ubuntu2404 => "Ubuntu 24.04 (amd64) image of the NFS backup agent and CouchDB",
+        }
+    }
+
+    fn root_device(self) -> &'static str {
+        match self {
+            Os::AmazonLinux2023 => "/dev/xvda",
+            Os::Ubuntu2404 => "/dev/sda1",
         }
     }
 }
 
-/// Adds the two AMI parameters (SSM public parameters: always the current image).
-pub fn add_ami_parameters(t: &mut Template) {
-    t.add_parameter(
-        "AmazonLinuxAMI",
-        json!({
-            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            "Default": "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
-            "Description": "SSM public parameter of the Amazon Linux 2023 (arm64) image for the certificate writer and the bastion."
-        }),
-    );
-    t.add_parameter(
-        "UbuntuAMI",
-        json!({
-            "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-            "Default": "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",
-            "Description": "SSM public parameter of the Ubuntu 24.04 (amd64) image for the NFS backup agent and CouchDB."
-        }),
-    );
+/// Adds the image parameters: the name of the SSM parameter holding each image id (AWS's
+/// public one by default, `name:version` to pin one). The launch templates hand it to EC2 as
+/// `resolve:ssm:<name>`, which EC2 resolves when it launches an instance, not CloudFormation
+/// at every stack update (as it does for `AWS::SSM::Parameter::Value<...>` parameters, where a
+/// newly published image replaces every instance on an unrelated update). So the images
+/// change only when the administrator changes these values (README: images and stack updates).
+pub fn add_image_parameters(t: &mut Template) {
+    for os in Os::ALL {
+        t.add_parameter(
+            os.image_parameter(),
+            json!({
+                "Type": "String",
+                "Default": os.public_parameter(),
+                "AllowedPattern": "^/[a-zA-Z0-9_./-]+(:[0-9]+)?$",
+                "ConstraintDescription": "an SSM parameter name holding an AMI id, optionally :<version>",
+                "Description": format!("{}: SSM parameter name (optionally :version) of the image, resolved when an instance launches. Changing it replaces those instances.", os.description())
+            }),
+        );
+    }
+}
+
+/// The launch templates the instances start from, one per OS: the image (see
+/// [`add_image_parameters`]) and IMDSv2 only (AWS::EC2::Instance has no metadata options).
+pub fn add_launch_templates(t: &mut Template) {
+    for os in Os::ALL {
+        t.add_resource(
+            os.launch_template(),
+            crate::cfn::resource(
+                "AWS::EC2::LaunchTemplate",
+                json!({
+                    "LaunchTemplateData": {
+                        "ImageId": crate::cfn::sub(&format!("resolve:ssm:${{{}}}", os.image_parameter())),
+                        "MetadataOptions": { "HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled" }
+                    }
+                }),
+            ),
+        );
+    }
 }
 
 /// One EC2 instance of the stack.
@@ -67,14 +127,14 @@ impl Instance<'_> {
     /// DependsOn or a CreationPolicy).
     pub fn properties(&self, o: &Options, key_arn: Value) -> Value {
         let mut p = json!({
-            "ImageId": ref_(self.os.parameter()),
             "InstanceType": self.instance_type,
             "KeyName": ref_("EC2KeyPair"),
             "IamInstanceProfile": self.profile.map_or(Value::Null, ref_),
             "InstanceInitiatedShutdownBehavior": if o.dev { "stop" } else { "terminate" },
-            "LaunchTemplate": { "LaunchTemplateId": ref_("InstanceLaunchTemplate"), "Version": crate::cfn::get_att("InstanceLaunchTemplate", "LatestVersionNumber") },
+            // No ImageId: the launch template's, resolved by EC2 at launch.
+            "LaunchTemplate": { "LaunchTemplateId": ref_(self.os.launch_template()), "Version": crate::cfn::get_att(self.os.launch_template(), "LatestVersionNumber") },
             "BlockDeviceMappings": [{
-                "DeviceName": match self.os { Os::AmazonLinux2023 => "/dev/xvda", Os::Ubuntu2404 => "/dev/sda1" },
+                "DeviceName": self.os.root_device(),
                 "Ebs": { "VolumeType": "gp3", "VolumeSize": 16, "Encrypted": true, "KmsKeyId": key_arn, "DeleteOnTermination": true }
             }],
             "UserData": { "Fn::Base64": self.user_data },
@@ -98,22 +158,6 @@ impl Instance<'_> {
         }
         p
     }
-}
-
-/// The launch template every instance starts from: IMDSv2 only (AWS::EC2::Instance has no
-/// metadata options of its own).
-pub fn add_launch_template(t: &mut Template) {
-    t.add_resource(
-        "InstanceLaunchTemplate",
-        crate::cfn::resource(
-            "AWS::EC2::LaunchTemplate",
-            json!({
-                "LaunchTemplateData": {
-                    "MetadataOptions": { "HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled" }
-                }
-            }),
-        ),
-    );
 }
 
 /// An EC2 role (`role`), its managed policy (`policy`, with `statements`) and the instance

@@ -292,14 +292,19 @@ fn instances_use_ssm_public_amis_not_a_region_map() {
     for (name, _, t) in all_templates() {
         assert!(t["Mappings"].get("RegionData").is_none(), "{name}");
         for (id, instance) in resources_of(&t, "AWS::EC2::Instance") {
-            let image = instance["Properties"]["ImageId"]["Ref"]
+            // The image is the launch template's, resolved by EC2 at launch (tests/updates.rs).
+            let template = instance["Properties"]["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
                 .as_str()
-                .expect("AMI parameter");
-            let parameter = &t["Parameters"][image];
-            assert_eq!(
-                parameter["Type"], "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>",
-                "{name} {id}"
-            );
+                .expect("launch template");
+            let image =
+                t["Resources"][template]["Properties"]["LaunchTemplateData"]["ImageId"]["Fn::Sub"]
+                    .as_str()
+                    .expect("image from a parameter");
+            let parameter = &t["Parameters"][image
+                .strip_prefix("resolve:ssm:${")
+                .and_then(|p| p.strip_suffix('}'))
+                .expect("resolve:ssm:${Parameter}")];
+            assert_eq!(parameter["Type"], "String", "{name} {id}");
             assert!(
                 parameter["Default"]
                     .as_str()

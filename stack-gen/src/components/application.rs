@@ -81,6 +81,7 @@ pub fn add(t: &mut Template, o: &Options) {
     ];
     if o.document_store() {
         depends.push(json!("CouchDBInstance"));
+        depends.push(json!("CouchDBVolumeAttachment"));
     }
     t.add_resource(
         "EBEnvironment",

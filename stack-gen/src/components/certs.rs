@@ -6,7 +6,8 @@
 use serde_json::json;
 
 use crate::cfn::{allow, get_att, sub_with};
-use crate::components::foundation::{bucket, bucket_objects, key_arn};
+use crate::components::foundation::{bucket, bucket_arn, bucket_objects, key_arn, list_bucket};
+use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
@@ -14,19 +15,26 @@ use crate::template::Template;
 
 /// Where the application servers' certificate is (read by cert-reader).
 pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
+/// The stack CA's certificate: its presence means the CA exists.
+pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
 
 pub fn add(t: &mut Template, o: &Options) {
+    // A replacement writer finds the CA already there (HeadObject: GetObject, and ListBucket
+    // so that a first boot sees 404, not 403) and leaves it alone.
+    let mut statements = list_bucket(bucket_arn(), &["CA/*"]);
+    statements.extend([
+        allow(&["s3:GetObject"], json!([bucket_objects(CA_CERT_KEY)])),
+        allow(&["s3:PutObject"], json!([bucket_objects("CA/*")])),
+        allow(&["kms:GenerateDataKey", "kms:Encrypt"], json!([key_arn(o)])),
+    ]);
     add_instance_role(
         t,
         "CertWriterRole",
         "CertWriterPolicy",
         "CertWriterInstanceProfile",
-        vec![
-            allow(&["s3:PutObject"], json!([bucket_objects("CA/*")])),
-            allow(&["kms:GenerateDataKey", "kms:Encrypt"], json!([key_arn(o)])),
-        ],
+        statements,
     );
-    crate::instance::add_launch_template(t);
+    crate::instance::add_launch_templates(t);
     let writer = Instance {
         os: Os::AmazonLinux2023,
         instance_type: "t4g.micro",
@@ -40,12 +48,14 @@ pub fn add(t: &mut Template, o: &Options) {
         name: "cert-writer",
         public_ip: false,
     };
+    let mut depends_on = private_egress(o, "PrivateSubnet1");
+    depends_on.push("CertWriterPolicy".to_owned());
     t.add_resource(
         "CertWriterInstance",
         json!({
             "Type": "AWS::EC2::Instance",
-            // Needs the NAT route to reach S3 and CloudFormation.
-            "DependsOn": if o.dual_az { json!(["rtPrivate1", "CertWriterPolicy"]) } else { json!(["rtPrivate", "CertWriterPolicy"]) },
+            // Needs its way out (NAT route, subnet association) to reach S3 and CloudFormation.
+            "DependsOn": depends_on,
             "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": "PT20M" } },
             "Properties": writer.properties(o, key_arn(o))
         }),

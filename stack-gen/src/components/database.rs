@@ -69,6 +69,9 @@ pub fn add(t: &mut Template, o: &Options) {
         "Engine": "mysql",
         "EngineVersion": ref_("MySQLVersion"),
         "AutoMinorVersionUpgrade": true,
+        // MySQLVersion 8.0 -> 8.4 on an existing stack is a major upgrade: RDS refuses it
+        // without this (a downgrade stays impossible, as in RDS).
+        "AllowMajorVersionUpgrade": true,
         "DBInstanceClass": ref_("DBInstanceClass"),
         "StorageType": "gp3",
         "AllocatedStorage": ref_("PatientRecords"),

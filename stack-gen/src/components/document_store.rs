@@ -4,12 +4,20 @@
 
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, az, get_att, ingress_from_group, ref_, security_group, sub_with};
+use crate::cfn::{
+    allow, az, get_att, ingress_from_group, ref_, resource, security_group, sub, sub_with,
+};
 use crate::components::efs::dns_record;
-use crate::components::foundation::{ZONE, bucket_objects, keep_policy, key_arn};
+use crate::components::foundation::{
+    ZONE, bucket_arn, bucket_objects, keep_policy, key_arn, list_bucket,
+};
+use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
 use crate::template::Template;
+
+/// Where the CouchDB admin password is kept (SSE-KMS), in the stack bucket.
+pub const ADMIN_PASSWORD_KEY: &str = "CouchDB/admin-password.txt";
 
 /// CouchDB's TLS port.
 pub const COUCHDB_PORT: u16 = 6984;
@@ -59,24 +67,41 @@ pub fn add(t: &mut Template, o: &Options) {
             ),
         );
     }
+    // A node tells "no admin password yet" (404: it makes one) from a failed read (it stops):
+    // the 404 needs ListBucket.
+    let mut statements = list_bucket(bucket_arn(), &["CouchDB/*"]);
+    statements.extend([
+        allow(
+            &["s3:GetObject"],
+            json!([
+                bucket_objects("CA/certs/couch.crt"),
+                bucket_objects("CA/certs/ca.crt"),
+                bucket_objects("CA/keys/couch.key"),
+                bucket_objects("CouchDB/*")
+            ]),
+        ),
+        allow(&["s3:PutObject"], json!([bucket_objects("CouchDB/*")])),
+        allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
+    ]);
+    if o.recovery {
+        // The restored volume's CouchDB has the original stack's admin password.
+        statements.extend(list_bucket(
+            sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
+            &["CouchDB/*"],
+        ));
+        statements.push(allow(
+            &["s3:GetObject"],
+            json!([sub(&format!(
+                "arn:${{AWS::Partition}}:s3:::${{RecoveryS3Bucket}}/{ADMIN_PASSWORD_KEY}"
+            ))]),
+        ));
+    }
     add_instance_role(
         t,
         "CouchDBRole",
         "CouchDBPolicy",
         "CouchDBInstanceProfile",
-        vec![
-            allow(
-                &["s3:GetObject"],
-                json!([
-                    bucket_objects("CA/certs/couch.crt"),
-                    bucket_objects("CA/certs/ca.crt"),
-                    bucket_objects("CA/keys/couch.key"),
-                    bucket_objects("CouchDB/*")
-                ]),
-            ),
-            allow(&["s3:PutObject"], json!([bucket_objects("CouchDB/*")])),
-            allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
-        ],
+        statements,
     );
     let size = if o.recovery {
         get_att("RecoveryParameters", "DocumentStorage")
@@ -162,7 +187,16 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
         },
         public_ip: false,
     };
-    let mut p = node.properties(o, key_arn(o));
-    p["Volumes"] = json!([{ "Device": "/dev/sdh", "VolumeId": ref_(volume) }]);
-    t.add_resource(id, json!({ "Type": "AWS::EC2::Instance", "DependsOn": ["CertWriterInstance", "CouchDBPolicy"], "Properties": p }));
+    let mut depends_on = vec!["CertWriterInstance".to_owned(), "CouchDBPolicy".to_owned()];
+    depends_on.extend(private_egress(o, subnet));
+    t.add_resource(id, json!({ "Type": "AWS::EC2::Instance", "DependsOn": depends_on, "Properties": node.properties(o, key_arn(o)) }));
+    // Attached by its own resource, not the instance's `Volumes`: the volume is not part of the
+    // instance's definition, and the boot script waits for the device to appear.
+    t.add_resource(
+        &format!("{volume}Attachment"),
+        resource(
+            "AWS::EC2::VolumeAttachment",
+            json!({ "InstanceId": ref_(id), "VolumeId": ref_(volume), "Device": "/dev/sdh" }),
+        ),
+    );
 }

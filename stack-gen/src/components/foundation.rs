@@ -12,8 +12,34 @@ use crate::template::Template;
 /// Logical ID of the SNS topic every alarm and failed asynchronous invocation reports to.
 pub const ALERT_TOPIC: &str = "OperatorAlerts";
 
-/// The private hosted zone the instances find each other in.
-pub const ZONE: &str = "openemr.local";
+/// The private hosted zone the instances find each other in. Not `openemr.local` (the
+/// original's): systemd-resolved on current images (Ubuntu 24.04, Amazon Linux 2023) sends
+/// `*.local` to multicast DNS only, so a Route 53 private zone of that name never answers.
+pub const ZONE: &str = "openemr.internal";
+
+/// RDS MySQL on gp3 takes 20-65536 GiB (the original's default of 10 no longer creates).
+pub const DATABASE_STORAGE_MIN_GB: u32 = 20;
+
+/// `s3:ListBucket` on `bucket` (an ARN) the way S3 authorises it: listing under `prefixes`,
+/// and the requests that carry no `s3:prefix` at all: HeadBucket (duplicity's check on
+/// connect) and the existence check behind a Get/HeadObject of a missing key, which answers
+/// 403 instead of 404 without it. Listing under any other prefix stays refused.
+pub fn list_bucket(bucket: Value, prefixes: &[&str]) -> Vec<Value> {
+    vec![
+        json!({
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket.clone()],
+            "Condition": { "StringLike": { "s3:prefix": prefixes } }
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [bucket],
+            "Condition": { "Null": { "s3:prefix": "true" } }
+        }),
+    ]
+}
 
 /// The stack bucket's name.
 pub fn bucket() -> Value {
@@ -119,7 +145,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
         );
         t.add_parameter(
             "PatientRecords",
-            json!({ "Type": "Number", "Default": 10, "MinValue": 10, "MaxValue": 16384, "Description": "Database storage (GB) for patient records." }),
+            json!({ "Type": "Number", "Default": DATABASE_STORAGE_MIN_GB, "MinValue": DATABASE_STORAGE_MIN_GB, "MaxValue": 16384, "Description": "Database storage (GB) for patient records (gp3: at least 20)." }),
         );
         if o.document_store() {
             t.add_parameter(
@@ -132,7 +158,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
         "AlertEmail",
         json!({ "Type": "String", "Default": "", "Description": "E-mail address told when a backup check fails or a backup job errors (leave empty to subscribe later).", "AllowedPattern": "^$|^[^@ ]+@[^@ ]+$", "ConstraintDescription": "an e-mail address, or empty" }),
     );
-    crate::instance::add_ami_parameters(t);
+    crate::instance::add_image_parameters(t);
     crate::lambda::add_code_location(t, &o.code);
 }
 
@@ -268,7 +294,10 @@ fn add_bucket(t: &mut Template, o: &Options) {
         "AccessLogBucket",
         json!({
             "Type": "AWS::S3::Bucket",
-            "DeletionPolicy": keep_policy(o, "Retain"),
+            // Retained like the stack bucket it audits, --dev included: CloudFormation cannot
+            // delete a bucket that holds objects, and this one always does (a --dev stack
+            // would stop at DELETE_FAILED). README says how to remove both afterwards.
+            "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },

@@ -147,3 +147,19 @@ fn nat_route(table: &str, nat: &str) -> serde_json::Value {
         json!({ "RouteTableId": ref_(table), "DestinationCidrBlock": "0.0.0.0/0", "NatGatewayId": ref_(nat) }),
     )
 }
+
+/// What an instance in `subnet` (`PrivateSubnet1` or `PrivateSubnet2`) must wait for before it
+/// boots: its subnet's route table association and the NAT route in that table. Without both,
+/// its first apt-get, pip or S3 call finds no way out and the stack waits for a signal that
+/// never comes.
+pub fn private_egress(o: &Options, subnet: &str) -> Vec<String> {
+    let n = subnet
+        .strip_prefix("PrivateSubnet")
+        .expect("a private subnet");
+    let route = if o.dual_az {
+        format!("rtPrivate{n}")
+    } else {
+        "rtPrivate".to_owned()
+    };
+    vec![route, format!("rtPrivate{n}Attach")]
+}

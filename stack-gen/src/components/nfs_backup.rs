@@ -7,7 +7,8 @@ use serde_json::json;
 use crate::cfn::{allow, get_att, ingress_from_group, ref_, security_group, sub, sub_with};
 use crate::components::backup_schedule::nfs_cron_hour;
 use crate::components::efs::dns_record;
-use crate::components::foundation::{ZONE, bucket_arn, bucket_objects, key_arn};
+use crate::components::foundation::{ZONE, bucket_arn, bucket_objects, key_arn, list_bucket};
+use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
 use crate::template::Template;
@@ -37,18 +38,21 @@ pub fn add(t: &mut Template, o: &Options) {
             ),
         );
     }
-    let mut statements = vec![
-        list_backup(bucket_arn()),
+    // duplicity's boto3 backend sends HeadBucket on connect, and the set-up tells a missing
+    // passphrase (404) from a failed read: both need ListBucket without a prefix.
+    let mut statements = list_bucket(bucket_arn(), &[BACKUP_LISTING]);
+    statements.extend([
         allow(
             &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             json!([bucket_objects("Backup/*")]),
         ),
         allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
-    ];
+    ]);
     if o.recovery {
-        statements.push(list_backup(sub(
-            "arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}",
-        )));
+        statements.extend(list_bucket(
+            sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
+            &[BACKUP_LISTING],
+        ));
         statements.push(allow(
             &["s3:GetObject"],
             json!([sub(
@@ -81,11 +85,14 @@ pub fn add(t: &mut Template, o: &Options) {
         name: "nfs-backup",
         public_ip: false,
     };
+    // apt-get, pip and S3 need the NAT route from the first boot step on.
+    let mut depends_on = vec!["EFSMountPrivate1".to_owned(), "NFSBackupPolicy".to_owned()];
+    depends_on.extend(private_egress(o, "PrivateSubnet1"));
     t.add_resource(
         "NFSBackupInstance",
         json!({
             "Type": "AWS::EC2::Instance",
-            "DependsOn": ["EFSMountPrivate1", "NFSBackupPolicy"],
+            "DependsOn": depends_on,
             // A restore of a large file system takes a while.
             "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": if o.recovery { "PT2H" } else { "PT30M" } } },
             "Properties": agent.properties(o, key_arn(o))
@@ -101,12 +108,5 @@ pub fn add(t: &mut Template, o: &Options) {
     );
 }
 
-/// Listing the `Backup/` prefix of a bucket, nothing else.
-fn list_backup(bucket: serde_json::Value) -> serde_json::Value {
-    json!({
-        "Effect": "Allow",
-        "Action": ["s3:ListBucket"],
-        "Resource": [bucket],
-        "Condition": { "StringLike": { "s3:prefix": ["Backup/*"] } }
-    })
-}
+/// What the agent lists: its chains under `Backup/`.
+const BACKUP_LISTING: &str = "Backup/*";

@@ -57,12 +57,16 @@ fn role_statements(o: &Options) -> Vec<Value> {
             &["s3:GetBucketLocation"],
             json!([sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}")]),
         ));
-        statements.push(json!({
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}")],
-            "Condition": { "StringLike": { "s3:prefix": ["Backup/duplicity-full.*"] } }
-        }));
+        // Without ListBucket a missing manifest (a stack built by the original) or passphrase
+        // answers 403, not 404, and the fallback to the snapshots never runs.
+        statements.extend(foundation::list_bucket(
+            sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
+            &[
+                "Backup/duplicity-full.*",
+                "Backup/passphrase.txt",
+                MANIFEST_KEY,
+            ],
+        ));
         // HeadObject of the passphrase needs s3:GetObject; its content stays unread.
         statements.push(allow(
             &["s3:GetObject"],

@@ -1,0 +1,337 @@
+//! Stack updates, modelled: an update with the same template and parameters must replace
+//! nothing, whatever AWS published meanwhile.
+//!
+//! CloudFormation replaces a resource when a create-only property changes (the resource type
+//! schemas' `createOnlyProperties`, read from the schemas cfn-lint ships). Such a property
+//! may only depend on values that change when the administrator changes the template or a
+//! parameter. Values that change on their own: parameters of an `AWS::SSM::Parameter::Value<…>`
+//! type (CloudFormation re-reads them at every update) and unversioned `{{resolve:ssm:…}}`
+//! dynamic references; and, transitively, the attributes of a resource whose properties
+//! depend on one (a launch template fed an SSM-typed image gets a new `LatestVersionNumber`).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+/// `createOnlyProperties` of every resource type the templates use, as top-level property
+/// names (a nested create-only path counts as its top-level property: conservative).
+fn create_only_properties(types: &BTreeSet<String>) -> BTreeMap<String, BTreeSet<String>> {
+    let schemas = schemas_dir();
+    let providers: Value = read_json(&schemas.join("providers/us-east-1.json"));
+    types
+        .iter()
+        .filter(|t| !t.starts_with("Custom::") && *t != "AWS::CloudFormation::CustomResource")
+        .map(|type_| {
+            let file = providers[type_.as_str()]
+                .as_str()
+                .unwrap_or_else(|| panic!("no schema for {type_} in cfn-lint's data"));
+            let schema = read_json(&schemas.join("resources").join(format!("{file}.json")));
+            let create_only: BTreeSet<String> = schema["createOnlyProperties"]
+                .as_array()
+                .map(|paths| {
+                    paths
+                        .iter()
+                        .filter_map(|p| {
+                            p.as_str()?
+                                .strip_prefix("/properties/")?
+                                .split('/')
+                                .next()
+                                .map(str::to_owned)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut create_only: BTreeSet<String> = create_only;
+            create_only.extend(
+                NOT_IN_THE_SCHEMAS
+                    .iter()
+                    .filter(|(t, _)| t == type_)
+                    .map(|(_, p)| (*p).to_owned()),
+            );
+            (type_.clone(), create_only)
+        })
+        .collect()
+}
+
+/// Replacing properties the registry schemas leave out (legacy types documented as "Update
+/// requires: Replacement" in the CloudFormation reference).
+const NOT_IN_THE_SCHEMAS: [(&str, &str); 4] = [
+    ("AWS::EC2::Volume", "AvailabilityZone"),
+    ("AWS::EC2::Volume", "SnapshotId"),
+    ("AWS::EC2::Volume", "Encrypted"),
+    ("AWS::EC2::Volume", "KmsKeyId"),
+];
+
+fn schemas_dir() -> PathBuf {
+    let lib = test_harness::workspace_root().join(".venv/lib");
+    let python = std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e} (run tests/setup)", lib.display()))
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("python3"))
+        })
+        .expect("a python3.* directory in .venv/lib");
+    python.join("site-packages/cfnlint/data/schemas")
+}
+
+fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Why `value` can change without the administrator: the first volatile source it uses.
+fn volatile_source(
+    value: &Value,
+    volatile_parameters: &BTreeSet<String>,
+    volatile_resources: &BTreeSet<String>,
+) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains("{{resolve:ssm:") && !has_version(s) => {
+            Some(format!("dynamic reference {s}"))
+        }
+        Value::String(_) | Value::Null | Value::Bool(_) | Value::Number(_) => None,
+        Value::Array(items) => items
+            .iter()
+            .find_map(|v| volatile_source(v, volatile_parameters, volatile_resources)),
+        Value::Object(map) => {
+            if let Some(Value::String(name)) = map.get("Ref") {
+                return referenced(name, volatile_parameters, volatile_resources);
+            }
+            if let Some(att) = map.get("Fn::GetAtt") {
+                let name = match att {
+                    Value::Array(parts) => parts[0].as_str().unwrap_or_default().to_owned(),
+                    Value::String(dotted) => {
+                        dotted.split('.').next().unwrap_or_default().to_owned()
+                    }
+                    _ => String::new(),
+                };
+                return referenced(&name, volatile_parameters, volatile_resources);
+            }
+            if let Some(sub) = map.get("Fn::Sub") {
+                let (text, variables) = match sub {
+                    Value::String(text) => (text.as_str(), None),
+                    Value::Array(parts) => (parts[0].as_str().unwrap_or_default(), parts.get(1)),
+                    _ => ("", None),
+                };
+                if let Some(found) =
+                    volatile_source(&json!(text), volatile_parameters, volatile_resources)
+                {
+                    return Some(found);
+                }
+                for name in sub_references(text) {
+                    let explicit = variables.and_then(|v| v.get(&name)).is_some();
+                    if !explicit
+                        && let Some(found) = referenced(
+                            name.split('.').next().unwrap_or_default(),
+                            volatile_parameters,
+                            volatile_resources,
+                        )
+                    {
+                        return Some(found);
+                    }
+                }
+                return variables
+                    .and_then(|v| volatile_source(v, volatile_parameters, volatile_resources));
+            }
+            map.values()
+                .find_map(|v| volatile_source(v, volatile_parameters, volatile_resources))
+        }
+    }
+}
+
+fn referenced(
+    name: &str,
+    volatile_parameters: &BTreeSet<String>,
+    volatile_resources: &BTreeSet<String>,
+) -> Option<String> {
+    if volatile_parameters.contains(name) {
+        Some(format!(
+            "parameter {name} (an SSM parameter type: re-read at every update)"
+        ))
+    } else if volatile_resources.contains(name) {
+        Some(format!(
+            "resource {name} (its properties use a value re-read at every update)"
+        ))
+    } else {
+        None
+    }
+}
+
+fn has_version(reference: &str) -> bool {
+    // {{resolve:ssm:name:version}}: the part after the name is a number.
+    reference.split("{{resolve:ssm:").skip(1).all(|rest| {
+        let inner = rest.split("}}").next().unwrap_or_default();
+        inner
+            .rsplit_once(':')
+            .is_some_and(|(_, v)| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
+/// The `${Name}` / `${Name.Attr}` references of an Fn::Sub text (`${!…}` is a literal).
+fn sub_references(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        rest = &rest[start + 2..];
+        let Some(end) = rest.find('}') else { break };
+        let name = &rest[..end];
+        if !name.starts_with('!') {
+            found.push(name.to_owned());
+        }
+        rest = &rest[end..];
+    }
+    found
+}
+
+/// Each (resource, create-only property, volatile source) of `template`.
+fn replacements_without_a_change(template: &Value) -> Vec<String> {
+    let parameters = template["Parameters"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let volatile_parameters: BTreeSet<String> = parameters
+        .iter()
+        .filter(|(_, p)| {
+            p["Type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("AWS::SSM::Parameter::Value"))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    let resources = template["Resources"].as_object().expect("Resources");
+    // Resources whose properties (any of them) change on their own, to a fixpoint.
+    let mut volatile_resources = BTreeSet::new();
+    loop {
+        let before = volatile_resources.len();
+        for (id, r) in resources {
+            if !volatile_resources.contains(id)
+                && volatile_source(&r["Properties"], &volatile_parameters, &volatile_resources)
+                    .is_some()
+            {
+                volatile_resources.insert(id.clone());
+            }
+        }
+        if volatile_resources.len() == before {
+            break;
+        }
+    }
+    let types: BTreeSet<String> = resources
+        .values()
+        .map(|r| r["Type"].as_str().unwrap().to_owned())
+        .collect();
+    let create_only = create_only_properties(&types);
+    let mut found = Vec::new();
+    for (id, r) in resources {
+        let Some(properties) = create_only.get(r["Type"].as_str().unwrap()) else {
+            continue;
+        };
+        for property in properties {
+            if let Some(value) = r["Properties"].get(property)
+                && let Some(source) =
+                    volatile_source(value, &volatile_parameters, &volatile_resources)
+            {
+                found.push(format!("{id}.{property} <- {source}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_update_replaces_a_resource_unless_the_administrator_changed_something() {
+    for (name, _, template) in common::all_templates() {
+        let found = replacements_without_a_change(&template);
+        assert!(
+            found.is_empty(),
+            "{name}: an update with the same parameters would replace: {found:#?}"
+        );
+    }
+}
+
+#[test]
+fn images_resolve_at_launch_not_at_every_update() {
+    for (name, _, template) in common::all_templates() {
+        for (id, r) in common::resources_of(&template, "AWS::EC2::Instance") {
+            assert!(
+                r["Properties"].get("ImageId").is_none(),
+                "{name}: {id} names its image itself"
+            );
+            let lt = r["Properties"]["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: {id} has no launch template"));
+            // resolve:ssm:<name> is resolved by EC2 at launch; CloudFormation sees a fixed string.
+            let image =
+                template["Resources"][lt]["Properties"]["LaunchTemplateData"]["ImageId"]["Fn::Sub"]
+                    .as_str()
+                    .expect("resolve:ssm:${Parameter}");
+            let parameter_name = image
+                .strip_prefix("resolve:ssm:${")
+                .and_then(|p| p.strip_suffix('}'))
+                .expect("resolve:ssm:${Parameter}");
+            let parameter = &template["Parameters"][parameter_name];
+            assert_eq!(parameter["Type"], "String", "{name}: {lt}");
+            assert!(
+                parameter["Default"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/aws/service/"),
+                "{name}: {lt}"
+            );
+        }
+    }
+}
+
+/// The check itself finds what it is for: the previous design (SSM-typed image parameter into
+/// ImageId, or through a launch template) and an unversioned dynamic reference.
+#[test]
+fn the_model_catches_values_re_read_at_every_update() {
+    let ssm_image = json!({
+        "Parameters": { "Image": { "Type": "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>", "Default": "/aws/service/x" } },
+        "Resources": {
+            "Direct": { "Type": "AWS::EC2::Instance", "Properties": { "ImageId": { "Ref": "Image" } } },
+            "LT": { "Type": "AWS::EC2::LaunchTemplate", "Properties": { "LaunchTemplateData": { "ImageId": { "Ref": "Image" } } } },
+            "ViaLT": { "Type": "AWS::EC2::Instance", "Properties": { "LaunchTemplate": { "LaunchTemplateId": { "Ref": "LT" }, "Version": { "Fn::GetAtt": ["LT", "LatestVersionNumber"] } } } },
+            "Dynamic": { "Type": "AWS::EC2::Instance", "Properties": { "ImageId": "{{resolve:ssm:/aws/service/x}}" } },
+            "Pinned": { "Type": "AWS::EC2::Instance", "Properties": { "ImageId": "{{resolve:ssm:/aws/service/x:12}}" } },
+            "Volume": { "Type": "AWS::EC2::Volume", "Properties": { "AvailabilityZone": { "Fn::Sub": "${Image}" }, "Size": 1 } }
+        }
+    });
+    let found = replacements_without_a_change(&ssm_image);
+    let ids: BTreeSet<&str> = found.iter().map(|f| f.split('.').next().unwrap()).collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["Direct", "ViaLT", "Dynamic", "Volume"]),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_couchdb_volume_is_attached_by_its_own_resource() {
+    for (name, options, template) in common::all_templates() {
+        for (id, r) in common::resources_of(&template, "AWS::EC2::Instance") {
+            assert!(
+                r["Properties"].get("Volumes").is_none(),
+                "{name}: {id} attaches a volume through Volumes"
+            );
+        }
+        let attachments = common::resources_of(&template, "AWS::EC2::VolumeAttachment");
+        let volumes = common::resources_of(&template, "AWS::EC2::Volume");
+        assert_eq!(attachments.len(), volumes.len(), "{name}");
+        if options.skip_document_store {
+            assert!(volumes.is_empty(), "{name}");
+        }
+        for (volume, _) in volumes {
+            let (_, a) = attachments
+                .iter()
+                .find(|(_, a)| a["Properties"]["VolumeId"]["Ref"] == volume.as_str())
+                .unwrap_or_else(|| panic!("{name}: {volume} unattached"));
+            assert_eq!(a["Properties"]["Device"], "/dev/sdh", "{name}");
+        }
+    }
+}
