@@ -13,18 +13,19 @@ const H: i64 = 3600;
 const DB_PASSWORD: &str = "db-master-secret-Pa55w0rd";
 
 struct World {
-    _moto: Moto,
+    moto: Moto,
+    /// Seeding and (in most tests) the checker's own calls.
     clients: Clients,
 }
 
 impl World {
     async fn start() -> World {
-        let moto = Moto::start();
+        World::on(Moto::start()).await
+    }
+
+    async fn on(moto: Moto) -> World {
         let clients = Clients::new(&moto.sdk_config().await);
-        World {
-            _moto: moto,
-            clients,
-        }
+        World { moto, clients }
     }
 
     /// A bucket with `keys` and the passphrase object (SSE-KMS when `kms`, absent when `None`).
@@ -509,4 +510,54 @@ async fn encrypted_passphrase_content_is_never_read() {
     assert!(result.to_string().contains("SSE-KMS encrypted (aws:kms)"));
     assert!(!result.to_string().contains(PASSPHRASE));
     assert!(!String::from_utf8(emf).unwrap().contains(PASSPHRASE));
+}
+
+/// With only what the template gives `BackupCheckerRole`, IAM enforced by the emulator: the
+/// night's checks read what they need (listing `Backup/`, the passphrase's head, snapshots)
+/// and a failure is published to the topic.
+#[tokio::test]
+async fn its_own_role_checks_and_alerts() {
+    let admin = World::on(Moto::start_with_iam()).await;
+    let now = now();
+    let bucket = "checker-iam";
+    admin.bucket(bucket, &chain(now - 600, 3), Some(true)).await;
+    let volume = admin.volume(true).await;
+    admin.database("openemr-db").await;
+    let inbox = SnsInbox::start();
+    let topic = admin.topic(&inbox).await;
+    let template = stack_gen::generate(&stack_gen::Options::default())
+        .unwrap()
+        .to_json();
+    let role = test_harness::iam::component(
+        &admin.moto,
+        &template,
+        "BackupCheckerRole",
+        &test_harness::iam::stack_env(bucket),
+    )
+    .await;
+    let clients = Clients::new(&role);
+    // IAM is enforced: the checker reads backups, it cannot delete them.
+    let key = chain(now - 600, 3)[0].clone();
+    assert!(
+        clients
+            .s3
+            .delete_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .is_err(),
+        "the checker's role deleted a backup"
+    );
+
+    let mut emf = Vec::new();
+    let healthy = config(bucket, &[&volume], Some("openemr-db"), Some(&topic));
+    let result = handle(&clients, &healthy, now, &mut emf)
+        .await
+        .expect("healthy backups pass under the role");
+    assert_eq!(result["ok"], true, "{result:#}");
+    // A night without a fresh backup: the alert goes out with the role's sns:Publish.
+    let stale = handle(&clients, &healthy, now + 30 * H, &mut emf).await;
+    assert!(stale.is_err(), "a stale backup fails the invocation");
+    assert_eq!(inbox.wait_for(1).len(), 1, "the role may publish the alert");
 }

@@ -173,3 +173,33 @@ async fn delete_touches_nothing() {
     assert_eq!(body["PhysicalResourceId"], "EBCert-req-Create");
     assert!(body.get("Data").is_none());
 }
+
+/// With only what the template gives `BarebonesLambdaRole`, IAM enforced by the emulator: the
+/// application certificate is readable, the private keys beside it are not.
+#[tokio::test]
+async fn its_own_role_reads_the_certificate_and_nothing_else() {
+    let moto = Moto::start_with_iam();
+    let bucket = "cert-iam";
+    bucket_with(
+        &moto,
+        bucket,
+        &[(KEY, CERT), ("CA/keys/beanstalk.key", "private")],
+    )
+    .await;
+    let template = stack_gen::generate(&stack_gen::Options::default())
+        .unwrap()
+        .to_json();
+    let role = test_harness::iam::component(
+        &moto,
+        &template,
+        "BarebonesLambdaRole",
+        &test_harness::iam::stack_env(bucket),
+    )
+    .await;
+    let s3 = aws_clients::s3_client(&role);
+    let body = answer(&s3, event("Create", "", bucket, KEY)).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    let refused = answer(&s3, event("Create", "", bucket, "CA/keys/beanstalk.key")).await;
+    assert_eq!(refused["Status"], "FAILED", "{refused}");
+    assert!(!refused.to_string().contains("private"), "{refused}");
+}

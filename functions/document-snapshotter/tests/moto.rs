@@ -796,3 +796,62 @@ async fn a_throttled_create_is_retried_by_the_sdk_then_deletes_nothing() {
     assert!(s.pruning_skipped.is_some());
     assert_eq!(all(&ec2).await.len(), 5, "nothing deleted");
 }
+
+/// With only what the template gives `DocumentBackupExecutionRole`, IAM enforced by the
+/// emulator (actions; moto cannot judge the tag Conditions, `stack-gen/tests/iam_conditions.rs`
+/// does): a night's run creates, tags and prunes.
+#[tokio::test]
+async fn its_own_role_snapshots_and_prunes() {
+    let moto = Moto::start_with_iam();
+    let admin = client(&moto).await;
+    let now = unix_now();
+    let vol = volume(&admin, "couch-iam").await;
+    let mut old = Vec::new();
+    for days in (1..=4).rev() {
+        old.push(ours(&admin, &vol, "CouchDBVolume", now, days).await);
+    }
+    let template = stack_gen::generate(&stack_gen::Options::default())
+        .unwrap()
+        .to_json();
+    let role = test_harness::iam::component(
+        &moto,
+        &template,
+        "DocumentBackupExecutionRole",
+        &test_harness::iam::stack_env("unused"),
+    )
+    .await;
+    // IAM is enforced: the role may not do what the template does not give it.
+    assert!(
+        volume_with(&Client::new(&role)).await.is_err(),
+        "the role created a volume"
+    );
+    let sdk = SdkEc2::new(Client::new(&role));
+    let summary = run(
+        &sdk,
+        REGION,
+        None,
+        &config(&[("CouchDBVolume", &vol)], 3),
+        now,
+        false,
+    )
+    .await;
+    assert!(summary.ok(), "{summary:?}");
+    assert!(summary.volumes[0].created.is_some());
+    assert_eq!(
+        summary.volumes[0].deleted,
+        [old[0].clone()],
+        "the oldest beyond 3"
+    );
+    let after = all(&admin).await;
+    assert_eq!(after.len(), 4);
+}
+
+async fn volume_with(ec2: &Client) -> Result<(), String> {
+    ec2.create_volume()
+        .availability_zone(format!("{REGION}a"))
+        .size(1)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("{e:?}"))
+}

@@ -782,3 +782,77 @@ async fn unfinished_snapshots_and_foreign_keys_fail_fast() {
     .await;
     assert_eq!(status(&body), "SUCCESS", "{}", reason(&body));
 }
+
+/// With only what the templates give `RecoveryParamsRole`, IAM enforced by the emulator: the
+/// stack records its manifest; the recovery stack resolves from it, and from the snapshots
+/// when the bucket has no manifest (a stack built by the original: the missing object must
+/// answer 404, which needs the role's ListBucket).
+#[tokio::test]
+async fn its_own_role_records_and_resolves_with_or_without_a_manifest() {
+    use test_harness::iam::{component, stack_env};
+    let moto = Moto::start_with_iam();
+    let admin = moto.sdk_config().await;
+    let resources = create_resources(&admin, "iam").await;
+    let leftovers = back_up(&admin, &resources, "iam").await;
+
+    let stack = stack_gen::generate(&stack_gen::Options::default())
+        .unwrap()
+        .to_json();
+    let recorder = component(
+        &moto,
+        &stack,
+        "RecoveryParamsRole",
+        &stack_env(&resources.bucket),
+    )
+    .await;
+    let (body, _) = invoke(
+        &Aws::new(&recorder),
+        "Create",
+        STACK_ID,
+        "RecoveryManifest",
+        record_properties(&resources, "America/Chicago"),
+        None,
+    )
+    .await;
+    assert_eq!(status(&body), "SUCCESS", "{}", reason(&body));
+
+    let recovery = stack_gen::generate(&stack_gen::Options {
+        recovery: true,
+        ..Default::default()
+    })
+    .unwrap()
+    .to_json();
+    let mut env = stack_env("openemr-recovered");
+    env.insert("RecoveryS3Bucket".into(), resources.bucket.clone());
+    let resolver = Aws::new(&component(&moto, &recovery, "RecoveryParamsRole", &env).await);
+    let (body, _) = invoke(
+        &resolver,
+        "Create",
+        RECOVERY_STACK_ID,
+        "RecoveryParameters",
+        resolve_properties(&leftovers, ""),
+        None,
+    )
+    .await;
+    assert_eq!(status(&body), "SUCCESS", "{}", reason(&body));
+    assert_eq!(body["Data"]["Source"], "manifest");
+
+    aws_clients::s3_client(&admin)
+        .delete_object()
+        .bucket(&resources.bucket)
+        .key(MANIFEST_KEY)
+        .send()
+        .await
+        .unwrap();
+    let (body, _) = invoke(
+        &resolver,
+        "Create",
+        RECOVERY_STACK_ID,
+        "RecoveryParameters",
+        resolve_properties(&leftovers, "America/Chicago"),
+        None,
+    )
+    .await;
+    assert_eq!(status(&body), "SUCCESS", "{}", reason(&body));
+    assert_eq!(body["Data"]["Source"], "snapshots");
+}

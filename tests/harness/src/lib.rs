@@ -2,12 +2,15 @@
 //!
 //! - [`Moto`]: a real moto server (the AWS API emulator) on a free loopback port, one per test,
 //!   killed when dropped, so tests run in parallel without seeing each other's resources.
+//! - [`iam`]: the emulator with IAM enforced, and users holding exactly a component's
+//!   generated policy.
 //! - [`tool`]: the path of a tool `tests/setup` installed into the project's `.venv`
 //!   (cfn-lint, cargo-lambda, shellcheck, moto_server).
 //! - [`bench`]: cold start + one invocation of a Lambda binary against a fake Runtime API, with
 //!   peak RSS and the AWS calls it made (used by the functions' `benches/` and `tests/bench`).
 
 pub mod bench;
+pub mod iam;
 pub mod response_url;
 
 use std::net::{TcpListener, TcpStream};
@@ -44,13 +47,27 @@ pub fn tool(name: &str) -> PathBuf {
 pub struct Moto {
     child: Child,
     port: u16,
+    /// The keys [`Moto::sdk_config`] and [`Moto::env`] call with (`admin`'s under IAM).
+    keys: iam::Keys,
 }
 
 impl Moto {
-    /// Starts a fresh emulator and waits until it accepts connections.
+    /// Starts a fresh emulator (IAM not enforced) and waits until it accepts connections.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// As [`Moto::start`], with extra environment for the server (moto's settings).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
+        let mut server = Command::new(tool("moto_server"));
+        server.envs(env.iter().copied());
+        Moto::serve(server)
+    }
+
+    /// Runs `server` (moto's server, with its settings) on a free port until it listens.
+    fn serve(mut server: Command) -> Moto {
         let port = free_port();
-        let child = Command::new(tool("moto_server"))
+        let child = server
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Without this the account starts with ~1300 AMI snapshots of moto's own.
             .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
@@ -58,7 +75,8 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let moto = Moto { child, port };
+        let keys = iam::Keys { access_key_id: "testing".to_owned(), secret_access_key: "testing".to_owned() };
+        let moto = Moto { child, port, keys };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "moto_server did not listen on port {port} within 30 s");
@@ -79,10 +97,15 @@ impl Moto {
 
     /// As [`Moto::sdk_config`], in another region.
     pub async fn sdk_config_in(&self, region: &str) -> SdkConfig {
+        self.sdk_config_as(&self.keys, region).await
+    }
+
+    /// SDK configuration calling this emulator with `keys`.
+    pub async fn sdk_config_as(&self, keys: &iam::Keys, region: &str) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .credentials_provider(Credentials::new(&keys.access_key_id, &keys.secret_access_key, None, None, "moto"))
             .load()
             .await
     }
@@ -94,8 +117,8 @@ impl Moto {
             ("AWS_ENDPOINT_URL", self.endpoint()),
             ("AWS_REGION", REGION.to_owned()),
             ("AWS_DEFAULT_REGION", REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("AWS_ACCESS_KEY_ID", self.keys.access_key_id.clone()),
+            ("AWS_SECRET_ACCESS_KEY", self.keys.secret_access_key.clone()),
             ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ]
     }
