@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use stack_gen::Options;
+use test_harness::iam::{resolve, role_statements};
 
 const ACCOUNT: &str = "123456789012";
 const REGION: &str = "us-east-1";
@@ -31,7 +32,7 @@ const OLD_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/99999999-2222-3333
 const VOLUME: &str = "vol-0123456789abcdef0";
 
 /// Values of the references a policy makes (one set serves every combination).
-fn environment() -> BTreeMap<String, Value> {
+fn environment() -> BTreeMap<String, String> {
     [
         ("AWS::Partition", "aws"),
         ("AWS::Region", REGION),
@@ -62,81 +63,8 @@ fn environment() -> BTreeMap<String, Value> {
         ),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_owned(), json!(v)))
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
-}
-
-/// Intrinsics resolved to concrete values; `Fn::If` takes the branch that grants more (the
-/// optional copy statements are judged too); an unknown reference stays `<Name>`.
-fn resolve(value: &Value, env: &BTreeMap<String, Value>) -> Value {
-    let lookup = |name: &str| {
-        env.get(name)
-            .cloned()
-            .unwrap_or_else(|| json!(format!("<{name}>")))
-    };
-    match value {
-        Value::Object(map) if map.len() == 1 => {
-            let (k, v) = map.iter().next().unwrap();
-            match k.as_str() {
-                "Ref" => lookup(v.as_str().unwrap()),
-                "Fn::GetAtt" => lookup(&format!(
-                    "{}.{}",
-                    v[0].as_str().unwrap(),
-                    v[1].as_str().unwrap()
-                )),
-                "Fn::Sub" => {
-                    let (text, vars) = match v {
-                        Value::String(t) => (t.clone(), BTreeMap::new()),
-                        Value::Array(p) => (
-                            p[0].as_str().unwrap().to_owned(),
-                            p[1].as_object()
-                                .unwrap()
-                                .iter()
-                                .map(|(k, v)| (k.clone(), resolve(v, env)))
-                                .collect(),
-                        ),
-                        _ => unreachable!(),
-                    };
-                    let mut out = String::new();
-                    let mut rest = text.as_str();
-                    while let Some(start) = rest.find("${") {
-                        out.push_str(&rest[..start]);
-                        let end = rest[start..].find('}').unwrap() + start;
-                        let name = &rest[start + 2..end];
-                        let value = vars.get(name).cloned().unwrap_or_else(|| lookup(name));
-                        out.push_str(value.as_str().unwrap_or(&value.to_string()));
-                        rest = &rest[end + 1..];
-                    }
-                    out.push_str(rest);
-                    json!(out)
-                }
-                "Fn::If" => resolve(&v[1], env),
-                "Fn::Join" => {
-                    let parts: Vec<String> = resolve(&v[1], env)
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|p| p.as_str().unwrap().to_owned())
-                        .collect();
-                    json!(parts.join(v[0].as_str().unwrap()))
-                }
-                _ => json!({ k: resolve(v, env) }),
-            }
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), resolve(v, env)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| resolve(v, env))
-                .filter(|v| v.as_str() != Some("<AWS::NoValue>"))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 fn list(value: &Value) -> Vec<Value> {
@@ -245,33 +173,7 @@ fn allowed(statements: &[Value], r: &Request) -> bool {
     applies("Allow") && !applies("Deny")
 }
 
-/// The identity policies of role `role` (inline and managed), resolved.
-fn role_statements(template: &Value, role: &str, env: &BTreeMap<String, Value>) -> Vec<Value> {
-    let resources = template["Resources"].as_object().unwrap();
-    let inline = resources[role]["Properties"]["Policies"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let mut statements = Vec::new();
-    for p in &inline {
-        statements.extend(list(&p["PolicyDocument"]["Statement"]));
-    }
-    for r in resources
-        .values()
-        .filter(|r| r["Type"] == "AWS::IAM::ManagedPolicy")
-    {
-        if list(&r["Properties"]["Roles"])
-            .iter()
-            .any(|x| x["Ref"] == role)
-        {
-            statements.extend(list(&r["Properties"]["PolicyDocument"]["Statement"]));
-        }
-    }
-    assert!(!statements.is_empty(), "{role} has no policy");
-    statements.iter().map(|s| resolve(s, env)).collect()
-}
-
-fn resource_policy(template: &Value, id: &str, env: &BTreeMap<String, Value>) -> Vec<Value> {
+fn resource_policy(template: &Value, id: &str, env: &BTreeMap<String, String>) -> Vec<Value> {
     let p = &template["Resources"][id]["Properties"];
     let document = if p.get("KeyPolicy").is_some() {
         &p["KeyPolicy"]
