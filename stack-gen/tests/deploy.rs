@@ -130,3 +130,14 @@ fn a_dev_stack_deletes_cleanly() {
         }
     }
 }
+
+/// Dual-AZ: the replica starts after the first node, which alone makes the admin password.
+#[test]
+fn the_couchdb_replica_starts_after_the_first_node() {
+    for (name, options, t) in all_templates() {
+        if let Some(replica) = t["Resources"].get("CouchReplicatedDBInstance") {
+            assert!(options.dual_az, "{name}");
+            assert!(depends_on(replica).contains(&"CouchDBInstance".to_owned()), "{name}");
+        }
+    }
+}

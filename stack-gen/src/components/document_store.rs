@@ -189,6 +189,11 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
     };
     let mut depends_on = vec!["CertWriterInstance".to_owned(), "CouchDBPolicy".to_owned()];
     depends_on.extend(private_egress(o, subnet));
+    if id != "CouchDBInstance" {
+        // The first node makes the admin password; the replica boots after it and waits for
+        // the password to be stored, so the two never make different ones.
+        depends_on.push("CouchDBInstance".to_owned());
+    }
     t.add_resource(id, json!({ "Type": "AWS::EC2::Instance", "DependsOn": depends_on, "Properties": node.properties(o, key_arn(o)) }));
     // Attached by its own resource, not the instance's `Volumes`: the volume is not part of the
     // instance's definition, and the boot script waits for the device to appear.
