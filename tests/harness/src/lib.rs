@@ -49,11 +49,18 @@ pub struct Moto {
 impl Moto {
     /// Starts a fresh emulator and waits until it accepts connections.
     pub fn start() -> Moto {
+        Moto::start_with_env(&[])
+    }
+
+    /// As [`Moto::start`], with extra environment for the server, e.g.
+    /// `INITIAL_NO_AUTH_ACTION_COUNT` (IAM enforced after that many requests).
+    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let port = free_port();
         let child = Command::new(tool("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Without this the account starts with ~1300 AMI snapshots of moto's own.
             .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
