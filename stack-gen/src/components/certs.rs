@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::cfn::{allow, get_att, sub_with};
-use crate::components::foundation::{bucket, bucket_objects, key_arn};
+use crate::components::foundation::{ZONE, bucket, bucket_objects, key_arn};
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
@@ -33,7 +33,7 @@ pub fn add(t: &mut Template, o: &Options) {
         subnet: "PrivateSubnet1",
         security_group: "ApplicationSecurityGroup",
         profile: Some("CertWriterInstanceProfile"),
-        user_data: sub_with(include_str!("../../scripts/certs/cert-writer.sh"), json!({ "KeyArn": key_arn(o) })),
+        user_data: sub_with(include_str!("../../scripts/certs/cert-writer.sh"), json!({ "KeyArn": key_arn(o), "Zone": ZONE })),
         name: "cert-writer",
         public_ip: false,
     };
