@@ -938,7 +938,7 @@ fn couchdb_recovery_node_uses_the_original_stacks_password() {
         "original-couch",
     );
     // The recovery volume, made from the original's snapshot, holds a file system.
-    fs::write(machine.srv().join("../../device"), "ext4 from the snapshot").unwrap();
+    machine.set_device_content("ext4 from the snapshot");
     let boot = machine.boot(&script, &[]);
     assert!(boot.status.success(), "{}", boot.report());
     assert!(boot.called("mkfs.ext4").is_empty(), "{}", boot.report());

@@ -592,6 +592,11 @@ impl Machine {
         self.data.path().join("srv/couchdb")
     }
 
+    /// Writes the volume's content (as a snapshot-made volume has a file system already).
+    pub fn set_device_content(&self, content: &str) {
+        fs::write(self.data.path().join("device"), content).unwrap();
+    }
+
     pub fn device_content(&self) -> String {
         fs::read_to_string(self.data.path().join("device")).unwrap()
     }
@@ -695,7 +700,8 @@ impl Machine {
         bind("--ro-bind", "/usr", "/.host/usr");
         for entry in fs::read_dir("/usr").unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
-            if name != "bin" && name != "sbin" {
+            // Not /usr/local: the host's own tools (docker, say) are no instance's.
+            if name != "bin" && name != "sbin" && name != "local" {
                 bind(
                     "--ro-bind",
                     &format!("/usr/{name}"),
