@@ -956,3 +956,32 @@ fn couchdb_recovery_node_uses_the_original_stacks_password() {
             .all(|c| c.2)
     );
 }
+
+#[test]
+fn bastion_applies_security_updates_and_says_what_it_is() {
+    let world = World::new();
+    let t = template(&Options {
+        force_bastion: true,
+        ..Options::default()
+    });
+    let n = names(&world, "bastion-stack", "");
+    let r = resolver(&t, &n);
+    assert!(
+        t["Resources"]["DeveloperBastion"]["Properties"]["IamInstanceProfile"].is_null(),
+        "the bastion has no role"
+    );
+    let script = r.user_data("DeveloperBastion");
+    let machine = Machine::new(Os::AmazonLinux2023, &world, ("none".into(), "none".into()));
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.called("dnf"), ["dnf upgrade -y --security"]);
+    let motd = boot.file("etc/motd").unwrap();
+    assert!(
+        motd.contains(STACK) && motd.contains("not HIPAA-safe"),
+        "{motd}"
+    );
+    // A failed update stops the script.
+    let boot = machine.boot(&script, &["dnf"]);
+    assert!(!boot.status.success(), "{}", boot.report());
+    assert!(!boot.file("etc/motd").unwrap_or_default().contains(STACK));
+}
