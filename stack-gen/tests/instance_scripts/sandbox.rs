@@ -602,7 +602,7 @@ impl Machine {
     }
 
     /// Boots a fresh root volume and runs `script` as cloud-init runs user data (root, its
-    /// usual PATH without /snap/bin). `fail`: stubs that fail in this boot.
+    /// usual PATH). `fail`: stubs that fail in this boot.
     pub fn boot(&self, script: &str, fail: &[&str]) -> Boot {
         let dir = TempDir::new().unwrap();
         let b = dir.path();
@@ -772,12 +772,13 @@ impl Machine {
     }
 }
 
-/// The environment cloud-init gives user-data scripts (no /snap/bin on it).
+/// The environment cloud-init gives user-data scripts: systemd's PATH for services, which
+/// snapd's environment generator extends with /snap/bin on Ubuntu (cron's is not).
 pub fn cloud_init_env() -> Vec<(&'static str, &'static str)> {
     vec![
         (
             "PATH",
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin",
         ),
         ("HOME", "/root"),
         ("LANG", "C.UTF-8"),
