@@ -985,3 +985,75 @@ fn bastion_applies_security_updates_and_says_what_it_is() {
     assert!(!boot.status.success(), "{}", boot.report());
     assert!(!boot.file("etc/motd").unwrap_or_default().contains(STACK));
 }
+
+/// What moto cannot show: on AWS, HeadObject of a missing key answers 403 (not 404) unless the
+/// caller may ListBucket the bucket, and a HeadObject request carries no `s3:prefix`, so a
+/// ListBucket limited by an `s3:prefix` Condition does not count. Every script that tells
+/// "absent" (404: make the secret or CA) from "failed" (anything else: stop) needs it.
+#[test]
+fn roles_that_tell_absent_from_failed_may_list_their_buckets() {
+    let world_names = |bucket: &str| {
+        vec![
+            ("S3Bucket".to_owned(), bucket.to_owned()),
+            ("S3Bucket.Arn".to_owned(), format!("arn:aws:s3:::{bucket}")),
+            (
+                "OpenEMRKey.Arn".to_owned(),
+                "arn:aws:kms:us-east-1:123456789012:key/k".to_owned(),
+            ),
+            (
+                "RecoveryKMSKey".to_owned(),
+                "arn:aws:kms:us-east-1:123456789012:key/k".to_owned(),
+            ),
+            ("RecoveryS3Bucket".to_owned(), "original".to_owned()),
+        ]
+    };
+    // (options, policy, buckets whose objects the script heads)
+    let cases = [
+        (Options::default(), "NFSBackupPolicy", vec!["stack"]),
+        (Options::default(), "CertWriterPolicy", vec!["stack"]),
+        (Options::default(), "CouchDBPolicy", vec!["stack"]),
+        (recovery(), "NFSBackupPolicy", vec!["stack"]),
+        (recovery(), "CouchDBPolicy", vec!["stack"]),
+    ];
+    let mut missing = Vec::new();
+    for (options, policy, buckets) in cases {
+        let t = template(&options);
+        let n = world_names("stack");
+        let pairs: Vec<(&str, &str)> = n.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = Resolver::new(&t, &pairs);
+        let doc = r.resolve(&t["Resources"][policy]["Properties"]["PolicyDocument"]);
+        for bucket in buckets {
+            let arn = format!("arn:aws:s3:::{bucket}");
+            let granted = doc["Statement"].as_array().unwrap().iter().any(|s| {
+                let listed = |v: &Value| {
+                    v.as_str() == Some("s3:ListBucket")
+                        || v.as_array()
+                            .is_some_and(|a| a.iter().any(|a| a == "s3:ListBucket"))
+                };
+                let on_bucket = |v: &Value| {
+                    v.as_str() == Some(&arn)
+                        || v.as_array()
+                            .is_some_and(|a| a.iter().any(|r| r == arn.as_str()))
+                };
+                let unconditional = s.get("Condition").is_none_or(|c| {
+                    c.as_object()
+                        .unwrap()
+                        .keys()
+                        .all(|op| op.ends_with("IfExists"))
+                });
+                s["Effect"] == "Allow"
+                    && listed(&s["Action"])
+                    && on_bucket(&s["Resource"])
+                    && unconditional
+            });
+            if !granted {
+                missing.push(format!("{policy} (recovery: {}): s3:ListBucket on {arn} without an s3:prefix Condition", options.recovery));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "HeadObject of a missing key would answer 403:\n{}",
+        missing.join("\n")
+    );
+}
