@@ -1035,12 +1035,9 @@ fn roles_that_tell_absent_from_failed_may_list_their_buckets() {
                         || v.as_array()
                             .is_some_and(|a| a.iter().any(|r| r == arn.as_str()))
                 };
-                let unconditional = s.get("Condition").is_none_or(|c| {
-                    c.as_object()
-                        .unwrap()
-                        .keys()
-                        .all(|op| op.ends_with("IfExists"))
-                });
+                let unconditional = s
+                    .get("Condition")
+                    .is_none_or(admits_requests_without_prefix);
                 s["Effect"] == "Allow"
                     && listed(&s["Action"])
                     && on_bucket(&s["Resource"])
@@ -1056,4 +1053,22 @@ fn roles_that_tell_absent_from_failed_may_list_their_buckets() {
         "HeadObject of a missing key would answer 403:\n{}",
         missing.join("\n")
     );
+}
+
+/// Whether a ListBucket statement's Condition holds for a request with no `s3:prefix` key
+/// (HeadObject's existence check, HeadBucket): `Null: {s3:prefix: true}`, or `...IfExists`.
+fn admits_requests_without_prefix(condition: &Value) -> bool {
+    condition
+        .as_object()
+        .unwrap()
+        .iter()
+        .all(|(operator, tests)| {
+            tests.as_object().unwrap().iter().all(|(key, value)| {
+                let truthy = value == "true"
+                    || value == &serde_json::json!(["true"])
+                    || value == &serde_json::json!(true);
+                key == "s3:prefix"
+                    && ((operator == "Null" && truthy) || operator.ends_with("IfExists"))
+            })
+        })
 }
