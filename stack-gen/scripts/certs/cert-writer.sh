@@ -3,37 +3,72 @@
 # Certificate writer (Amazon Linux 2023). Makes the stack's private CA and the certificates of
 # the application servers (beanstalk) and CouchDB (couch), stores keys and certificates SSE-KMS
 # under CA/ in the stack bucket, tells CloudFormation, and shuts down (the instance terminates).
+# A replacement writer finds CA/certs/ca.crt and leaves the CA alone: the load balancer trusts
+# the beanstalk certificate it already has. A failed read of it is a failure, not "no CA".
 # CloudFormation fills in the quoted values below; the rest of the script uses plain $name.
-set -euo pipefail
+set -Eeuo pipefail
 bucket='${S3Bucket}'
 key='${KeyArn}'
 region='${AWS::Region}'
 stack='${AWS::StackName}'
+zone='${Zone}'
 
+cfn_signal=/opt/aws/bin/cfn-signal
 signal() {
-  /opt/aws/bin/cfn-signal --exit-code "$1" --stack "$stack" --resource CertWriterInstance --region "$region" || true
+  if [ -x "$cfn_signal" ]; then
+    "$cfn_signal" --exit-code "$1" --stack "$stack" --resource CertWriterInstance --region "$region" || true
+  else
+    echo "cert-writer: cannot signal CloudFormation ($1): cfn-signal is not installed" >&2
+  fi
 }
-trap 'signal 1; shutdown -h now' ERR
+finish() {
+  signal "$1"
+  shutdown -h now
+  exit "$1"
+}
+# Every failure tells CloudFormation at once (once: a failed $(...) fails its caller too).
+trap '[ "$BASH_SUBSHELL" -eq 0 ] && finish 1' ERR
+
+# Amazon Linux 2023 images may come without cfn-signal.
+[ -x "$cfn_signal" ] || dnf install -y aws-cfn-bootstrap
+export AWS_DEFAULT_REGION="$region"
+
+ca_cert=CA/certs/ca.crt
+if err=$(aws s3api head-object --bucket "$bucket" --key "$ca_cert" 2>&1 > /dev/null); then
+  echo "cert-writer: s3://$bucket/$ca_cert exists: keeping the stack's CA and certificates"
+  finish 0
+elif ! echo "$err" | grep -qE '\((404|NoSuchKey)\)'; then
+  echo "cert-writer: cannot tell whether s3://$bucket/$ca_cert exists: $err" >&2
+  finish 1
+fi
 
 umask 077
 work=$(mktemp -d)
 cd "$work"
 openssl req -x509 -newkey rsa:4096 -sha256 -days 3650 -nodes \
   -subj "/CN=OpenEMR $stack private CA" -keyout ca.key -out ca.crt
+# The names clients use: the application servers behind the load balancer, CouchDB by its
+# zone name (and each node's, in dual-AZ stacks).
+printf 'subjectAltName=DNS:beanstalk.%s\n' "$zone" > beanstalk.ext
+printf 'subjectAltName=DNS:couchdb.%s,DNS:couchdb-az1.%s,DNS:couchdb-az2.%s\n' "$zone" "$zone" "$zone" > couch.ext
 for name in beanstalk couch; do
-  openssl req -newkey rsa:2048 -sha256 -nodes -subj "/CN=$name.openemr.local" \
+  cn=beanstalk.$zone
+  [ "$name" = couch ] && cn=couchdb.$zone
+  {
+    echo 'basicConstraints=critical,CA:FALSE'
+    echo 'keyUsage=critical,digitalSignature,keyEncipherment'
+    echo 'extendedKeyUsage=serverAuth'
+  } >> "$name.ext"
+  openssl req -newkey rsa:2048 -sha256 -nodes -subj "/CN=$cn" \
     -keyout "$name.key" -out "$name.csr"
   openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
-    -days 3650 -sha256 -out "$name.crt"
+    -days 3650 -sha256 -extfile "$name.ext" -out "$name.crt"
 done
-for name in ca beanstalk couch; do
-  for kind in key crt; do
-    folder=certs
-    [ "$kind" = key ] && folder=keys
-    aws s3 cp "$name.$kind" "s3://$bucket/CA/$folder/$name.$kind" \
-      --sse aws:kms --sse-kms-key-id "$key" --region "$region" --only-show-errors
-  done
+# ca.crt last: its presence means the whole set is there.
+for file in keys/ca.key keys/beanstalk.key keys/couch.key certs/beanstalk.crt certs/couch.crt certs/ca.crt; do
+  aws s3 cp "$(basename "$file")" "s3://$bucket/CA/$file" \
+    --sse aws:kms --sse-kms-key-id "$key" --region "$region" --only-show-errors
 done
+cd /
 rm -rf "$work"
-signal 0
-shutdown -h now
+finish 0

@@ -4,37 +4,96 @@
 # (port 6984) with the stack CA's certificate. The volume is formatted only when it holds no
 # file system yet (a recovery volume made from a snapshot keeps its data). In dual-AZ stacks
 # the second node replicates both ways with the first.
+#
+# Safe to run again (a replaced instance boots this with the same volume): the admin password
+# is made once, by the first node, only when S3 answers that there is none (404); the second
+# node waits for it; a recovery stack takes the original's (its restored data has that one).
 # CloudFormation fills in the quoted values below; the rest of the script uses plain $name.
-set -euo pipefail
+set -Eeuo pipefail
 bucket='${S3Bucket}'
 key='${KeyArn}'
 region='${AWS::Region}'
 volume='${Volume}'
 peer='${Peer}'
+recovery_bucket='${RecoveryBucket}'
+# CouchDB's API on this node, as the set-up reaches it (the container's published TLS port).
+api='${LocalAPI}'
+
+fail() {
+  echo "couchdb: $*" >&2
+  exit 1
+}
+trap '[ "$BASH_SUBSHELL" -eq 0 ] && echo "couchdb: set-up failed (line $LINENO)" >&2' ERR
 
 export DEBIAN_FRONTEND=noninteractive AWS_DEFAULT_REGION="$region"
 apt-get update -q
 apt-get install -y -q docker.io curl
-snap install aws-cli --classic
+[ -x /snap/bin/aws ] || snap install aws-cli --classic
+aws=/snap/bin/aws
+
+# "present" or "absent" (S3 answered 404); any other answer (403, 5xx, no network) fails.
+object_state() {
+  local err
+  if err=$("$aws" s3api head-object --bucket "$1" --key "$2" 2>&1 > /dev/null); then
+    echo present
+  elif echo "$err" | grep -qE '\((404|NoSuchKey)\)'; then
+    echo absent
+  else
+    echo "couchdb: cannot tell whether s3://$1/$2 exists: $err" >&2
+    return 1
+  fi
+}
 
 # On Nitro instances the volume shows up as an NVMe device named after its id.
 device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$volume" | tr -d -)
 for _ in $(seq 60); do [ -e "$device" ] && break; sleep 5; done
-blkid "$device" > /dev/null || mkfs.ext4 -L couchdb "$device"
+[ -e "$device" ] || fail "volume $volume is not attached ($device)"
+if blkid "$device" > /dev/null; then
+  echo "couchdb: $device holds a file system: keeping it"
+else
+  status=$?
+  # 2: no file system found. Anything else is an error, not a blank volume.
+  [ "$status" -eq 2 ] || fail "blkid $device failed ($status)"
+  mkfs.ext4 -L couchdb "$device"
+fi
 mkdir -p /srv/couchdb
-echo "$device /srv/couchdb ext4 defaults,nofail 0 2" >> /etc/fstab
-mount /srv/couchdb
+grep -qs ' /srv/couchdb ' /etc/fstab || echo "$device /srv/couchdb ext4 defaults,nofail 0 2" >> /etc/fstab
+mountpoint -q /srv/couchdb || mount /srv/couchdb
 mkdir -p /srv/couchdb/data /srv/couchdb/etc /srv/couchdb/certs
 
 umask 077
 for file in certs/couch.crt keys/couch.key certs/ca.crt; do
-  aws s3 cp "s3://$bucket/CA/$file" /srv/couchdb/certs/ --only-show-errors
+  "$aws" s3 cp "s3://$bucket/CA/$file" /srv/couchdb/certs/ --only-show-errors
 done
 admin=CouchDB/admin-password.txt
-if ! aws s3 cp "s3://$bucket/$admin" /root/couchdb-admin --only-show-errors 2> /dev/null; then
+store_admin() {
+  "$aws" s3 cp /root/couchdb-admin "s3://$bucket/$admin" --sse aws:kms --sse-kms-key-id "$key" --only-show-errors
+}
+stored=$(object_state "$bucket" "$admin")
+if [ "$stored" = present ]; then
+  "$aws" s3 cp "s3://$bucket/$admin" /root/couchdb-admin --only-show-errors
+elif [ -n "$recovery_bucket" ]; then
+  # The restored volume's CouchDB knows the original stack's admin password.
+  "$aws" s3 cp "s3://$recovery_bucket/$admin" /root/couchdb-admin --only-show-errors
+  store_admin
+elif [ -z "$peer" ]; then
+  # The first node makes the password.
   openssl rand -hex 24 > /root/couchdb-admin
-  aws s3 cp /root/couchdb-admin "s3://$bucket/$admin" --sse aws:kms --sse-kms-key-id "$key" --only-show-errors
+  store_admin
+else
+  # The second node uses the first node's password: wait for it (10 minutes at most).
+  for _ in $(seq 120); do
+    stored=$(object_state "$bucket" "$admin")
+    [ "$stored" = present ] && break
+    sleep 5
+  done
+  [ "$stored" = present ] || fail "the first node stored no admin password at s3://$bucket/$admin"
+  "$aws" s3 cp "s3://$bucket/$admin" /root/couchdb-admin --only-show-errors
 fi
+password=$(cat /root/couchdb-admin)
+shred -u /root/couchdb-admin
+[ -n "$password" ] || fail "the admin password is empty"
+
 cat > /srv/couchdb/etc/10-tls.ini <<'INI'
 [ssl]
 enable = true
@@ -45,21 +104,43 @@ cacert_file = /opt/couchdb/certs/ca.crt
 INI
 chown -R 5984:5984 /srv/couchdb
 
-password=$(cat /root/couchdb-admin)
 docker run -d --restart always --name couchdb -p 6984:6984 \
   -v /srv/couchdb/data:/opt/couchdb/data -v /srv/couchdb/etc:/opt/couchdb/etc/local.d \
   -v /srv/couchdb/certs:/opt/couchdb/certs \
   -e COUCHDB_USER=admin -e COUCHDB_PASSWORD="$password" couchdb:3
 
+# The admin credentials go to curl on its standard input, not on its command line.
+couch() {
+  local method=$1 path=$2
+  shift 2
+  printf 'user = "admin:%s"\n' "$password" |
+    curl -sS -k -K - -o /dev/null -w '%{http_code}' -X "$method" "$api$path" "$@"
+}
+for _ in $(seq 60); do curl -skf "$api/_up" > /dev/null && break; sleep 5; done
+curl -skfS "$api/_up" > /dev/null || fail "CouchDB did not come up at $api"
+
+# A single CouchDB 3 node does not make its system databases; 412: it exists already.
+for db in _users _replicator openemr; do
+  code=$(couch PUT "/$db")
+  case $code in
+    201 | 202 | 412) ;;
+    *) fail "creating database $db: HTTP $code" ;;
+  esac
+done
+
 if [ -n "$peer" ]; then
-  until curl -skf "https://127.0.0.1:6984/_up" > /dev/null; do sleep 5; done
   here=$(hostname -I | cut -d' ' -f1)
   for direction in "$peer:$here" "$here:$peer"; do
     from=$(echo "$direction" | cut -d: -f1)
     to=$(echo "$direction" | cut -d: -f2)
-    curl -sk -u "admin:$password" -X POST "https://127.0.0.1:6984/_replicator" \
-      -H 'Content-Type: application/json' \
-      -d "{\"source\":\"https://admin:$password@$from:6984/openemr\",\"target\":\"https://admin:$password@$to:6984/openemr\",\"continuous\":true,\"create_target\":true}"
+    body=$(mktemp)
+    printf '{"_id":"openemr-%s-to-%s","source":"https://admin:%s@%s:6984/openemr","target":"https://admin:%s@%s:6984/openemr","continuous":true}' \
+      "$from" "$to" "$password" "$from" "$password" "$to" > "$body"
+    code=$(couch POST /_replicator -H 'Content-Type: application/json' --data-binary "@$body")
+    rm -f "$body"
+    case $code in
+      201 | 202 | 409) ;;
+      *) fail "replication $from -> $to: HTTP $code" ;;
+    esac
   done
 fi
-shred -u /root/couchdb-admin

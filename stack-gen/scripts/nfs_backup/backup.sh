@@ -5,15 +5,22 @@
 #   sudo /root/backup.sh
 # The backup-checker Lambda verifies the result every night.
 set -euo pipefail
+# cron runs its jobs with PATH=/usr/bin:/bin, and the AWS CLI is a snap (/snap/bin): name
+# every tool by its path, and give duplicity's own helpers (gpg) the usual PATH.
+export PATH=/snap/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+aws=/snap/bin/aws
+duplicity=/usr/bin/duplicity
 # Written by the instance's set-up (user-data.sh).
 bucket=$(sed -n 's/^bucket=//p' /etc/openemr-backup.env)
 region=$(sed -n 's/^region=//p' /etc/openemr-backup.env)
+[ -n "$bucket" ] && [ -n "$region" ] || { echo "backup: /etc/openemr-backup.env names no bucket or region" >&2; exit 1; }
 
 export AWS_DEFAULT_REGION="$region"
 target="boto3+s3://$bucket/Backup"
-PASSPHRASE=$(aws s3 cp "s3://$bucket/Backup/passphrase.txt" - --only-show-errors)
+PASSPHRASE=$("$aws" s3 cp "s3://$bucket/Backup/passphrase.txt" - --only-show-errors)
+[ -n "$PASSPHRASE" ] || { echo "backup: the passphrase object is empty" >&2; exit 1; }
 export PASSPHRASE
 
-duplicity backup --full-if-older-than 1M /mnt/efs "$target"
-duplicity remove-all-but-n-full 2 --force "$target"
+"$duplicity" backup --full-if-older-than 1M /mnt/efs "$target"
+"$duplicity" remove-all-but-n-full 2 --force "$target"
 unset PASSPHRASE

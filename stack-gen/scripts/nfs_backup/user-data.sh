@@ -4,8 +4,12 @@
 # Backup/passphrase.txt (SSE-KMS), installs /root/backup.sh and its nightly cron job. In a
 # recovery stack it first restores EFS from the original bucket's Backup/. Signals
 # CloudFormation when EFS is ready, so the application starts on restored data.
+#
+# Safe to run again (a replaced instance boots this on live data): the passphrase is made only
+# when S3 answers that there is none (404), never on a failed read; a restore happens only into
+# an empty file system, and is marked done on it.
 # CloudFormation fills in the quoted values below; the rest of the script uses plain $name.
-set -euo pipefail
+set -Eeuo pipefail
 bucket='${S3Bucket}'
 key='${KeyArn}'
 region='${AWS::Region}'
@@ -14,22 +18,52 @@ efs='${ElasticFileSystem}'
 cron_hour='${CronHour}'
 recovery_bucket='${RecoveryBucket}'
 
+cfn_signal=/opt/aws-cfn-bootstrap/bin/cfn-signal
+signal() {
+  if [ -x "$cfn_signal" ]; then
+    "$cfn_signal" --exit-code "$1" --stack "$stack" --resource NFSBackupInstance --region "$region" || true
+  else
+    echo "nfs-backup: cannot signal CloudFormation ($1): cfn-signal is not installed yet" >&2
+  fi
+}
+fail() {
+  echo "nfs-backup: $*" >&2
+  signal 1
+  exit 1
+}
+# From here on every failure tells CloudFormation at once (no wait for the signal timeout),
+# once: a failure inside $(...) fails its caller in the main shell too.
+trap '[ "$BASH_SUBSHELL" -eq 0 ] && signal 1' ERR
+
 export DEBIAN_FRONTEND=noninteractive AWS_DEFAULT_REGION="$region"
 apt-get update -q
 apt-get install -y -q nfs-common duplicity python3-boto3 python3-venv
-snap install aws-cli --classic
-python3 -m venv /opt/aws-cfn-bootstrap
-/opt/aws-cfn-bootstrap/bin/pip install -q https://s3.amazonaws.com/cloudformation-examples/aws-cfn-bootstrap-py3-latest.tar.gz
-signal() {
-  /opt/aws-cfn-bootstrap/bin/cfn-signal --exit-code "$1" --stack "$stack" --resource NFSBackupInstance --region "$region" || true
+if [ ! -x "$cfn_signal" ]; then
+  python3 -m venv /opt/aws-cfn-bootstrap
+  /opt/aws-cfn-bootstrap/bin/pip install -q https://s3.amazonaws.com/cloudformation-examples/aws-cfn-bootstrap-py3-latest.tar.gz
+fi
+[ -x /snap/bin/aws ] || snap install aws-cli --classic
+aws=/snap/bin/aws
+
+# "present" or "absent" (S3 answered 404); any other answer (403, 5xx, no network) fails.
+object_state() {
+  local err
+  if err=$("$aws" s3api head-object --bucket "$1" --key "$2" 2>&1 > /dev/null); then
+    echo present
+  elif echo "$err" | grep -qE '\((404|NoSuchKey)\)'; then
+    echo absent
+  else
+    echo "nfs-backup: cannot tell whether s3://$1/$2 exists: $err" >&2
+    return 1
+  fi
 }
-trap 'signal 1' ERR
 
 mkdir -p /mnt/efs
-echo "$efs.efs.$region.amazonaws.com:/ /mnt/efs nfs4 nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev 0 0" >> /etc/fstab
+grep -qs ' /mnt/efs ' /etc/fstab ||
+  echo "$efs.efs.$region.amazonaws.com:/ /mnt/efs nfs4 nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev 0 0" >> /etc/fstab
 # The mount targets may still be coming up.
-for _ in $(seq 60); do mount /mnt/efs && break; sleep 10; done
-mountpoint -q /mnt/efs
+for _ in $(seq 60); do mountpoint -q /mnt/efs || mount /mnt/efs && break; sleep 10; done
+mountpoint -q /mnt/efs || fail "EFS is not mounted at /mnt/efs"
 
 printf 'bucket=%s\nregion=%s\n' "$bucket" "$region" > /etc/openemr-backup.env
 cat > /root/backup.sh <<'SCRIPT'
@@ -39,17 +73,33 @@ chmod 700 /root/backup.sh
 
 umask 077
 passphrase=Backup/passphrase.txt
+stored=$(object_state "$bucket" "$passphrase")
 if [ -n "$recovery_bucket" ]; then
   # The original's backups are encrypted with its passphrase; keep using it.
-  aws s3 cp "s3://$recovery_bucket/$passphrase" /root/passphrase --only-show-errors
-  PASSPHRASE=$(cat /root/passphrase) duplicity restore --force "boto3+s3://$recovery_bucket/Backup" /mnt/efs
-elif ! aws s3api head-object --bucket "$bucket" --key "$passphrase" > /dev/null 2>&1; then
+  marker=/mnt/efs/.openemr-restore-complete
+  if [ -e "$marker" ]; then
+    echo "nfs-backup: EFS was restored from s3://$recovery_bucket/Backup before ($(cat "$marker")); not restoring again"
+  elif [ -n "$(ls -A /mnt/efs)" ]; then
+    fail "EFS already holds files but no completed restore is marked ($marker): not restoring over them"
+  else
+    "$aws" s3 cp "s3://$recovery_bucket/$passphrase" /root/passphrase --only-show-errors
+    PASSPHRASE=$(cat /root/passphrase) /usr/bin/duplicity restore --force "boto3+s3://$recovery_bucket/Backup" /mnt/efs
+    echo "s3://$recovery_bucket/Backup restored $(date -u +%FT%TZ)" > "$marker"
+  fi
+  if [ "$stored" = absent ] && [ ! -f /root/passphrase ]; then
+    "$aws" s3 cp "s3://$recovery_bucket/$passphrase" /root/passphrase --only-show-errors
+  fi
+elif [ "$stored" = absent ]; then
   openssl rand -base64 48 > /root/passphrase
 fi
-if [ -f /root/passphrase ]; then
-  aws s3 cp /root/passphrase "s3://$bucket/$passphrase" --sse aws:kms --sse-kms-key-id "$key" --only-show-errors
-  shred -u /root/passphrase
+if [ "$stored" = absent ]; then
+  "$aws" s3 cp /root/passphrase "s3://$bucket/$passphrase" --sse aws:kms --sse-kms-key-id "$key" --only-show-errors
 fi
+[ -f /root/passphrase ] && shred -u /root/passphrase
 
-echo "0 $cron_hour * * * root /root/backup.sh 2>&1 | logger -t openemr-backup" > /etc/cron.d/openemr-backup
+# cron's PATH is /usr/bin:/bin; backup.sh names its tools by path and sets its own PATH too.
+cat > /etc/cron.d/openemr-backup <<CRON
+PATH=/snap/bin:/usr/sbin:/usr/bin:/sbin:/bin
+0 $cron_hour * * * root /root/backup.sh 2>&1 | logger -t openemr-backup
+CRON
 signal 0

@@ -6,7 +6,9 @@
 use serde_json::json;
 
 use crate::cfn::{allow, get_att, sub_with};
-use crate::components::foundation::{bucket, bucket_arn, bucket_objects, key_arn, list_bucket};
+use crate::components::foundation::{
+    ZONE, bucket, bucket_arn, bucket_objects, key_arn, list_bucket,
+};
 use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::lambda::{RustFunction, add_function, add_role};
@@ -43,7 +45,7 @@ pub fn add(t: &mut Template, o: &Options) {
         profile: Some("CertWriterInstanceProfile"),
         user_data: sub_with(
             include_str!("../../scripts/certs/cert-writer.sh"),
-            json!({ "KeyArn": key_arn(o) }),
+            json!({ "KeyArn": key_arn(o), "Zone": ZONE }),
         ),
         name: "cert-writer",
         public_ip: false,

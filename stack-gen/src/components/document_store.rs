@@ -178,7 +178,13 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
         profile: Some("CouchDBInstanceProfile"),
         user_data: sub_with(
             include_str!("../../scripts/document_store/user-data.sh"),
-            json!({ "KeyArn": key_arn(o), "Volume": ref_(volume), "Peer": peer }),
+            json!({
+                "KeyArn": key_arn(o),
+                "Volume": ref_(volume),
+                "Peer": peer,
+                "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
+                "LocalAPI": format!("https://127.0.0.1:{COUCHDB_PORT}"),
+            }),
         ),
         name: if volume == "CouchDBVolume" {
             "couchdb-az1"

@@ -1,0 +1,1074 @@
+//! Every instance script under `stack-gen/scripts/`, taken from the generated template, filled
+//! in as CloudFormation would, and run for real in a sandbox (bubblewrap) that gives it its own
+//! root volume and data volumes, against a moto server, as an IAM user holding only the
+//! instance role's policy as generated. See `instance_scripts/sandbox.rs` for what is real and
+//! what is a recording stub.
+
+#[path = "instance_scripts/sandbox.rs"]
+mod sandbox;
+
+use std::fs;
+
+use sandbox::{Boot, Machine, Os, Resolver, World, sha256_hex, tree};
+use serde_json::Value;
+use stack_gen::{Options, generate};
+
+const STACK: &str = "openemr-test";
+const EFS_ID: &str = "fs-0123456789abcdef0";
+
+fn template(options: &Options) -> Value {
+    generate(options).expect("valid options").to_json()
+}
+
+fn recovery() -> Options {
+    Options {
+        recovery: true,
+        ..Options::default()
+    }
+}
+
+/// Names of a stack whose bucket is `bucket` (and, in a recovery stack, whose original's
+/// bucket is `recovery_bucket`).
+fn names<'a>(
+    world: &'a World,
+    bucket: &'a str,
+    recovery_bucket: &'a str,
+) -> Vec<(&'static str, String)> {
+    vec![
+        ("S3Bucket", bucket.to_owned()),
+        ("S3Bucket.Arn", format!("arn:aws:s3:::{bucket}")),
+        ("OpenEMRKey.Arn", world.key_arn.clone()),
+        ("RecoveryKMSKey", world.key_arn.clone()),
+        ("RecoveryS3Bucket", recovery_bucket.to_owned()),
+        ("AWS::StackName", STACK.to_owned()),
+        ("ElasticFileSystem", EFS_ID.to_owned()),
+        ("CouchDBVolume", "vol-0aaaabbbbccccdddd".to_owned()),
+        ("RCouchDBVolume", "vol-0eeeeffff00001111".to_owned()),
+    ]
+}
+
+fn resolver<'a>(template: &'a Value, names: &'a [(&'static str, String)]) -> Resolver<'a> {
+    let pairs: Vec<(&str, &str)> = names.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Resolver::new(template, &pairs)
+}
+
+/// Runs the job of a cron.d file the way cron does: the command through the file's SHELL
+/// (default /bin/sh) with cron's environment (PATH=/usr/bin:/bin, HOME, LOGNAME) plus the
+/// file's own variable lines, and nothing else.
+fn run_cron_job(machine: &Machine, boot: &Boot, cron_file: &str) -> std::process::Output {
+    let mut env: Vec<(String, String)> = vec![
+        ("SHELL".into(), "/bin/sh".into()),
+        ("PATH".into(), "/usr/bin:/bin".into()),
+        ("HOME".into(), "/root".into()),
+        ("LOGNAME".into(), "root".into()),
+    ];
+    let mut command = None;
+    for line in cron_file
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let first = line.split_whitespace().next().unwrap();
+        if let Some((name, value)) = first
+            .split_once('=')
+            .filter(|_| line.split_whitespace().count() == 1)
+        {
+            env.retain(|(k, _)| k != name);
+            env.push((name.to_owned(), value.to_owned()));
+        } else {
+            let fields: Vec<&str> = line.splitn(7, char::is_whitespace).collect();
+            assert_eq!(fields.len(), 7, "cron line: {line}");
+            assert_eq!(fields[5], "root", "the job runs as root: {line}");
+            command = Some(fields[6].to_owned());
+        }
+    }
+    let command = command.expect("a job line");
+    let shell = env.iter().find(|(k, _)| k == "SHELL").unwrap().1.clone();
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    machine
+        .run(boot.dir(), &[&shell, "-c", &command], &env_ref)
+        .output()
+        .unwrap()
+}
+
+/// Some of OpenEMR's sites/ tree, binary files included.
+fn seed_sites(efs: &std::path::Path) {
+    fs::create_dir_all(efs.join("sites/default/documents/1")).unwrap();
+    fs::write(
+        efs.join("sites/default/sqlconf.php"),
+        "<?php $host = 'mysql';\n",
+    )
+    .unwrap();
+    fs::write(
+        efs.join("sites/default/documents/1/scan.pdf"),
+        (0..=255u8).cycle().take(300_000).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    fs::write(efs.join("sites/default/documents/1/empty.txt"), b"").unwrap();
+}
+
+struct NfsStack {
+    world: World,
+    bucket: String,
+    user: String,
+    machine: Machine,
+    script: String,
+}
+
+/// A fresh (non-recovery) stack's NFS backup agent, not booted yet.
+fn nfs_stack(bucket: &str) -> NfsStack {
+    let world = World::new();
+    world.create_bucket(bucket);
+    let t = template(&Options::default());
+    let n = names(&world, bucket, "");
+    let r = resolver(&t, &n);
+    let user = format!("{bucket}-nfs");
+    let credentials = world.role_user(&user, &r.policy("NFSBackupPolicy"));
+    let script = r.user_data("NFSBackupInstance");
+    let machine = Machine::new(Os::Ubuntu2404, &world, credentials);
+    NfsStack {
+        world,
+        bucket: bucket.to_owned(),
+        user,
+        machine,
+        script,
+    }
+}
+
+const PASSPHRASE: &str = "Backup/passphrase.txt";
+
+fn assert_chain(keys: &[String], full: usize) {
+    let count = |pred: &dyn Fn(&str) -> bool| {
+        keys.iter()
+            .filter(|k| pred(k.strip_prefix("Backup/").unwrap()))
+            .count()
+    };
+    assert_eq!(
+        count(&|k| k.starts_with("duplicity-full.") && k.ends_with(".manifest.gpg")),
+        full,
+        "{keys:?}"
+    );
+    assert_eq!(
+        count(&|k| k.starts_with("duplicity-full.") && k.ends_with(".vol1.difftar.gpg")),
+        full,
+        "{keys:?}"
+    );
+    assert_eq!(
+        count(&|k| k.starts_with("duplicity-full-signatures.") && k.ends_with(".sigtar.gpg")),
+        full,
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn nfs_agent_fresh_stack_makes_passphrase_and_cron_job_that_backs_up_under_crons_environment() {
+    let s = nfs_stack("fresh-nfs");
+    seed_sites(&s.machine.efs());
+    let boot = s.machine.boot(&s.script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    // Installs ran after the ERR trap was set: order of the stub calls is apt-get first.
+    assert!(boot.calls()[0].starts_with("apt-get "), "{}", boot.report());
+
+    let head = s
+        .world
+        .head(&s.bucket, PASSPHRASE)
+        .expect("passphrase stored");
+    assert_eq!(head["ServerSideEncryption"], "aws:kms");
+    assert_eq!(head["SSEKMSKeyId"], s.world.key_arn.as_str());
+    assert!(
+        s.world.get(&s.bucket, PASSPHRASE).len() >= 32,
+        "a long passphrase"
+    );
+    assert!(!s.machine.efs().join("../../root/passphrase").exists());
+
+    let cron = boot
+        .file("etc/cron.d/openemr-backup")
+        .expect("cron job written");
+    let job = run_cron_job(&s.machine, &boot, &cron);
+    assert!(
+        job.status.success(),
+        "cron job: {}",
+        String::from_utf8_lossy(&job.stderr)
+    );
+    let keys = s.world.list(&s.bucket, "Backup/duplicity-");
+    assert!(
+        !keys.is_empty(),
+        "no chain; the job's log:\n{}",
+        boot.logger()
+    );
+    assert_chain(&keys, 1);
+    assert!(
+        boot.logger()
+            .contains("--------------[ Backup Statistics ]--------------"),
+        "duplicity ran under cron: {}",
+        boot.logger()
+    );
+
+    // backup.sh on its own with cron's bare PATH (and nothing else) works too: an incremental.
+    let direct = s
+        .machine
+        .run(
+            boot.dir(),
+            &["/root/backup.sh"],
+            &[("PATH", "/usr/bin:/bin")],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        direct.status.success(),
+        "env -i PATH=/usr/bin:/bin /root/backup.sh: {}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
+    let keys = s.world.list(&s.bucket, "Backup/duplicity-");
+    assert_chain(&keys, 1);
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("Backup/duplicity-inc.") && k.ends_with(".manifest.gpg")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("Backup/duplicity-new-signatures.")),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn nfs_agent_replacement_keeps_the_passphrase() {
+    let s = nfs_stack("replaced-nfs");
+    seed_sites(&s.machine.efs());
+    let first = s.machine.boot(&s.script, &[]);
+    assert_eq!(first.signals(), ["0"], "{}", first.report());
+    let before = s.world.versions(&s.bucket, PASSPHRASE);
+    let passphrase = s.world.get(&s.bucket, PASSPHRASE);
+    let efs = tree(&s.machine.efs(), &[]);
+
+    let second = s.machine.boot(&s.script, &[]);
+    assert!(second.status.success(), "{}", second.report());
+    assert_eq!(second.signals(), ["0"], "{}", second.report());
+    assert_eq!(
+        s.world.versions(&s.bucket, PASSPHRASE),
+        before,
+        "the passphrase object was not rewritten"
+    );
+    assert!(
+        s.world.get(&s.bucket, PASSPHRASE) == passphrase,
+        "same passphrase"
+    );
+    assert!(tree(&s.machine.efs(), &[]) == efs, "EFS untouched");
+    assert!(second.file("etc/cron.d/openemr-backup").is_some());
+}
+
+#[test]
+fn nfs_agent_failed_passphrase_read_signals_failure_and_keeps_the_passphrase() {
+    let s = nfs_stack("transient-nfs");
+    let first = s.machine.boot(&s.script, &[]);
+    assert_eq!(first.signals(), ["0"], "{}", first.report());
+    let before = s.world.versions(&s.bucket, PASSPHRASE);
+    // The read answers 403 (as a throttled, misconfigured or briefly failing S3 would fail it).
+    s.world.deny(
+        &s.user,
+        &["s3:GetObject"],
+        &[format!("arn:aws:s3:::{}/{PASSPHRASE}", s.bucket)],
+    );
+
+    let second = s.machine.boot(&s.script, &[]);
+    assert!(!second.status.success(), "{}", second.report());
+    assert_eq!(second.signals(), ["1"], "{}", second.report());
+    assert!(
+        second.stderr.contains("cannot tell whether"),
+        "{}",
+        second.report()
+    );
+    assert_eq!(
+        s.world.versions(&s.bucket, PASSPHRASE),
+        before,
+        "no new passphrase over the stored one"
+    );
+}
+
+#[test]
+fn nfs_agent_install_failure_after_the_trap_signals_failure() {
+    let s = nfs_stack("install-fails-nfs");
+    // snap runs after cfn-bootstrap is installed: its failure must reach CloudFormation.
+    let boot = s.machine.boot(&s.script, &["snap"]);
+    assert!(!boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.signals(), ["1"], "{}", boot.report());
+    assert!(s.world.head(&s.bucket, PASSPHRASE).is_none());
+    assert!(boot.file("etc/cron.d/openemr-backup").is_none());
+}
+
+#[test]
+fn nfs_agent_recovery_restores_into_empty_efs_and_never_over_data() {
+    // The original stack: data, its agent, one nightly backup.
+    let original = nfs_stack("original-nfs");
+    seed_sites(&original.machine.efs());
+    let boot = original.machine.boot(&original.script, &[]);
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    let cron = boot.file("etc/cron.d/openemr-backup").unwrap();
+    let job = run_cron_job(&original.machine, &boot, &cron);
+    assert!(
+        job.status.success(),
+        "{}",
+        String::from_utf8_lossy(&job.stderr)
+    );
+    let source = tree(&original.machine.efs(), &[]);
+
+    // The recovery stack, in the same account: its own bucket, the original's as RecoveryS3Bucket.
+    let world = &original.world;
+    world.create_bucket("recovered-nfs");
+    let t = template(&recovery());
+    let n = names(world, "recovered-nfs", "original-nfs");
+    let r = resolver(&t, &n);
+    let credentials = world.role_user("recovered-nfs-agent", &r.policy("NFSBackupPolicy"));
+    let script = r.user_data("NFSBackupInstance");
+    let machine = Machine::new(Os::Ubuntu2404, world, credentials.clone());
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    let marker = ".openemr-restore-complete";
+    let restored = tree(&machine.efs(), &[marker]);
+    assert_eq!(
+        restored.keys().collect::<Vec<_>>(),
+        source.keys().collect::<Vec<_>>()
+    );
+    assert!(restored == source, "restored files are byte-identical");
+    assert!(machine.efs().join(marker).exists());
+    assert!(
+        world.get("recovered-nfs", PASSPHRASE) == world.get("original-nfs", PASSPHRASE),
+        "the original's passphrase, kept"
+    );
+
+    // Live data changes; the agent is replaced: no restore over it.
+    let live = machine.efs().join("sites/default/sqlconf.php");
+    fs::write(&live, "changed after the recovery\n").unwrap();
+    let versions = world.versions("recovered-nfs", PASSPHRASE);
+    let boot = machine.boot(&script, &[]);
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    assert_eq!(
+        fs::read_to_string(&live).unwrap(),
+        "changed after the recovery\n",
+        "live data kept"
+    );
+    assert_eq!(world.versions("recovered-nfs", PASSPHRASE), versions);
+
+    // An EFS with files but no completed restore: refuse, and tell CloudFormation.
+    let other = Machine::new(Os::Ubuntu2404, world, credentials);
+    fs::write(other.efs().join("someone's.file"), "keep me").unwrap();
+    let boot = other.boot(&script, &[]);
+    assert_eq!(boot.signals(), ["1"], "{}", boot.report());
+    assert_eq!(tree(&other.efs(), &[]).len(), 1);
+    assert_eq!(
+        fs::read_to_string(other.efs().join("someone's.file")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn scripts_do_not_hard_code_the_zone() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts");
+    for dir in fs::read_dir(&root).unwrap() {
+        for file in fs::read_dir(dir.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let text = fs::read_to_string(&path).unwrap();
+            for zone in ["openemr.local", "openemr.internal"] {
+                assert!(
+                    !text.contains(zone),
+                    "{} names the zone {zone}: take it from the Zone variable",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+struct CertStack {
+    world: World,
+    bucket: String,
+    user: String,
+    machine: Machine,
+    script: String,
+    zone: String,
+}
+
+fn cert_stack(bucket: &str) -> CertStack {
+    let world = World::new();
+    world.create_bucket(bucket);
+    let t = template(&Options::default());
+    let n = names(&world, bucket, "");
+    let r = resolver(&t, &n);
+    let user = format!("{bucket}-writer");
+    let credentials = world.role_user(&user, &r.policy("CertWriterPolicy"));
+    let script = r.user_data("CertWriterInstance");
+    let vars =
+        &t["Resources"]["CertWriterInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"][1];
+    let zone = vars["Zone"]
+        .as_str()
+        .expect("the zone is a variable of the script")
+        .to_owned();
+    let machine = Machine::new(Os::AmazonLinux2023, &world, credentials);
+    CertStack {
+        world,
+        bucket: bucket.to_owned(),
+        user,
+        machine,
+        script,
+        zone,
+    }
+}
+
+const CA_OBJECTS: [&str; 6] = [
+    "CA/certs/beanstalk.crt",
+    "CA/certs/ca.crt",
+    "CA/certs/couch.crt",
+    "CA/keys/beanstalk.key",
+    "CA/keys/ca.key",
+    "CA/keys/couch.key",
+];
+
+fn openssl(args: &[&str], dir: &std::path::Path) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn cert_writer_makes_a_ca_and_certificates_with_the_names_clients_use() {
+    let s = cert_stack("fresh-certs");
+    let boot = s.machine.boot(&s.script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    // cfn-signal was missing: installed with dnf; the instance shuts down after signalling.
+    assert_eq!(boot.called("dnf"), ["dnf install -y aws-cfn-bootstrap"]);
+    assert!(
+        boot.calls().last().unwrap().starts_with("shutdown"),
+        "{}",
+        boot.report()
+    );
+
+    assert_eq!(s.world.list(&s.bucket, "CA/"), CA_OBJECTS);
+    for object in CA_OBJECTS {
+        let head = s.world.head(&s.bucket, object).unwrap();
+        assert_eq!(head["ServerSideEncryption"], "aws:kms", "{object}");
+        assert_eq!(head["SSEKMSKeyId"], s.world.key_arn.as_str(), "{object}");
+    }
+    let dir = tempfile::TempDir::new().unwrap();
+    for name in ["ca.crt", "couch.crt", "beanstalk.crt"] {
+        fs::write(
+            dir.path().join(name),
+            s.world.get(&s.bucket, &format!("CA/certs/{name}")),
+        )
+        .unwrap();
+    }
+    for (name, cn, sans) in [
+        (
+            "couch.crt",
+            format!("couchdb.{}", s.zone),
+            vec![
+                format!("couchdb.{}", s.zone),
+                format!("couchdb-az1.{}", s.zone),
+                format!("couchdb-az2.{}", s.zone),
+            ],
+        ),
+        (
+            "beanstalk.crt",
+            format!("beanstalk.{}", s.zone),
+            vec![format!("beanstalk.{}", s.zone)],
+        ),
+    ] {
+        assert_eq!(
+            openssl(&["verify", "-CAfile", "ca.crt", name], dir.path()).trim(),
+            format!("{name}: OK")
+        );
+        let text = openssl(
+            &[
+                "x509",
+                "-in",
+                name,
+                "-noout",
+                "-subject",
+                "-ext",
+                "subjectAltName,extendedKeyUsage",
+            ],
+            dir.path(),
+        );
+        assert!(
+            text.contains(&format!("CN = {cn}")) || text.contains(&format!("CN={cn}")),
+            "{name}: {text}"
+        );
+        for san in sans {
+            assert!(
+                text.contains(&format!("DNS:{san}")),
+                "{name} lacks {san}: {text}"
+            );
+        }
+        assert!(
+            text.contains("TLS Web Server Authentication"),
+            "{name}: {text}"
+        );
+        // The name a client checks: openssl's own hostname check.
+        let host = if name == "couch.crt" {
+            format!("couchdb.{}", s.zone)
+        } else {
+            format!("beanstalk.{}", s.zone)
+        };
+        assert!(
+            openssl(
+                &["x509", "-in", name, "-noout", "-checkhost", &host],
+                dir.path()
+            )
+            .contains("does match"),
+            "{name}"
+        );
+    }
+    // The private key matches the certificate.
+    fs::write(
+        dir.path().join("couch.key"),
+        s.world.get(&s.bucket, "CA/keys/couch.key"),
+    )
+    .unwrap();
+    assert_eq!(
+        openssl(
+            &["x509", "-in", "couch.crt", "-noout", "-pubkey"],
+            dir.path()
+        ),
+        openssl(&["pkey", "-in", "couch.key", "-pubout"], dir.path())
+    );
+}
+
+#[test]
+fn cert_writer_replacement_keeps_the_ca() {
+    let s = cert_stack("replaced-certs");
+    let first = s.machine.boot(&s.script, &[]);
+    assert_eq!(first.signals(), ["0"], "{}", first.report());
+    let before = s.world.versions(&s.bucket, "CA/");
+    assert_eq!(before.len(), CA_OBJECTS.len());
+
+    let second = s.machine.boot(&s.script, &[]);
+    assert!(second.status.success(), "{}", second.report());
+    assert_eq!(second.signals(), ["0"], "{}", second.report());
+    assert_eq!(
+        s.world.versions(&s.bucket, "CA/"),
+        before,
+        "no CA object rewritten"
+    );
+    assert!(
+        second.stdout.contains("keeping the stack's CA"),
+        "{}",
+        second.report()
+    );
+    assert!(
+        second.calls().last().unwrap().starts_with("shutdown"),
+        "{}",
+        second.report()
+    );
+}
+
+#[test]
+fn cert_writer_failed_read_signals_failure_and_keeps_the_ca() {
+    let s = cert_stack("transient-certs");
+    let first = s.machine.boot(&s.script, &[]);
+    assert_eq!(first.signals(), ["0"], "{}", first.report());
+    let before = s.world.versions(&s.bucket, "CA/");
+    s.world.deny(
+        &s.user,
+        &["s3:GetObject"],
+        &[format!("arn:aws:s3:::{}/CA/certs/ca.crt", s.bucket)],
+    );
+    let second = s.machine.boot(&s.script, &[]);
+    assert!(!second.status.success(), "{}", second.report());
+    assert_eq!(second.signals(), ["1"], "{}", second.report());
+    assert_eq!(
+        s.world.versions(&s.bucket, "CA/"),
+        before,
+        "no new CA over the stored one"
+    );
+    assert!(
+        second.calls().last().unwrap().starts_with("shutdown"),
+        "{}",
+        second.report()
+    );
+}
+
+/// The CouchDB stand-in (instance_scripts/fake_couchdb.py), killed on drop.
+struct FakeCouch {
+    child: std::process::Child,
+    url: String,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeCouch {
+    fn start(faults: &str) -> FakeCouch {
+        let dir = tempfile::TempDir::new().unwrap();
+        openssl(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+            ],
+            dir.path(),
+        );
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/instance_scripts/fake_couchdb.py");
+        let port_file = dir.path().join("port");
+        let log = dir.path().join("requests.jsonl");
+        let child = std::process::Command::new(test_harness::tool("python"))
+            .arg(script)
+            .args([
+                &port_file,
+                &log,
+                &dir.path().join("cert.pem"),
+                &dir.path().join("key.pem"),
+            ])
+            .arg(faults)
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !port_file.exists() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "fake CouchDB did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let url = format!(
+            "https://127.0.0.1:{}",
+            fs::read_to_string(&port_file).unwrap()
+        );
+        FakeCouch {
+            child,
+            url,
+            log,
+            _dir: dir,
+        }
+    }
+
+    fn requests(&self) -> Vec<Value> {
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// (method, path) of every authenticated request, and whether each used `password`.
+    fn admin_calls(&self, password: &[u8]) -> Vec<(String, String, bool)> {
+        let hash = sha256_hex(password);
+        self.requests()
+            .iter()
+            .filter(|r| r["user"] == "admin")
+            .map(|r| {
+                (
+                    r["method"].as_str().unwrap().to_owned(),
+                    r["path"].as_str().unwrap().to_owned(),
+                    r["password_sha256"] == hash.as_str(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for FakeCouch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const ADMIN_PASSWORD: &str = "CouchDB/admin-password.txt";
+
+struct CouchStack {
+    world: World,
+    bucket: String,
+    template: Value,
+}
+
+fn couch_stack(bucket: &str, options: &Options) -> CouchStack {
+    let world = World::new();
+    world.create_bucket(bucket);
+    // What the certificate writer left (the script only copies them).
+    for object in ["CA/certs/couch.crt", "CA/keys/couch.key", "CA/certs/ca.crt"] {
+        world.put(bucket, object, format!("test {object}\n").as_bytes());
+    }
+    CouchStack {
+        world,
+        bucket: bucket.to_owned(),
+        template: template(options),
+    }
+}
+
+impl CouchStack {
+    /// A node (`instance`, on `volume`) whose API is `fake`, as IAM user `user`.
+    fn node(
+        &self,
+        instance: &str,
+        volume: &str,
+        user: &str,
+        fake: &FakeCouch,
+        recovery_bucket: &str,
+    ) -> (Machine, String) {
+        let n = names(&self.world, &self.bucket, recovery_bucket);
+        let mut r = resolver(&self.template, &n);
+        r.overrides.insert("LocalAPI".into(), fake.url.clone());
+        let credentials = self.world.role_user(user, &r.policy("CouchDBPolicy"));
+        let mut machine = Machine::new(Os::Ubuntu2404, &self.world, credentials);
+        let volume_id = n.iter().find(|(k, _)| *k == volume).unwrap().1.clone();
+        machine.attach_volume(&volume_id);
+        (machine, r.user_data(instance))
+    }
+}
+
+fn docker_password_hash(boot: &Boot) -> String {
+    let runs = boot.called("docker");
+    assert_eq!(runs.len(), 1, "{}", boot.report());
+    runs[0]
+        .split_whitespace()
+        .find_map(|a| a.strip_prefix("COUCHDB_PASSWORD=sha256:"))
+        .expect("docker run gets the password")
+        .to_owned()
+}
+
+#[test]
+fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement() {
+    let s = couch_stack("single-couch", &Options::default());
+    let fake = FakeCouch::start("");
+    let (machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(
+        boot.called("mkfs.ext4").len(),
+        1,
+        "a blank volume is formatted: {}",
+        boot.report()
+    );
+    let head = s
+        .world
+        .head(&s.bucket, ADMIN_PASSWORD)
+        .expect("password stored");
+    assert_eq!(head["ServerSideEncryption"], "aws:kms");
+    assert_eq!(head["SSEKMSKeyId"], s.world.key_arn.as_str());
+    let password = s.world.get(&s.bucket, ADMIN_PASSWORD);
+    let password = String::from_utf8(password).unwrap();
+    let password = password.trim_end().as_bytes();
+    assert!(password.len() >= 32);
+    assert_eq!(
+        docker_password_hash(&boot),
+        sha256_hex(password),
+        "CouchDB runs with the stored password"
+    );
+    let calls = fake.admin_calls(password);
+    for db in ["/_users", "/_replicator", "/openemr"] {
+        assert!(
+            calls.contains(&("PUT".into(), db.into(), true)),
+            "PUT {db} as admin: {calls:?}"
+        );
+    }
+    assert!(
+        machine.srv().join("certs/couch.key").exists()
+            && machine.srv().join("etc/10-tls.ini").exists()
+    );
+    assert!(!machine.srv().join("../../root/couchdb-admin").exists());
+
+    // Replaced: same volume, same stored password; the file system and databases are kept.
+    let versions = s.world.versions(&s.bucket, ADMIN_PASSWORD);
+    let second = machine.boot(&script, &[]);
+    assert!(second.status.success(), "{}", second.report());
+    assert!(
+        second.called("mkfs.ext4").is_empty(),
+        "no format over the data: {}",
+        second.report()
+    );
+    assert_eq!(
+        s.world.versions(&s.bucket, ADMIN_PASSWORD),
+        versions,
+        "password object not rewritten"
+    );
+    assert_eq!(docker_password_hash(&second), sha256_hex(password));
+    assert_eq!(
+        fake.admin_calls(password)
+            .iter()
+            .filter(|c| c.0 == "PUT")
+            .count(),
+        6,
+        "412 (exists) is fine"
+    );
+}
+
+#[test]
+fn couchdb_node_fails_loudly() {
+    let s = couch_stack("failing-couch", &Options::default());
+    // CouchDB refuses a system database: the set-up fails (before: ignored).
+    let fake = FakeCouch::start("PUT:/_users:401");
+    let (machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
+    let boot = machine.boot(&script, &[]);
+    assert!(!boot.status.success(), "{}", boot.report());
+    assert!(
+        boot.stderr.contains("creating database _users: HTTP 401"),
+        "{}",
+        boot.report()
+    );
+
+    // The stored password cannot be read (403): fail, and never make a new one over it.
+    let versions = s.world.versions(&s.bucket, ADMIN_PASSWORD);
+    assert_eq!(versions.len(), 1);
+    s.world.deny(
+        "couch-node",
+        &["s3:GetObject"],
+        &[format!("arn:aws:s3:::{}/{ADMIN_PASSWORD}", s.bucket)],
+    );
+    let fake = FakeCouch::start("");
+    let boot = machine.boot(&script, &[]);
+    assert!(!boot.status.success(), "{}", boot.report());
+    assert!(boot.called("docker").is_empty(), "{}", boot.report());
+    assert_eq!(s.world.versions(&s.bucket, ADMIN_PASSWORD), versions);
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn couchdb_replica_waits_for_the_first_nodes_password() {
+    let s = couch_stack(
+        "dual-couch",
+        &Options {
+            dual_az: true,
+            ..Options::default()
+        },
+    );
+    let (fake1, fake2) = (FakeCouch::start(""), FakeCouch::start(""));
+    let (first, first_script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-az1", &fake1, "");
+    let (replica, replica_script) = s.node(
+        "CouchReplicatedDBInstance",
+        "RCouchDBVolume",
+        "couch-az2",
+        &fake2,
+        "",
+    );
+    std::thread::scope(|scope| {
+        // The replica boots first and finds no password.
+        let waiting = scope.spawn(|| replica.boot(&replica_script, &[]));
+        std::thread::sleep(std::time::Duration::from_secs(8));
+        assert!(
+            s.world.head(&s.bucket, ADMIN_PASSWORD).is_none(),
+            "the replica made no password"
+        );
+        let boot = first.boot(&first_script, &[]);
+        assert!(boot.status.success(), "{}", boot.report());
+        let replica_boot = waiting.join().unwrap();
+        assert!(replica_boot.status.success(), "{}", replica_boot.report());
+        let password = String::from_utf8(s.world.get(&s.bucket, ADMIN_PASSWORD)).unwrap();
+        let password = password.trim_end().as_bytes();
+        assert_eq!(docker_password_hash(&boot), sha256_hex(password));
+        assert_eq!(
+            docker_password_hash(&replica_boot),
+            sha256_hex(password),
+            "one password for both nodes"
+        );
+        assert_eq!(
+            s.world.versions(&s.bucket, ADMIN_PASSWORD).len(),
+            1,
+            "made once"
+        );
+        // The replica sets up replication both ways with the first node, by its zone name.
+        let replications: Vec<Value> = fake2
+            .requests()
+            .into_iter()
+            .filter(|r| r["path"] == "/_replicator" && r["method"] == "POST")
+            .collect();
+        assert_eq!(replications.len(), 2, "{replications:?}");
+        let vars = &s.template["Resources"]["CouchReplicatedDBInstance"]["Properties"]["UserData"]
+            ["Fn::Base64"]["Fn::Sub"][1];
+        let peer = vars["Peer"].as_str().unwrap();
+        for r in &replications {
+            let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+            assert_eq!(body["continuous"], true);
+            assert!(
+                body["source"].as_str().unwrap().contains(peer)
+                    || body["target"].as_str().unwrap().contains(peer),
+                "{body}"
+            );
+            assert!(
+                body["source"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("https://admin:<password>@"),
+                "{body}"
+            );
+        }
+        assert!(
+            fake2.admin_calls(password).iter().all(|c| c.2),
+            "the replica uses the shared password"
+        );
+    });
+}
+
+#[test]
+fn couchdb_recovery_node_uses_the_original_stacks_password() {
+    let s = couch_stack("recovered-couch", &recovery());
+    s.world.create_bucket("original-couch");
+    s.world.put(
+        "original-couch",
+        ADMIN_PASSWORD,
+        b"the-original-stacks-password\n",
+    );
+    let fake = FakeCouch::start("");
+    let (machine, script) = s.node(
+        "CouchDBInstance",
+        "CouchDBVolume",
+        "couch-recovered",
+        &fake,
+        "original-couch",
+    );
+    // The recovery volume, made from the original's snapshot, holds a file system.
+    machine.set_device_content("ext4 from the snapshot");
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert!(boot.called("mkfs.ext4").is_empty(), "{}", boot.report());
+    assert!(
+        s.world.get(&s.bucket, ADMIN_PASSWORD) == b"the-original-stacks-password\n",
+        "copied into the recovery stack's bucket"
+    );
+    assert_eq!(
+        docker_password_hash(&boot),
+        sha256_hex(b"the-original-stacks-password")
+    );
+    assert!(
+        fake.admin_calls(b"the-original-stacks-password")
+            .iter()
+            .all(|c| c.2)
+    );
+}
+
+#[test]
+fn bastion_applies_security_updates_and_says_what_it_is() {
+    let world = World::new();
+    let t = template(&Options {
+        force_bastion: true,
+        ..Options::default()
+    });
+    let n = names(&world, "bastion-stack", "");
+    let r = resolver(&t, &n);
+    assert!(
+        t["Resources"]["DeveloperBastion"]["Properties"]["IamInstanceProfile"].is_null(),
+        "the bastion has no role"
+    );
+    let script = r.user_data("DeveloperBastion");
+    let machine = Machine::new(Os::AmazonLinux2023, &world, ("none".into(), "none".into()));
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.called("dnf"), ["dnf upgrade -y --security"]);
+    let motd = boot.file("etc/motd").unwrap();
+    assert!(
+        motd.contains(STACK) && motd.contains("not HIPAA-safe"),
+        "{motd}"
+    );
+    // A failed update stops the script.
+    let boot = machine.boot(&script, &["dnf"]);
+    assert!(!boot.status.success(), "{}", boot.report());
+    assert!(!boot.file("etc/motd").unwrap_or_default().contains(STACK));
+}
+
+/// What moto cannot show: on AWS, HeadObject of a missing key answers 403 (not 404) unless the
+/// caller may ListBucket the bucket, and a HeadObject request carries no `s3:prefix`, so a
+/// ListBucket limited by an `s3:prefix` Condition does not count. Every script that tells
+/// "absent" (404: make the secret or CA) from "failed" (anything else: stop) needs it.
+#[test]
+fn roles_that_tell_absent_from_failed_may_list_their_buckets() {
+    let world_names = |bucket: &str| {
+        vec![
+            ("S3Bucket".to_owned(), bucket.to_owned()),
+            ("S3Bucket.Arn".to_owned(), format!("arn:aws:s3:::{bucket}")),
+            (
+                "OpenEMRKey.Arn".to_owned(),
+                "arn:aws:kms:us-east-1:123456789012:key/k".to_owned(),
+            ),
+            (
+                "RecoveryKMSKey".to_owned(),
+                "arn:aws:kms:us-east-1:123456789012:key/k".to_owned(),
+            ),
+            ("RecoveryS3Bucket".to_owned(), "original".to_owned()),
+        ]
+    };
+    // (options, policy, buckets whose objects the script heads)
+    let cases = [
+        (Options::default(), "NFSBackupPolicy", vec!["stack"]),
+        (Options::default(), "CertWriterPolicy", vec!["stack"]),
+        (Options::default(), "CouchDBPolicy", vec!["stack"]),
+        (recovery(), "NFSBackupPolicy", vec!["stack"]),
+        (recovery(), "CouchDBPolicy", vec!["stack"]),
+    ];
+    let mut missing = Vec::new();
+    for (options, policy, buckets) in cases {
+        let t = template(&options);
+        let n = world_names("stack");
+        let pairs: Vec<(&str, &str)> = n.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let r = Resolver::new(&t, &pairs);
+        let doc = r.resolve(&t["Resources"][policy]["Properties"]["PolicyDocument"]);
+        for bucket in buckets {
+            let arn = format!("arn:aws:s3:::{bucket}");
+            let granted = doc["Statement"].as_array().unwrap().iter().any(|s| {
+                let listed = |v: &Value| {
+                    v.as_str() == Some("s3:ListBucket")
+                        || v.as_array()
+                            .is_some_and(|a| a.iter().any(|a| a == "s3:ListBucket"))
+                };
+                let on_bucket = |v: &Value| {
+                    v.as_str() == Some(&arn)
+                        || v.as_array()
+                            .is_some_and(|a| a.iter().any(|r| r == arn.as_str()))
+                };
+                let unconditional = s
+                    .get("Condition")
+                    .is_none_or(admits_requests_without_prefix);
+                s["Effect"] == "Allow"
+                    && listed(&s["Action"])
+                    && on_bucket(&s["Resource"])
+                    && unconditional
+            });
+            if !granted {
+                missing.push(format!("{policy} (recovery: {}): s3:ListBucket on {arn} without an s3:prefix Condition", options.recovery));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "HeadObject of a missing key would answer 403:\n{}",
+        missing.join("\n")
+    );
+}
+
+/// Whether a ListBucket statement's Condition holds for a request with no `s3:prefix` key
+/// (HeadObject's existence check, HeadBucket): `Null: {s3:prefix: true}`, or `...IfExists`.
+fn admits_requests_without_prefix(condition: &Value) -> bool {
+    condition
+        .as_object()
+        .unwrap()
+        .iter()
+        .all(|(operator, tests)| {
+            tests.as_object().unwrap().iter().all(|(key, value)| {
+                let truthy = value == "true"
+                    || value == &serde_json::json!(["true"])
+                    || value == &serde_json::json!(true);
+                key == "s3:prefix"
+                    && ((operator == "Null" && truthy) || operator.ends_with("IfExists"))
+            })
+        })
+}

@@ -1,0 +1,870 @@
+//! The machinery of `instance_scripts.rs`: an emulator account with the instance's role as
+//! generated, the instance's script as generated, and a bubblewrap sandbox that looks enough
+//! like the instance for the script to run for real.
+//!
+//! - [`World`]: a moto server of its own with IAM enforced (`INITIAL_NO_AUTH_ACTION_COUNT`):
+//!   the first three requests make an admin user the test uses for set-up and checks; every
+//!   script runs as an IAM user holding only its role's `AWS::IAM::ManagedPolicy`, resolved.
+//! - [`Resolver`]: the template's intrinsics (Ref, GetAtt, Sub, FindInMap) with concrete values.
+//! - [`Machine`]: one instance. Its data (EFS at /mnt/efs, the CouchDB volume at /srv/couchdb
+//!   and its block device) outlives a boot; every [`Machine::boot`] starts from a fresh root
+//!   volume (/etc, /root, /opt, /var, /snap), as a replaced instance does.
+//!
+//! Real in the sandbox: bash and coreutils, openssl, curl, gpg, duplicity 2.1.4 and the AWS CLI
+//! (PyPI, from .venv; /snap/bin/aws once "snap install" ran, /usr/bin/aws on Amazon Linux).
+//! Recording stubs: apt-get, snap, dnf, python3 (venv + pip of cfn-bootstrap), cfn-signal,
+//! mount/mountpoint, blkid/mkfs.ext4, docker, systemctl, shutdown, logger.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use test_harness::{Moto, REGION, tool, workspace_root};
+
+pub const ACCOUNT: &str = "123456789012";
+
+/// An emulator of its own, IAM enforced, and an admin identity for the test's own calls.
+pub struct World {
+    pub moto: Moto,
+    admin: (String, String),
+    pub key_arn: String,
+    dir: TempDir,
+}
+
+impl World {
+    pub fn new() -> World {
+        // Requests 1-3 (the admin user, its policy, its key) are free; every later one is
+        // checked against the caller's IAM policies.
+        let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+        let dir = TempDir::new().unwrap();
+        let mut world = World {
+            moto,
+            admin: ("testing".into(), "testing".into()),
+            key_arn: String::new(),
+            dir,
+        };
+        world.aws_json(&["iam", "create-user", "--user-name", "test-admin"]);
+        let admin_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+        world.aws_json(&[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            "test-admin",
+            "--policy-name",
+            "admin",
+            "--policy-document",
+            &admin_policy.to_string(),
+        ]);
+        let key = world.aws_json(&["iam", "create-access-key", "--user-name", "test-admin"]);
+        world.admin = (
+            key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
+            key["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let created = world.aws_json(&["kms", "create-key", "--description", "stack key"]);
+        world.key_arn = created["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+        world
+    }
+
+    fn aws_command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(tool("aws"));
+        c.args(args)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("AWS_ENDPOINT_URL", self.moto.endpoint())
+            .env("AWS_DEFAULT_REGION", REGION)
+            .env("AWS_ACCESS_KEY_ID", &self.admin.0)
+            .env("AWS_SECRET_ACCESS_KEY", &self.admin.1)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        c
+    }
+
+    /// Runs the AWS CLI as the admin; panics (with its stderr) unless it succeeds.
+    pub fn aws(&self, args: &[&str]) -> String {
+        let out = self.aws_command(args).output().expect("run aws");
+        assert!(
+            out.status.success(),
+            "aws {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn aws_json(&self, args: &[&str]) -> Value {
+        let text = self.aws(args);
+        if text.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    pub fn create_bucket(&self, name: &str) {
+        self.aws(&["s3api", "create-bucket", "--bucket", name]);
+        self.aws(&[
+            "s3api",
+            "put-bucket-versioning",
+            "--bucket",
+            name,
+            "--versioning-configuration",
+            "Status=Enabled",
+        ]);
+    }
+
+    /// An IAM user holding exactly `policy` (the instance role's, resolved): its access key.
+    pub fn role_user(&self, name: &str, policy: &Value) -> (String, String) {
+        self.aws(&["iam", "create-user", "--user-name", name]);
+        self.aws(&[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            name,
+            "--policy-name",
+            "role",
+            "--policy-document",
+            &policy.to_string(),
+        ]);
+        let key = self.aws_json(&["iam", "create-access-key", "--user-name", name]);
+        (
+            key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
+            key["AccessKey"]["SecretAccessKey"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
+    /// Adds a policy to `user` that denies `actions` on `resources` (a fault: S3 answers 403).
+    pub fn deny(&self, user: &str, actions: &[&str], resources: &[String]) {
+        let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": actions, "Resource": resources}]});
+        self.aws(&[
+            "iam",
+            "put-user-policy",
+            "--user-name",
+            user,
+            "--policy-name",
+            "injected-deny",
+            "--policy-document",
+            &policy.to_string(),
+        ]);
+    }
+
+    /// HeadObject as the admin: None for a missing object.
+    pub fn head(&self, bucket: &str, key: &str) -> Option<Value> {
+        let out = self
+            .aws_command(&["s3api", "head-object", "--bucket", bucket, "--key", key])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            return Some(serde_json::from_slice(&out.stdout).unwrap());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("(404)"),
+            "head-object s3://{bucket}/{key}: {err}"
+        );
+        None
+    }
+
+    /// The object's bytes (never printed: some are secrets).
+    pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
+        let path = self.dir.path().join("object");
+        let out = self
+            .aws_command(&[
+                "s3api",
+                "get-object",
+                "--bucket",
+                bucket,
+                "--key",
+                key,
+                path.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "get-object s3://{bucket}/{key}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bytes = fs::read(&path).unwrap();
+        fs::remove_file(&path).unwrap();
+        bytes
+    }
+
+    pub fn put(&self, bucket: &str, key: &str, body: &[u8]) {
+        let path = self.dir.path().join("upload");
+        fs::write(&path, body).unwrap();
+        self.aws(&[
+            "s3api",
+            "put-object",
+            "--bucket",
+            bucket,
+            "--key",
+            key,
+            "--body",
+            path.to_str().unwrap(),
+            "--server-side-encryption",
+            "aws:kms",
+            "--ssekms-key-id",
+            &self.key_arn,
+        ]);
+        fs::remove_file(&path).unwrap();
+    }
+
+    /// Keys under `prefix`, sorted.
+    pub fn list(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let v = self.aws_json(&[
+            "s3api",
+            "list-objects-v2",
+            "--bucket",
+            bucket,
+            "--prefix",
+            prefix,
+        ]);
+        let mut keys: Vec<String> = v["Contents"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| o["Key"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
+    /// (key, version id) of every version under `prefix`: any overwrite shows as a new version.
+    pub fn versions(&self, bucket: &str, prefix: &str) -> Vec<(String, String)> {
+        let v = self.aws_json(&[
+            "s3api",
+            "list-object-versions",
+            "--bucket",
+            bucket,
+            "--prefix",
+            prefix,
+        ]);
+        let mut all: Vec<(String, String)> = v["Versions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|o| {
+                        (
+                            o["Key"].as_str().unwrap().to_owned(),
+                            o["VersionId"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        all.sort();
+        all
+    }
+}
+
+/// Concrete values for a template's intrinsics.
+pub struct Resolver<'a> {
+    pub template: &'a Value,
+    /// `Ref` names and `GetAtt` as "Resource.Attribute".
+    pub names: BTreeMap<String, String>,
+    /// Fn::Sub variables to replace whatever the template gives them (e.g. LocalAPI).
+    pub overrides: BTreeMap<String, String>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(template: &'a Value, names: &[(&str, &str)]) -> Resolver<'a> {
+        let mut map: BTreeMap<String, String> = names
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.entry("AWS::Partition".into()).or_insert("aws".into());
+        map.entry("AWS::Region".into()).or_insert(REGION.into());
+        map.entry("AWS::AccountId".into()).or_insert(ACCOUNT.into());
+        Resolver {
+            template,
+            names: map,
+            overrides: BTreeMap::new(),
+        }
+    }
+
+    fn name(&self, name: &str) -> String {
+        if let Some(v) = self.names.get(name) {
+            return v.clone();
+        }
+        if let Some(default) = self.template["Parameters"][name]["Default"].as_str() {
+            return default.to_owned();
+        }
+        panic!("the test gives no value for `{name}`")
+    }
+
+    pub fn string(&self, v: &Value) -> String {
+        match self.resolve(v) {
+            Value::String(s) => s,
+            other => panic!("not a string: {other}"),
+        }
+    }
+
+    pub fn resolve(&self, v: &Value) -> Value {
+        match v {
+            Value::Object(o) if o.len() == 1 => {
+                let (k, arg) = o.iter().next().unwrap();
+                match k.as_str() {
+                    "Ref" => json!(self.name(arg.as_str().unwrap())),
+                    "Fn::GetAtt" => json!(self.name(&format!(
+                        "{}.{}",
+                        arg[0].as_str().unwrap(),
+                        arg[1].as_str().unwrap()
+                    ))),
+                    "Fn::Base64" => self.resolve(arg),
+                    "Fn::FindInMap" => {
+                        let keys: Vec<String> = arg
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|a| self.string(a))
+                            .collect();
+                        let found = &self.template["Mappings"][&keys[0]][&keys[1]][&keys[2]];
+                        assert!(!found.is_null(), "FindInMap {keys:?}");
+                        json!(
+                            found
+                                .as_str()
+                                .map(str::to_owned)
+                                .unwrap_or_else(|| found.to_string())
+                        )
+                    }
+                    "Fn::Sub" => {
+                        let (text, vars) = match arg {
+                            Value::String(s) => (s.as_str(), BTreeMap::new()),
+                            Value::Array(a) => {
+                                let mut vars: BTreeMap<String, String> = a[1]
+                                    .as_object()
+                                    .unwrap()
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), self.string(v)))
+                                    .collect();
+                                for (k, v) in &self.overrides {
+                                    if vars.contains_key(k) {
+                                        vars.insert(k.clone(), v.clone());
+                                    }
+                                }
+                                (a[0].as_str().unwrap(), vars)
+                            }
+                            _ => panic!("Fn::Sub {arg}"),
+                        };
+                        json!(self.sub(text, &vars))
+                    }
+                    _ => Value::Object(
+                        o.iter()
+                            .map(|(k, v)| (k.clone(), self.resolve(v)))
+                            .collect(),
+                    ),
+                }
+            }
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), self.resolve(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.resolve(v)).collect()),
+            other => other.clone(),
+        }
+    }
+
+    fn sub(&self, text: &str, vars: &BTreeMap<String, String>) -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').expect("closing brace") + start;
+            let name = &rest[start + 2..end];
+            out.push_str(&vars.get(name).cloned().unwrap_or_else(|| self.name(name)));
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The boot script of `instance` as CloudFormation would hand it to the instance.
+    pub fn user_data(&self, instance: &str) -> String {
+        let user_data = &self.template["Resources"][instance]["Properties"]["UserData"];
+        assert!(!user_data.is_null(), "{instance} has no UserData");
+        let script = self.string(user_data);
+        assert!(
+            !script.contains("${"),
+            "{instance}: an unfilled placeholder remains"
+        );
+        script
+    }
+
+    /// The managed policy `policy` as the emulator can enforce it: S3 statements with their
+    /// resolved ARNs; other services widened to `*` (moto matches them against `*` only);
+    /// Conditions dropped (moto ignores them for S3 and never matches them elsewhere); and
+    /// ListBucket also granted under moto's name for HeadBucket.
+    pub fn policy(&self, policy: &str) -> Value {
+        let resource = &self.template["Resources"][policy];
+        assert_eq!(resource["Type"], "AWS::IAM::ManagedPolicy", "{policy}");
+        let mut doc = self.resolve(&resource["Properties"]["PolicyDocument"]);
+        for statement in doc["Statement"].as_array_mut().unwrap() {
+            let statement = statement.as_object_mut().unwrap();
+            statement.remove("Condition");
+            let actions: Vec<String> = match &statement["Action"] {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a.iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+                _ => panic!("Action"),
+            };
+            if !actions.iter().all(|a| a.starts_with("s3:")) {
+                statement.insert("Resource".into(), json!("*"));
+            }
+            // AWS authorises HeadBucket as s3:ListBucket; moto checks it as "s3:HeadBucket".
+            if actions.iter().any(|a| a == "s3:ListBucket") {
+                let mut with_head = actions.clone();
+                with_head.push("s3:HeadBucket".into());
+                statement.insert("Action".into(), json!(with_head));
+            }
+        }
+        doc
+    }
+}
+
+/// The operating system a machine imitates: which tools it has where.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Os {
+    Ubuntu2404,
+    AmazonLinux2023,
+}
+
+/// One instance: data that outlives boots, and what it needs to reach the emulator.
+pub struct Machine {
+    os: Os,
+    data: TempDir,
+    endpoint: String,
+    credentials: (String, String),
+    /// `/dev/disk/by-id/<name>` of the CouchDB volume, if any.
+    device: Option<String>,
+}
+
+/// One boot of a machine (a fresh root volume) and what the boot script did.
+pub struct Boot {
+    dir: TempDir,
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+const VENV_MARK: &str = "@VENV@";
+
+const STUB_HEAD: &str = r#"#!/bin/bash
+name=$(basename "$0")
+line="$name $*"
+# A secret on a command line (docker run -e COUCHDB_PASSWORD=...) is recorded as its hash.
+case $line in
+  *COUCHDB_PASSWORD=*)
+    pw=$(printf '%s' "$line" | sed -E 's/.*COUCHDB_PASSWORD=([^ ]*).*/\1/')
+    line=$(printf '%s' "$line" | sed -E "s/COUCHDB_PASSWORD=[^ ]*/COUCHDB_PASSWORD=sha256:$(printf '%s' "$pw" | sha256sum | cut -d' ' -f1)/")
+    ;;
+esac
+printf '%s\n' "$line" >> /.record/calls
+if [ -e "/.record/fail/$name" ]; then echo "$name: failing (injected by the test)" >&2; exit 1; fi
+"#;
+
+/// (name, body after STUB_HEAD).
+fn stubs(os: Os) -> Vec<(&'static str, String)> {
+    let mut s: Vec<(&'static str, String)> = vec![
+        (
+            "mount",
+            "mkdir -p /.record/mounted; touch \"/.record/mounted/$(echo \"$1\" | tr / _)\"\n"
+                .into(),
+        ),
+        (
+            "mountpoint",
+            "[ \"$1\" = -q ] && shift; [ -e \"/.record/mounted/$(echo \"$1\" | tr / _)\" ]\n"
+                .into(),
+        ),
+        ("systemctl", "exit 0\n".into()),
+        ("shutdown", "exit 0\n".into()),
+        ("logger", "cat >> /.record/logger\n".into()),
+    ];
+    match os {
+        Os::Ubuntu2404 => {
+            s.push(("apt-get", "exit 0\n".into()));
+            s.push((
+                "snap",
+                format!("if [ \"$1 $2\" = 'install aws-cli' ]; then mkdir -p /snap/bin; printf '#!/bin/sh\\nexec {VENV_MARK}/bin/aws \"$@\"\\n' > /snap/bin/aws; chmod 755 /snap/bin/aws; fi\n"),
+            ));
+            s.push((
+                "python3",
+                "if [ \"$1 $2\" = '-m venv' ]; then mkdir -p \"$3/bin\"; cp /.stubs/pip \"$3/bin/pip\"; exit 0; fi\necho 'python3 stub: only -m venv' >&2; exit 1\n".into(),
+            ));
+            s.push(("docker", "exit 0\n".into()));
+            s.push((
+                "blkid",
+                "grep -q '^ext4' \"$1\" && { echo \"$1: TYPE=\\\"ext4\\\"\"; exit 0; }; exit 2\n"
+                    .into(),
+            ));
+            s.push((
+                "mkfs.ext4",
+                "dev=$(eval echo \"\\$$#\"); echo \"ext4 $*\" > \"$dev\"\n".into(),
+            ));
+        }
+        Os::AmazonLinux2023 => {
+            s.push(("dnf", "if [ \"$*\" = 'install -y aws-cfn-bootstrap' ]; then mkdir -p /opt/aws/bin; cp /.stubs/cfn-signal /opt/aws/bin/; fi\n".into()));
+            // Amazon Linux 2023 comes with the AWS CLI.
+            s.push(("aws", format!("exec {VENV_MARK}/bin/aws \"$@\"\n")));
+        }
+    }
+    s
+}
+
+/// Stubs that are not on PATH: installed where the scripts expect them.
+fn extra_stubs() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "cfn-signal",
+            "code=; while [ $# -gt 0 ]; do [ \"$1\" = --exit-code ] && code=$2; shift; done; echo \"$code\" >> /.record/signals\n".into(),
+        ),
+        ("pip", "[ \"$1\" = install ] && cp /.stubs/cfn-signal \"$(dirname \"$0\")/cfn-signal\"\nexit 0\n".into()),
+    ]
+}
+
+fn write_executable(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `/usr/bin` or `/usr/sbin` of the sandbox: the host's tools (links into /.host), minus the
+/// package managers, plus the stubs that live there.
+fn farm(dir: &Path, host: &str, stubs_here: &[(&'static str, String)]) {
+    fs::create_dir_all(dir).unwrap();
+    let excluded = ["apt", "apt-get", "dpkg", "snap", "dnf", "yum", "docker"];
+    for entry in fs::read_dir(host).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if excluded.contains(&name.as_str()) || stubs_here.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        symlink(format!("/.host{host}/{name}"), dir.join(&name)).unwrap();
+    }
+}
+
+fn sbin_tool(name: &str) -> bool {
+    matches!(name, "blkid" | "mkfs.ext4" | "shutdown")
+}
+
+impl Machine {
+    pub fn new(os: Os, world: &World, credentials: (String, String)) -> Machine {
+        let data = TempDir::new().unwrap();
+        fs::create_dir_all(data.path().join("mnt/efs")).unwrap();
+        fs::create_dir_all(data.path().join("srv")).unwrap();
+        Machine {
+            os,
+            data,
+            endpoint: world.moto.endpoint(),
+            credentials,
+            device: None,
+        }
+    }
+
+    /// Gives the machine an (unformatted) EBS volume with id `volume`.
+    pub fn attach_volume(&mut self, volume: &str) {
+        fs::write(self.data.path().join("device"), b"").unwrap();
+        self.device = Some(format!(
+            "nvme-Amazon_Elastic_Block_Store_{}",
+            volume.replace('-', "")
+        ));
+    }
+
+    /// The machine's EFS (/mnt/efs).
+    pub fn efs(&self) -> PathBuf {
+        self.data.path().join("mnt/efs")
+    }
+
+    /// The CouchDB volume's mount point (/srv/couchdb).
+    pub fn srv(&self) -> PathBuf {
+        self.data.path().join("srv/couchdb")
+    }
+
+    /// Writes the volume's content (as a snapshot-made volume has a file system already).
+    pub fn set_device_content(&self, content: &str) {
+        fs::write(self.data.path().join("device"), content).unwrap();
+    }
+
+    pub fn device_content(&self) -> String {
+        fs::read_to_string(self.data.path().join("device")).unwrap()
+    }
+
+    /// Boots a fresh root volume and runs `script` as cloud-init runs user data (root, its
+    /// usual PATH). `fail`: stubs that fail in this boot.
+    pub fn boot(&self, script: &str, fail: &[&str]) -> Boot {
+        let dir = TempDir::new().unwrap();
+        let b = dir.path();
+        let venv = workspace_root().join(".venv");
+        let venv_s = venv.to_str().unwrap();
+        // The root volume.
+        let copied = Command::new("cp")
+            .args(["-a", "/etc", b.join("etc").to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        for d in [
+            "root/.aws",
+            "opt",
+            "var/lib/cloud/instance/scripts",
+            "snap",
+            "record/fail",
+            "stubs",
+        ] {
+            fs::create_dir_all(b.join(d)).unwrap();
+        }
+        // The instance role's credentials, as the instance gets them (not in the environment:
+        // cron's jobs and cloud-init's scripts both find them).
+        fs::write(
+            b.join("root/.aws/credentials"),
+            format!(
+                "[default]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                self.credentials.0, self.credentials.1
+            ),
+        )
+        .unwrap();
+        fs::write(
+            b.join("root/.aws/config"),
+            format!("[default]\nendpoint_url = {}\n", self.endpoint),
+        )
+        .unwrap();
+        for f in fail {
+            fs::write(b.join("record/fail").join(f), b"").unwrap();
+        }
+        let on_path = stubs(self.os);
+        let (bin_stubs, sbin_stubs): (Vec<_>, Vec<_>) =
+            on_path.iter().cloned().partition(|(n, _)| !sbin_tool(n));
+        farm(&b.join("usr-bin"), "/usr/bin", &on_path);
+        farm(&b.join("usr-sbin"), "/usr/sbin", &on_path);
+        for (name, body) in bin_stubs {
+            write_executable(
+                &b.join("usr-bin").join(name),
+                &format!("{STUB_HEAD}{}", body.replace(VENV_MARK, venv_s)),
+            );
+        }
+        for (name, body) in sbin_stubs {
+            write_executable(
+                &b.join("usr-sbin").join(name),
+                &format!("{STUB_HEAD}{}", body.replace(VENV_MARK, venv_s)),
+            );
+        }
+        for (name, body) in extra_stubs() {
+            write_executable(&b.join("stubs").join(name), &format!("{STUB_HEAD}{body}"));
+        }
+        if self.os == Os::Ubuntu2404 {
+            // Ubuntu's duplicity package: /usr/bin/duplicity.
+            write_executable(
+                &b.join("usr-bin/duplicity"),
+                &format!("#!/bin/sh\nexec {venv_s}/bin/duplicity \"$@\"\n"),
+            );
+        }
+        let part = "/var/lib/cloud/instance/scripts/part-001";
+        write_executable(&b.join(part.trim_start_matches('/')), script);
+        let out = self
+            .run(&dir, &[part], &cloud_init_env())
+            .output()
+            .expect("run bwrap");
+        Boot {
+            dir,
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `command` inside the sandbox of `boot`, with exactly `env`.
+    pub fn run(&self, boot: &TempDir, command: &[&str], env: &[(&str, &str)]) -> Command {
+        let b = boot.path();
+        let p = |rel: &str| b.join(rel).to_str().unwrap().to_owned();
+        let d = |rel: &str| self.data.path().join(rel).to_str().unwrap().to_owned();
+        let venv = workspace_root().join(".venv");
+        let mut args: Vec<String> = vec![
+            "--die-with-parent".into(),
+            "--unshare-pid".into(),
+            "--unshare-ipc".into(),
+        ];
+        let mut bind = |kind: &str, src: &str, dst: &str| {
+            args.extend([kind.to_owned(), src.to_owned(), dst.to_owned()]);
+        };
+        bind("--ro-bind", "/usr", "/.host/usr");
+        for entry in fs::read_dir("/usr").unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            // Not /usr/local: the host's own tools (docker, say) are no instance's.
+            if name != "bin" && name != "sbin" && name != "local" {
+                bind(
+                    "--ro-bind",
+                    &format!("/usr/{name}"),
+                    &format!("/usr/{name}"),
+                );
+            }
+        }
+        bind("--ro-bind", &p("usr-bin"), "/usr/bin");
+        bind("--ro-bind", &p("usr-sbin"), "/usr/sbin");
+        bind("--bind", &p("etc"), "/etc");
+        bind("--bind", &p("root"), "/root");
+        bind("--bind", &p("opt"), "/opt");
+        bind("--bind", &p("var"), "/var");
+        bind("--bind", &p("snap"), "/snap");
+        bind("--bind", &p("record"), "/.record");
+        bind("--ro-bind", &p("stubs"), "/.stubs");
+        bind("--bind", &d("mnt"), "/mnt");
+        bind("--bind", &d("srv"), "/srv");
+        // The AWS CLI and duplicity from .venv, and the Python they run on.
+        let python = fs::canonicalize(venv.join("bin/python")).unwrap();
+        let prefix = python
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        if !prefix.starts_with("/usr") {
+            bind("--ro-bind", &prefix, &prefix);
+        }
+        bind("--ro-bind", venv.to_str().unwrap(), venv.to_str().unwrap());
+        for (link, target) in [
+            ("/bin", "usr/bin"),
+            ("/sbin", "usr/sbin"),
+            ("/lib", "usr/lib"),
+            ("/lib64", "usr/lib64"),
+        ] {
+            args.extend(["--symlink".into(), target.into(), link.into()]);
+        }
+        args.extend([
+            "--dev".into(),
+            "/dev".into(),
+            "--proc".into(),
+            "/proc".into(),
+            "--tmpfs".into(),
+            "/tmp".into(),
+            "--tmpfs".into(),
+            "/run".into(),
+        ]);
+        if let Some(device) = &self.device {
+            args.extend(["--dir".into(), "/dev/disk/by-id".into()]);
+            args.extend([
+                "--bind".into(),
+                d("device"),
+                format!("/dev/disk/by-id/{device}"),
+            ]);
+        }
+        args.push("--clearenv".into());
+        for (k, v) in env {
+            args.extend(["--setenv".into(), k.to_string(), v.to_string()]);
+        }
+        args.extend(["--chdir".into(), "/".into(), "--".into()]);
+        args.extend(command.iter().map(|s| s.to_string()));
+        let mut c = Command::new("bwrap");
+        c.args(args).stdin(Stdio::null());
+        c
+    }
+}
+
+/// The environment cloud-init gives user-data scripts: systemd's PATH for services, which
+/// snapd's environment generator extends with /snap/bin on Ubuntu (cron's is not).
+pub fn cloud_init_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin",
+        ),
+        ("HOME", "/root"),
+        ("LANG", "C.UTF-8"),
+    ]
+}
+
+impl Boot {
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.dir.path().join(rel)).unwrap_or_default()
+    }
+
+    /// The exit codes the script gave cfn-signal, in order.
+    pub fn signals(&self) -> Vec<String> {
+        self.read("record/signals")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every stub call of this boot: "name args".
+    pub fn calls(&self) -> Vec<String> {
+        self.read("record/calls")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn called(&self, name: &str) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.split(' ').next() == Some(name))
+            .collect()
+    }
+
+    /// A file of the boot's root volume (`etc/cron.d/openemr-backup`).
+    pub fn file(&self, rel: &str) -> Option<String> {
+        fs::read_to_string(self.dir.path().join(rel)).ok()
+    }
+
+    pub fn logger(&self) -> String {
+        self.read("record/logger")
+    }
+
+    pub fn dir(&self) -> &TempDir {
+        &self.dir
+    }
+
+    /// What went wrong, for assertion messages (the scripts print no secrets).
+    pub fn report(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- calls\n{}",
+            self.status.code(),
+            self.stdout,
+            self.stderr,
+            self.calls().join("\n")
+        )
+    }
+}
+
+/// Files under `root` (relative path -> bytes), skipping `skip`.
+pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, skip: &[&str], out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+            if skip.contains(&rel.as_str()) {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, skip, out);
+            } else {
+                out.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, skip, &mut out);
+    out
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(bytes))
+}
