@@ -8,6 +8,10 @@ use crate::cfn::{name_tag, ref_};
 use crate::options::Options;
 use crate::template::Template;
 
+/// The shell function the scripts that keep a secret use to tell an absent object from a
+/// failed read (a whole-line `${ObjectState}` in those scripts).
+pub const OBJECT_STATE: &str = include_str!("../scripts/lib/object-state.sh");
+
 /// The operating systems the stack's instances run, each with its image parameter and launch
 /// template.
 #[derive(Clone, Copy)]

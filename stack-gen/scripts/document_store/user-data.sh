@@ -31,18 +31,8 @@ apt-get install -y -q docker.io curl
 [ -x /snap/bin/aws ] || snap install aws-cli --classic
 aws=/snap/bin/aws
 
-# "present" or "absent" (S3 answered 404); any other answer (403, 5xx, no network) fails.
-object_state() {
-  local err
-  if err=$("$aws" s3api head-object --bucket "$1" --key "$2" 2>&1 > /dev/null); then
-    echo present
-  elif echo "$err" | grep -qE '\((404|NoSuchKey)\)'; then
-    echo absent
-  else
-    echo "couchdb: cannot tell whether s3://$1/$2 exists: $err" >&2
-    return 1
-  fi
-}
+# shellcheck disable=SC2154  # object_state(), from stack-gen/scripts/lib/object-state.sh
+${ObjectState}
 
 # On Nitro instances the volume shows up as an NVMe device named after its id.
 device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$volume" | tr -d -)

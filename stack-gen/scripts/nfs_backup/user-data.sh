@@ -45,18 +45,8 @@ fi
 [ -x /snap/bin/aws ] || snap install aws-cli --classic
 aws=/snap/bin/aws
 
-# "present" or "absent" (S3 answered 404); any other answer (403, 5xx, no network) fails.
-object_state() {
-  local err
-  if err=$("$aws" s3api head-object --bucket "$1" --key "$2" 2>&1 > /dev/null); then
-    echo present
-  elif echo "$err" | grep -qE '\((404|NoSuchKey)\)'; then
-    echo absent
-  else
-    echo "nfs-backup: cannot tell whether s3://$1/$2 exists: $err" >&2
-    return 1
-  fi
-}
+# shellcheck disable=SC2154  # object_state(), from stack-gen/scripts/lib/object-state.sh
+${ObjectState}
 
 mkdir -p /mnt/efs
 grep -qs ' /mnt/efs ' /etc/fstab ||

@@ -79,6 +79,7 @@ pub fn add(t: &mut Template, o: &Options) {
                 "KeyArn": key_arn(o),
                 "CronHour": nfs_cron_hour(),
                 "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
+                "ObjectState": crate::instance::OBJECT_STATE,
                 "BackupScript": include_str!("../../scripts/nfs_backup/backup.sh"),
             }),
         ),
