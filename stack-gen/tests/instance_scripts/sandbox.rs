@@ -2,9 +2,9 @@
 //! generated, the instance's script as generated, and a bubblewrap sandbox that looks enough
 //! like the instance for the script to run for real.
 //!
-//! - [`World`]: a moto server of its own with IAM enforced (`INITIAL_NO_AUTH_ACTION_COUNT`):
-//!   the first three requests make an admin user the test uses for set-up and checks; every
-//!   script runs as an IAM user holding only its role's `AWS::IAM::ManagedPolicy`, resolved.
+//! - [`World`]: a moto server of its own with IAM enforced (`Moto::start_with_iam`): its admin
+//!   user is the test's identity for set-up and checks; every script runs as an IAM user
+//!   holding only its role's `AWS::IAM::ManagedPolicy`, resolved.
 //! - [`Resolver`]: the template's intrinsics (Ref, GetAtt, Sub, FindInMap) with concrete values.
 //! - [`Machine`]: one instance. Its data (EFS at /mnt/efs, the CouchDB volume at /srv/couchdb
 //!   and its block device) outlives a boot; every [`Machine::boot`] starts from a fresh root
@@ -39,36 +39,16 @@ pub struct World {
 
 impl World {
     pub fn new() -> World {
-        // Requests 1-3 (the admin user, its policy, its key) are free; every later one is
-        // checked against the caller's IAM policies.
-        let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
-        let dir = TempDir::new().unwrap();
+        // IAM enforced; the harness's admin user is the test's own identity.
+        let moto = Moto::start_with_iam();
+        let admin = moto.keys();
+        let admin = (admin.access_key_id.clone(), admin.secret_access_key.clone());
         let mut world = World {
             moto,
-            admin: ("testing".into(), "testing".into()),
+            admin,
             key_arn: String::new(),
-            dir,
+            dir: TempDir::new().unwrap(),
         };
-        world.aws_json(&["iam", "create-user", "--user-name", "test-admin"]);
-        let admin_policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
-        world.aws_json(&[
-            "iam",
-            "put-user-policy",
-            "--user-name",
-            "test-admin",
-            "--policy-name",
-            "admin",
-            "--policy-document",
-            &admin_policy.to_string(),
-        ]);
-        let key = world.aws_json(&["iam", "create-access-key", "--user-name", "test-admin"]);
-        world.admin = (
-            key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
-            key["AccessKey"]["SecretAccessKey"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
         let created = world.aws_json(&["kms", "create-key", "--description", "stack key"]);
         world.key_arn = created["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
         world
@@ -124,25 +104,10 @@ impl World {
 
     /// An IAM user holding exactly `policy` (the instance role's, resolved): its access key.
     pub fn role_user(&self, name: &str, policy: &Value) -> (String, String) {
-        self.aws(&["iam", "create-user", "--user-name", name]);
-        self.aws(&[
-            "iam",
-            "put-user-policy",
-            "--user-name",
-            name,
-            "--policy-name",
-            "role",
-            "--policy-document",
-            &policy.to_string(),
-        ]);
-        let key = self.aws_json(&["iam", "create-access-key", "--user-name", name]);
-        (
-            key["AccessKey"]["AccessKeyId"].as_str().unwrap().to_owned(),
-            key["AccessKey"]["SecretAccessKey"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        )
+        let keys = self
+            .moto
+            .user(name, policy["Statement"].as_array().expect("statements"));
+        (keys.access_key_id, keys.secret_access_key)
     }
 
     /// Adds a policy to `user` that denies `actions` on `resources` (a fault: S3 answers 403).
@@ -406,33 +371,15 @@ impl<'a> Resolver<'a> {
         script
     }
 
-    /// The managed policy `policy` as the emulator can enforce it: S3 statements with their
-    /// resolved ARNs; other services widened to `*` (moto matches them against `*` only);
-    /// Conditions dropped (moto ignores them for S3 and never matches them elsewhere); and
-    /// ListBucket also granted under moto's name for HeadBucket.
+    /// The managed policy `policy` as the emulator can enforce it (resolved, then
+    /// [`test_harness::iam::as_moto_enforces`]).
     pub fn policy(&self, policy: &str) -> Value {
         let resource = &self.template["Resources"][policy];
         assert_eq!(resource["Type"], "AWS::IAM::ManagedPolicy", "{policy}");
-        let mut doc = self.resolve(&resource["Properties"]["PolicyDocument"]);
-        for statement in doc["Statement"].as_array_mut().unwrap() {
-            let statement = statement.as_object_mut().unwrap();
-            statement.remove("Condition");
-            let actions: Vec<String> = match &statement["Action"] {
-                Value::String(s) => vec![s.clone()],
-                Value::Array(a) => a.iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
-                _ => panic!("Action"),
-            };
-            if !actions.iter().all(|a| a.starts_with("s3:")) {
-                statement.insert("Resource".into(), json!("*"));
-            }
-            // AWS authorises HeadBucket as s3:ListBucket; moto checks it as "s3:HeadBucket".
-            if actions.iter().any(|a| a == "s3:ListBucket") {
-                let mut with_head = actions.clone();
-                with_head.push("s3:HeadBucket".into());
-                statement.insert("Action".into(), json!(with_head));
-            }
-        }
-        doc
+        let doc = self.resolve(&resource["Properties"]["PolicyDocument"]);
+        let statements =
+            test_harness::iam::as_moto_enforces(doc["Statement"].as_array().expect("statements"));
+        json!({ "Version": "2012-10-17", "Statement": statements })
     }
 }
 

@@ -82,10 +82,20 @@ impl Moto {
         moto
     }
 
+    /// The keys of the `admin` user (or moto's default test keys without IAM).
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
     /// A user holding only `statements` (already as moto enforces them: see
-    /// [`as_moto_enforces`]), and an SDK configuration that calls as that user.
+    /// [`as_moto_enforces`]): its keys.
+    pub fn user(&self, name: &str, statements: &[Value]) -> Keys {
+        create_user(&self.endpoint(), Some(&self.keys), name, statements)
+    }
+
+    /// As [`Moto::user`], with an SDK configuration that calls as that user.
     pub async fn principal(&self, name: &str, statements: &[Value]) -> (Keys, SdkConfig) {
-        let keys = create_user(&self.endpoint(), Some(&self.keys), name, statements);
+        let keys = self.user(name, statements);
         let config = self.sdk_config_as(&keys, crate::REGION).await;
         (keys, config)
     }
@@ -208,7 +218,9 @@ pub fn role_statements(template: &Value, role: &str, env: &BTreeMap<String, Stri
 }
 
 /// `statements` as moto can enforce them: S3 statements keep their resources, other
-/// services' become `*`; Conditions are dropped (moto would never match a statement with one).
+/// services' become `*`; Conditions are dropped (moto would never match a statement with one);
+/// and `s3:ListBucket` is granted under moto's name for HeadBucket too (AWS authorises
+/// HeadBucket as ListBucket, moto checks `s3:HeadBucket`).
 pub fn as_moto_enforces(statements: &[Value]) -> Vec<Value> {
     statements
         .iter()
@@ -216,11 +228,16 @@ pub fn as_moto_enforces(statements: &[Value]) -> Vec<Value> {
             let mut s = s.clone();
             let map = s.as_object_mut().expect("statement");
             map.remove("Condition");
-            let s3_only = as_list(&map["Action"])
+            let mut actions: Vec<String> = as_list(&map["Action"])
                 .iter()
-                .all(|a| a.as_str().is_some_and(|a| a.starts_with("s3:")));
-            if !s3_only {
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect();
+            if !actions.iter().all(|a| a.starts_with("s3:")) {
                 map.insert("Resource".into(), json!("*"));
+            }
+            if actions.iter().any(|a| a == "s3:ListBucket") {
+                actions.push("s3:HeadBucket".to_owned());
+                map.insert("Action".into(), json!(actions));
             }
             s
         })
