@@ -1072,3 +1072,35 @@ fn admits_requests_without_prefix(condition: &Value) -> bool {
             })
         })
 }
+
+/// What the cert writer made is what `EBCert` hands the load balancer: cert-reader, under its
+/// own role as generated (`BarebonesLambdaRole`), returns the body of the beanstalk certificate.
+#[test]
+fn cert_reader_returns_the_certificate_the_writer_made() {
+    let s = cert_stack("read-certs");
+    let boot = s.machine.boot(&s.script, &[]);
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    let written = String::from_utf8(s.world.get(&s.bucket, "CA/certs/beanstalk.crt")).unwrap();
+
+    let template = template(&Options::default());
+    let ebcert = &template["Resources"]["EBCert"]["Properties"];
+    let props = cert_reader::Props {
+        bucket: s.bucket.clone(),
+        key: ebcert["Key"]
+            .as_str()
+            .expect("EBCert names the object")
+            .to_owned(),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let body = runtime.block_on(async {
+        let env = test_harness::iam::stack_env(&s.bucket);
+        let role =
+            test_harness::iam::component(&s.world.moto, &template, "BarebonesLambdaRole", &env)
+                .await;
+        cert_reader::read_public_key(&aws_clients::s3_client(&role), &props).await
+    });
+    assert_eq!(
+        body.expect("cert-reader reads it"),
+        cert_reader::certificate_body(&written).unwrap()
+    );
+}
