@@ -137,7 +137,10 @@ fn the_couchdb_replica_starts_after_the_first_node() {
     for (name, options, t) in all_templates() {
         if let Some(replica) = t["Resources"].get("CouchReplicatedDBInstance") {
             assert!(options.dual_az, "{name}");
-            assert!(depends_on(replica).contains(&"CouchDBInstance".to_owned()), "{name}");
+            assert!(
+                depends_on(replica).contains(&"CouchDBInstance".to_owned()),
+                "{name}"
+            );
         }
     }
 }

@@ -152,12 +152,17 @@ impl Lambda {
 
     /// A loopback URL that records PUTs: the `ResponseURL` for custom-resource events.
     pub fn cfn_response_url(&self) -> String {
-        format!("http://127.0.0.1:{}/cloudformation-response/{}", self.recorder.port, self.name)
+        format!(
+            "http://127.0.0.1:{}/cloudformation-response/{}",
+            self.recorder.port, self.name
+        )
     }
 
     /// The endpoint the function's SDK uses (the counting proxy), if [`Lambda::aws`] was set.
     pub fn aws_endpoint(&self) -> Option<String> {
-        self.proxy.as_ref().map(|p| format!("http://127.0.0.1:{}", p.server.port))
+        self.proxy
+            .as_ref()
+            .map(|p| format!("http://127.0.0.1:{}", p.server.port))
     }
 
     /// Spawns a fresh process (a cold start), serves it `event`, waits for the answer, kills it.
@@ -173,11 +178,20 @@ impl Lambda {
         command
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("AWS_LAMBDA_RUNTIME_API", format!("127.0.0.1:{}", runtime.server.port))
+            .env(
+                "AWS_LAMBDA_RUNTIME_API",
+                format!("127.0.0.1:{}", runtime.server.port),
+            )
             .env("AWS_LAMBDA_FUNCTION_NAME", &self.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", self.memory_mb.to_string())
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{}", self.name))
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                self.memory_mb.to_string(),
+            )
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", self.name),
+            )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench")
             .env("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
             .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
@@ -205,12 +219,17 @@ impl Lambda {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.binary.display()));
         let logs = collect_output(&mut child);
-        let (answer, answered_at) = runtime.wait_for_answer(&mut child, self.timeout + Duration::from_secs(10));
+        let (answer, answered_at) =
+            runtime.wait_for_answer(&mut child, self.timeout + Duration::from_secs(10));
         let peak_rss_kib = peak_rss_kib(child.id());
         let _ = child.kill();
         let _ = child.wait();
         let (first_next, event_served) = runtime.stop();
-        let logs = logs.into_iter().map(|h| h.join().unwrap_or_default()).collect::<Vec<_>>().join("");
+        let logs = logs
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("");
 
         let api_calls = match &self.proxy {
             Some(proxy) => {
@@ -281,7 +300,8 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 }
 
 fn json_or_string(body: &[u8]) -> Value {
-    serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
+    serde_json::from_slice(body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned()))
 }
 
 /// Statistics over several [`Measurement`]s of one scenario.
@@ -326,7 +346,11 @@ impl Summary {
         if self.api_calls.is_empty() {
             return "none".to_owned();
         }
-        self.api_calls.iter().map(|(op, n)| format!("{op}×{n}")).collect::<Vec<_>>().join(", ")
+        self.api_calls
+            .iter()
+            .map(|(op, n)| format!("{op}×{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// One tab-separated line for `tests/bench`:
@@ -341,7 +365,8 @@ impl Summary {
             ms(self.total_max),
             ms(self.init_median),
             ms(self.invocation_median),
-            self.peak_rss_kib.map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
+            self.peak_rss_kib
+                .map_or("?".to_owned(), |k| format!("{:.1}", k as f64 / 1024.0)),
             self.api_calls.values().sum::<usize>(),
             self.calls_text()
         )
@@ -361,7 +386,10 @@ impl fmt::Display for Summary {
             ms(self.total_max),
             ms(self.init_median),
             ms(self.invocation_median),
-            self.peak_rss_kib.map_or("unknown".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0)),
+            self.peak_rss_kib.map_or("unknown".to_owned(), |k| format!(
+                "{:.1} MiB",
+                k as f64 / 1024.0
+            )),
             self.api_calls.values().sum::<usize>(),
             self.calls_text()
         )?;
@@ -406,7 +434,9 @@ impl RuntimeApi {
             Condvar::new(),
         ));
         let shared = state.clone();
-        let server = Server::start(Arc::new(move |request: &Request| Some(runtime_api(&shared, request, timeout))));
+        let server = Server::start(Arc::new(move |request: &Request| {
+            Some(runtime_api(&shared, request, timeout))
+        }));
         RuntimeApi { server, state }
     }
 
@@ -425,7 +455,10 @@ impl RuntimeApi {
             if started.elapsed() > limit {
                 return (Answer::TimedOut, None);
             }
-            state = condvar.wait_timeout(state, Duration::from_millis(5)).unwrap().0;
+            state = condvar
+                .wait_timeout(state, Duration::from_millis(5))
+                .unwrap()
+                .0;
         }
     }
 
@@ -448,7 +481,11 @@ fn describe_exit(status: ExitStatus) -> String {
     }
 }
 
-fn runtime_api(state: &Arc<(Mutex<RuntimeState>, Condvar)>, request: &Request, timeout: Duration) -> Response {
+fn runtime_api(
+    state: &Arc<(Mutex<RuntimeState>, Condvar)>,
+    request: &Request,
+    timeout: Duration,
+) -> Response {
     let (lock, condvar) = &**state;
     let path = request.path.split('?').next().unwrap_or("");
     let mut s = lock.lock().unwrap();
@@ -473,7 +510,10 @@ fn runtime_api(state: &Arc<(Mutex<RuntimeState>, Condvar)>, request: &Request, t
                     .header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Parent=0000000000000000;Sampled=0");
             }
             // The second `next` (after the answer) waits until the process is killed.
-            s = condvar.wait_timeout(s, Duration::from_millis(50)).unwrap().0;
+            s = condvar
+                .wait_timeout(s, Duration::from_millis(50))
+                .unwrap()
+                .0;
         }
     }
     let answer = if request.method == "POST" && path == "/2018-06-01/runtime/init/error" {
@@ -481,9 +521,19 @@ fn runtime_api(state: &Arc<(Mutex<RuntimeState>, Condvar)>, request: &Request, t
     } else if request.method == "POST" && path.starts_with("/2018-06-01/runtime/invocation/") {
         let rest = &path["/2018-06-01/runtime/invocation/".len()..];
         match rest.split_once('/') {
-            Some((id, "response")) if id == s.request_id => Some(Answer::Response(json_or_string(&request.body))),
-            Some((id, "error")) if id == s.request_id => Some(Answer::Error(json_or_string(&request.body))),
-            _ => return Response::new(400, br#"{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}"#.to_vec()),
+            Some((id, "response")) if id == s.request_id => {
+                Some(Answer::Response(json_or_string(&request.body)))
+            }
+            Some((id, "error")) if id == s.request_id => {
+                Some(Answer::Error(json_or_string(&request.body)))
+            }
+            _ => {
+                return Response::new(
+                    400,
+                    br#"{"errorMessage":"unknown request id","errorType":"InvalidRequestID"}"#
+                        .to_vec(),
+                );
+            }
         }
     } else {
         None
@@ -494,7 +544,8 @@ fn runtime_api(state: &Arc<(Mutex<RuntimeState>, Condvar)>, request: &Request, t
                 s.answer = Some((answer, Instant::now()));
             }
             condvar.notify_all();
-            Response::new(202, br#"{"status":"OK"}"#.to_vec()).header("Content-Type", "application/json")
+            Response::new(202, br#"{"status":"OK"}"#.to_vec())
+                .header("Content-Type", "application/json")
         }
         None => Response::new(404, b"not part of the Lambda Runtime API".to_vec()),
     }
@@ -553,7 +604,13 @@ pub fn operation(request: &Request) -> String {
     }
     let shape: String = path
         .split('/')
-        .map(|segment| if segment.chars().any(|c| c.is_ascii_digit()) { "{id}" } else { segment })
+        .map(|segment| {
+            if segment.chars().any(|c| c.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
         .collect::<Vec<_>>()
         .join("/");
     format!("{service}:{} {shape}", request.method)
@@ -592,7 +649,11 @@ fn s3_operation(method: &str, path: &str, query: &str, request: &Request) -> Str
         Some(op) => op.to_owned(),
         None => format!(
             "{method} {}{}",
-            if has_key { "/{bucket}/{key}" } else { "/{bucket}" },
+            if has_key {
+                "/{bucket}/{key}"
+            } else {
+                "/{bucket}"
+            },
             sub.map(|s| format!("?{s}")).unwrap_or_default()
         ),
     }
@@ -610,19 +671,30 @@ fn forward(port: u16, request: &Request) -> Response {
             }
             head.push_str(&format!("{name}: {value}\r\n"));
         }
-        head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", request.body.len()));
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            request.body.len()
+        ));
         upstream.write_all(head.as_bytes())?;
         upstream.write_all(&request.body)?;
         upstream.flush()?;
         let mut reader = BufReader::new(upstream);
-        let (status_line, headers) = read_head(&mut reader)?.ok_or_else(|| std::io::Error::other("empty response"))?;
+        let (status_line, headers) =
+            read_head(&mut reader)?.ok_or_else(|| std::io::Error::other("empty response"))?;
         let status: u16 = status_line
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-        let no_body = request.method == "HEAD" || status == 204 || status == 304 || (100..200).contains(&status);
-        let body = if no_body { Vec::new() } else { read_body(&mut reader, &headers, true)? };
+        let no_body = request.method == "HEAD"
+            || status == 204
+            || status == 304
+            || (100..200).contains(&status);
+        let body = if no_body {
+            Vec::new()
+        } else {
+            read_body(&mut reader, &headers, true)?
+        };
         let mut response = Response::new(status, body);
         response.head_only = request.method == "HEAD";
         for (name, value) in headers {
@@ -637,7 +709,12 @@ fn forward(port: u16, request: &Request) -> Response {
         }
         Ok(response)
     })();
-    result.unwrap_or_else(|e| Response::new(502, format!("bench proxy: emulator unreachable: {e}").into_bytes()))
+    result.unwrap_or_else(|e| {
+        Response::new(
+            502,
+            format!("bench proxy: emulator unreachable: {e}").into_bytes(),
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -676,11 +753,20 @@ struct Response {
 
 impl Response {
     fn new(status: u16, body: Vec<u8>) -> Response {
-        Response { status, headers: Vec::new(), body, head_only: false, close: false }
+        Response {
+            status,
+            headers: Vec::new(),
+            body,
+            head_only: false,
+            close: false,
+        }
     }
 
     fn close() -> Response {
-        Response { close: true, ..Response::new(0, Vec::new()) }
+        Response {
+            close: true,
+            ..Response::new(0, Vec::new())
+        }
     }
 
     fn header(mut self, name: &str, value: &str) -> Response {
@@ -748,16 +834,24 @@ impl Server {
                 let Ok(stream) = stream else { continue };
                 let handler = handler.clone();
                 let recorded = recorded.clone();
-                std::thread::spawn(move || serve_connection(stream, handler, record.then_some(recorded)));
+                std::thread::spawn(move || {
+                    serve_connection(stream, handler, record.then_some(recorded))
+                });
             }
         });
         Server { port, requests }
     }
 }
 
-fn serve_connection(stream: TcpStream, handler: Handler, recorded: Option<Arc<Mutex<Vec<Request>>>>) {
+fn serve_connection(
+    stream: TcpStream,
+    handler: Handler,
+    recorded: Option<Arc<Mutex<Vec<Request>>>>,
+) {
     let _ = stream.set_nodelay(true);
-    let Ok(mut writer) = stream.try_clone() else { return };
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
     let mut reader = BufReader::new(stream);
     loop {
         let request = match read_request(&mut reader) {
@@ -767,7 +861,9 @@ fn serve_connection(stream: TcpStream, handler: Handler, recorded: Option<Arc<Mu
         if let Some(recorded) = &recorded {
             recorded.lock().unwrap().push(request.clone());
         }
-        let close = request.header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let close = request
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let response = handler(&request).unwrap_or_else(|| Response::new(200, Vec::new()));
         if response.close || response.write_to(&mut writer).is_err() || close {
             let _ = writer.shutdown(Shutdown::Both);
@@ -777,7 +873,9 @@ fn serve_connection(stream: TcpStream, handler: Handler, recorded: Option<Arc<Mu
 }
 
 fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
-    let Some((request_line, headers)) = read_head(reader)? else { return Ok(None) };
+    let Some((request_line, headers)) = read_head(reader)? else {
+        return Ok(None);
+    };
     let mut parts = request_line.split_whitespace();
     let method = parts.next().unwrap_or("").to_owned();
     let path = parts.next().unwrap_or("/").to_owned();
@@ -789,11 +887,18 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
         stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
     }
     let body = read_body(reader, &headers, false)?;
-    Ok(Some(Request { method, path, headers, body }))
+    Ok(Some(Request {
+        method,
+        path,
+        headers,
+        body,
+    }))
 }
 
 /// Reads a start line and headers; `None` at a clean end of stream.
-fn read_head<R: BufRead>(reader: &mut R) -> std::io::Result<Option<(String, Vec<(String, String)>)>> {
+fn read_head<R: BufRead>(
+    reader: &mut R,
+) -> std::io::Result<Option<(String, Vec<(String, String)>)>> {
     let mut start = String::new();
     loop {
         start.clear();
@@ -808,7 +913,9 @@ fn read_head<R: BufRead>(reader: &mut R) -> std::io::Result<Option<(String, Vec<
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::other("connection closed inside the headers"));
+            return Err(std::io::Error::other(
+                "connection closed inside the headers",
+            ));
         }
         let line = line.trim_end_matches(['\r', '\n']);
         if line.is_empty() {
@@ -823,7 +930,11 @@ fn read_head<R: BufRead>(reader: &mut R) -> std::io::Result<Option<(String, Vec<
 
 /// Reads a body framed by Content-Length or chunked encoding; with `until_eof` (a response
 /// with neither), everything up to the end of the stream.
-fn read_body<R: BufRead>(reader: &mut R, headers: &[(String, String)], until_eof: bool) -> std::io::Result<Vec<u8>> {
+fn read_body<R: BufRead>(
+    reader: &mut R,
+    headers: &[(String, String)],
+    until_eof: bool,
+) -> std::io::Result<Vec<u8>> {
     let header = |name: &str| {
         headers
             .iter()
@@ -877,7 +988,10 @@ mod tests {
         Request {
             method: method.to_owned(),
             path: path.to_owned(),
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
             body: body.as_bytes().to_vec(),
         }
     }
@@ -893,8 +1007,14 @@ mod tests {
             "POST",
             "/",
             &[
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, Signature=0"),
-                ("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/ec2/aws4_request, Signature=0",
+                ),
+                (
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                ),
             ],
             "Action=CreateSnapshot&Version=2016-11-15&VolumeId=vol-1",
         );
@@ -903,30 +1023,74 @@ mod tests {
             "POST",
             "/",
             &[
-                ("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/kms/aws4_request, Signature=0"),
+                (
+                    "Authorization",
+                    "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/kms/aws4_request, Signature=0",
+                ),
                 ("X-Amz-Target", "TrentService.DescribeKey"),
             ],
             "{}",
         );
         assert_eq!(operation(&kms), "kms:DescribeKey");
-        assert_eq!(operation(&request("GET", "/b/CA/certs/beanstalk.crt?x-id=GetObject", &[S3_AUTH], "")), "s3:GetObject");
-        assert_eq!(operation(&request("GET", "/b?list-type=2&prefix=Backup%2F", &[S3_AUTH], "")), "s3:ListObjectsV2");
-        assert_eq!(operation(&request("HEAD", "/b", &[S3_AUTH], "")), "s3:HeadBucket");
-        assert_eq!(operation(&request("HEAD", "/b/k", &[S3_AUTH], "")), "s3:HeadObject");
-        assert_eq!(operation(&request("PUT", "/b/k?x-id=PutObject", &[S3_AUTH], "data")), "s3:PutObject");
-        assert_eq!(operation(&request("GET", "/b?acl", &[S3_AUTH], "")), "s3:GET /{bucket}?acl");
+        assert_eq!(
+            operation(&request(
+                "GET",
+                "/b/CA/certs/beanstalk.crt?x-id=GetObject",
+                &[S3_AUTH],
+                ""
+            )),
+            "s3:GetObject"
+        );
+        assert_eq!(
+            operation(&request(
+                "GET",
+                "/b?list-type=2&prefix=Backup%2F",
+                &[S3_AUTH],
+                ""
+            )),
+            "s3:ListObjectsV2"
+        );
+        assert_eq!(
+            operation(&request("HEAD", "/b", &[S3_AUTH], "")),
+            "s3:HeadBucket"
+        );
+        assert_eq!(
+            operation(&request("HEAD", "/b/k", &[S3_AUTH], "")),
+            "s3:HeadObject"
+        );
+        assert_eq!(
+            operation(&request("PUT", "/b/k?x-id=PutObject", &[S3_AUTH], "data")),
+            "s3:PutObject"
+        );
+        assert_eq!(
+            operation(&request("GET", "/b?acl", &[S3_AUTH], "")),
+            "s3:GET /{bucket}?acl"
+        );
     }
 
     #[test]
     fn bodies_are_read_by_length_chunks_or_to_the_end() {
-        let headers = |h: &[(&str, &str)]| h.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect::<Vec<_>>();
-        let mut chunked = std::io::Cursor::new(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\nNEXT".to_vec());
+        let headers = |h: &[(&str, &str)]| {
+            h.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let mut chunked =
+            std::io::Cursor::new(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\nNEXT".to_vec());
         assert_eq!(
-            read_body(&mut chunked, &headers(&[("Transfer-Encoding", "chunked")]), false).unwrap(),
+            read_body(
+                &mut chunked,
+                &headers(&[("Transfer-Encoding", "chunked")]),
+                false
+            )
+            .unwrap(),
             b"Wikipedia"
         );
         let mut sized = std::io::Cursor::new(b"hello world".to_vec());
-        assert_eq!(read_body(&mut sized, &headers(&[("content-length", "5")]), false).unwrap(), b"hello");
+        assert_eq!(
+            read_body(&mut sized, &headers(&[("content-length", "5")]), false).unwrap(),
+            b"hello"
+        );
         let mut rest = std::io::Cursor::new(b"all of it".to_vec());
         assert_eq!(read_body(&mut rest, &[], true).unwrap(), b"all of it");
         let mut none = std::io::Cursor::new(b"GET / HTTP/1.1".to_vec());

@@ -75,11 +75,17 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let keys = iam::Keys { access_key_id: "testing".to_owned(), secret_access_key: "testing".to_owned() };
+        let keys = iam::Keys {
+            access_key_id: "testing".to_owned(),
+            secret_access_key: "testing".to_owned(),
+        };
         let moto = Moto { child, port, keys };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto_server did not listen on port {port} within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not listen on port {port} within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         moto
@@ -105,7 +111,13 @@ impl Moto {
         aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new(&keys.access_key_id, &keys.secret_access_key, None, None, "moto"))
+            .credentials_provider(Credentials::new(
+                &keys.access_key_id,
+                &keys.secret_access_key,
+                None,
+                None,
+                "moto",
+            ))
             .load()
             .await
     }

@@ -44,7 +44,9 @@ async fn main() -> Result<(), Error> {
 /// A plain HTTP/1.1 PUT to `http://host:port/path`.
 async fn put(url: &str, body: &str) -> Result<(), Error> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = url.strip_prefix("http://").ok_or("put_url must be http://")?;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or("put_url must be http://")?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
     let mut stream = tokio::net::TcpStream::connect(host).await?;
     let request = format!(
