@@ -636,10 +636,16 @@ impl Machine {
         let p = |rel: &str| b.join(rel).to_str().unwrap().to_owned();
         let d = |rel: &str| self.data.path().join(rel).to_str().unwrap().to_owned();
         let venv = workspace_root().join(".venv");
+        // The instance's own /tmp and /run first: bwrap applies its arguments in order, and a
+        // tmpfs on /tmp after the binds would hide a workspace (.venv) that lives under /tmp.
         let mut args: Vec<String> = vec![
             "--die-with-parent".into(),
             "--unshare-pid".into(),
             "--unshare-ipc".into(),
+            "--tmpfs".into(),
+            "/tmp".into(),
+            "--tmpfs".into(),
+            "/run".into(),
         ];
         let mut bind = |kind: &str, src: &str, dst: &str| {
             args.extend([kind.to_owned(), src.to_owned(), dst.to_owned()]);
@@ -694,10 +700,6 @@ impl Machine {
             "/dev".into(),
             "--proc".into(),
             "/proc".into(),
-            "--tmpfs".into(),
-            "/tmp".into(),
-            "--tmpfs".into(),
-            "/run".into(),
         ]);
         if let Some(device) = &self.device {
             args.extend(["--dir".into(), "/dev/disk/by-id".into()]);
