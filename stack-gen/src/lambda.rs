@@ -90,7 +90,7 @@ pub fn add_role(t: &mut Template, role: &str, function: &str, mut statements: Ve
 pub fn add_code_location(t: &mut Template, code: &crate::options::CodeLocation) {
     let mut bucket = json!({
         "Type": "String",
-        "Description": "S3 bucket holding the Lambda zips (`stack-gen package` uploads them and sets this default). Must be in the stack's region.",
+        "Description": "S3 bucket holding the Lambda zips (`stack-ops package` uploads them and sets this default). Must be in the stack's region.",
         "AllowedPattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
         "ConstraintDescription": "an S3 bucket name"
     });

@@ -4,14 +4,13 @@
 //! is a module under [`components`], called in the original's build order.
 
 pub mod cfn;
+pub mod cli;
 pub mod components;
 pub mod graph;
 pub mod instance;
 pub mod lambda;
 pub mod options;
 pub mod output;
-pub mod package;
-pub mod recovery_lookup;
 pub mod template;
 
 pub use options::{CodeLocation, Options, OptionsError};

@@ -659,7 +659,7 @@ fn service_principals_act_only_for_this_stack_and_only_over_tls() {
 fn a_prefix_condition_alone_refuses_head_bucket() {
     let statement = json!({ "Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": ["arn:aws:s3:::b"], "Condition": { "StringLike": { "s3:prefix": ["Backup/*"] } } });
     assert!(!allowed(
-        &[statement.clone()],
+        std::slice::from_ref(&statement),
         &request("s3:ListBucket", "arn:aws:s3:::b", &[])
     ));
     assert!(allowed(

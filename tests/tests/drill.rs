@@ -13,7 +13,7 @@
 //! 2. The original records its manifest; the nightly backups run (duplicity objects and
 //!    passphrase in `Backup/`, an RDS snapshot, the EBS snapshot by the document-snapshotter's
 //!    logic) and the backup-checker's logic passes them.
-//! 3. `stack_gen::recovery_lookup` (the `stack-gen recovery-params --stack` logic) reads the
+//! 3. `stack_ops::recovery_lookup` (the `stack-ops recovery-params --stack` logic) reads the
 //!    stack and writes the recovery parameters file.
 //! 4. The recovery stack's `RecoveryParameters` resolves them: every value equals the original's.
 //! 5. The recovery stack (again a stand-in template, built from the resolved values, since moto
@@ -449,7 +449,7 @@ async fn recovery_drill() {
 
     // 3. The parameters file, from the stack alone.
     let file =
-        stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), ORIGINAL)
+        stack_ops::recovery_lookup::recovery_parameters(&config, &Options::default(), ORIGINAL)
             .await
             .expect("lookup");
     assert!(
@@ -526,7 +526,7 @@ async fn recovery_drill() {
     let backed_up_again =
         nightly_backups(&config, &recovery_id, &recovered, "drill-recovered").await;
     let file =
-        stack_gen::recovery_lookup::recovery_parameters(&config, &Options::default(), RECOVERY)
+        stack_ops::recovery_lookup::recovery_parameters(&config, &Options::default(), RECOVERY)
             .await
             .expect("lookup of the recovery stack");
     assert!(!file.contains(PASSWORD));

@@ -1,9 +1,14 @@
-//! The one place where the Lambdas (and stack-gen's AWS subcommands) build their AWS clients.
+//! The one place where the Lambdas (and stack-ops) build their AWS clients and read their
+//! errors ([`ApiError`]).
 //!
 //! `aws-config` already honours `AWS_ENDPOINT_URL`, which is how the tests point every client
 //! at the emulator on loopback. The one thing it does not do for us is S3 addressing: against a
 //! `localhost` endpoint, virtual-host style (`bucket.localhost`) does not resolve, so S3 clients
 //! use path-style whenever an explicit endpoint is configured. Real AWS keeps virtual-host style.
+
+mod error;
+
+pub use error::ApiError;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 

@@ -90,7 +90,7 @@ pub enum ManifestError {
     #[error("{MANIFEST_KEY} has no format_version: it is not a recovery manifest")]
     NoVersion,
     #[error(
-        "{MANIFEST_KEY} has format version {0}, newer than this function reads (up to {FORMAT_VERSION}): update the stack's Lambda code (stack-gen package) and retry"
+        "{MANIFEST_KEY} has format version {0}, newer than this function reads (up to {FORMAT_VERSION}): update the stack's Lambda code (stack-ops package) and retry"
     )]
     TooNew(u64),
     #[error("{MANIFEST_KEY} (format version {FORMAT_VERSION}) is incomplete or malformed ({0})")]

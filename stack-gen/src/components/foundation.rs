@@ -92,7 +92,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
             "RecoveryRDSSnapshotARN",
             json!({
                 "Type": "String",
-                "Description": "ARN of the RDS snapshot to restore (`stack-gen recovery-params` finds the newest).",
+                "Description": "ARN of the RDS snapshot to restore (`stack-ops recovery-params` finds the newest).",
                 "AllowedPattern": "^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:snapshot:[a-zA-Z][a-zA-Z0-9:-]*$",
                 "ConstraintDescription": "an RDS DB snapshot ARN: arn:aws:rds:<region>:<account>:snapshot:<name>"
             }),

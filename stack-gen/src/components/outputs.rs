@@ -1,5 +1,5 @@
 //! Outputs: the original's (OpenEMR, OpenEMRVPC, DeveloperKeyhole) and what a recovery needs
-//! (`stack-gen recovery-params` reads them).
+//! (`stack-ops recovery-params` reads them).
 
 use serde_json::json;
 

@@ -1,4 +1,4 @@
-//! `stack-gen package`: builds the Lambda zips, uploads them under content-addressed keys and
+//! `stack-ops package`: builds the Lambda zips, uploads them under content-addressed keys and
 //! returns the template that points at exactly those keys.
 //!
 //! 1. Build: `cargo lambda build --release --arm64 --output-format zip` for every package in
@@ -24,9 +24,9 @@ use anyhow::{Context, bail};
 use aws_sdk_s3::primitives::ByteStream;
 use sha2::{Digest, Sha256};
 
-use crate::options::{CodeLocation, FUNCTIONS, Options};
+use stack_gen::options::{CodeLocation, FUNCTIONS, Options};
 
-/// `stack-gen package` arguments (the stack flags and `--output` are the top-level ones).
+/// `stack-ops package` arguments (the stack flags and `--output` are the top-level ones).
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct PackageArgs {
     /// S3 bucket to upload the Lambda zips to; it must exist, in the stack's region. Becomes the
@@ -80,7 +80,7 @@ impl fmt::Display for PackagedFunction {
 pub struct Packaged {
     pub bucket: String,
     pub functions: Vec<PackagedFunction>,
-    /// The rendered template (what `stack-gen package` writes).
+    /// The rendered template (what `stack-ops package` writes).
     pub template: String,
 }
 
@@ -139,7 +139,7 @@ pub async fn package(
         let path = zip_path(lambda_dir, package);
         let mut bytes = std::fs::read(&path).with_context(|| {
             format!(
-                "cannot read the {package} zip {}: build it first (stack-gen package without --skip-build, or `cargo lambda build --release --arm64 --output-format zip --lambda-dir {}`)",
+                "cannot read the {package} zip {}: build it first (stack-ops package without --skip-build, or `cargo lambda build --release --arm64 --output-format zip --lambda-dir {}`)",
                 path.display(),
                 lambda_dir.display()
             )
@@ -150,7 +150,7 @@ pub async fn package(
     }
 
     check_bucket(s3, bucket).await?;
-    writeln!(log, "stack-gen package: s3://{bucket}")?;
+    writeln!(log, "stack-ops package: s3://{bucket}")?;
     let mut functions = Vec::new();
     for (name, package, bytes) in zips {
         let sha256 = sha256_hex(&bytes);
@@ -166,7 +166,7 @@ pub async fn package(
                     .body(ByteStream::from(bytes))
                     .send()
                     .await
-                    .map_err(|e| aws_sdk_s3::Error::from(e))
+                    .map_err(aws_sdk_s3::Error::from)
                     .with_context(|| format!("cannot upload s3://{bucket}/{key}"))?;
                 true
             }
@@ -185,7 +185,7 @@ pub async fn package(
     let uploaded = functions.iter().filter(|f| f.uploaded).count();
     writeln!(
         log,
-        "stack-gen package: {uploaded} uploaded, {} already present; LambdaCodeBucket defaults to {bucket}",
+        "stack-ops package: {uploaded} uploaded, {} already present; LambdaCodeBucket defaults to {bucket}",
         functions.len() - uploaded
     )?;
 
@@ -197,7 +197,7 @@ pub async fn package(
             .map(|f| (f.name.clone(), f.key.clone()))
             .collect(),
     };
-    let template = crate::generate(&options)?.render();
+    let template = stack_gen::generate(&options)?.render();
     Ok(Packaged {
         bucket: bucket.to_owned(),
         functions,
@@ -220,10 +220,15 @@ pub fn zip_path(lambda_dir: &Path, package: &str) -> PathBuf {
     lambda_dir.join(package).join("bootstrap.zip")
 }
 
-/// The workspace this stack-gen was built from (where `.venv` and the functions are).
+/// The workspace this stack-ops was built from (where `.venv` and the functions are):
+/// two levels above this crate (`stack-gen/ops`).
 pub fn workspace_root() -> PathBuf {
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+    manifest_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest_dir)
+        .to_path_buf()
 }
 
 /// The cargo target dir (`CARGO_TARGET_DIR`, else `<workspace>/target`).
@@ -281,7 +286,7 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     }
     let _ = writeln!(
         std::io::stderr(),
-        "stack-gen package: building {} functions with cargo-lambda (release, arm64, zip) into {}",
+        "stack-ops package: building {} functions with cargo-lambda (release, arm64, zip) into {}",
         FUNCTIONS.len(),
         lambda_dir.display()
     );

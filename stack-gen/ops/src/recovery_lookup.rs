@@ -1,4 +1,4 @@
-//! `stack-gen recovery-params --stack NAME`: reads an existing stack through the AWS SDK and
+//! `stack-ops recovery-params --stack NAME`: reads an existing stack through the AWS SDK and
 //! writes the CloudFormation parameters file of its recovery stack, so nobody hunts the console
 //! for four identifiers.
 //!
@@ -16,7 +16,7 @@
 //! - every other parameter the recovery template shares with the stack (key pair, instance
 //!   classes, backup hour, ...), copied, except secret ones.
 //!
-//! The recovery template is generated from the same flags (`stack-gen --dual-az recovery-params
+//! The recovery template is generated from the same flags (`stack-ops --dual-az recovery-params
 //! ...` targets `stack-gen --dual-az --recovery`), so the file matches it exactly.
 //! Errors name the stack, the resource and what is missing.
 
@@ -27,7 +27,7 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use serde_json::{Value, json};
 
-use crate::options::Options;
+use stack_gen::Options;
 
 /// Logical IDs the look-up reads.
 pub const BUCKET: &str = "S3Bucket";
@@ -290,11 +290,11 @@ pub async fn recovery_parameters(
         recovery: true,
         ..options.clone()
     };
-    let template = crate::generate(&options)?.to_json();
+    let template = stack_gen::generate(&options)?.to_json();
     let (stack, found) = find(config, stack_name).await?;
     let file = parameters_file(&template, &stack, &found)?;
     eprintln!(
-        "stack-gen: recovery of {stack_name}: key {}, bucket {}, database snapshot {}{}",
+        "stack-ops: recovery of {stack_name}: key {}, bucket {}, database snapshot {}{}",
         found.kms_key_arn,
         found.bucket,
         found.rds_snapshot_arn,
@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn the_file_fills_the_recovery_template() {
-        let template = crate::generate(&Options {
+        let template = stack_gen::generate(&Options {
             recovery: true,
             ..Options::default()
         })
@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn document_store_mismatches_are_errors() {
-        let with_docs = crate::generate(&Options {
+        let with_docs = stack_gen::generate(&Options {
             recovery: true,
             ..Options::default()
         })
@@ -429,7 +429,7 @@ mod tests {
             error.contains("no CouchDBVolume") && error.contains("--skip-document-store"),
             "{error}"
         );
-        let without = crate::generate(&Options {
+        let without = stack_gen::generate(&Options {
             recovery: true,
             skip_document_store: true,
             ..Options::default()

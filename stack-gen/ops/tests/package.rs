@@ -1,4 +1,4 @@
-//! `stack-gen package` against the emulator, with the real cargo-lambda zips (built once per
+//! `stack-ops package` against the emulator, with the real cargo-lambda zips (built once per
 //! test binary): keys are content hashes, a second run uploads nothing, the template references
 //! exactly the uploaded keys, a missing bucket or zip fails before anything is written.
 
@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use stack_gen::Options;
 use stack_gen::options::FUNCTIONS;
-use stack_gen::package::{self, Packaged, content_key, normalise_zip, sha256_hex, zip_path};
+use stack_ops::package::{self, Packaged, content_key, normalise_zip, sha256_hex, zip_path};
 use test_harness::Moto;
 
 /// The release arm64 zips of every function, built once for all tests of this binary (a no-op
@@ -251,14 +251,14 @@ fn a_missing_zip_fails_naming_it_before_any_upload() {
     });
 }
 
-/// `stack-gen [flags] package --bucket B --skip-build --lambda-dir D [more]` against `moto`.
-fn stack_gen(moto: &Moto, args: &[&str]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stack-gen"));
+/// `stack-ops [flags] package --bucket B --skip-build --lambda-dir D [more]` against `moto`.
+fn stack_ops(moto: &Moto, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_stack-ops"));
     command.args(args).env_remove("AWS_PROFILE");
     for (name, value) in moto.env() {
         command.env(name, value);
     }
-    command.output().expect("run stack-gen")
+    command.output().expect("run stack-ops")
 }
 
 #[test]
@@ -281,7 +281,7 @@ fn the_cli_writes_the_packaged_template_and_says_what_it_uploaded() {
         output_arg,
     ];
 
-    let first = stack_gen(&moto, &args);
+    let first = stack_ops(&moto, &args);
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(first.status.success(), "{stderr}");
     assert!(
@@ -316,7 +316,7 @@ fn the_cli_writes_the_packaged_template_and_says_what_it_uploaded() {
         plain.matches("RCouchDBVolume").count() > 0
     );
 
-    let second = stack_gen(&moto, &args);
+    let second = stack_ops(&moto, &args);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
     assert_eq!(
@@ -334,7 +334,7 @@ fn the_cli_with_a_missing_bucket_exits_non_zero_and_writes_no_file() {
     let moto = Moto::start();
     let out_dir = tempfile::tempdir().unwrap();
     let output = out_dir.path().join("OpenEMR.json");
-    let run = stack_gen(
+    let run = stack_ops(
         &moto,
         &[
             "package",
@@ -350,7 +350,7 @@ fn the_cli_with_a_missing_bucket_exits_non_zero_and_writes_no_file() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success());
     assert!(
-        stderr.contains("stack-gen: error: bucket no-such-code-bucket does not exist"),
+        stderr.contains("stack-ops: error: bucket no-such-code-bucket does not exist"),
         "{stderr}"
     );
     assert!(!output.exists(), "no template written");

@@ -1,0 +1,131 @@
+//! The contract between the template and the functions: every name both sides must agree on,
+//! defined once. `stack-gen` writes these names into the template; each function reads them
+//! through the same constants, so a rename changes both sides or fails to compile.
+//!
+//! Also here, because both sides encode or decode them: the `Role=vol-id` list of document
+//! volumes ([`volumes`]) and the environment reader every function's configuration uses
+//! ([`env`]).
+
+pub mod env;
+pub mod volumes;
+
+/// Layout of the stack bucket (`S3Bucket`; `RecoveryS3Bucket` in a recovery stack).
+pub mod bucket {
+    /// The NFS backup agent's duplicity chains (EFS → S3).
+    pub const BACKUP_PREFIX: &str = "Backup/";
+    /// The duplicity passphrase, written once by the NFS agent, read by a recovery.
+    pub const PASSPHRASE_KEY: &str = "Backup/passphrase.txt";
+    /// Key pattern of a full duplicity backup's objects (a recovery lists them).
+    pub const FULL_BACKUP_PATTERN: &str = "Backup/duplicity-full.*";
+    /// The recovery manifest: time zone, sizes, password of the stack (SSE-KMS).
+    pub const MANIFEST_KEY: &str = "recovery/manifest.json";
+    /// The certificate authority's certificates (public) and keys (secret).
+    pub const CA_CERTS_PREFIX: &str = "CA/certs/";
+    pub const CA_KEYS_PREFIX: &str = "CA/keys/";
+    /// The Beanstalk backend certificate, read by `cert-reader` for `EBCert`.
+    pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
+}
+
+/// Tags on the resources a function finds by tag.
+pub mod tags {
+    /// Set by CloudFormation on every taggable resource of a stack.
+    pub const STACK_NAME: &str = "aws:cloudformation:stack-name";
+    /// Document snapshots: the stack that made it (`AWS::StackId`).
+    pub const SNAPSHOT_STACK_ID: &str = "openemr:stack-id";
+    /// Document snapshots: which volume it is of (one of [`crate::volumes::ROLES`]).
+    pub const SNAPSHOT_VOLUME_ROLE: &str = "openemr:volume-role";
+    /// Document snapshots: when the backup set was taken (RFC 3339, UTC).
+    pub const SNAPSHOT_BACKUP_TIME: &str = "openemr:backup-time";
+    /// Copies in the second region: the snapshot and region they were copied from.
+    pub const SNAPSHOT_SOURCE: &str = "openemr:source-snapshot";
+    pub const SNAPSHOT_SOURCE_REGION: &str = "openemr:source-region";
+    /// Who made it (informational).
+    pub const MANAGED_BY: &str = "openemr:managed-by";
+}
+
+/// `DocumentBackupManagerFunction`'s environment.
+pub mod document_snapshotter {
+    pub const STACK_ID: &str = "STACK_ID";
+    /// [`crate::volumes`] list of the document volumes.
+    pub const VOLUMES: &str = "VOLUMES";
+    pub const RETAIN_COUNT: &str = "RETAIN_COUNT";
+    pub const DESCRIPTION: &str = "DESCRIPTION";
+    pub const IDEMPOTENCY_WINDOW_HOURS: &str = "IDEMPOTENCY_WINDOW_HOURS";
+    pub const COPY_REGION: &str = "COPY_REGION";
+    pub const COPY_KMS_KEY_ID: &str = "COPY_KMS_KEY_ID";
+    pub const DRY_RUN: &str = "DRY_RUN";
+    /// Value of [`crate::tags::MANAGED_BY`] on its snapshots.
+    pub const MANAGED_BY_VALUE: &str = "document-snapshotter";
+}
+
+/// `BackupCheckerFunction`'s environment and metrics.
+pub mod backup_checker {
+    pub const BUCKET: &str = "BACKUP_BUCKET";
+    pub const PREFIX: &str = "BACKUP_PREFIX";
+    /// [`crate::volumes`] list of the document volumes (absent without a document store).
+    pub const VOLUMES: &str = "DOCUMENT_VOLUMES";
+    pub const DB_INSTANCE: &str = "DB_INSTANCE_ID";
+    pub const MAX_AGE_HOURS: &str = "MAX_BACKUP_AGE_HOURS";
+    pub const MAX_SKEW_HOURS: &str = "MAX_SKEW_HOURS";
+    pub const TOPIC: &str = "ALERT_TOPIC_ARN";
+    pub const STACK: &str = "STACK_NAME";
+    /// CloudWatch namespace of its metrics.
+    pub const NAMESPACE: &str = "OpenEMR/BackupChecker";
+    /// Per-run metric (dimension `Stack`): failed checks; `BackupCheckFailedAlarm` reads it.
+    pub const FAILED_METRIC: &str = "FailedChecks";
+    /// Dimension of every metric.
+    pub const STACK_DIMENSION: &str = "Stack";
+}
+
+/// `RecoveryManifest` / `RecoveryParameters` (custom resources served by recovery-params).
+pub mod recovery_params {
+    /// `Mode`: which of the two resources this is.
+    pub const MODE: &str = "Mode";
+    pub const MODE_RECORD: &str = "record";
+    pub const MODE_RESOLVE: &str = "resolve";
+    /// Properties of `RecoveryManifest` (record mode): what the manifest records.
+    pub mod record {
+        pub const BUCKET: &str = "Bucket";
+        pub const KMS_KEY: &str = "KmsKeyArn";
+        pub const TIME_ZONE: &str = "TimeZone";
+        pub const PATIENT_RECORDS: &str = "PatientRecords";
+        pub const DOCUMENT_STORAGE: &str = "DocumentStorage";
+        pub const ENGINE: &str = "Engine";
+        pub const ENGINE_VERSION: &str = "EngineVersion";
+        pub const MASTER_USERNAME: &str = "MasterUsername";
+        pub const PASSWORD: &str = "Password";
+        pub const FLAGS: &str = "Flags";
+        pub const RECOVERED_FROM: &str = "RecoveredFrom";
+    }
+    /// Properties of `RecoveryParameters` (resolve mode): the recovery stack's four inputs
+    /// (the template parameters of the same names) and the optional time zone.
+    pub mod resolve {
+        pub const KMS_KEY: &str = "RecoveryKMSKey";
+        pub const RDS_SNAPSHOT: &str = "RecoveryRDSSnapshotARN";
+        pub const COUCHDB_SNAPSHOT: &str = "RecoveryCouchDBSnapshot";
+        pub const BUCKET: &str = "RecoveryS3Bucket";
+        pub const TIME_ZONE: &str = "TimeZone";
+    }
+    /// Attributes (`Fn::GetAtt`) of `RecoveryParameters`.
+    pub mod attributes {
+        pub const TIME_ZONE: &str = "TimeZone";
+        pub const PATIENT_RECORDS: &str = "PatientRecords";
+        pub const DOCUMENT_STORAGE: &str = "DocumentStorage";
+        pub const MASTER_USERNAME: &str = "MasterUsername";
+        pub const ENGINE_VERSION: &str = "EngineVersion";
+        pub const PASSWORD: &str = "Password";
+        pub const SOURCE: &str = "Source";
+        pub const NOTES: &str = "Notes";
+    }
+}
+
+/// `EBCert` (custom resource served by cert-reader).
+pub mod cert_reader {
+    /// Resource properties.
+    pub mod properties {
+        pub const BUCKET: &str = "Bucket";
+        pub const KEY: &str = "Key";
+    }
+    /// Attribute: the certificate body without its PEM armour.
+    pub const PUBLIC_KEY: &str = "PublicKey";
+}

@@ -1,0 +1,73 @@
+//! What the two command-line tools share: the original generator's flags, the HIPAA warnings
+//! on stderr, and writing the result to stdout or (atomically) to a file. `stack-gen` (pure,
+//! no AWS) and `stack-ops` (the AWS-facing subcommands) both use it, so a flag means the same
+//! in both.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::Args;
+
+use crate::Options;
+
+/// The original generator's flags.
+#[derive(Args, Clone, Debug, Default)]
+pub struct StackFlags {
+    /// Run in two availability zones (two NAT gateways, Multi-AZ RDS, replicated Redis, a
+    /// second CouchDB).
+    #[arg(long, global = true)]
+    pub dual_az: bool,
+    /// Build a recovery stack from an earlier stack's backups.
+    #[arg(long, global = true)]
+    pub recovery: bool,
+    /// Developer mode: Delete policies and a world-reachable bastion. Breaches HIPAA.
+    #[arg(long, global = true)]
+    pub dev: bool,
+    /// Add the developer bastion without the rest of --dev. Breaches HIPAA.
+    #[arg(long, global = true)]
+    pub force_bastion: bool,
+    /// No CouchDB: patient documents are kept on EFS.
+    #[arg(long, global = true)]
+    pub skip_document_store: bool,
+    /// S3 key of the OpenEMR application bundle (default: see README).
+    #[arg(long, value_name = "KEY", global = true)]
+    pub beanstalk_key: Option<String>,
+    /// Elastic Beanstalk solution stack name (a PHP platform).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub beanstalk_version: Option<String>,
+}
+
+impl StackFlags {
+    pub fn options(&self) -> Options {
+        Options {
+            dual_az: self.dual_az,
+            recovery: self.recovery,
+            dev: self.dev,
+            force_bastion: self.force_bastion,
+            skip_document_store: self.skip_document_store,
+            beanstalk_key: self.beanstalk_key.clone(),
+            beanstalk_version: self.beanstalk_version.clone(),
+            ..Options::default()
+        }
+    }
+}
+
+/// Prints the HIPAA warnings of the chosen options on stderr, prefixed with the tool's name.
+pub fn warn(tool: &str, options: &Options) {
+    for warning in options.warnings() {
+        eprintln!("{tool}: WARNING: {warning}");
+    }
+}
+
+/// Writes `text` to the output file (atomically) or stdout.
+pub fn emit(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+    match path {
+        Some(path) => crate::output::write_atomically(path, text),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            Ok(())
+        }
+    }
+}
