@@ -11,6 +11,7 @@
 
 pub mod bench;
 pub mod iam;
+pub mod logs;
 pub mod response_url;
 
 use std::net::{TcpListener, TcpStream};
