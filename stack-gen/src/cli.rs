@@ -5,6 +5,7 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
 
 use clap::Args;
 
@@ -68,6 +69,17 @@ pub fn emit(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
             stdout.write_all(text.as_bytes())?;
             stdout.flush()?;
             Ok(())
+        }
+    }
+}
+
+/// The exit status of a run: success, or the error and its causes on stderr and status 1.
+pub fn exit_code(tool: &str, result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{tool}: error: {error:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stack_gen::cli::{StackFlags, emit, warn};
+use stack_gen::cli::{StackFlags, emit, exit_code, warn};
 use stack_gen::generate;
 
 #[derive(Parser)]
@@ -31,14 +31,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("stack-gen: error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("stack-gen", run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use stack_gen::cli::{StackFlags, emit, warn};
+use stack_gen::cli::{StackFlags, emit, exit_code, warn};
 
 #[derive(Parser)]
 #[command(
@@ -39,14 +39,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("stack-ops: error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("stack-ops", run(Cli::parse()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
