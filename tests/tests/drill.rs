@@ -30,13 +30,13 @@
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
-use test_harness::recovery::{self as fixtures, LogCapture, PASSWORD};
 use custom_resource::{Context, Options as CrOptions};
 use recovery_params::Request;
 use recovery_params::aws::Aws;
 use serde_json::{Value, json};
 use stack_gen::Options;
 use test_harness::Moto;
+use test_harness::recovery::{self as fixtures, LogCapture, PASSWORD};
 use test_harness::response_url::ResponseUrl;
 
 const ORIGINAL: &str = "openemr-drill";

@@ -400,8 +400,14 @@ mod tests {
         );
         let missing = serde_json::from_value::<Props>(serde_json::json!({"Bucket": "b1"}));
         assert!(missing.unwrap_err().to_string().contains("Key"));
-        let not_text = serde_json::from_value::<Props>(serde_json::json!({"Bucket": 1, "Key": "k"}));
-        assert!(not_text.unwrap_err().to_string().contains("Bucket must be a string"));
+        let not_text =
+            serde_json::from_value::<Props>(serde_json::json!({"Bucket": 1, "Key": "k"}));
+        assert!(
+            not_text
+                .unwrap_err()
+                .to_string()
+                .contains("Bucket must be a string")
+        );
         assert_eq!(check_props(&props()), Ok(()));
         let empty = Props {
             key: String::new(),
@@ -424,10 +430,7 @@ mod tests {
             diagnostic.error_message,
             "the certificate object s3://b1/k does not exist"
         );
-        assert_eq!(
-            Error::UnknownRequest.error_type(),
-            "UnsupportedRequestType"
-        );
+        assert_eq!(Error::UnknownRequest.error_type(), "UnsupportedRequestType");
     }
 
     #[test]

@@ -23,7 +23,8 @@ fn plausible(name: &str) -> Option<Value> {
 fn every_templates_ebcert_parses_and_reads_only_public_key() {
     for (name, options) in stack_gen::reference_combinations() {
         let template = stack_gen::generate(&options).unwrap().to_json();
-        let properties = intrinsics::resolve(&template["Resources"]["EBCert"]["Properties"], &plausible);
+        let properties =
+            intrinsics::resolve(&template["Resources"]["EBCert"]["Properties"], &plausible);
         let props: Props = serde_json::from_value(properties)
             .unwrap_or_else(|e| panic!("{name}: EBCert's properties do not parse: {e}"));
         assert_eq!(

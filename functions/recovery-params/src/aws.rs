@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use aws_clients::ApiError;
 use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_clients::ApiError;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;

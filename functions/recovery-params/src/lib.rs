@@ -24,8 +24,8 @@ use crate::aws::Aws;
 use crate::inputs::{InputError, reason};
 use crate::manifest::{MANIFEST_KEY, now_rfc3339};
 use crate::properties::{RecordRequest, Request as Parsed};
-use crate::resolve::{Inputs, RawInputs, Resolved};
 use crate::resolve::{BucketFacts, DbSnapshotFacts, EbsSnapshotFacts, Found, KeyFacts};
+use crate::resolve::{Inputs, RawInputs, Resolved};
 
 /// Why a request failed. Its text is the FAILED Reason CloudFormation shows: it names the
 /// input or property and what is wrong, and never contains the password (no variant holds a
@@ -47,7 +47,10 @@ pub enum Error {
     #[error("{}", reason(.0))]
     RejectedInputs(Vec<InputError>),
     /// The manifest could not be written (`message`: the S3 call and AWS's error).
-    #[error("{}: writing {MANIFEST_KEY} to {bucket} failed ({message})", record_properties::BUCKET)]
+    #[error(
+        "{}: writing {MANIFEST_KEY} to {bucket} failed ({message})",
+        record_properties::BUCKET
+    )]
     ManifestNotWritten { bucket: String, message: String },
 }
 

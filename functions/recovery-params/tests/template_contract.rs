@@ -85,7 +85,12 @@ fn every_templates_properties_parse_with_the_functions_parser() {
                     "{name}"
                 );
                 assert_eq!(
-                    request.manifest.database.password.as_ref().map(Secret::expose),
+                    request
+                        .manifest
+                        .database
+                        .password
+                        .as_ref()
+                        .map(Secret::expose),
                     Some("a-password"),
                     "{name}"
                 );
@@ -135,7 +140,10 @@ fn resolve_answer_attributes() -> BTreeSet<String> {
 fn every_attribute_the_templates_read_is_one_the_function_returns() {
     let returned = resolve_answer_attributes();
     let contract: BTreeSet<String> = attributes::ALL.iter().map(|a| a.to_string()).collect();
-    assert_eq!(returned, contract, "the answer carries exactly the contract's attributes");
+    assert_eq!(
+        returned, contract,
+        "the answer carries exactly the contract's attributes"
+    );
     let mut read_anywhere = BTreeSet::new();
     for (name, _, template) in templates() {
         for attribute in intrinsics::attributes_read(&template, PARAMETERS) {
@@ -153,7 +161,8 @@ fn every_attribute_the_templates_read_is_one_the_function_returns() {
         }
     }
     assert!(
-        read_anywhere.contains(attributes::TIME_ZONE) && read_anywhere.contains(attributes::PASSWORD),
+        read_anywhere.contains(attributes::TIME_ZONE)
+            && read_anywhere.contains(attributes::PASSWORD),
         "the recovery templates read the resolved values: {read_anywhere:?}"
     );
 }

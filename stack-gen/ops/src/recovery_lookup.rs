@@ -188,7 +188,12 @@ pub async fn stack_facts(
     let parameters = stack
         .parameters()
         .iter()
-        .filter_map(|p| Some((p.parameter_key()?.to_owned(), p.parameter_value()?.to_owned())))
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value()?.to_owned(),
+            ))
+        })
         .collect();
     Ok(StackFacts {
         name: stack_name.to_owned(),
@@ -263,13 +268,15 @@ pub async fn db_snapshots(rds: &aws_sdk_rds::Client, db: &str) -> anyhow::Result
                 ApiError::from_sdk(&e)
             )
         })?;
-        candidates.extend(page.db_snapshots().iter().map(|s| Candidate {
-            id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
-            status: s.status().unwrap_or_default().to_owned(),
-            created: s
-                .snapshot_create_time()
-                .map(|t| t.as_secs_f64())
-                .unwrap_or(0.0),
+        candidates.extend(page.db_snapshots().iter().map(|s| {
+            Candidate {
+                id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
+                status: s.status().unwrap_or_default().to_owned(),
+                created: s
+                    .snapshot_create_time()
+                    .map(|t| t.as_secs_f64())
+                    .unwrap_or(0.0),
+            }
         }));
     }
     Ok(candidates)
@@ -421,7 +428,9 @@ mod tests {
     #[test]
     fn missing_resources_and_snapshots_say_what_to_do() {
         let mut facts = stack();
-        facts.resources.insert(BUCKET.into(), "openemr-bucket".into());
+        facts
+            .resources
+            .insert(BUCKET.into(), "openemr-bucket".into());
         assert_eq!(
             facts.resource(BUCKET, "the stack's bucket").unwrap(),
             "openemr-bucket"
@@ -445,9 +454,9 @@ mod tests {
         );
         let error = newest_volume_snapshot(&facts, "vol-1", &[]).unwrap_err();
         assert!(
-            error
-                .to_string()
-                .contains("volume vol-1 (CouchDBVolume of stack openemr) has no completed snapshot"),
+            error.to_string().contains(
+                "volume vol-1 (CouchDBVolume of stack openemr) has no completed snapshot"
+            ),
             "{error}"
         );
         let done = Candidate {
