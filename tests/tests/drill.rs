@@ -27,19 +27,16 @@
 //! Throughout, the password must appear in no log line (all levels, SDK traces included), no Reason, no non-NoEcho answer and no
 //! parameters file.
 
-#[path = "../../functions/recovery-params/tests/common/mod.rs"]
-mod common;
-
 use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
-use common::{LogCapture, PASSWORD};
 use custom_resource::{Context, Options as CrOptions};
 use recovery_params::Request;
 use recovery_params::aws::Aws;
 use serde_json::{Value, json};
 use stack_gen::Options;
 use test_harness::Moto;
+use test_harness::recovery::{self as fixtures, PASSWORD};
 use test_harness::response_url::ResponseUrl;
 
 const ORIGINAL: &str = "openemr-drill";
@@ -51,40 +48,10 @@ const PATIENT_RECORDS: &str = "20";
 const DOCUMENT_STORAGE: &str = "200";
 const MYSQL_VERSION: &str = "8.0";
 
-/// `{"Ref": x}` and `{"Fn::GetAtt": [a, b]}` (as `a.b`) replaced from `env`; anything else
-/// unresolved is a wiring error the drill must report.
+/// `Ref`/`GetAtt` replaced from `env` (`GetAtt` as `a.b`); anything else unresolved is a
+/// wiring error the drill must report.
 fn resolve_intrinsics(value: &Value, env: &BTreeMap<String, Value>) -> Value {
-    match value {
-        Value::Object(map) if map.len() == 1 && map.contains_key("Ref") => {
-            let name = map["Ref"].as_str().unwrap();
-            env.get(name).cloned().unwrap_or_else(|| {
-                panic!("the template refers to {name}, which the drill's stack does not provide")
-            })
-        }
-        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::GetAtt") => {
-            let parts = map["Fn::GetAtt"].as_array().unwrap();
-            let name = format!(
-                "{}.{}",
-                parts[0].as_str().unwrap(),
-                parts[1].as_str().unwrap()
-            );
-            env.get(&name).cloned().unwrap_or_else(|| {
-                panic!("the template reads {name}, which the drill's stack does not provide")
-            })
-        }
-        Value::Object(map) if map.keys().any(|k| k.starts_with("Fn::")) => {
-            panic!("unexpected intrinsic in a custom resource's properties: {value}")
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), resolve_intrinsics(v, env)))
-                .collect(),
-        ),
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| resolve_intrinsics(v, env)).collect())
-        }
-        other => other.clone(),
-    }
+    test_harness::intrinsics::resolve(value, &|name| env.get(name).cloned())
 }
 
 /// The properties of `logical_id` in the template stack-gen generates for `options`.
@@ -96,7 +63,7 @@ fn template_properties(options: &Options, logical_id: &str) -> Value {
 /// Sends one Create to the function as CloudFormation would; returns the answer body.
 async fn create(aws: &Aws, stack_id: &str, logical_id: &str, properties: Value) -> Value {
     let server = ResponseUrl::start();
-    let event = common::event(
+    let event = fixtures::event(
         "Create",
         &server.url(),
         stack_id,
@@ -269,12 +236,12 @@ async fn sized_volume(
 async fn nightly_backups(
     config: &SdkConfig,
     stack_id: &str,
-    resources: &common::Resources,
+    resources: &fixtures::Resources,
     name: &str,
-) -> common::Leftovers {
-    common::write_backup(config, &resources.bucket, &resources.key_arn).await;
+) -> fixtures::Leftovers {
+    fixtures::write_backup(config, &resources.bucket, &resources.key_arn).await;
     let rds_snapshot_arn =
-        common::snapshot_db(config, &resources.db_instance, &format!("{name}-final")).await;
+        fixtures::snapshot_db(config, &resources.db_instance, &format!("{name}-final")).await;
 
     let volumes = format!("CouchDBVolume={}", resources.volume_id);
     let settings = document_snapshotter::Config::from_lookup(|var| match var {
@@ -317,7 +284,7 @@ async fn nightly_backups(
         "backup checker on {name}: {failed:?}"
     );
 
-    common::Leftovers {
+    fixtures::Leftovers {
         resources: resources.clone(),
         rds_snapshot_arn,
         ebs_snapshot,
@@ -354,7 +321,7 @@ async fn resolve_from(
     env.entry("TimeZone".into()).or_insert(json!("")); // the recovery template's default
     env.insert(
         "RecoveryParamsFunction.Arn".into(),
-        json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"),
+        json!(fixtures::SERVICE_TOKEN),
     );
     let properties =
         resolve_intrinsics(&template_properties(&recovery, "RecoveryParameters"), &env);
@@ -392,15 +359,14 @@ async fn recovery_drill() {
         recovery_params::manifest::MANIFEST_KEY,
         "template and function agree on the manifest key"
     );
-    let logs = LogCapture::default();
-    let _guard = logs.install();
+    let logs = test_harness::logs::capture();
     let started = std::time::Instant::now();
     let moto = Moto::start();
     let config = moto.sdk_config().await;
     let aws = Aws::new(&config);
 
     // 1. The original stack, and its manifest recorded by the template's RecoveryManifest.
-    let key_arn = common::create_key(&config).await;
+    let key_arn = fixtures::create_key(&config).await;
     let key_id = key_arn.rsplit_once("key/").unwrap().1.to_owned();
     let document_volume =
         sized_volume(&config, &key_arn, DOCUMENT_STORAGE.parse().unwrap(), None).await;
@@ -430,7 +396,7 @@ async fn recovery_drill() {
     env.insert("OpenEMRKey.Arn".into(), json!(key_arn));
     env.insert(
         "RecoveryParamsFunction.Arn".into(),
-        json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"),
+        json!(fixtures::SERVICE_TOKEN),
     );
     let record = resolve_intrinsics(
         &template_properties(&Options::default(), "RecoveryManifest"),
@@ -439,7 +405,7 @@ async fn recovery_drill() {
     create(&aws, &original_id, "RecoveryManifest", record).await;
 
     // 2. The nightly backups.
-    let original = common::Resources {
+    let original = fixtures::Resources {
         key_arn: key_arn.clone(),
         bucket: ids["S3Bucket"].clone(),
         db_instance: ids["RDSInstance"].clone(),
@@ -468,7 +434,7 @@ async fn recovery_drill() {
     assert_eq!(file["EC2KeyPair"], "ops");
 
     // 4. Resolve: the original's values.
-    let first = resolve_from(&aws, common::RECOVERY_STACK_ID, &file).await;
+    let first = resolve_from(&aws, fixtures::RECOVERY_STACK_ID, &file).await;
     assert_original_values("first recovery", &first);
 
     // 5. The recovery stack: built from the resolved values, records its own manifest, is
@@ -508,7 +474,7 @@ async fn recovery_drill() {
     env.insert("S3Bucket".into(), json!(rids["S3Bucket"]));
     env.insert(
         "RecoveryParamsFunction.Arn".into(),
-        json!("arn:aws:lambda:us-east-1:123456789012:function:RecoveryParams"),
+        json!(fixtures::SERVICE_TOKEN),
     );
     let record = resolve_intrinsics(
         &template_properties(&recovery_options, "RecoveryManifest"),
@@ -517,7 +483,7 @@ async fn recovery_drill() {
     assert_eq!(record["RecoveredFrom"], json!(original.bucket));
     create(&aws, &recovery_id, "RecoveryManifest", record).await;
 
-    let recovered = common::Resources {
+    let recovered = fixtures::Resources {
         key_arn: key_arn.clone(),
         bucket: rids["S3Bucket"].clone(),
         db_instance: rids["RDSInstance"].clone(),

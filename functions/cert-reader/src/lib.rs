@@ -13,13 +13,25 @@
 //! - A missing object, bucket, or permission fails the resource with a reason naming the bucket
 //!   and key.
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
-use custom_resource::{Request, Success};
-use serde::{Deserialize, Serialize};
+//!
+//! One request is: check the properties, gather (`GetObject`: the bytes, or AWS's error) with
+//! [`fetch`], decide purely with [`decide`] (absence and failures mapped to a Reason, the PEM
+//! parsed and checked), answer.
 
-/// `ResourceProperties` of `EBCert`.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
+use aws_clients::ApiError;
+use custom_resource::{Request, Success};
+use serde::de::Error as _;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use stack_contract::cert_reader::properties::{BUCKET, KEY};
+
+/// The attribute the template reads with `Fn::GetAtt [EBCert, PublicKey]`.
+pub use stack_contract::cert_reader::PUBLIC_KEY;
+
+/// `ResourceProperties` of `EBCert`: `Bucket` and `Key` (the contract's names; other properties,
+/// such as `ServiceToken`, are ignored).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Props {
     /// The stack bucket.
     pub bucket: String,
@@ -27,8 +39,29 @@ pub struct Props {
     pub key: String,
 }
 
-/// The attribute the template reads with `Fn::GetAtt [EBCert, PublicKey]`.
-pub const PUBLIC_KEY: &str = "PublicKey";
+impl<'de> Deserialize<'de> for Props {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Props, D::Error> {
+        let map = Map::<String, Value>::deserialize(deserializer)?;
+        let text = |name: &'static str| match map.get(name) {
+            Some(Value::String(text)) => Ok(text.clone()),
+            Some(_) => Err(D::Error::custom(format!("{name} must be a string"))),
+            None => Err(D::Error::missing_field(name)),
+        };
+        Ok(Props {
+            bucket: text(BUCKET)?,
+            key: text(KEY)?,
+        })
+    }
+}
+
+impl Serialize for Props {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry(BUCKET, &self.bucket)?;
+        map.serialize_entry(KEY, &self.key)?;
+        map.end()
+    }
+}
 
 /// Why a request failed; the text becomes the CloudFormation Reason.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,11 +76,11 @@ pub enum Error {
         "access denied reading s3://{bucket}/{key}: the function's role needs s3:GetObject on it (and kms:Decrypt with the bucket's key)"
     )]
     AccessDenied { bucket: String, key: String },
-    #[error("reading s3://{bucket}/{key} failed: {message}")]
+    #[error("reading s3://{bucket}/{key} failed: {error}")]
     Read {
         bucket: String,
         key: String,
-        message: String,
+        error: ApiError,
     },
     #[error("s3://{bucket}/{key} is not a PEM certificate: {problem}")]
     NotPem {
@@ -57,6 +90,30 @@ pub enum Error {
     },
     #[error("unsupported request type")]
     UnknownRequest,
+}
+
+impl Error {
+    /// The Lambda `errorType` of this failure (stable; README.md lists them).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Error::EmptyProperty(_) => "CertificatePropertiesInvalid",
+            Error::NoSuchKey { .. } => "CertificateNotFound",
+            Error::NoSuchBucket { .. } => "CertificateBucketNotFound",
+            Error::AccessDenied { .. } => "CertificateAccessDenied",
+            Error::Read { .. } => "CertificateReadFailed",
+            Error::NotPem { .. } => "CertificateNotPem",
+            Error::UnknownRequest => "UnsupportedRequestType",
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(error: Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type().into(),
+            error_message: error.to_string(),
+        }
+    }
 }
 
 /// What is wrong with a PEM text.
@@ -111,49 +168,73 @@ pub fn certificate_body(pem: &str) -> Result<String, PemError> {
     Ok(body)
 }
 
-/// Reads the certificate object and returns its [`certificate_body`].
-pub async fn read_public_key(s3: &aws_sdk_s3::Client, props: &Props) -> Result<String, Error> {
+/// Both properties must be set (checked before any call).
+pub fn check_props(props: &Props) -> Result<(), Error> {
     if props.bucket.is_empty() {
-        return Err(Error::EmptyProperty("Bucket"));
+        return Err(Error::EmptyProperty(BUCKET));
     }
     if props.key.is_empty() {
-        return Err(Error::EmptyProperty("Key"));
+        return Err(Error::EmptyProperty(KEY));
     }
+    Ok(())
+}
+
+/// `GetObject`'s outcome: the object's bytes, or AWS's error (`NoSuchKey`, `NoSuchBucket`,
+/// `AccessDenied`, a transport failure ...; `BodyRead` when the body broke off).
+pub type Fetched = Result<Vec<u8>, ApiError>;
+
+/// Code of [`Fetched`]'s error when the object's body could not be read.
+pub const BODY_READ: &str = "BodyRead";
+
+/// Gathers the object (the one SDK call).
+pub async fn fetch(s3: &aws_sdk_s3::Client, props: &Props) -> Fetched {
+    let object = s3
+        .get_object()
+        .bucket(&props.bucket)
+        .key(&props.key)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk(&e))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|e| ApiError::new(BODY_READ, &e.to_string()))?;
+    Ok(bytes.to_vec())
+}
+
+/// Decides what [`fetch`] found: the certificate body, or the Reason naming bucket and key.
+pub fn decide(props: &Props, fetched: Fetched) -> Result<String, Error> {
     let (bucket, key) = (props.bucket.clone(), props.key.clone());
-    let object = match s3.get_object().bucket(&bucket).key(&key).send().await {
-        Ok(object) => object,
-        Err(err) => {
-            let code = err.code().map(str::to_owned);
-            let message = DisplayErrorContext(&err).to_string();
-            tracing::error!(bucket, key, code = code.as_deref().unwrap_or(""), error = %message, "GetObject failed");
-            return Err(match code.as_deref() {
-                Some("NoSuchKey") => Error::NoSuchKey { bucket, key },
-                Some("NoSuchBucket") => Error::NoSuchBucket { bucket, key },
-                Some("AccessDenied") => Error::AccessDenied { bucket, key },
-                _ => Error::Read {
-                    bucket,
-                    key,
-                    message,
-                },
+    let bytes = match fetched {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            return Err(match error.code.as_str() {
+                "NoSuchKey" => Error::NoSuchKey { bucket, key },
+                "NoSuchBucket" => Error::NoSuchBucket { bucket, key },
+                "AccessDenied" => Error::AccessDenied { bucket, key },
+                _ => Error::Read { bucket, key, error },
             });
         }
     };
-    let bytes = object.body.collect().await.map_err(|e| Error::Read {
-        bucket: bucket.clone(),
-        key: key.clone(),
-        message: e.to_string(),
-    })?;
-    let text = String::from_utf8(bytes.to_vec()).map_err(|_| Error::NotPem {
-        bucket: bucket.clone(),
-        key: key.clone(),
-        problem: PemError::NotText,
-    })?;
-    let body = certificate_body(&text).map_err(|problem| Error::NotPem {
-        bucket: bucket.clone(),
-        key: key.clone(),
+    let not_pem = |problem| Error::NotPem {
+        bucket: props.bucket.clone(),
+        key: props.key.clone(),
         problem,
-    })?;
-    tracing::info!(bucket, key, body_chars = body.len(), "certificate read");
+    };
+    let text = String::from_utf8(bytes).map_err(|_| not_pem(PemError::NotText))?;
+    certificate_body(&text).map_err(not_pem)
+}
+
+/// Reads the certificate object and returns its [`certificate_body`]: check, gather, decide.
+pub async fn read_public_key(s3: &aws_sdk_s3::Client, props: &Props) -> Result<String, Error> {
+    check_props(props)?;
+    let fetched = fetch(s3, props).await;
+    if let Err(error) = &fetched {
+        tracing::error!(bucket = %props.bucket, key = %props.key, code = %error.code, error = %error.message, "GetObject failed");
+    }
+    let body = decide(props, fetched)?;
+    tracing::info!(bucket = %props.bucket, key = %props.key, body_chars = body.len(), "certificate read");
     Ok(body)
 }
 
@@ -233,6 +314,123 @@ mod tests {
                 "{pem:?}"
             );
         }
+    }
+
+    fn props() -> Props {
+        Props {
+            bucket: "b1".into(),
+            key: "CA/certs/beanstalk.crt".into(),
+        }
+    }
+
+    #[test]
+    fn decisions_over_what_get_object_found() {
+        let (bucket, key) = ("b1".to_owned(), "CA/certs/beanstalk.crt".to_owned());
+        let failed = |code: &str| Err(ApiError::new(code, "from AWS"));
+        let cases: Vec<(Fetched, Result<String, Error>)> = vec![
+            (
+                Ok(b"-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n".to_vec()),
+                Ok("QUJD".into()),
+            ),
+            (
+                failed("NoSuchKey"),
+                Err(Error::NoSuchKey {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                }),
+            ),
+            (
+                failed("NoSuchBucket"),
+                Err(Error::NoSuchBucket {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                }),
+            ),
+            (
+                failed("AccessDenied"),
+                Err(Error::AccessDenied {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                }),
+            ),
+            (
+                failed("Timeout"),
+                Err(Error::Read {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    error: ApiError::new("Timeout", "from AWS"),
+                }),
+            ),
+            (
+                Ok(vec![0xff, 0xfe]),
+                Err(Error::NotPem {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    problem: PemError::NotText,
+                }),
+            ),
+            (
+                Ok(b"private".to_vec()),
+                Err(Error::NotPem {
+                    bucket: bucket.clone(),
+                    key: key.clone(),
+                    problem: PemError::NoBegin,
+                }),
+            ),
+        ];
+        for (fetched, expected) in cases {
+            let label = format!("{fetched:?}");
+            assert_eq!(decide(&props(), fetched), expected, "{label}");
+        }
+        let read = decide(&props(), failed("Timeout")).unwrap_err();
+        assert_eq!(
+            read.to_string(),
+            "reading s3://b1/CA/certs/beanstalk.crt failed: Timeout: from AWS"
+        );
+    }
+
+    #[test]
+    fn properties_use_the_contract_names_and_must_be_set() {
+        let value = serde_json::json!({"ServiceToken": "arn", "Bucket": "b1", "Key": "CA/certs/beanstalk.crt"});
+        let parsed: Props = serde_json::from_value(value).unwrap();
+        assert_eq!(parsed, props());
+        assert_eq!(
+            serde_json::to_value(&parsed).unwrap(),
+            serde_json::json!({BUCKET: "b1", KEY: "CA/certs/beanstalk.crt"})
+        );
+        let missing = serde_json::from_value::<Props>(serde_json::json!({"Bucket": "b1"}));
+        assert!(missing.unwrap_err().to_string().contains("Key"));
+        let not_text =
+            serde_json::from_value::<Props>(serde_json::json!({"Bucket": 1, "Key": "k"}));
+        assert!(
+            not_text
+                .unwrap_err()
+                .to_string()
+                .contains("Bucket must be a string")
+        );
+        assert_eq!(check_props(&props()), Ok(()));
+        let empty = Props {
+            key: String::new(),
+            ..props()
+        };
+        assert_eq!(
+            check_props(&empty).unwrap_err().to_string(),
+            "ResourceProperties.Key is empty"
+        );
+    }
+
+    #[test]
+    fn every_failure_has_a_chosen_error_type() {
+        let diagnostic = lambda_runtime::Diagnostic::from(Error::NoSuchKey {
+            bucket: "b1".into(),
+            key: "k".into(),
+        });
+        assert_eq!(diagnostic.error_type, "CertificateNotFound");
+        assert_eq!(
+            diagnostic.error_message,
+            "the certificate object s3://b1/k does not exist"
+        );
+        assert_eq!(Error::UnknownRequest.error_type(), "UnsupportedRequestType");
     }
 
     #[test]

@@ -106,6 +106,15 @@ pub mod recovery_params {
         pub const BUCKET: &str = "RecoveryS3Bucket";
         pub const TIME_ZONE: &str = "TimeZone";
     }
+    /// Attributes of `RecoveryManifest` (record mode).
+    pub mod record_attributes {
+        pub const MANIFEST_KEY: &str = "ManifestKey";
+        /// The S3 version id of the manifest written (empty when the bucket is unversioned).
+        pub const MANIFEST_VERSION: &str = "ManifestVersion";
+        pub const FORMAT_VERSION: &str = "FormatVersion";
+        /// Every attribute a `RecoveryManifest` answer carries.
+        pub const ALL: [&str; 3] = [MANIFEST_KEY, MANIFEST_VERSION, FORMAT_VERSION];
+    }
     /// Attributes (`Fn::GetAtt`) of `RecoveryParameters`.
     pub mod attributes {
         pub const TIME_ZONE: &str = "TimeZone";
@@ -114,8 +123,21 @@ pub mod recovery_params {
         pub const MASTER_USERNAME: &str = "MasterUsername";
         pub const ENGINE_VERSION: &str = "EngineVersion";
         pub const PASSWORD: &str = "Password";
+        /// `manifest` or `snapshots` (no manifest: a stack built by the original generator).
         pub const SOURCE: &str = "Source";
         pub const NOTES: &str = "Notes";
+        /// Every attribute a `RecoveryParameters` answer may carry (`DocumentStorage` only with
+        /// a document store).
+        pub const ALL: [&str; 8] = [
+            TIME_ZONE,
+            PATIENT_RECORDS,
+            DOCUMENT_STORAGE,
+            MASTER_USERNAME,
+            ENGINE_VERSION,
+            PASSWORD,
+            SOURCE,
+            NOTES,
+        ];
     }
 }
 

@@ -4,11 +4,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use aws_clients::ApiError;
 use aws_config::SdkConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
+
+use stack_contract::bucket::{FULL_BACKUP_PATTERN, PASSPHRASE_KEY};
 
 use crate::manifest::MANIFEST_KEY;
 use crate::resolve::{BucketFacts, DbSnapshotFacts, EbsSnapshotFacts, Found, KeyFacts};
@@ -17,10 +20,6 @@ use crate::resolve::{BucketFacts, DbSnapshotFacts, EbsSnapshotFacts, Found, KeyF
 /// and the "fails in seconds" promise, retries included.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
-
-/// Where the duplicity backup lives in the stack bucket.
-pub const BACKUP_PREFIX: &str = "Backup/";
-pub const PASSPHRASE_KEY: &str = "Backup/passphrase.txt";
 
 /// The four clients the function uses.
 #[derive(Clone, Debug)]
@@ -69,7 +68,7 @@ impl Aws {
             {
                 Ok(None)
             }
-            Err(e) => Err(describe("KMS DescribeKey", &e)),
+            Err(e) => Err(failed("KMS DescribeKey", &e)),
         }
     }
 
@@ -89,7 +88,7 @@ impl Aws {
             {
                 return Ok(None);
             }
-            Err(e) => return Err(describe("RDS DescribeDBSnapshots", &e)),
+            Err(e) => return Err(failed("RDS DescribeDBSnapshots", &e)),
         };
         Ok(out
             .db_snapshots
@@ -113,7 +112,7 @@ impl Aws {
         let out = match self.ec2.describe_snapshots().snapshot_ids(id).send().await {
             Ok(out) => out,
             Err(e) if e.code() == Some("InvalidSnapshot.NotFound") => return Ok(None),
-            Err(e) => return Err(describe("EC2 DescribeSnapshots", &e)),
+            Err(e) => return Err(failed("EC2 DescribeSnapshots", &e)),
         };
         Ok(out
             .snapshots
@@ -143,7 +142,7 @@ impl Aws {
                 other => other.to_owned(),
             },
             Err(e) if e.code() == Some("NoSuchBucket") => return Ok(None),
-            Err(e) => return Err(describe("S3 GetBucketLocation", &e)),
+            Err(e) => return Err(failed("S3 GetBucketLocation", &e)),
         };
         if region != self.region {
             // Nothing else is readable from here; the decision names the region.
@@ -168,20 +167,21 @@ impl Aws {
     /// Whether `Backup/` holds a duplicity full set: a manifest and its first volume with the
     /// same time. Pages through the listing; remembers only the set times.
     pub async fn full_backup(&self, bucket: &str) -> Result<bool, String> {
-        let prefix = format!("{BACKUP_PREFIX}duplicity-full.");
+        // The pattern the role's ListBucket condition allows, as a listing prefix.
+        let prefix = FULL_BACKUP_PATTERN.trim_end_matches('*');
         let mut manifests = BTreeSet::new();
         let mut volumes = BTreeSet::new();
         let mut pages = self
             .s3
             .list_objects_v2()
             .bucket(bucket)
-            .prefix(&prefix)
+            .prefix(prefix)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| describe("S3 ListObjectsV2", &e))?;
+            let page = page.map_err(|e| failed("S3 ListObjectsV2", &e))?;
             for object in page.contents.unwrap_or_default() {
-                let Some(rest) = object.key.as_deref().and_then(|k| k.strip_prefix(&prefix)) else {
+                let Some(rest) = object.key.as_deref().and_then(|k| k.strip_prefix(prefix)) else {
                     continue;
                 };
                 let Some((time, kind)) = rest.split_once('.') else {
@@ -205,7 +205,7 @@ impl Aws {
         match self.s3.head_object().bucket(bucket).key(key).send().await {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
-            Err(e) => Err(describe("S3 HeadObject", &e)),
+            Err(e) => Err(failed("S3 HeadObject", &e)),
         }
     }
 
@@ -226,7 +226,7 @@ impl Aws {
                 Ok(Some(bytes.to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
-            Err(e) => Err(describe("S3 GetObject", &e)),
+            Err(e) => Err(failed("S3 GetObject", &e)),
         }
     }
 
@@ -248,23 +248,17 @@ impl Aws {
             .ssekms_key_id(key_arn)
             .send()
             .await
-            .map_err(|e| describe("S3 PutObject", &e))?;
+            .map_err(|e| failed("S3 PutObject", &e))?;
         Ok(out.version_id)
     }
 }
 
-/// `<call>: <code>: <message>` for a service error, the error chain otherwise. AWS error
-/// messages never carry request bodies, so no secret can leak through here.
-pub fn describe<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    call: &str,
-    error: &SdkError<E, R>,
-) -> String {
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{call}: {code}: {message}"),
-        (Some(code), None) => format!("{call}: {code}"),
-        _ => format!(
-            "{call}: {}",
-            aws_smithy_types::error::display::DisplayErrorContext(error)
-        ),
-    }
+/// `<call>: <code>: <message>`: the Reason's text for a failed call. AWS error messages
+/// never carry request bodies, so no secret can leak through here.
+fn failed<E, R>(call: &str, error: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    format!("{call}: {}", ApiError::from_sdk(error))
 }

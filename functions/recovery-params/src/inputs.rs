@@ -6,12 +6,11 @@
 
 use std::fmt;
 
-/// Parameter names, as the operator sees them in the console and in every failure Reason.
-pub const KMS_KEY: &str = "RecoveryKMSKey";
-pub const RDS_SNAPSHOT: &str = "RecoveryRDSSnapshotARN";
-pub const COUCHDB_SNAPSHOT: &str = "RecoveryCouchDBSnapshot";
-pub const BUCKET: &str = "RecoveryS3Bucket";
-pub const TIME_ZONE: &str = "TimeZone";
+/// Parameter names, as the operator sees them in the console and in every failure Reason (the
+/// resolve-mode properties of the same names, from the template contract).
+pub use stack_contract::recovery_params::resolve::{
+    BUCKET, COUCHDB_SNAPSHOT, KMS_KEY, RDS_SNAPSHOT, TIME_ZONE,
+};
 
 /// What is wrong with one input: the Reason CloudFormation shows names the input first.
 #[derive(Debug, Clone, PartialEq, Eq)]

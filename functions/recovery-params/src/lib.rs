@@ -15,34 +15,73 @@ pub mod properties;
 pub mod resolve;
 
 pub use custom_resource::{Request, Success};
+/// The attributes of `RecoveryParameters` (resolve mode), as the template reads them.
+pub use stack_contract::recovery_params::attributes;
+
+use stack_contract::recovery_params::{record as record_properties, record_attributes};
 
 use crate::aws::Aws;
-use crate::inputs::reason;
+use crate::inputs::{InputError, reason};
 use crate::manifest::{MANIFEST_KEY, now_rfc3339};
 use crate::properties::{RecordRequest, Request as Parsed};
-use crate::resolve::RawInputs;
+use crate::resolve::{BucketFacts, DbSnapshotFacts, EbsSnapshotFacts, Found, KeyFacts};
+use crate::resolve::{Inputs, RawInputs, Resolved};
 
-/// The attributes of `RecoveryParameters` (resolve mode).
-pub mod attributes {
-    pub const TIME_ZONE: &str = "TimeZone";
-    pub const PATIENT_RECORDS: &str = "PatientRecords";
-    pub const DOCUMENT_STORAGE: &str = "DocumentStorage";
-    pub const MASTER_USERNAME: &str = "MasterUsername";
-    pub const ENGINE_VERSION: &str = "EngineVersion";
-    /// NoEcho: the whole response is sent with `NoEcho: true`.
-    pub const PASSWORD: &str = "Password";
-    /// `manifest` or `snapshots` (no manifest: a stack built by the original generator).
-    pub const SOURCE: &str = "Source";
-    pub const NOTES: &str = "Notes";
+/// Why a request failed. Its text is the FAILED Reason CloudFormation shows: it names the
+/// input or property and what is wrong, and never contains the password (no variant holds a
+/// property's value unchecked; see [`inputs`] and [`properties`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Neither Create, Update nor Delete.
+    #[error("RequestType: neither Create, Update nor Delete")]
+    UnsupportedRequest,
+    /// `ResourceProperties` do not parse (missing, empty, wrong type, unknown `Mode`): the
+    /// template and the function disagree, or a record-mode value is malformed.
+    #[error("{}", reason(.0))]
+    InvalidProperties(Vec<InputError>),
+    /// A recovery input fails its format check (no AWS call made).
+    #[error("{}", reason(.0))]
+    MalformedInputs(Vec<InputError>),
+    /// A recovery input is well formed but what AWS holds rules it out (not found, pending,
+    /// other key, no backup ...), or could not be checked.
+    #[error("{}", reason(.0))]
+    RejectedInputs(Vec<InputError>),
+    /// The manifest could not be written (`message`: the S3 call and AWS's error).
+    #[error(
+        "{}: writing {MANIFEST_KEY} to {bucket} failed ({message})",
+        record_properties::BUCKET
+    )]
+    ManifestNotWritten { bucket: String, message: String },
+}
+
+impl Error {
+    /// The Lambda `errorType` of this failure (stable; README.md lists them).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Error::UnsupportedRequest => "UnsupportedRequestType",
+            Error::InvalidProperties(_) => "RecoveryPropertiesInvalid",
+            Error::MalformedInputs(_) => "RecoveryInputsMalformed",
+            Error::RejectedInputs(_) => "RecoveryInputsRejected",
+            Error::ManifestNotWritten { .. } => "RecoveryManifestNotWritten",
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(error: Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type().into(),
+            error_message: error.to_string(),
+        }
+    }
 }
 
 /// The custom resource's handler, run by the protocol crate (`custom_resource::run`), which
-/// answers CloudFormation exactly once with its result. `Err` is the FAILED Reason: it names
-/// the input or property and what is wrong, and never contains the password.
+/// answers CloudFormation exactly once with its result. `Err` is the FAILED Reason.
 ///
 /// Delete does nothing in either mode: the manifest outlives the stack with the bucket (on
 /// purpose: it is what a recovery reads), and resolving wrote nothing.
-pub async fn handler(aws: &Aws, request: Request) -> Result<Success, String> {
+pub async fn handler(aws: &Aws, request: Request) -> Result<Success, Error> {
     let (stack_id, physical_id, properties) = match &request {
         Request::Create(r) => (&r.stack_id, None, &r.resource_properties),
         Request::Update(r) => (
@@ -54,9 +93,9 @@ pub async fn handler(aws: &Aws, request: Request) -> Result<Success, String> {
             tracing::info!(physical_id = %r.physical_resource_id, "delete: nothing to do (the manifest stays with the bucket)");
             return Ok(Success::new());
         }
-        _ => return Err("RequestType: neither Create, Update nor Delete".to_owned()),
+        _ => return Err(Error::UnsupportedRequest),
     };
-    match properties::parse(properties).map_err(|errors| reason(&errors))? {
+    match properties::parse(properties).map_err(Error::InvalidProperties)? {
         Parsed::Record(request) => record(aws, request, stack_id).await,
         Parsed::Resolve(raw) => resolve(aws, &raw, physical_id).await,
     }
@@ -67,7 +106,7 @@ pub async fn record(
     aws: &Aws,
     mut request: RecordRequest,
     stack_id: &str,
-) -> Result<Success, String> {
+) -> Result<Success, Error> {
     request.manifest.written_at = now_rfc3339();
     request.manifest.stack_id = stack_id.to_owned();
     let bucket = &request.bucket;
@@ -78,7 +117,10 @@ pub async fn record(
             request.manifest.to_bytes(),
         )
         .await
-        .map_err(|e| format!("Bucket: writing {MANIFEST_KEY} to {bucket} failed ({e})"))?;
+        .map_err(|message| Error::ManifestNotWritten {
+            bucket: bucket.clone(),
+            message,
+        })?;
     tracing::info!(
         bucket = %bucket,
         key = MANIFEST_KEY,
@@ -93,22 +135,28 @@ pub async fn record(
     );
     Ok(Success::new()
         .with_physical_id(format!("s3://{bucket}/{MANIFEST_KEY}"))
-        .with_data("ManifestKey", MANIFEST_KEY)
-        .with_data("ManifestVersion", version.unwrap_or_default())
-        .with_data("FormatVersion", manifest::FORMAT_VERSION.to_string()))
+        .with_data(record_attributes::MANIFEST_KEY, MANIFEST_KEY)
+        .with_data(
+            record_attributes::MANIFEST_VERSION,
+            version.unwrap_or_default(),
+        )
+        .with_data(
+            record_attributes::FORMAT_VERSION,
+            manifest::FORMAT_VERSION.to_string(),
+        ))
 }
 
-/// Resolve mode: check every input (formats first, then all AWS look-ups at once), decide.
-pub async fn resolve(
-    aws: &Aws,
-    raw: &RawInputs,
-    physical_id: Option<&str>,
-) -> Result<Success, String> {
-    let started = std::time::Instant::now();
-    let inputs = resolve::check_inputs(raw, &aws.region).map_err(|errors| {
-        tracing::warn!(reason = %reason(&errors), "recovery inputs malformed");
-        reason(&errors)
-    })?;
+/// What the AWS look-ups found about the checked inputs.
+pub struct Facts {
+    pub key: Found<KeyFacts>,
+    pub db: Found<DbSnapshotFacts>,
+    /// `None` without a document store.
+    pub ebs: Option<Found<EbsSnapshotFacts>>,
+    pub bucket: Found<BucketFacts>,
+}
+
+/// Every look-up a resolve needs, concurrently.
+pub async fn look_up(aws: &Aws, inputs: &Inputs) -> Facts {
     let ebs_call = async {
         match &inputs.couchdb_snapshot {
             Some(id) => Some(aws.ebs_snapshot(id).await),
@@ -121,9 +169,37 @@ pub async fn resolve(
         ebs_call,
         aws.bucket(&inputs.bucket)
     );
-    let resolved = resolve::decide(&inputs, &aws.region, &key, &db, ebs.as_ref(), &bucket).map_err(|errors| {
+    Facts {
+        key,
+        db,
+        ebs,
+        bucket,
+    }
+}
+
+/// Resolve mode: check every input (formats first, then all AWS look-ups at once), decide.
+pub async fn resolve(
+    aws: &Aws,
+    raw: &RawInputs,
+    physical_id: Option<&str>,
+) -> Result<Success, Error> {
+    let started = std::time::Instant::now();
+    let inputs = resolve::check_inputs(raw, &aws.region).map_err(|errors| {
+        tracing::warn!(reason = %reason(&errors), "recovery inputs malformed");
+        Error::MalformedInputs(errors)
+    })?;
+    let facts = look_up(aws, &inputs).await;
+    let resolved = resolve::decide(
+        &inputs,
+        &aws.region,
+        &facts.key,
+        &facts.db,
+        facts.ebs.as_ref(),
+        &facts.bucket,
+    )
+    .map_err(|errors| {
         tracing::warn!(reason = %reason(&errors), elapsed_ms = started.elapsed().as_millis() as u64, "recovery inputs rejected");
-        reason(&errors)
+        Error::RejectedInputs(errors)
     })?;
     tracing::info!(
         source = resolved.source.as_str(),
@@ -137,6 +213,11 @@ pub async fn resolve(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "recovery parameters resolved"
     );
+    Ok(resolved_answer(resolved, physical_id))
+}
+
+/// The resolved values as `RecoveryParameters`' attributes, sent NoEcho (the password is one).
+pub fn resolved_answer(resolved: Resolved, physical_id: Option<&str>) -> Success {
     use attributes::*;
     let mut success = Success::new()
         .with_data(TIME_ZONE, resolved.time_zone)
@@ -155,5 +236,50 @@ pub async fn resolve(
     if let Some(id) = physical_id {
         success = success.with_physical_id(id);
     }
-    Ok(success)
+    success
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_their_reasons_and_have_chosen_error_types() {
+        let problem = || vec![InputError::new(inputs::KMS_KEY, "is empty")];
+        let cases = [
+            (
+                Error::UnsupportedRequest,
+                "UnsupportedRequestType",
+                "RequestType: neither Create, Update nor Delete",
+            ),
+            (
+                Error::InvalidProperties(problem()),
+                "RecoveryPropertiesInvalid",
+                "RecoveryKMSKey: is empty",
+            ),
+            (
+                Error::MalformedInputs(problem()),
+                "RecoveryInputsMalformed",
+                "RecoveryKMSKey: is empty",
+            ),
+            (
+                Error::RejectedInputs(problem()),
+                "RecoveryInputsRejected",
+                "RecoveryKMSKey: is empty",
+            ),
+            (
+                Error::ManifestNotWritten {
+                    bucket: "b1".into(),
+                    message: "S3 PutObject: NoSuchBucket: gone".into(),
+                },
+                "RecoveryManifestNotWritten",
+                "Bucket: writing recovery/manifest.json to b1 failed (S3 PutObject: NoSuchBucket: gone)",
+            ),
+        ];
+        for (error, error_type, reason) in cases {
+            let diagnostic = lambda_runtime::Diagnostic::from(error);
+            assert_eq!(diagnostic.error_type, error_type);
+            assert_eq!(diagnostic.error_message, reason);
+        }
+    }
 }

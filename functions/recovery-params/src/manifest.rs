@@ -13,8 +13,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Where the manifest lives in the stack bucket.
-pub const MANIFEST_KEY: &str = "recovery/manifest.json";
+/// Where the manifest lives in the stack bucket (the template grants exactly this key).
+pub use stack_contract::bucket::MANIFEST_KEY;
 /// The manifest format this code writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
 

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::inputs::{self, InputError};
 use crate::manifest::{Database, FORMAT_VERSION, Manifest, Secret};
 use crate::resolve::RawInputs;
+use stack_contract::recovery_params::{MODE, MODE_RECORD, MODE_RESOLVE, record};
 
 /// Which job the resource does (property `Mode`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,14 +88,14 @@ pub fn parse(properties: &Value) -> Result<Request, Vec<InputError>> {
             "must be an object",
         )]);
     };
-    match required(map, "Mode").map_err(|e| vec![e])?.as_str() {
-        "record" => parse_record(map).map(Request::Record),
-        "resolve" => parse_resolve(map)
+    match required(map, MODE).map_err(|e| vec![e])?.as_str() {
+        MODE_RECORD => parse_record(map).map(Request::Record),
+        MODE_RESOLVE => parse_resolve(map)
             .map(Request::Resolve)
             .map_err(|e| vec![e]),
         other => Err(vec![InputError::new(
-            "Mode",
-            format!("{other:?} is neither record nor resolve"),
+            MODE,
+            format!("{other:?} is neither {MODE_RECORD} nor {MODE_RESOLVE}"),
         )]),
     }
 }
@@ -109,91 +110,87 @@ fn parse_resolve(map: &Map<String, Value>) -> Result<RawInputs, InputError> {
     })
 }
 
-fn parse_record(map: &Map<String, Value>) -> Result<RecordRequest, Vec<InputError>> {
-    let bucket = required(map, "Bucket")
-        .and_then(|b| inputs::parse_bucket(&b).map_err(|e| InputError::new("Bucket", e.problem)));
-    let key = required(map, "KmsKeyArn").and_then(|k| {
+/// The value of a check, or `None` with its problem added to `problems` (so that every bad
+/// property is reported at once, in property order).
+fn checked<T>(problems: &mut Vec<InputError>, result: Result<T, InputError>) -> Option<T> {
+    result.map_err(|e| problems.push(e)).ok()
+}
+
+fn record_bucket(map: &Map<String, Value>) -> Result<String, InputError> {
+    required(map, record::BUCKET).and_then(|b| {
+        inputs::parse_bucket(&b).map_err(|e| InputError::new(record::BUCKET, e.problem))
+    })
+}
+
+fn record_key(map: &Map<String, Value>) -> Result<String, InputError> {
+    required(map, record::KMS_KEY).and_then(|k| {
         // The region check is the resolve side's business; here only the form matters.
         let region = k.split(':').nth(3).unwrap_or_default().to_owned();
-        inputs::parse_kms_key(&k, &region).map_err(|e| InputError::new("KmsKeyArn", e.problem))
-    });
-    let time_zone =
-        required(map, "TimeZone").and_then(|tz| inputs::check_time_zone("TimeZone", &tz));
-    let patient_records = size_gb(map, "PatientRecords")
-        .and_then(|s| s.ok_or_else(|| InputError::new("PatientRecords", "is missing or empty")));
-    let document_storage = size_gb(map, "DocumentStorage");
-    let engine = string(map, "Engine").map(|e| {
+        inputs::parse_kms_key(&k, &region)
+            .map(|key| key.arn)
+            .map_err(|e| InputError::new(record::KMS_KEY, e.problem))
+    })
+}
+
+/// `Engine` (default `mysql`), `EngineVersion`, `MasterUsername`, `Password`.
+fn record_database(map: &Map<String, Value>, problems: &mut Vec<InputError>) -> Option<Database> {
+    let engine = string(map, record::ENGINE).map(|e| {
         e.filter(|e| !e.is_empty())
             .unwrap_or_else(|| "mysql".to_owned())
     });
-    let engine_version = required(map, "EngineVersion");
-    let master_username = required(map, "MasterUsername");
+    let engine = checked(problems, engine);
+    let engine_version = checked(problems, required(map, record::ENGINE_VERSION));
+    let master_username = checked(problems, required(map, record::MASTER_USERNAME));
     // Empty in a recovery stack resolved without a manifest: the password is then unknown.
-    let password = string(map, "Password").map(|p| p.filter(|p| !p.is_empty()).map(Secret::new));
-    let flags = string_list(map, "Flags");
-    let recovered_from = string(map, "RecoveredFrom").map(|r| r.filter(|r| !r.is_empty()));
+    let password =
+        string(map, record::PASSWORD).map(|p| p.filter(|p| !p.is_empty()).map(Secret::new));
+    let password = checked(problems, password);
+    Some(Database {
+        engine: engine?,
+        engine_version: engine_version?,
+        master_username: master_username?,
+        password: password?,
+    })
+}
 
-    match (
-        bucket,
-        key,
-        time_zone,
-        patient_records,
-        document_storage,
-        engine,
-        engine_version,
-        master_username,
-        password,
-        flags,
-        recovered_from,
-    ) {
-        (
-            Ok(bucket),
-            Ok(key),
-            Ok(time_zone),
-            Ok(patient_records_gb),
-            Ok(document_storage_gb),
-            Ok(engine),
-            Ok(engine_version),
-            Ok(master_username),
-            Ok(password),
-            Ok(flags),
-            Ok(recovered_from),
-        ) => Ok(RecordRequest {
-            bucket,
-            manifest: Manifest {
-                format_version: FORMAT_VERSION,
-                written_at: String::new(),
-                stack_id: String::new(),
-                kms_key_arn: key.arn,
-                time_zone,
-                patient_records_gb,
-                document_storage_gb,
-                database: Database {
-                    engine,
-                    engine_version,
-                    master_username,
-                    password,
-                },
-                flags,
-                recovered_from,
-            },
-        }),
-        (a, b, c, d, e, f, g, h, i, j, k) => Err([
-            a.err(),
-            b.err(),
-            c.err(),
-            d.err(),
-            e.err(),
-            f.err(),
-            g.err(),
-            h.err(),
-            i.err(),
-            j.err(),
-            k.err(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()),
+fn parse_record(map: &Map<String, Value>) -> Result<RecordRequest, Vec<InputError>> {
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let bucket = checked(p, record_bucket(map));
+    let kms_key_arn = checked(p, record_key(map));
+    let time_zone = checked(
+        p,
+        required(map, record::TIME_ZONE)
+            .and_then(|tz| inputs::check_time_zone(record::TIME_ZONE, &tz)),
+    );
+    let patient_records = size_gb(map, record::PATIENT_RECORDS).and_then(|s| {
+        s.ok_or_else(|| InputError::new(record::PATIENT_RECORDS, "is missing or empty"))
+    });
+    let patient_records_gb = checked(p, patient_records);
+    let document_storage_gb = checked(p, size_gb(map, record::DOCUMENT_STORAGE));
+    let database = record_database(map, p);
+    let flags = checked(p, string_list(map, record::FLAGS));
+    let recovered_from = string(map, record::RECOVERED_FROM).map(|r| r.filter(|r| !r.is_empty()));
+    let recovered_from = checked(p, recovered_from);
+    let manifest = || {
+        Some(Manifest {
+            format_version: FORMAT_VERSION,
+            written_at: String::new(),
+            stack_id: String::new(),
+            kms_key_arn: kms_key_arn?,
+            time_zone: time_zone?,
+            patient_records_gb: patient_records_gb?,
+            document_storage_gb: document_storage_gb?,
+            database: database?,
+            flags: flags?,
+            recovered_from: recovered_from?,
+        })
+    };
+    match (bucket, manifest()) {
+        (Some(bucket), Some(manifest)) if problems.is_empty() => {
+            Ok(RecordRequest { bucket, manifest })
+        }
+        _ => Err(problems),
     }
 }
 

@@ -385,7 +385,7 @@ pub fn decide(
     };
     let manifest = decide_bucket(&inputs.bucket, region, bucket);
 
-    let mut errors: Vec<InputError> = [
+    let errors: Vec<InputError> = [
         key_ok.err(),
         db.as_ref().err().cloned(),
         ebs.as_ref().and_then(|e| e.as_ref().err().cloned()),
@@ -394,111 +394,126 @@ pub fn decide(
     .into_iter()
     .flatten()
     .collect();
-    let (Ok(db), Ok(manifest)) = (db, manifest) else {
+    let (Ok(db), Ok(manifest), Ok(ebs), true) = (db, manifest, ebs.transpose(), errors.is_empty())
+    else {
         return Err(errors);
     };
-    let ebs = match ebs {
-        Some(Ok(facts)) => Some(facts),
-        Some(Err(_)) => return Err(errors),
-        None => None,
-    };
+    match manifest {
+        Some(manifest) => from_manifest(inputs, &db, ebs.as_ref(), &manifest),
+        None => from_snapshots(inputs, &db, ebs.as_ref()),
+    }
+}
+
+/// What a manifest says that contradicts the inputs: another key, or another document store.
+fn manifest_conflicts(inputs: &Inputs, manifest: &Manifest) -> Vec<InputError> {
+    let mut errors = Vec::new();
+    if !inputs::same_key(&manifest.kms_key_arn, &inputs.key) {
+        errors.push(InputError::new(
+            KMS_KEY,
+            format!(
+                "the stack that wrote {MANIFEST_KEY} in RecoveryS3Bucket used key {}, not {}",
+                manifest.kms_key_arn, inputs.key.arn
+            ),
+        ));
+    }
+    match (manifest.skip_document_store(), &inputs.couchdb_snapshot) {
+        (true, Some(_)) => errors.push(InputError::new(
+            COUCHDB_SNAPSHOT,
+            "the original stack was built with --skip-document-store and has no CouchDB volume: build the recovery stack with --skip-document-store too",
+        )),
+        (false, None) if manifest.document_storage_gb.is_some() => errors.push(InputError::new(
+            COUCHDB_SNAPSHOT,
+            "is absent (recovery stack built with --skip-document-store) but the original stack kept its patient documents in CouchDB: build the recovery stack without --skip-document-store",
+        )),
+        _ => {}
+    }
+    errors
+}
+
+/// The values from the manifest, grown to what the snapshots need; `TimeZone` overrides.
+fn from_manifest(
+    inputs: &Inputs,
+    db: &DbSnapshotFacts,
+    ebs: Option<&EbsSnapshotFacts>,
+    manifest: &Manifest,
+) -> Result<Resolved, Vec<InputError>> {
+    let errors = manifest_conflicts(inputs, manifest);
     if !errors.is_empty() {
         return Err(errors);
     }
-
     let mut notes = Vec::new();
     let engine_version = major_version(&db.engine_version);
-    let resolved = match manifest {
-        Some(manifest) => {
-            if !inputs::same_key(&manifest.kms_key_arn, &inputs.key) {
-                errors.push(InputError::new(
-                    KMS_KEY,
-                    format!("the stack that wrote {MANIFEST_KEY} in RecoveryS3Bucket used key {}, not {}", manifest.kms_key_arn, inputs.key.arn),
-                ));
-            }
-            match (manifest.skip_document_store(), &inputs.couchdb_snapshot) {
-                (true, Some(_)) => errors.push(InputError::new(
-                    COUCHDB_SNAPSHOT,
-                    "the original stack was built with --skip-document-store and has no CouchDB volume: build the recovery stack with --skip-document-store too",
-                )),
-                (false, None) if manifest.document_storage_gb.is_some() => errors.push(InputError::new(
-                    COUCHDB_SNAPSHOT,
-                    "is absent (recovery stack built with --skip-document-store) but the original stack kept its patient documents in CouchDB: build the recovery stack without --skip-document-store",
-                )),
-                _ => {}
-            }
-            if !errors.is_empty() {
-                return Err(errors);
-            }
-            let time_zone = match &inputs.time_zone {
-                Some(tz) if *tz != manifest.time_zone => {
-                    notes.push(format!(
-                        "TimeZone {tz} overrides the manifest's {}",
-                        manifest.time_zone
-                    ));
-                    tz.clone()
-                }
-                _ => manifest.time_zone.clone(),
-            };
-            if manifest.database.engine_version != engine_version {
-                notes.push(format!(
-                    "engine version {engine_version} from the snapshot (the manifest says {})",
-                    manifest.database.engine_version
-                ));
-            }
-            let patient_records_gb =
-                database_storage_gb(manifest.patient_records_gb.max(gb(db.allocated_storage_gb)));
-            let document_storage_gb = ebs.as_ref().map(|e| {
-                document_storage_gb(
-                    manifest
-                        .document_storage_gb
-                        .unwrap_or(0)
-                        .max(gb(e.volume_size_gb)),
-                )
-            });
+    let time_zone = match &inputs.time_zone {
+        Some(tz) if *tz != manifest.time_zone => {
             notes.push(format!(
-                "values from {MANIFEST_KEY} written {} by {}",
-                manifest.written_at, manifest.stack_id
+                "TimeZone {tz} overrides the manifest's {}",
+                manifest.time_zone
             ));
-            Resolved {
-                time_zone,
-                patient_records_gb,
-                document_storage_gb,
-                master_username: db.master_username.clone(),
-                engine_version,
-                password: manifest.database.password.clone().unwrap_or_default(),
-                source: crate::resolve::Source::Manifest,
-                notes,
-            }
+            tz.clone()
         }
-        None => {
-            let Some(time_zone) = inputs.time_zone.clone() else {
-                return Err(vec![InputError::new(
-                    TIME_ZONE,
-                    format!(
-                        "is empty and RecoveryS3Bucket {} has no {MANIFEST_KEY} (a stack built by the original generator): set TimeZone to the original stack's time zone (its TimeZone parameter) and retry",
-                        inputs.bucket
-                    ),
-                )]);
-            };
-            notes.push(format!(
-                "no {MANIFEST_KEY} in RecoveryS3Bucket (stack built by the original generator): sizes, engine and user from the snapshots, time zone from the TimeZone parameter, password kept by the database snapshot"
-            ));
-            Resolved {
-                time_zone,
-                patient_records_gb: database_storage_gb(gb(db.allocated_storage_gb)),
-                document_storage_gb: ebs
-                    .as_ref()
-                    .map(|e| document_storage_gb(gb(e.volume_size_gb))),
-                master_username: db.master_username.clone(),
-                engine_version,
-                password: Secret::default(),
-                source: Source::Snapshots,
-                notes,
-            }
-        }
+        _ => manifest.time_zone.clone(),
     };
-    Ok(resolved)
+    if manifest.database.engine_version != engine_version {
+        notes.push(format!(
+            "engine version {engine_version} from the snapshot (the manifest says {})",
+            manifest.database.engine_version
+        ));
+    }
+    let patient_records_gb =
+        database_storage_gb(manifest.patient_records_gb.max(gb(db.allocated_storage_gb)));
+    let document_storage_gb = ebs.map(|e| {
+        document_storage_gb(
+            manifest
+                .document_storage_gb
+                .unwrap_or(0)
+                .max(gb(e.volume_size_gb)),
+        )
+    });
+    notes.push(format!(
+        "values from {MANIFEST_KEY} written {} by {}",
+        manifest.written_at, manifest.stack_id
+    ));
+    Ok(Resolved {
+        time_zone,
+        patient_records_gb,
+        document_storage_gb,
+        master_username: db.master_username.clone(),
+        engine_version,
+        password: manifest.database.password.clone().unwrap_or_default(),
+        source: Source::Manifest,
+        notes,
+    })
+}
+
+/// No manifest (a stack built by the original generator): the snapshots' values and the
+/// `TimeZone` input, which is then required; the password stays the database snapshot's.
+fn from_snapshots(
+    inputs: &Inputs,
+    db: &DbSnapshotFacts,
+    ebs: Option<&EbsSnapshotFacts>,
+) -> Result<Resolved, Vec<InputError>> {
+    let Some(time_zone) = inputs.time_zone.clone() else {
+        return Err(vec![InputError::new(
+            TIME_ZONE,
+            format!(
+                "is empty and RecoveryS3Bucket {} has no {MANIFEST_KEY} (a stack built by the original generator): set TimeZone to the original stack's time zone (its TimeZone parameter) and retry",
+                inputs.bucket
+            ),
+        )]);
+    };
+    let notes = vec![format!(
+        "no {MANIFEST_KEY} in RecoveryS3Bucket (stack built by the original generator): sizes, engine and user from the snapshots, time zone from the TimeZone parameter, password kept by the database snapshot"
+    )];
+    Ok(Resolved {
+        time_zone,
+        patient_records_gb: database_storage_gb(gb(db.allocated_storage_gb)),
+        document_storage_gb: ebs.map(|e| document_storage_gb(gb(e.volume_size_gb))),
+        master_username: db.master_username.clone(),
+        engine_version: major_version(&db.engine_version),
+        password: Secret::default(),
+        source: Source::Snapshots,
+        notes,
+    })
 }
 
 /// RDS MySQL on gp3 (the recovery stack's storage type) takes 20–65536 GiB: a snapshot of a

@@ -80,8 +80,7 @@ async fn recorded_stack(config: &SdkConfig, aws: &Aws, name: &str) -> Leftovers 
 
 #[tokio::test(flavor = "current_thread")]
 async fn record_then_resolve_round_trip_without_logging_the_password() {
-    let logs = LogCapture::default();
-    let _guard = logs.install();
+    let logs = test_harness::logs::capture();
     let moto = Moto::start();
     let config = moto.sdk_config().await;
     let aws = Aws::new(&config);
@@ -235,8 +234,7 @@ async fn record_then_resolve_round_trip_without_logging_the_password() {
 /// the input and what is wrong, never the password, and nothing is written to the bucket.
 #[tokio::test(flavor = "current_thread")]
 async fn every_bad_input_fails_fast_naming_the_input() {
-    let logs = LogCapture::default();
-    let _guard = logs.install();
+    let logs = test_harness::logs::capture();
     let moto = Moto::start();
     let config = moto.sdk_config().await;
     let aws = Aws::new(&config);

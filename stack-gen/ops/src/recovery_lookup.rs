@@ -23,9 +23,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::{anyhow, bail};
+use aws_clients::ApiError;
 use aws_config::SdkConfig;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use serde_json::{Value, json};
+use stack_contract::recovery_params::resolve;
 
 use stack_gen::Options;
 
@@ -83,15 +84,15 @@ pub fn parameters_file(
         .cloned()
         .unwrap_or_default();
     let mut values: BTreeMap<&str, String> = BTreeMap::new();
-    values.insert("RecoveryKMSKey", found.kms_key_arn.clone());
-    values.insert("RecoveryS3Bucket", found.bucket.clone());
-    values.insert("RecoveryRDSSnapshotARN", found.rds_snapshot_arn.clone());
+    values.insert(resolve::KMS_KEY, found.kms_key_arn.clone());
+    values.insert(resolve::BUCKET, found.bucket.clone());
+    values.insert(resolve::RDS_SNAPSHOT, found.rds_snapshot_arn.clone());
     match (
         &found.couchdb_snapshot,
-        declared.contains_key("RecoveryCouchDBSnapshot"),
+        declared.contains_key(resolve::COUCHDB_SNAPSHOT),
     ) {
         (Some(snapshot), true) => {
-            values.insert("RecoveryCouchDBSnapshot", snapshot.clone());
+            values.insert(resolve::COUCHDB_SNAPSHOT, snapshot.clone());
         }
         (None, true) => bail!(
             "stack {} has no {DOCUMENT_VOLUME} resource (built with --skip-document-store?): generate the recovery stack with --skip-document-store too",
@@ -121,162 +122,235 @@ pub fn parameters_file(
     Ok(Value::Array(file))
 }
 
-/// `Code: message` of an AWS error (the whole chain when there is no code, e.g. no connection).
-fn short<E, R>(error: &aws_sdk_cloudformation::error::SdkError<E, R>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    match (error.code(), error.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => aws_sdk_cloudformation::error::DisplayErrorContext(error).to_string(),
+impl StackFacts {
+    /// The physical id of `logical` (`what` says what it is, for the error).
+    pub fn resource(&self, logical: &str, what: &str) -> anyhow::Result<String> {
+        self.resources.get(logical).cloned().ok_or_else(|| {
+            anyhow!(
+                "stack {} has no {logical} resource ({what}): is it an OpenEMR stack?",
+                self.name
+            )
+        })
     }
 }
 
-/// Reads the stack and its snapshots.
-pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(StackFacts, Found)> {
-    let cfn = aws_sdk_cloudformation::Client::new(config);
-    let region = config.region().map(ToString::to_string).unwrap_or_default();
+/// The newest available snapshot of the database `db`, or what to do.
+pub fn newest_db_snapshot(
+    stack: &StackFacts,
+    db: &str,
+    candidates: &[Candidate],
+) -> anyhow::Result<String> {
+    newest_completed(candidates, "available")
+        .map(|c| c.id.clone())
+        .ok_or_else(|| anyhow!(
+            "database {db} ({DATABASE} of stack {}) has no available snapshot ({} in other states): take one (aws rds create-db-snapshot) or wait for the nightly backup",
+            stack.name,
+            candidates.len()
+        ))
+}
+
+/// The newest completed snapshot of the document volume `volume`, or what to do.
+pub fn newest_volume_snapshot(
+    stack: &StackFacts,
+    volume: &str,
+    candidates: &[Candidate],
+) -> anyhow::Result<String> {
+    newest_completed(candidates, "completed")
+        .map(|c| c.id.clone())
+        .ok_or_else(|| anyhow!(
+            "volume {volume} ({DOCUMENT_VOLUME} of stack {}) has no completed snapshot ({} in other states): wait for the document snapshotter or take one (aws ec2 create-snapshot)",
+            stack.name,
+            candidates.len()
+        ))
+}
+
+/// `DescribeStacks` and `ListStackResources` (all pages): the stack's parameters and resources.
+pub async fn stack_facts(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+    region: &str,
+) -> anyhow::Result<StackFacts> {
     let described = cfn
         .describe_stacks()
         .stack_name(stack_name)
         .send()
         .await
-        .map_err(|e| anyhow!("stack {stack_name} not found in {region} ({})", short(&e)))?;
+        .map_err(|e| {
+            anyhow!(
+                "stack {stack_name} not found in {region} ({})",
+                ApiError::from_sdk(&e)
+            )
+        })?;
     let stack = described
         .stacks()
         .first()
         .ok_or_else(|| anyhow!("stack {stack_name} not found in {region}"))?;
-    let mut facts = StackFacts {
+    let parameters = stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value()?.to_owned(),
+            ))
+        })
+        .collect();
+    Ok(StackFacts {
         name: stack_name.to_owned(),
-        ..StackFacts::default()
-    };
-    for p in stack.parameters() {
-        if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
-            facts.parameters.insert(k.to_owned(), v.to_owned());
-        }
-    }
+        parameters,
+        resources: stack_resources(cfn, stack_name).await?,
+    })
+}
+
+/// `ListStackResources`, every page: logical ID -> physical ID.
+async fn stack_resources(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut resources = BTreeMap::new();
     let mut pages = cfn
         .list_stack_resources()
         .stack_name(stack_name)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(|e| anyhow!("listing the resources of stack {stack_name}: {}", short(&e)))?;
+        let page = page.map_err(|e| {
+            anyhow!(
+                "listing the resources of stack {stack_name}: {}",
+                ApiError::from_sdk(&e)
+            )
+        })?;
         for r in page.stack_resource_summaries() {
             if let (Some(logical), Some(physical)) =
                 (r.logical_resource_id(), r.physical_resource_id())
             {
-                facts
-                    .resources
-                    .insert(logical.to_owned(), physical.to_owned());
+                resources.insert(logical.to_owned(), physical.to_owned());
             }
         }
     }
-    let resource = |logical: &str, what: &str| {
-        facts.resources.get(logical).cloned().ok_or_else(|| {
+    Ok(resources)
+}
+
+/// KMS `DescribeKey`: the ARN of the stack's key (`key_id` is its physical id).
+pub async fn key_arn(
+    kms: &aws_sdk_kms::Client,
+    stack: &StackFacts,
+    key_id: &str,
+) -> anyhow::Result<String> {
+    kms.describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| {
             anyhow!(
-                "stack {stack_name} has no {logical} resource ({what}): is it an OpenEMR stack?"
+                "KMS key {key_id} ({KEY} of stack {}) not readable: {}",
+                stack.name,
+                ApiError::from_sdk(&e)
             )
-        })
-    };
+        })?
+        .key_metadata
+        .and_then(|m| m.arn)
+        .ok_or_else(|| anyhow!("KMS key {key_id} has no ARN"))
+}
 
-    let kms_key_arn = match facts.parameters.get("RecoveryKMSKey") {
-        Some(arn) => arn.clone(),
-        None => {
-            let key_id = resource(KEY, "the stack's KMS key")?;
-            aws_sdk_kms::Client::new(config)
-                .describe_key()
-                .key_id(&key_id)
-                .send()
-                .await
-                .map_err(|e| {
-                    anyhow!(
-                        "KMS key {key_id} ({KEY} of stack {stack_name}) not readable: {}",
-                        short(&e)
-                    )
-                })?
-                .key_metadata
-                .and_then(|m| m.arn)
-                .ok_or_else(|| anyhow!("KMS key {key_id} has no ARN"))?
-        }
-    };
-    let bucket = resource(BUCKET, "the stack's bucket")?;
-
-    let db = resource(DATABASE, "the database")?;
-    let rds = aws_sdk_rds::Client::new(config);
+/// `DescribeDBSnapshots` of the database `db`, every page.
+pub async fn db_snapshots(rds: &aws_sdk_rds::Client, db: &str) -> anyhow::Result<Vec<Candidate>> {
     let mut candidates = Vec::new();
     let mut pages = rds
         .describe_db_snapshots()
-        .db_instance_identifier(&db)
+        .db_instance_identifier(db)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| anyhow!("listing the snapshots of database {db}: {}", short(&e)))?;
-        for s in page.db_snapshots() {
-            candidates.push(Candidate {
+        let page = page.map_err(|e| {
+            anyhow!(
+                "listing the snapshots of database {db}: {}",
+                ApiError::from_sdk(&e)
+            )
+        })?;
+        candidates.extend(page.db_snapshots().iter().map(|s| {
+            Candidate {
                 id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
                 status: s.status().unwrap_or_default().to_owned(),
                 created: s
                     .snapshot_create_time()
                     .map(|t| t.as_secs_f64())
                     .unwrap_or(0.0),
-            });
-        }
+            }
+        }));
     }
-    let rds_snapshot_arn = newest_completed(&candidates, "available")
-        .map(|c| c.id.clone())
-        .ok_or_else(|| anyhow!(
-            "database {db} ({DATABASE} of stack {stack_name}) has no available snapshot ({} in other states): take one (aws rds create-db-snapshot) or wait for the nightly backup",
-            candidates.len()
-        ))?;
+    Ok(candidates)
+}
 
-    let couchdb_snapshot = match facts.resources.get(DOCUMENT_VOLUME) {
-        None => None,
-        Some(volume) => {
-            let ec2 = aws_sdk_ec2::Client::new(config);
-            let out = ec2
-                .describe_snapshots()
-                .owner_ids("self")
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("volume-id")
-                        .values(volume)
-                        .build(),
-                )
-                .send()
-                .await
-                .map_err(|e| anyhow!("listing the snapshots of volume {volume}: {}", short(&e)))?;
-            let candidates: Vec<Candidate> = out
-                .snapshots()
-                .iter()
-                .map(|s| Candidate {
-                    id: s.snapshot_id().unwrap_or_default().to_owned(),
-                    status: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-                    created: s.start_time().map(|t| t.as_secs_f64()).unwrap_or(0.0),
-                })
-                .collect();
-            let newest = newest_completed(&candidates, "completed").ok_or_else(|| {
-                anyhow!(
-                    "volume {volume} ({DOCUMENT_VOLUME} of stack {stack_name}) has no completed snapshot ({} in other states): wait for the document snapshotter or take one (aws ec2 create-snapshot)",
-                    candidates.len()
-                )
-            })?;
-            Some(newest.id.clone())
+/// `DescribeSnapshots` (this account's) of the EBS volume `volume`.
+pub async fn volume_snapshots(
+    ec2: &aws_sdk_ec2::Client,
+    volume: &str,
+) -> anyhow::Result<Vec<Candidate>> {
+    let out = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("volume-id")
+                .values(volume)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "listing the snapshots of volume {volume}: {}",
+                ApiError::from_sdk(&e)
+            )
+        })?;
+    Ok(out
+        .snapshots()
+        .iter()
+        .map(|s| Candidate {
+            id: s.snapshot_id().unwrap_or_default().to_owned(),
+            status: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            created: s.start_time().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+        })
+        .collect())
+}
+
+/// Reads the stack and its snapshots: one gather per question, the choices by the pure
+/// functions above.
+pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(StackFacts, Found)> {
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let stack = stack_facts(
+        &aws_sdk_cloudformation::Client::new(config),
+        stack_name,
+        &region,
+    )
+    .await?;
+    // A recovery stack's key is the one it was given.
+    let kms_key_arn = match stack.parameters.get(resolve::KMS_KEY) {
+        Some(arn) => arn.clone(),
+        None => {
+            let key_id = stack.resource(KEY, "the stack's KMS key")?;
+            key_arn(&aws_sdk_kms::Client::new(config), &stack, &key_id).await?
         }
     };
-    Ok((
-        facts,
-        Found {
-            kms_key_arn,
-            bucket,
-            rds_snapshot_arn,
-            couchdb_snapshot,
-        },
-    ))
+    let bucket = stack.resource(BUCKET, "the stack's bucket")?;
+    let db = stack.resource(DATABASE, "the database")?;
+    let db_candidates = db_snapshots(&aws_sdk_rds::Client::new(config), &db).await?;
+    let rds_snapshot_arn = newest_db_snapshot(&stack, &db, &db_candidates)?;
+    let couchdb_snapshot = match stack.resources.get(DOCUMENT_VOLUME) {
+        None => None,
+        Some(volume) => {
+            let candidates = volume_snapshots(&aws_sdk_ec2::Client::new(config), volume).await?;
+            Some(newest_volume_snapshot(&stack, volume, &candidates)?)
+        }
+    };
+    let found = Found {
+        kms_key_arn,
+        bucket,
+        rds_snapshot_arn,
+        couchdb_snapshot,
+    };
+    Ok((stack, found))
 }
 
 /// The parameters file (pretty JSON, final newline) for recovering `stack_name` with a
@@ -349,6 +423,51 @@ mod tests {
         );
         assert!(newest_completed(&candidates[2..], "available").is_none());
         assert!(newest_completed(&[], "completed").is_none());
+    }
+
+    #[test]
+    fn missing_resources_and_snapshots_say_what_to_do() {
+        let mut facts = stack();
+        facts
+            .resources
+            .insert(BUCKET.into(), "openemr-bucket".into());
+        assert_eq!(
+            facts.resource(BUCKET, "the stack's bucket").unwrap(),
+            "openemr-bucket"
+        );
+        let error = facts.resource(DATABASE, "the database").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "stack openemr has no RDSInstance resource (the database): is it an OpenEMR stack?"
+        );
+        let creating = [Candidate {
+            id: "arn:aws:rds:us-east-1:123456789012:snapshot:x".into(),
+            status: "creating".into(),
+            created: 1.0,
+        }];
+        let error = newest_db_snapshot(&facts, "db-1", &creating).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "database db-1 (RDSInstance of stack openemr) has no available snapshot (1 in other states)"
+            ),
+            "{error}"
+        );
+        let error = newest_volume_snapshot(&facts, "vol-1", &[]).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "volume vol-1 (CouchDBVolume of stack openemr) has no completed snapshot"
+            ),
+            "{error}"
+        );
+        let done = Candidate {
+            id: "snap-0ebb4f155ff27040c".into(),
+            status: "completed".into(),
+            created: 2.0,
+        };
+        assert_eq!(
+            newest_volume_snapshot(&facts, "vol-1", &[done]).unwrap(),
+            "snap-0ebb4f155ff27040c"
+        );
     }
 
     fn stack() -> StackFacts {

@@ -4,6 +4,8 @@
 //! certificate through the SDK for the load balancer's backend authentication — no public ACL.
 
 use serde_json::json;
+use stack_contract::bucket::BEANSTALK_CERT_KEY;
+use stack_contract::cert_reader::properties;
 
 use crate::cfn::{allow, get_att, sub_with};
 use crate::components::foundation::{
@@ -15,8 +17,6 @@ use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
 use crate::template::Template;
 
-/// Where the application servers' certificate is (read by cert-reader).
-pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
 /// The stack CA's certificate: its presence means the CA exists.
 pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
 
@@ -94,8 +94,8 @@ pub fn add(t: &mut Template, o: &Options) {
             "DependsOn": "CertWriterInstance",
             "Properties": {
                 "ServiceToken": get_att("CertGrabberFunction", "Arn"),
-                "Bucket": bucket(),
-                "Key": BEANSTALK_CERT_KEY
+                properties::BUCKET: bucket(),
+                properties::KEY: BEANSTALK_CERT_KEY
             }
         }),
     );

@@ -15,6 +15,10 @@
 //! duplicity listing and passphrase head.
 
 use serde_json::{Value, json};
+use stack_contract::bucket::{FULL_BACKUP_PATTERN, PASSPHRASE_KEY};
+use stack_contract::recovery_params::{
+    MODE, MODE_RECORD, MODE_RESOLVE, attributes, record, resolve,
+};
 
 use crate::cfn::{allow, get_att, ref_, resource, sub};
 use crate::components::foundation::{self, key_arn};
@@ -28,9 +32,8 @@ pub const ROLE: &str = "RecoveryParamsRole";
 pub const MANIFEST: &str = "RecoveryManifest";
 /// Resolve mode, recovery stacks.
 pub const PARAMETERS: &str = "RecoveryParameters";
-/// Where the manifest lives in a stack bucket (= `recovery_params::manifest::MANIFEST_KEY`,
-/// checked by the recovery drill).
-pub const MANIFEST_KEY: &str = "recovery/manifest.json";
+/// Where the manifest lives in a stack bucket (the contract's, as recovery-params reads it).
+pub use stack_contract::bucket::MANIFEST_KEY;
 /// Master user name of the database (the database component's `MASTER_USER`).
 const MASTER_USER: &str = "openemr";
 
@@ -61,18 +64,14 @@ fn role_statements(o: &Options) -> Vec<Value> {
         // answers 403, not 404, and the fallback to the snapshots never runs.
         statements.extend(foundation::list_bucket(
             sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
-            &[
-                "Backup/duplicity-full.*",
-                "Backup/passphrase.txt",
-                MANIFEST_KEY,
-            ],
+            &[FULL_BACKUP_PATTERN, PASSPHRASE_KEY, MANIFEST_KEY],
         ));
         // HeadObject of the passphrase needs s3:GetObject; its content stays unread.
         statements.push(allow(
             &["s3:GetObject"],
             json!([
                 recovery_bucket_object(MANIFEST_KEY),
-                recovery_bucket_object("Backup/passphrase.txt")
+                recovery_bucket_object(PASSPHRASE_KEY)
             ]),
         ));
         statements.push(allow(
@@ -109,55 +108,59 @@ fn record_properties(o: &Options) -> Value {
         }
     };
     let mut p = json!({
-        "Mode": "record",
-        "Bucket": foundation::bucket(),
-        "KmsKeyArn": key_arn(o),
-        "TimeZone": value("TimeZone", "TimeZone"),
-        "PatientRecords": value("PatientRecords", "PatientRecords"),
+        MODE: MODE_RECORD,
+        record::BUCKET: foundation::bucket(),
+        record::KMS_KEY: key_arn(o),
+        record::TIME_ZONE: value("TimeZone", attributes::TIME_ZONE),
+        record::PATIENT_RECORDS: value("PatientRecords", attributes::PATIENT_RECORDS),
     });
     let map = p.as_object_mut().expect("object");
     if o.document_store() {
         map.insert(
-            "DocumentStorage".into(),
-            value("DocumentStorage", "DocumentStorage"),
+            record::DOCUMENT_STORAGE.into(),
+            value("DocumentStorage", attributes::DOCUMENT_STORAGE),
         );
     }
-    map.insert("Engine".into(), json!("mysql"));
+    map.insert(record::ENGINE.into(), json!("mysql"));
     map.insert(
-        "EngineVersion".into(),
-        value("MySQLVersion", "EngineVersion"),
+        record::ENGINE_VERSION.into(),
+        value("MySQLVersion", attributes::ENGINE_VERSION),
     );
     map.insert(
-        "MasterUsername".into(),
+        record::MASTER_USERNAME.into(),
         if o.recovery {
-            get_att(PARAMETERS, "MasterUsername")
+            get_att(PARAMETERS, attributes::MASTER_USERNAME)
         } else {
             json!(MASTER_USER)
         },
     );
-    map.insert("Password".into(), value("RDSPassword", "Password"));
-    map.insert("Flags".into(), json!(o.flags()));
+    map.insert(
+        record::PASSWORD.into(),
+        value("RDSPassword", attributes::PASSWORD),
+    );
+    map.insert(record::FLAGS.into(), json!(o.flags()));
     if o.recovery {
-        map.insert("RecoveredFrom".into(), ref_("RecoveryS3Bucket"));
+        map.insert(record::RECOVERED_FROM.into(), ref_(resolve::BUCKET));
     }
     p
 }
 
+/// The recovery inputs are the template parameters of the same names.
 fn resolve_properties(o: &Options) -> Value {
     let mut p = json!({
-        "Mode": "resolve",
-        "RecoveryKMSKey": ref_("RecoveryKMSKey"),
-        "RecoveryRDSSnapshotARN": ref_("RecoveryRDSSnapshotARN"),
+        MODE: MODE_RESOLVE,
+        resolve::KMS_KEY: ref_(resolve::KMS_KEY),
+        resolve::RDS_SNAPSHOT: ref_(resolve::RDS_SNAPSHOT),
     });
     let map = p.as_object_mut().expect("object");
     if o.document_store() {
         map.insert(
-            "RecoveryCouchDBSnapshot".into(),
-            ref_("RecoveryCouchDBSnapshot"),
+            resolve::COUCHDB_SNAPSHOT.into(),
+            ref_(resolve::COUCHDB_SNAPSHOT),
         );
     }
-    map.insert("RecoveryS3Bucket".into(), ref_("RecoveryS3Bucket"));
-    map.insert("TimeZone".into(), ref_("TimeZone"));
+    map.insert(resolve::BUCKET.into(), ref_(resolve::BUCKET));
+    map.insert(resolve::TIME_ZONE.into(), ref_(resolve::TIME_ZONE));
     p
 }
 
@@ -354,16 +357,7 @@ mod tests {
                 "something besides the manifest (the application's TIMEZONE) uses the resolved time zone"
             );
             // Every attribute anyone reads is one the function returns.
-            let returned = [
-                "TimeZone",
-                "PatientRecords",
-                "DocumentStorage",
-                "MasterUsername",
-                "EngineVersion",
-                "Password",
-                "Source",
-                "Notes",
-            ];
+            let returned = attributes::ALL;
             for (_, res) in &r {
                 let res_text = text(res);
                 for piece in res_text.split("[\"RecoveryParameters\",\"").skip(1) {

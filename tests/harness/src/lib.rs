@@ -6,12 +6,19 @@
 //!   generated policy.
 //! - [`tool`]: the path of a tool `tests/setup` installed into the project's `.venv`
 //!   (cfn-lint, cargo-lambda, shellcheck, moto_server).
+//! - [`intrinsics`]: a template's custom-resource properties with `Ref`/`GetAtt` replaced, and
+//!   the attributes a template reads of a resource (the template-contract tests, the drill).
+//! - [`logs`]: one global log capture per test binary (no event lost to parallel tests).
+//! - [`recovery`]: the data a stack leaves behind for a recovery, made in
+//!   the emulator, and recovery-params's events (its tests and the recovery drill).
 //! - [`bench`]: cold start + one invocation of a Lambda binary against a fake Runtime API, with
 //!   peak RSS and the AWS calls it made (used by the functions' `benches/` and `tests/bench`).
 
 pub mod bench;
 pub mod iam;
+pub mod intrinsics;
 pub mod logs;
+pub mod recovery;
 pub mod response_url;
 
 use std::net::{TcpListener, TcpStream};
