@@ -1,10 +1,28 @@
-//! The decisions, as pure functions of what the snapshots look like: whether this window is
-//! already backed up, and which of *our* snapshots of one volume to keep and to delete.
+//! The decisions, as pure functions of the facts gathered from EC2 ([`crate::facts`]): which
+//! snapshots are ours ([`group_ours`]), whether this window is already backed up
+//! ([`covering`], [`create`]), which of our snapshots of one volume to keep and to delete
+//! ([`prune`], [`within_budget`], [`after_delete`]), and what to copy to the second region
+//! ([`copy`]). No async, no SDK types: the table tests build the facts directly.
 //!
-//! Only snapshots that already passed the "is this ours" test ([`crate::tags::is_ours`]) ever
-//! reach these functions; manual and foreign snapshots are filtered out before any decision.
+//! Only snapshots that passed the "is this ours" test ([`crate::tags::is_ours`], in
+//! [`group_ours`]) reach the other decisions; manual and foreign snapshots are filtered out
+//! before any decision.
 
+use aws_clients::ApiError;
 use serde::Serialize;
+
+use crate::config::{Config, Volume};
+use crate::ec2::{is_in_use, is_not_found};
+use crate::facts::{Facts, NewCopy, NewSnapshot, Ours, SnapshotInfo};
+use crate::tags;
+
+/// Stop following `NextToken` after this many pages (10 million snapshots): a loop guard.
+pub const MAX_PAGES: usize = 10_000;
+
+/// Deletes per run, over all volumes and regions: a long backlog (say, the retention lowered
+/// from 1000 to 3) is worked off over several nights instead of running into the Lambda's
+/// time-out. Deletes beyond it are reported as skipped ("deferred").
+pub const MAX_DELETES_PER_RUN: usize = 500;
 
 /// The state of an EBS snapshot as EC2 reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -118,6 +136,242 @@ pub fn prune(snaps: &[Snap], retain: usize) -> Prune {
         });
     }
     plan
+}
+
+/// Whether to ask for another page after `pages` pages: `next` unless the server repeats the
+/// token it was given (a loop) or the page limit is reached.
+pub fn next_token(
+    current: Option<&str>,
+    next: Option<String>,
+    pages: usize,
+) -> Result<Option<String>, ApiError> {
+    match next {
+        None => Ok(None),
+        Some(next) if current == Some(next.as_str()) => Err(ApiError::new(
+            "Pagination",
+            "DescribeSnapshots returned the same NextToken twice",
+        )),
+        Some(_) if pages >= MAX_PAGES => Err(ApiError::new(
+            "Pagination",
+            "DescribeSnapshots did not finish within the page limit",
+        )),
+        Some(next) => Ok(Some(next)),
+    }
+}
+
+/// This stack's snapshots by volume role. The server's tag filter is not trusted: the tags
+/// are checked again, and roles not configured are left out (they are never touched).
+pub fn group_ours(cfg: &Config, snapshots: Vec<SnapshotInfo>) -> Ours {
+    let mut by_role = Ours::new();
+    for s in snapshots {
+        if let Some(v) = cfg
+            .volumes
+            .iter()
+            .find(|v| tags::is_ours(&s.tags, &cfg.stack_id, &v.role))
+        {
+            by_role.entry(v.role.clone()).or_default().push(s);
+        }
+    }
+    by_role
+}
+
+/// The decisions' view of a snapshot. Its time is the `openemr:backup-time` tag, but never
+/// later than EC2's StartTime: the tag is written just before the snapshot starts (and a copy
+/// carries its source's time), so a later tag can only be wrong, and a tag in the future must
+/// not make a snapshot look like it covers every coming night.
+pub fn to_snap(s: &SnapshotInfo) -> Snap {
+    let time = match (tags::backup_time(&s.tags), s.start_time) {
+        (Some(tag), 0) => tag,
+        (Some(tag), start) => tag.min(start),
+        (None, start) => start,
+    };
+    Snap {
+        id: s.id.clone(),
+        state: s.state.clone(),
+        time,
+    }
+}
+
+pub fn to_snaps(snapshots: &[SnapshotInfo]) -> Vec<Snap> {
+    snapshots.iter().map(to_snap).collect()
+}
+
+/// The tags of a new snapshot of `role`: ours, the backup time, and the volume's name.
+pub fn snapshot_tags(
+    cfg: &Config,
+    role: &str,
+    backup_time: &str,
+    name: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut t = vec![
+        (tags::STACK_ID.to_owned(), cfg.stack_id.clone()),
+        (tags::VOLUME_ROLE.to_owned(), role.to_owned()),
+        (tags::BACKUP_TIME.to_owned(), backup_time.to_owned()),
+        (
+            tags::MANAGED_BY.to_owned(),
+            tags::MANAGED_BY_VALUE.to_owned(),
+        ),
+    ];
+    if let Some(name) = name {
+        t.push((tags::NAME.to_owned(), name.to_owned()));
+    }
+    t
+}
+
+/// What to do about one volume in the stack's region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Create {
+    /// The volume is gone: no snapshot, and the run must delete nothing.
+    VolumeMissing,
+    /// A snapshot already covers this window.
+    Covered(Skip),
+    /// Start this snapshot (or, in a dry run, report that it would be started).
+    Snapshot(NewSnapshot),
+}
+
+/// Whether `vol` gets a snapshot at `now`.
+pub fn create(cfg: &Config, vol: &Volume, facts: &Facts, now: i64) -> Create {
+    let Some(volume) = facts.volume(&vol.id) else {
+        return Create::VolumeMissing;
+    };
+    let snaps = to_snaps(facts.of(&vol.role));
+    if let Some(cover) = covering(&snaps, now, cfg.window_secs) {
+        return Create::Covered(Skip {
+            snapshot_id: cover.id.clone(),
+            reason: format!(
+                "{} snapshot from {} already covers this window; no new snapshot",
+                cover.state.as_str(),
+                tags::format_time(cover.time)
+            ),
+        });
+    }
+    Create::Snapshot(NewSnapshot {
+        description: cfg.description.clone(),
+        tags: snapshot_tags(
+            cfg,
+            &vol.role,
+            &tags::format_time(now),
+            volume.name.as_deref(),
+        ),
+    })
+}
+
+/// What to do about one volume in the copy region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Copy {
+    /// No completed snapshot of the volume yet.
+    NoSource,
+    /// The newest completed snapshot `source` already has a copy.
+    Done { source: String, skip: Skip },
+    /// Copy it.
+    Copy(NewCopy),
+}
+
+/// Where copies go and where they come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyRoute<'a> {
+    pub source_region: &'a str,
+    pub kms_key_id: &'a str,
+}
+
+/// Whether to copy the newest *completed* snapshot of `role` (`source`: ours in the stack's
+/// region) given our `copies` in the copy region. A pending snapshot cannot be copied yet,
+/// so today's snapshot is copied by tomorrow's run.
+pub fn copy(
+    cfg: &Config,
+    role: &str,
+    source: &[SnapshotInfo],
+    copies: &[SnapshotInfo],
+    route: CopyRoute<'_>,
+) -> Copy {
+    let newest = source
+        .iter()
+        .filter(|x| x.state == State::Completed)
+        .max_by(|a, b| {
+            to_snap(a)
+                .time
+                .cmp(&to_snap(b).time)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+    let Some(src) = newest else {
+        return Copy::NoSource;
+    };
+    if let Some(done) = copies
+        .iter()
+        .find(|c| c.tags.get(tags::SOURCE_SNAPSHOT) == Some(&src.id))
+    {
+        return Copy::Done {
+            source: src.id.clone(),
+            skip: Skip {
+                snapshot_id: done.id.clone(),
+                reason: format!("{} is already copied ({})", src.id, done.state.as_str()),
+            },
+        };
+    }
+    let time = tags::format_time(to_snap(src).time);
+    let mut t = snapshot_tags(
+        cfg,
+        role,
+        &time,
+        src.tags.get(tags::NAME).map(String::as_str),
+    );
+    t.push((tags::SOURCE_SNAPSHOT.to_owned(), src.id.clone()));
+    t.push((
+        tags::SOURCE_REGION.to_owned(),
+        route.source_region.to_owned(),
+    ));
+    Copy::Copy(NewCopy {
+        source_region: route.source_region.to_owned(),
+        source_id: src.id.clone(),
+        kms_key_id: route.kms_key_id.to_owned(),
+        new: NewSnapshot {
+            description: format!(
+                "{} (copy of {} from {})",
+                cfg.description, src.id, route.source_region
+            ),
+            tags: t,
+        },
+    })
+}
+
+/// The deletes of `delete` that fit in what is left of the run's `budget` (which they use
+/// up), and the rest as "deferred" skips.
+pub fn within_budget(delete: Vec<String>, budget: &mut usize) -> (Vec<String>, Vec<Skip>) {
+    let now = delete.len().min(*budget);
+    *budget -= now;
+    let mut delete = delete;
+    let deferred = delete
+        .split_off(now)
+        .into_iter()
+        .map(|snapshot_id| Skip {
+            snapshot_id,
+            reason: format!(
+                "deferred to the next run (at most {MAX_DELETES_PER_RUN} deletes a run)"
+            ),
+        })
+        .collect();
+    (delete, deferred)
+}
+
+/// How a `DeleteSnapshot` ended, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Done,
+    /// Not deleted, and not an error: gone already, or held by an AMI.
+    Skipped(String),
+    /// Not deleted: fails the invocation.
+    Failed(ApiError),
+}
+
+pub fn after_delete(result: Result<(), ApiError>) -> Deleted {
+    match result {
+        Ok(()) => Deleted::Done,
+        Err(e) if is_not_found(&e) => {
+            Deleted::Skipped("already gone (deleted by someone else)".into())
+        }
+        Err(e) if is_in_use(&e) => Deleted::Skipped(format!("in use, not deleted: {e}")),
+        Err(e) => Deleted::Failed(e),
+    }
 }
 
 #[cfg(test)]

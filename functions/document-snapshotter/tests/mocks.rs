@@ -1,7 +1,8 @@
 //! What the emulator cannot show (moto makes every snapshot `completed` at once and ignores
 //! MaxResults): pending and error snapshots, several pages with NextToken, throttling and
-//! failures injected at a chosen call. An in-memory [`Ec2`] stands in for EC2 here; the same
-//! run code is exercised against the emulator in `tests/moto.rs`.
+//! failures injected at a chosen call. The real SDK client runs with its answers scripted by
+//! `aws-smithy-mocks` (`common::Mock`); the same run code is exercised against the emulator in
+//! `tests/moto.rs`.
 
 mod common;
 
@@ -9,13 +10,21 @@ use common::*;
 
 #[tokio::test]
 async fn two_completed_and_one_pending_none_go() {
-    let fake = Fake::new(1000)
-        .volume("vol-a", Some("couch"))
-        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 2)
-        .ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 1)
-        .ours("snap-p", "vol-a", "CouchDBVolume", State::Pending, 1);
+    let ec2 = Mock::new().volume("vol-a", Some("couch")).listing(vec![
+        ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 2),
+        ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 1),
+        ours("snap-p", "vol-a", "CouchDBVolume", State::Pending, 1),
+    ]);
     // The pending one is a day old: it does not cover today's window, so one is created.
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 3),
+        NOW,
+        false,
+    )
+    .await;
     assert!(s.ok(), "{:?}", s.errors);
     let v = &s.volumes[0];
     assert_eq!(v.created.as_deref(), Some("snap-new1"));
@@ -26,25 +35,33 @@ async fn two_completed_and_one_pending_none_go() {
             .iter()
             .any(|k| k.snapshot_id == "snap-p" && k.reason.starts_with("pending"))
     );
-    assert_eq!(fake.calls("delete"), 0);
+    assert_eq!(ec2.calls("delete"), 0);
 }
 
 #[tokio::test]
 async fn pending_and_error_snapshots_are_never_the_reason_to_delete() {
     // N=3: 3 completed, plus newer pending and error ones. Nothing completed may go.
-    let fake = Fake::new(1000)
-        .volume("vol-a", None)
-        .ours("snap-c1", "vol-a", "CouchDBVolume", State::Completed, 6)
-        .ours("snap-c2", "vol-a", "CouchDBVolume", State::Completed, 5)
-        .ours("snap-c3", "vol-a", "CouchDBVolume", State::Completed, 4)
-        .ours("snap-e1", "vol-a", "CouchDBVolume", State::Error, 3)
-        .ours("snap-e2", "vol-a", "CouchDBVolume", State::Error, 2)
-        .ours("snap-p1", "vol-a", "CouchDBVolume", State::Pending, 1);
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    let ec2 = Mock::new().volume("vol-a", None).listing(vec![
+        ours("snap-c1", "vol-a", "CouchDBVolume", State::Completed, 6),
+        ours("snap-c2", "vol-a", "CouchDBVolume", State::Completed, 5),
+        ours("snap-c3", "vol-a", "CouchDBVolume", State::Completed, 4),
+        ours("snap-e1", "vol-a", "CouchDBVolume", State::Error, 3),
+        ours("snap-e2", "vol-a", "CouchDBVolume", State::Error, 2),
+        ours("snap-p1", "vol-a", "CouchDBVolume", State::Pending, 1),
+    ]);
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 3),
+        NOW,
+        false,
+    )
+    .await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(s.volumes[0].kept, ["snap-c3", "snap-c2", "snap-c1"]);
     assert!(s.volumes[0].deleted.is_empty());
-    assert_eq!(fake.calls("delete"), 0);
+    assert_eq!(ec2.calls("delete"), 0);
     let skipped: Vec<&str> = s.volumes[0]
         .skipped
         .iter()
@@ -55,21 +72,32 @@ async fn pending_and_error_snapshots_are_never_the_reason_to_delete() {
 
 #[tokio::test]
 async fn an_error_snapshot_inside_the_window_does_not_stop_a_new_one() {
-    let fake = Fake::new(1000).volume("vol-a", None).snap(
-        "snap-err",
-        "vol-a",
-        State::Error,
-        NOW - 600,
-        &[
-            (tags::STACK_ID, STACK),
-            (tags::VOLUME_ROLE, "CouchDBVolume"),
-        ],
-    );
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    let ours_now = |id: &str, state: State, time: i64| {
+        snap(
+            id,
+            "vol-a",
+            state,
+            time,
+            &[
+                (tags::STACK_ID, STACK),
+                (tags::VOLUME_ROLE, "CouchDBVolume"),
+            ],
+        )
+    };
+    // The second listing is what EC2 shows after the first run: its snapshot, pending.
+    let ec2 = Mock::new()
+        .volume("vol-a", None)
+        .listing(vec![ours_now("snap-err", State::Error, NOW - 600)])
+        .listing(vec![
+            ours_now("snap-err", State::Error, NOW - 600),
+            ours_now("snap-new1", State::Pending, NOW),
+        ]);
+    let client = ec2.client();
+    let s = run(&client, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
     assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new1"));
     // A pending one inside the window does stop it (EventBridge delivered twice).
     let s = run(
-        &fake,
+        &client,
         "us-east-1",
         None,
         &config(&[COUCH], 3),
@@ -84,22 +112,23 @@ async fn an_error_snapshot_inside_the_window_does_not_stop_a_new_one() {
             .iter()
             .any(|k| k.snapshot_id == "snap-new1" && k.reason.contains("already covers"))
     );
-    assert_eq!(fake.calls("create"), 1);
+    assert_eq!(ec2.calls("create"), 1);
 }
 
 #[tokio::test]
 async fn pagination_more_than_one_page_is_followed() {
-    // Page size 2 and 7 snapshots of ours among foreign ones: 4+ pages; the plan must see all.
-    let mut fake = Fake::new(2).volume("vol-a", None);
+    // 7 snapshots of ours among 7 of another stack (a server filter is not trusted), 4 pages
+    // of at most 4: the plan must see all of ours.
+    let mut all = Vec::new();
     for day in 1..=7 {
-        fake = fake.ours(
+        all.push(ours(
             &format!("snap-{day}"),
             "vol-a",
             "CouchDBVolume",
             State::Completed,
             day,
-        );
-        fake = fake.snap(
+        ));
+        all.push(snap(
             &format!("snap-other{day}"),
             "vol-a",
             State::Completed,
@@ -108,14 +137,29 @@ async fn pagination_more_than_one_page_is_followed() {
                 (tags::STACK_ID, OTHER_STACK),
                 (tags::VOLUME_ROLE, "CouchDBVolume"),
             ],
-        );
+        ));
     }
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    let mut pages = all.chunks(4).map(<[_]>::to_vec).collect::<Vec<_>>();
+    let last = pages.pop().unwrap();
+    let mut ec2 = Mock::new().volume("vol-a", None);
+    for (i, page) in pages.into_iter().enumerate() {
+        ec2 = ec2.page(page, &format!("token-{}", i + 1));
+    }
+    let ec2 = ec2.listing(last);
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 3),
+        NOW,
+        false,
+    )
+    .await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(
-        fake.calls("describe_snapshots"),
+        ec2.calls("describe_snapshots"),
         4,
-        "7 snapshots of ours at 2 a page"
+        "14 snapshots at 4 a page"
     );
     assert_eq!(s.volumes[0].kept, ["snap-1", "snap-2", "snap-3"]);
     assert_eq!(
@@ -124,70 +168,54 @@ async fn pagination_more_than_one_page_is_followed() {
     );
     // Other stack's snapshots untouched.
     assert_eq!(
-        fake.ids()
+        ec2.delete_calls()
             .iter()
             .filter(|i| i.starts_with("snap-other"))
             .count(),
-        7
+        0
     );
 }
 
 #[tokio::test]
 async fn a_repeated_next_token_is_an_error_not_a_loop() {
-    struct Stuck;
-    impl Ec2 for Stuck {
-        async fn describe_volumes(&self, _: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
-            Ok(vec![])
-        }
-        async fn describe_snapshots(
-            &self,
-            _: &str,
-            _: &str,
-            _: Option<String>,
-        ) -> Result<Page, ApiError> {
-            Ok(Page {
-                snapshots: vec![],
-                next_token: Some("same".into()),
-            })
-        }
-        async fn create_snapshot(&self, _: &str, _: &NewSnapshot) -> Result<String, ApiError> {
-            panic!("must not create")
-        }
-        async fn delete_snapshot(&self, _: &str) -> Result<(), ApiError> {
-            panic!("must not delete")
-        }
-        async fn copy_snapshot(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: &NewSnapshot,
-        ) -> Result<String, ApiError> {
-            panic!("must not copy")
-        }
-    }
-    let s = run(&Stuck, "us-east-1", None, &config(&[COUCH], 3), NOW, false).await;
+    let ec2 = Mock::new().page(vec![], "same");
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 3),
+        NOW,
+        false,
+    )
+    .await;
     assert!(!s.ok());
     assert!(s.errors[0].contains("same NextToken"), "{:?}", s.errors);
+    assert_eq!(ec2.calls("describe_snapshots"), 2);
+    assert_eq!(
+        ec2.calls("create") + ec2.calls("delete") + ec2.calls("copy"),
+        0,
+        "must not create, delete or copy"
+    );
 }
 
 #[tokio::test]
 async fn throttled_create_deletes_nothing_and_reports() {
-    let fake = Fake::new(1000)
+    let ec2 = Mock::new()
         .volume("vol-a", None)
         .volume("vol-b", None)
-        .ours("snap-a1", "vol-a", "CouchDBVolume", State::Completed, 5)
-        .ours("snap-a2", "vol-a", "CouchDBVolume", State::Completed, 4)
-        .ours("snap-a3", "vol-a", "CouchDBVolume", State::Completed, 3)
-        .ours("snap-a4", "vol-a", "CouchDBVolume", State::Completed, 2)
-        .ours("snap-b1", "vol-b", "RCouchDBVolume", State::Completed, 5)
-        .ours("snap-b2", "vol-b", "RCouchDBVolume", State::Completed, 4)
-        .ours("snap-b3", "vol-b", "RCouchDBVolume", State::Completed, 3)
-        .ours("snap-b4", "vol-b", "RCouchDBVolume", State::Completed, 2)
+        .listing(vec![
+            ours("snap-a1", "vol-a", "CouchDBVolume", State::Completed, 5),
+            ours("snap-a2", "vol-a", "CouchDBVolume", State::Completed, 4),
+            ours("snap-a3", "vol-a", "CouchDBVolume", State::Completed, 3),
+            ours("snap-a4", "vol-a", "CouchDBVolume", State::Completed, 2),
+            ours("snap-b1", "vol-b", "RCouchDBVolume", State::Completed, 5),
+            ours("snap-b2", "vol-b", "RCouchDBVolume", State::Completed, 4),
+            ours("snap-b3", "vol-b", "RCouchDBVolume", State::Completed, 3),
+            ours("snap-b4", "vol-b", "RCouchDBVolume", State::Completed, 2),
+        ])
         .fail("create:vol-b", "RequestLimitExceeded");
-    let before = fake.ids();
     let s = run(
-        &fake,
+        &ec2.client(),
         "us-east-1",
         None,
         &config(&[COUCH, ("RCouchDBVolume", "vol-b")], 3),
@@ -204,22 +232,40 @@ async fn throttled_create_deletes_nothing_and_reports() {
         s.errors
     );
     assert!(s.pruning_skipped.is_some());
-    assert_eq!(fake.calls("delete"), 0);
     // The other volume's snapshot was still taken; nothing old is gone.
+    assert_eq!(ec2.calls("delete"), 0);
     assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new1"));
-    let after = fake.ids();
-    assert!(before.iter().all(|id| after.contains(id)));
+    assert_eq!(ec2.calls("create"), 2);
 }
 
 #[tokio::test]
 async fn listing_failure_changes_nothing() {
-    let fake = Fake::new(1000)
+    let ec2 = Mock::new()
         .volume("vol-a", None)
-        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 9)
+        .listing(vec![ours(
+            "snap-1",
+            "vol-a",
+            "CouchDBVolume",
+            State::Completed,
+            9,
+        )])
         .fail("describe_snapshots", "RequestLimitExceeded");
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 1),
+        NOW,
+        false,
+    )
+    .await;
     assert!(!s.ok());
-    assert_eq!(fake.calls("create") + fake.calls("delete"), 0);
+    assert_eq!(ec2.calls("create") + ec2.calls("delete"), 0);
+    assert!(
+        s.errors[0].contains("RequestLimitExceeded"),
+        "{:?}",
+        s.errors
+    );
 }
 
 #[tokio::test]
@@ -227,17 +273,27 @@ async fn delete_failing_midway_leaves_the_rest_consistent() {
     // N=1 and 5 completed: 4 to delete. The 2nd is in use by an AMI, the 3rd is already
     // gone, the 4th fails with an unexpected error. The others are still deleted; only the
     // unexpected one fails the invocation.
-    let fake = Fake::new(1000)
+    let ec2 = Mock::new()
         .volume("vol-a", None)
-        .ours("snap-5", "vol-a", "CouchDBVolume", State::Completed, 5)
-        .ours("snap-4", "vol-a", "CouchDBVolume", State::Completed, 4)
-        .ours("snap-3", "vol-a", "CouchDBVolume", State::Completed, 3)
-        .ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2)
-        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1)
+        .listing(vec![
+            ours("snap-5", "vol-a", "CouchDBVolume", State::Completed, 5),
+            ours("snap-4", "vol-a", "CouchDBVolume", State::Completed, 4),
+            ours("snap-3", "vol-a", "CouchDBVolume", State::Completed, 3),
+            ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2),
+            ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1),
+        ])
         .fail("delete:snap-3", "InvalidSnapshot.InUse")
         .fail("delete:snap-4", "InvalidSnapshot.NotFound")
         .fail("delete:snap-5", "UnauthorizedOperation");
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 1),
+        NOW,
+        false,
+    )
+    .await;
     let v = &s.volumes[0];
     assert_eq!(v.kept, ["snap-1"]);
     assert_eq!(v.deleted, ["snap-2"]);
@@ -253,28 +309,29 @@ async fn delete_failing_midway_leaves_the_rest_consistent() {
     );
     assert_eq!(s.errors.len(), 1, "{:?}", s.errors);
     assert!(s.errors[0].contains("snap-5") && s.errors[0].contains("UnauthorizedOperation"));
-    assert_eq!(
-        fake.calls("delete"),
-        4,
-        "every planned delete was attempted"
-    );
-    // The kept one and the new one exist; the failed ones are still there.
-    let ids = fake.ids();
-    for id in ["snap-1", "snap-3", "snap-4", "snap-5", "snap-new1"] {
-        assert!(ids.contains(&id.to_string()), "{id} missing from {ids:?}");
-    }
-    assert!(!ids.contains(&"snap-2".to_string()));
+    assert_eq!(ec2.calls("delete"), 4, "every planned delete was attempted");
+    // The kept one and the new one are never asked to go; only snap-2's delete succeeded.
+    assert_eq!(ec2.delete_calls(), ["snap-2", "snap-3", "snap-4", "snap-5"]);
+    assert_eq!(v.created.as_deref(), Some("snap-new1"));
+}
+
+fn copy_to_west(cfg: &mut Config, kms_key_id: &str) {
+    cfg.copy = Some(CopyTarget {
+        region: "us-west-2".into(),
+        kms_key_id: kms_key_id.into(),
+    });
 }
 
 #[tokio::test]
 async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
     // Source: today's is pending, yesterday's completed. Copy region: 3 old copies of ours and
     // one foreign. N=2.
-    let source = Fake::new(1000)
-        .volume("vol-a", Some("couch"))
-        .ours("snap-old", "vol-a", "CouchDBVolume", State::Completed, 2)
-        .ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1)
-        .snap(
+    let copy_of =
+        |id: &str, days: i64| ours(id, "vol-ffffffff", "CouchDBVolume", State::Completed, days);
+    let source = Mock::new().volume("vol-a", Some("couch")).listing(vec![
+        ours("snap-old", "vol-a", "CouchDBVolume", State::Completed, 2),
+        ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1),
+        snap(
             "snap-today",
             "vol-a",
             State::Pending,
@@ -283,47 +340,56 @@ async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
                 (tags::STACK_ID, STACK),
                 (tags::VOLUME_ROLE, "CouchDBVolume"),
             ],
-        );
-    let target = Fake::new(1000)
-        .ours(
-            "copy-3",
-            "vol-ffffffff",
-            "CouchDBVolume",
-            State::Completed,
-            5,
-        )
-        .ours(
-            "copy-2",
-            "vol-ffffffff",
-            "CouchDBVolume",
-            State::Completed,
-            4,
-        )
-        .ours(
-            "copy-1",
-            "vol-ffffffff",
-            "CouchDBVolume",
-            State::Completed,
-            3,
-        )
-        .snap(
-            "copy-foreign",
-            "vol-ffffffff",
-            State::Completed,
-            NOW - 9 * DAY,
-            &[
-                (tags::STACK_ID, OTHER_STACK),
-                (tags::VOLUME_ROLE, "CouchDBVolume"),
-            ],
-        );
+        ),
+    ]);
+    let foreign = snap(
+        "copy-foreign",
+        "vol-ffffffff",
+        State::Completed,
+        NOW - 9 * DAY,
+        &[
+            (tags::STACK_ID, OTHER_STACK),
+            (tags::VOLUME_ROLE, "CouchDBVolume"),
+        ],
+    );
+    // The copy region as the first run leaves it: copy-3 pruned, yesterday's copy pending.
+    let made = snap(
+        "snap-copy1",
+        "vol-ffffffff",
+        State::Pending,
+        NOW,
+        &[
+            (tags::STACK_ID, STACK),
+            (tags::VOLUME_ROLE, "CouchDBVolume"),
+            (tags::SOURCE_SNAPSHOT, "snap-y"),
+        ],
+    );
+    let target = Mock::new()
+        .listing(vec![
+            copy_of("copy-3", 5),
+            copy_of("copy-2", 4),
+            copy_of("copy-1", 3),
+            foreign.clone(),
+        ])
+        .listing(vec![
+            copy_of("copy-2", 4),
+            copy_of("copy-1", 3),
+            foreign,
+            made,
+        ]);
     let mut cfg = config(&[COUCH], 2);
-    cfg.copy = Some(document_snapshotter::config::CopyTarget {
-        region: "us-west-2".into(),
-        kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/k".into(),
-    });
+    copy_to_west(&mut cfg, "arn:aws:kms:us-west-2:123456789012:key/k");
+    let (source_ec2, target_ec2) = (source.client(), target.client());
 
-    // Works through the same generic: both are `Fake`.
-    let s = run(&source, "us-east-1", Some(&target), &cfg, NOW, false).await;
+    let s = run(
+        &source_ec2,
+        "us-east-1",
+        Some(&target_ec2),
+        &cfg,
+        NOW,
+        false,
+    )
+    .await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(
         s.volumes[0].created, None,
@@ -339,32 +405,29 @@ async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
     assert_eq!(c.created.as_deref(), Some("snap-copy1"));
     assert_eq!(c.kept, ["copy-1", "copy-2"]);
     assert_eq!(c.deleted, ["copy-3"]);
-    assert!(target.ids().contains(&"copy-foreign".to_string()));
-    let copy = target
-        .state
-        .lock()
-        .unwrap()
-        .snapshots
-        .iter()
-        .find(|x| x.id == "snap-copy1")
-        .cloned()
-        .unwrap();
+    assert!(!target.called("delete:copy-foreign"));
+    let copy = target.made.lock().unwrap()["snap-copy1"].clone();
     assert_eq!(
-        copy.tags.get(tags::SOURCE_SNAPSHOT).map(String::as_str),
+        copy.get(tags::SOURCE_SNAPSHOT).map(String::as_str),
         Some("snap-y")
     );
+    assert_eq!(copy.get(tags::STACK_ID).map(String::as_str), Some(STACK));
     assert_eq!(
-        copy.tags.get(tags::STACK_ID).map(String::as_str),
-        Some(STACK)
-    );
-    assert_eq!(
-        copy.tags.get("Name").map(String::as_str),
+        copy.get("Name").map(String::as_str),
         None,
         "the source had no Name tag"
     );
 
     // Again in the same window: no second copy.
-    let s = run(&source, "us-east-1", Some(&target), &cfg, NOW + 60, false).await;
+    let s = run(
+        &source_ec2,
+        "us-east-1",
+        Some(&target_ec2),
+        &cfg,
+        NOW + 60,
+        false,
+    )
+    .await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(s.copies[0].created, None);
     assert_eq!(target.calls("copy"), 1);
@@ -372,67 +435,79 @@ async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
 
 #[tokio::test]
 async fn a_failed_copy_prunes_nothing_in_the_copy_region() {
-    let source = Fake::new(1000).volume("vol-a", None).ours(
+    let source = Mock::new().volume("vol-a", None).listing(vec![ours(
         "snap-y",
         "vol-a",
         "CouchDBVolume",
         State::Completed,
         1,
-    );
-    let target = Fake::new(1000)
-        .ours(
-            "copy-2",
-            "vol-ffffffff",
-            "CouchDBVolume",
-            State::Completed,
-            4,
-        )
-        .ours(
-            "copy-1",
-            "vol-ffffffff",
-            "CouchDBVolume",
-            State::Completed,
-            3,
-        )
+    )]);
+    let target = Mock::new()
+        .listing(vec![
+            ours(
+                "copy-2",
+                "vol-ffffffff",
+                "CouchDBVolume",
+                State::Completed,
+                4,
+            ),
+            ours(
+                "copy-1",
+                "vol-ffffffff",
+                "CouchDBVolume",
+                State::Completed,
+                3,
+            ),
+        ])
         .fail("copy:snap-y", "InvalidParameterValue");
     let mut cfg = config(&[COUCH], 1);
-    cfg.copy = Some(document_snapshotter::config::CopyTarget {
-        region: "us-west-2".into(),
-        kms_key_id: "k".into(),
-    });
-    let s = run(&source, "us-east-1", Some(&target), &cfg, NOW, false).await;
+    copy_to_west(&mut cfg, "k");
+    let s = run(
+        &source.client(),
+        "us-east-1",
+        Some(&target.client()),
+        &cfg,
+        NOW,
+        false,
+    )
+    .await;
     assert!(!s.ok());
     assert!(s.errors.iter().any(|e| e.contains("copying snap-y failed")));
     assert_eq!(target.calls("delete"), 0);
-    assert_eq!(target.ids(), ["copy-1", "copy-2"]);
 }
 
 #[tokio::test]
 async fn dry_run_calls_no_mutating_api() {
-    let fake = Fake::new(1000)
-        .volume("vol-a", None)
-        .ours("snap-3", "vol-a", "CouchDBVolume", State::Completed, 3)
-        .ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2)
-        .ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1);
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, true).await;
+    let ec2 = Mock::new().volume("vol-a", None).listing(vec![
+        ours("snap-3", "vol-a", "CouchDBVolume", State::Completed, 3),
+        ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2),
+        ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1),
+    ]);
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 1),
+        NOW,
+        true,
+    )
+    .await;
     assert!(s.ok() && s.dry_run);
     assert!(s.volumes[0].would_create);
     assert_eq!(s.volumes[0].would_delete, ["snap-2", "snap-3"]);
     assert!(s.volumes[0].deleted.is_empty() && s.volumes[0].created.is_none());
     assert_eq!(
-        fake.calls("create") + fake.calls("delete") + fake.calls("copy"),
+        ec2.calls("create") + ec2.calls("delete") + ec2.calls("copy"),
         0
     );
-    assert_eq!(fake.ids(), ["snap-1", "snap-2", "snap-3"]);
 }
 
 #[tokio::test]
 async fn a_backup_time_tag_in_the_future_does_not_block_tonights_snapshot() {
     // Tagged a year ahead (a wrong clock, or a hand edit) but started two days ago: it counts
     // as two days old, so it neither covers tonight nor outranks newer snapshots.
-    let fake = Fake::new(1000)
-        .volume("vol-a", None)
-        .snap(
+    let ec2 = Mock::new().volume("vol-a", None).listing(vec![
+        snap(
             "snap-future",
             "vol-a",
             State::Completed,
@@ -442,9 +517,18 @@ async fn a_backup_time_tag_in_the_future_does_not_block_tonights_snapshot() {
                 (tags::VOLUME_ROLE, "CouchDBVolume"),
                 (tags::BACKUP_TIME, &tags::format_time(NOW + 365 * DAY)),
             ],
-        )
-        .ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1);
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+        ),
+        ours("snap-y", "vol-a", "CouchDBVolume", State::Completed, 1),
+    ]);
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        None,
+        &config(&[COUCH], 1),
+        NOW,
+        false,
+    )
+    .await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new1"));
     assert_eq!(s.volumes[0].kept, ["snap-y"]);
@@ -453,20 +537,28 @@ async fn a_backup_time_tag_in_the_future_does_not_block_tonights_snapshot() {
 
 #[tokio::test]
 async fn a_copy_region_equal_to_the_stacks_is_refused() {
-    let fake = Fake::new(1000).volume("vol-a", None).ours(
+    let ec2 = Mock::new().volume("vol-a", None).listing(vec![ours(
         "snap-y",
         "vol-a",
         "CouchDBVolume",
         State::Completed,
         1,
-    );
-    let other = Fake::new(1000);
+    )]);
+    let other = Mock::new().listing(vec![]);
     let mut cfg = config(&[COUCH], 3);
-    cfg.copy = Some(document_snapshotter::config::CopyTarget {
+    cfg.copy = Some(CopyTarget {
         region: "us-east-1".into(),
         kms_key_id: "k".into(),
     });
-    let s = run(&fake, "us-east-1", Some(&other), &cfg, NOW, false).await;
+    let s = run(
+        &ec2.client(),
+        "us-east-1",
+        Some(&other.client()),
+        &cfg,
+        NOW,
+        false,
+    )
+    .await;
     assert!(!s.ok());
     assert!(s.errors[0].contains("own region"), "{:?}", s.errors);
     assert_eq!(other.calls(""), 0, "no call in the 'copy' region");
@@ -481,36 +573,53 @@ async fn a_copy_region_equal_to_the_stacks_is_refused() {
 async fn a_long_backlog_is_pruned_over_several_runs() {
     use document_snapshotter::run::MAX_DELETES_PER_RUN;
     let backlog = MAX_DELETES_PER_RUN + 3;
-    let mut fake = Fake::new(1000).volume("vol-a", None);
-    for i in 0..=backlog {
-        fake = fake.ours(
-            &format!("snap-{i:04}"),
-            "vol-a",
-            "CouchDBVolume",
-            State::Completed,
-            i as i64 + 1,
-        );
-    }
+    let seeded: Vec<String> = (0..=backlog).map(|i| format!("snap-{i:04}")).collect();
+    let of = |ids: &[String]| -> Vec<_> {
+        ids.iter()
+            .map(|id| {
+                let i: i64 = id[5..].parse().unwrap();
+                ours(id, "vol-a", "CouchDBVolume", State::Completed, i + 1)
+            })
+            .collect()
+    };
+    // What EC2 holds the next night: the newest (kept), the 3 oldest (deferred: deletes go
+    // newest first) and the first run's own snapshot, completed by then.
+    let mut next_night = of(&[
+        seeded[0].clone(),
+        seeded[backlog - 2].clone(),
+        seeded[backlog - 1].clone(),
+        seeded[backlog].clone(),
+    ]);
+    next_night.push(ours(
+        "snap-new1",
+        "vol-a",
+        "CouchDBVolume",
+        State::Completed,
+        0,
+    ));
+    let ec2 = Mock::new()
+        .volume("vol-a", None)
+        .listing(of(&seeded))
+        .listing(next_night);
+    let client = ec2.client();
     // N=1: `backlog` to delete; the first run stops at the cap and defers the rest.
-    let s = run(&fake, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
+    let s = run(&client, "us-east-1", None, &config(&[COUCH], 1), NOW, false).await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(s.volumes[0].deleted.len(), MAX_DELETES_PER_RUN);
+    assert_eq!(
+        sorted(s.volumes[0].deleted.clone()),
+        seeded[1..=MAX_DELETES_PER_RUN]
+    );
     let deferred = s.volumes[0]
         .skipped
         .iter()
         .filter(|k| k.reason.starts_with("deferred"))
         .count();
     assert_eq!(deferred, 3);
-    assert_eq!(fake.calls("delete"), MAX_DELETES_PER_RUN);
-    // The next night finishes the job (today's and tonight's are completed by then).
-    fake.state
-        .lock()
-        .unwrap()
-        .snapshots
-        .iter_mut()
-        .for_each(|s| s.state = State::Completed);
+    assert_eq!(ec2.calls("delete"), MAX_DELETES_PER_RUN);
+    // The next night finishes the job.
     let s = run(
-        &fake,
+        &client,
         "us-east-1",
         None,
         &config(&[COUCH], 1),
@@ -524,6 +633,8 @@ async fn a_long_backlog_is_pruned_over_several_runs() {
         4,
         "the 3 deferred and the day-old one"
     );
-    // Left: the one kept (last night's) and tonight's new one.
-    assert_eq!(fake.ids(), ["snap-new1", "snap-new2"]);
+    // Left: the one kept (last night's) and tonight's new one; every seeded one is gone.
+    assert_eq!(s.volumes[0].kept, ["snap-new1"]);
+    assert_eq!(s.volumes[0].created.as_deref(), Some("snap-new2"));
+    assert_eq!(sorted(ec2.delete_calls()), seeded);
 }
