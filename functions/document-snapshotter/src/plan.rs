@@ -574,6 +574,215 @@ mod tests {
         }
     }
 
+    fn info(id: &str, state: State, time: i64, t: &[(&str, &str)]) -> SnapshotInfo {
+        SnapshotInfo {
+            id: id.into(),
+            volume_id: "vol-a".into(),
+            state,
+            start_time: time,
+            tags: t
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1";
+
+    fn cfg(roles: &[&str]) -> Config {
+        Config {
+            stack_id: STACK.into(),
+            volumes: roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| Volume {
+                    role: r.to_string(),
+                    id: format!("vol-{i}"),
+                })
+                .collect(),
+            retain: 2,
+            description: "d".into(),
+            window_secs: 20 * 3600,
+            copy: None,
+            dry_run: false,
+        }
+    }
+
+    fn ours(id: &str, role: &str, state: State, time: i64) -> SnapshotInfo {
+        let backup = tags::format_time(time);
+        info(
+            id,
+            state,
+            time,
+            &[
+                (tags::STACK_ID, STACK),
+                (tags::VOLUME_ROLE, role),
+                (tags::BACKUP_TIME, &backup),
+            ],
+        )
+    }
+
+    #[test]
+    fn next_token_table() {
+        let err = |r: Result<Option<String>, ApiError>| r.unwrap_err().message;
+        assert_eq!(next_token(None, None, 1), Ok(None));
+        assert_eq!(next_token(None, Some("a".into()), 1), Ok(Some("a".into())));
+        assert_eq!(
+            next_token(Some("a"), Some("b".into()), 2),
+            Ok(Some("b".into()))
+        );
+        assert!(err(next_token(Some("a"), Some("a".into()), 2)).contains("same NextToken"));
+        assert!(err(next_token(Some("a"), Some("b".into()), MAX_PAGES)).contains("page limit"));
+        assert_eq!(next_token(Some("a"), None, MAX_PAGES), Ok(None));
+    }
+
+    #[test]
+    fn group_ours_checks_the_tags_again() {
+        let c = cfg(&["CouchDBVolume"]);
+        let grouped = group_ours(
+            &c,
+            vec![
+                ours("mine", "CouchDBVolume", State::Completed, NOW),
+                ours("retired-role", "OldVolume", State::Completed, NOW),
+                info(
+                    "foreign",
+                    State::Completed,
+                    NOW,
+                    &[(tags::STACK_ID, "other")],
+                ),
+                info("manual", State::Completed, NOW, &[]),
+            ],
+        );
+        let ids: Vec<&str> = grouped.values().flatten().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["mine"]);
+    }
+
+    #[test]
+    fn create_table() {
+        let c = cfg(&["CouchDBVolume"]);
+        let vol = &c.volumes[0];
+        let with = |snaps: Vec<SnapshotInfo>, exists: bool| Facts {
+            ours: [("CouchDBVolume".to_string(), snaps)].into_iter().collect(),
+            volumes: exists
+                .then(|| crate::facts::VolumeInfo {
+                    id: vol.id.clone(),
+                    name: Some("couch".into()),
+                })
+                .into_iter()
+                .collect(),
+        };
+        assert_eq!(
+            create(&c, vol, &with(vec![], false), NOW),
+            Create::VolumeMissing
+        );
+        let covered = create(
+            &c,
+            vol,
+            &with(
+                vec![ours("p", "CouchDBVolume", State::Pending, NOW - 60)],
+                true,
+            ),
+            NOW,
+        );
+        assert!(
+            matches!(covered, Create::Covered(ref k) if k.snapshot_id == "p"),
+            "{covered:?}"
+        );
+        let Create::Snapshot(new) = create(
+            &c,
+            vol,
+            &with(
+                vec![ours("x", "CouchDBVolume", State::Error, NOW - 60)],
+                true,
+            ),
+            NOW,
+        ) else {
+            panic!("an error snapshot covers nothing");
+        };
+        let t: std::collections::BTreeMap<_, _> = new.tags.into_iter().collect();
+        assert_eq!(t[tags::STACK_ID], STACK);
+        assert_eq!(t[tags::VOLUME_ROLE], "CouchDBVolume");
+        assert_eq!(t[tags::BACKUP_TIME], tags::format_time(NOW));
+        assert_eq!(t[tags::NAME], "couch");
+        assert_eq!(new.description, "d");
+    }
+
+    #[test]
+    fn copy_table() {
+        let c = cfg(&["CouchDBVolume"]);
+        let route = CopyRoute {
+            source_region: "us-east-1",
+            kms_key_id: "k",
+        };
+        let role = "CouchDBVolume";
+        let y = ours("snap-y", role, State::Completed, NOW - DAY);
+        let today = ours("snap-today", role, State::Pending, NOW);
+        assert_eq!(
+            copy(&c, role, std::slice::from_ref(&today), &[], route),
+            Copy::NoSource,
+            "a pending snapshot cannot be copied yet"
+        );
+        let Copy::Copy(order) = copy(&c, role, &[y.clone(), today], &[], route) else {
+            panic!("the completed one is copied");
+        };
+        assert_eq!(order.source_id, "snap-y");
+        assert_eq!(
+            (order.source_region.as_str(), order.kms_key_id.as_str()),
+            ("us-east-1", "k")
+        );
+        let t: std::collections::BTreeMap<_, _> = order.new.tags.into_iter().collect();
+        assert_eq!(t[tags::SOURCE_SNAPSHOT], "snap-y");
+        assert_eq!(t[tags::SOURCE_REGION], "us-east-1");
+        assert_eq!(
+            t[tags::BACKUP_TIME],
+            tags::format_time(NOW - DAY),
+            "the source's time"
+        );
+        let mut done = ours("copy-1", role, State::Pending, NOW);
+        done.tags
+            .insert(tags::SOURCE_SNAPSHOT.into(), "snap-y".into());
+        assert!(matches!(
+            copy(&c, role, &[y], &[done], route),
+            Copy::Done { ref source, .. } if source == "snap-y"
+        ));
+    }
+
+    #[test]
+    fn budget_table() {
+        let ids = |n: usize| (0..n).map(|i| format!("s{i}")).collect::<Vec<_>>();
+        for (want, budget, now, deferred, left) in [
+            (3, 10, 3, 0, 7),
+            (3, 2, 2, 1, 0),
+            (0, 5, 0, 0, 5),
+            (4, 0, 0, 4, 0),
+        ] {
+            let mut b = budget;
+            let (go, later) = within_budget(ids(want), &mut b);
+            assert_eq!(
+                (go.len(), later.len(), b),
+                (now, deferred, left),
+                "{want} of {budget}"
+            );
+            assert!(later.iter().all(|k| k.reason.starts_with("deferred")));
+            assert_eq!(go, ids(want)[..now], "the first ones go first");
+        }
+    }
+
+    #[test]
+    fn after_delete_table() {
+        let e = |code: &str| Err(ApiError::new(code, "m"));
+        assert_eq!(after_delete(Ok(())), Deleted::Done);
+        assert!(
+            matches!(after_delete(e("InvalidSnapshot.NotFound")), Deleted::Skipped(r) if r.contains("already gone"))
+        );
+        assert!(
+            matches!(after_delete(e("InvalidSnapshot.InUse")), Deleted::Skipped(r) if r.contains("in use"))
+        );
+        assert!(
+            matches!(after_delete(e("RequestLimitExceeded")), Deleted::Failed(x) if x.is("RequestLimitExceeded"))
+        );
+    }
+
     #[test]
     fn state_round_trip() {
         for s in ["completed", "pending", "error", "recoverable"] {
