@@ -11,18 +11,17 @@
 //! | `COPY_KMS_KEY_ID` | KMS key ARN in `COPY_REGION` for the copies (required with it) | empty |
 //! | `DRY_RUN` | `true`: report only, change nothing | false |
 
-use thiserror::Error;
+use stack_contract::document_snapshotter as var;
+use stack_contract::env::{self, Env, EnvError};
+use stack_contract::volumes;
+
+pub use stack_contract::volumes::Volume;
 
 pub const DEFAULT_RETAIN: usize = 3;
 pub const DEFAULT_DESCRIPTION: &str = "OpenEMR document store snapshot";
 pub const DEFAULT_WINDOW_HOURS: i64 = 20;
-
-/// One document volume of the stack: its logical ID in the template and its volume id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Volume {
-    pub role: String,
-    pub id: String,
-}
+/// A week: the template allows at most 23, the function accepts a longer manual setting.
+pub const MAX_WINDOW_HOURS: i64 = 168;
 
 /// Where copies go, when enabled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,120 +41,99 @@ pub struct Config {
     pub dry_run: bool,
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("{0} is not set")]
-    Missing(&'static str),
-    #[error("{name} = {value:?}: {why}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        why: &'static str,
-    },
-}
+/// A bad or missing setting, naming the variable (the shared environment reader's error).
+pub type ConfigError = EnvError;
 
 impl Config {
-    /// Reads the settings through `lookup` (the process environment in the Lambda).
+    /// Reads the settings from the process environment (the Lambda's).
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::read(&env::process())
+    }
+
+    /// Reads the settings through `lookup` (a table in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
-        let stack_id = get("STACK_ID").ok_or(ConfigError::Missing("STACK_ID"))?;
-        let volumes_text = get("VOLUMES").ok_or(ConfigError::Missing("VOLUMES"))?;
-        let volumes = parse_volumes(&volumes_text)?;
-        let retain = match get("RETAIN_COUNT") {
-            None => DEFAULT_RETAIN,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if n >= 1 => n,
-                _ => {
-                    return Err(invalid(
-                        "RETAIN_COUNT",
-                        &v,
-                        "must be a whole number of at least 1",
-                    ));
-                }
-            },
-        };
-        let description = get("DESCRIPTION").unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned());
-        let window_hours = match get("IDEMPOTENCY_WINDOW_HOURS") {
-            None => DEFAULT_WINDOW_HOURS,
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) if (1..=168).contains(&n) => n,
-                _ => {
-                    return Err(invalid(
-                        "IDEMPOTENCY_WINDOW_HOURS",
-                        &v,
-                        "must be a whole number of hours from 1 to 168",
-                    ));
-                }
-            },
-        };
-        let copy = match (get("COPY_REGION"), get("COPY_KMS_KEY_ID")) {
-            (None, None) => None,
-            (Some(region), Some(kms_key_id)) => Some(CopyTarget { region, kms_key_id }),
-            (Some(region), None) => {
-                return Err(invalid(
-                    "COPY_REGION",
-                    &region,
-                    "needs COPY_KMS_KEY_ID (a KMS key ARN in that region) as well",
-                ));
-            }
-            (None, Some(key)) => {
-                return Err(invalid(
-                    "COPY_KMS_KEY_ID",
-                    &key,
-                    "needs COPY_REGION as well",
-                ));
-            }
-        };
-        let dry_run = match get("DRY_RUN").as_deref() {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(other) => return Err(invalid("DRY_RUN", other, "must be true or false")),
-        };
+        Config::read(&Env::new(lookup))
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Config, ConfigError> {
+        let stack_id = env.required(var::STACK_ID)?;
+        let volumes = parse_volumes(&env.required(var::VOLUMES)?)?;
+        let retain = retain(env)?;
+        let description = env
+            .optional(var::DESCRIPTION)
+            .unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned());
+        let window_hours = env.number_in(
+            var::IDEMPOTENCY_WINDOW_HOURS,
+            DEFAULT_WINDOW_HOURS,
+            1..=MAX_WINDOW_HOURS,
+            "hours",
+        )?;
         Ok(Config {
             stack_id,
             volumes,
             retain,
             description,
             window_secs: window_hours * 3600,
-            copy,
-            dry_run,
+            copy: copy_target(env)?,
+            dry_run: env.flag(var::DRY_RUN)?,
         })
     }
 }
 
-fn invalid(name: &'static str, value: &str, why: &'static str) -> ConfigError {
-    ConfigError::Invalid {
-        name,
-        value: value.to_owned(),
-        why,
+/// `RETAIN_COUNT`: no upper bound here (the template's parameter has one), so not
+/// [`Env::number_in`].
+fn retain<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<usize, ConfigError> {
+    match env.optional(var::RETAIN_COUNT) {
+        None => Ok(DEFAULT_RETAIN),
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(env::invalid(
+                var::RETAIN_COUNT,
+                &v,
+                "must be a whole number of at least 1",
+            )),
+        },
     }
 }
 
-/// `CouchDBVolume=vol-1,RCouchDBVolume=vol-2` → volumes, in that order; roles unique.
-pub fn parse_volumes(text: &str) -> Result<Vec<Volume>, ConfigError> {
-    let mut volumes: Vec<Volume> = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let Some((role, id)) = item.split_once('=') else {
-            return Err(invalid("VOLUMES", text, "each item must be Role=vol-id"));
-        };
-        let (role, id) = (role.trim(), id.trim());
-        if role.is_empty() || !id.starts_with("vol-") {
-            return Err(invalid("VOLUMES", text, "each item must be Role=vol-id"));
-        }
-        if volumes.iter().any(|v| v.role == role) {
-            return Err(invalid("VOLUMES", text, "a role appears twice"));
-        }
-        volumes.push(Volume {
-            role: role.to_owned(),
-            id: id.to_owned(),
-        });
+/// `COPY_REGION` and `COPY_KMS_KEY_ID`: both or neither.
+fn copy_target<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<Option<CopyTarget>, ConfigError> {
+    match (
+        env.optional(var::COPY_REGION),
+        env.optional(var::COPY_KMS_KEY_ID),
+    ) {
+        (None, None) => Ok(None),
+        (Some(region), Some(kms_key_id)) => Ok(Some(CopyTarget { region, kms_key_id })),
+        (Some(region), None) => Err(env::invalid(
+            var::COPY_REGION,
+            &region,
+            format!(
+                "needs {} (a KMS key ARN in that region) as well",
+                var::COPY_KMS_KEY_ID
+            ),
+        )),
+        (None, Some(key)) => Err(env::invalid(
+            var::COPY_KMS_KEY_ID,
+            &key,
+            format!("needs {} as well", var::COPY_REGION),
+        )),
     }
+}
+
+/// `CouchDBVolume=vol-1,RCouchDBVolume=vol-2` → volumes, in that order; roles unique; at
+/// least one (the shared [`volumes::parse`] accepts an empty list, this function does not).
+pub fn parse_volumes(text: &str) -> Result<Vec<Volume>, ConfigError> {
+    let volumes = volumes::parse(text).map_err(|e| {
+        env::invalid(
+            var::VOLUMES,
+            text,
+            format!("{e} (each item must be Role=vol-id)"),
+        )
+    })?;
     if volumes.is_empty() {
-        return Err(invalid("VOLUMES", text, "names no volume"));
+        return Err(env::invalid(var::VOLUMES, text, "names no volume"));
     }
     Ok(volumes)
 }

@@ -1,144 +1,150 @@
-//! The EC2 calls the function makes, behind a small seam ([`Ec2`]).
-//!
-//! [`SdkEc2`] is the real thing (used in the Lambda and against the emulator); tests that need
-//! states the emulator cannot produce (pending snapshots, several pages, throttling) implement
-//! [`Ec2`] with a fake. Every call maps its failure to an [`ApiError`] carrying EC2's error code.
+//! The EC2 calls, one small async function each, on the SDK's own client: the *gather* side
+//! (describe volumes, list our snapshots page by page) returns the plain structs of
+//! [`crate::facts`]; the *act* side (create, delete, copy) executes what [`crate::plan`]
+//! decided. Every failure is an [`ApiError`] carrying EC2's error code.
 
-use std::collections::BTreeMap;
-use std::future::Future;
-
+use aws_clients::ApiError;
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{Filter, ResourceType, Snapshot, Tag, TagSpecification, Volume};
 
-use crate::plan::State;
-
-/// A volume as described: its id and its `Name` tag, if any.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeInfo {
-    pub id: String,
-    pub name: Option<String>,
-}
-
-/// A snapshot as described.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotInfo {
-    pub id: String,
-    pub volume_id: String,
-    pub state: State,
-    /// EC2's StartTime, unix seconds (0 if missing).
-    pub start_time: i64,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// One page of `DescribeSnapshots`.
-#[derive(Debug, Clone, Default)]
-pub struct Page {
-    pub snapshots: Vec<SnapshotInfo>,
-    pub next_token: Option<String>,
-}
-
-/// A failed call: EC2's error code (e.g. `InvalidVolume.NotFound`, `RequestLimitExceeded`) or
-/// a transport-level kind (`Timeout`, `Dispatch`), and a message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ApiError {
-    pub code: String,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(code: &str, message: &str) -> ApiError {
-        ApiError {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        }
-    }
-
-    /// The snapshot does not exist (any more).
-    pub fn is_not_found(&self) -> bool {
-        self.code == "InvalidSnapshot.NotFound"
-    }
-
-    /// The snapshot backs an AMI and cannot be deleted until the AMI is deregistered.
-    pub fn is_in_use(&self) -> bool {
-        self.code == "InvalidSnapshot.InUse"
-    }
-}
-
-/// What `CreateSnapshot` / `CopySnapshot` are asked to make.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSnapshot {
-    pub description: String,
-    pub tags: Vec<(String, String)>,
-}
-
-/// The EC2 operations the snapshotter uses. One value talks to one region.
-pub trait Ec2: Sync {
-    /// The volumes among `ids` that exist, with their Name tags (missing ones are left out).
-    fn describe_volumes(
-        &self,
-        ids: &[String],
-    ) -> impl Future<Output = Result<Vec<VolumeInfo>, ApiError>> + Send;
-    /// One page of this account's snapshots whose tag `tag_key` equals `tag_value`.
-    fn describe_snapshots(
-        &self,
-        tag_key: &str,
-        tag_value: &str,
-        next_token: Option<String>,
-    ) -> impl Future<Output = Result<Page, ApiError>> + Send;
-    /// Starts a snapshot of `volume_id`; returns its id.
-    fn create_snapshot(
-        &self,
-        volume_id: &str,
-        new: &NewSnapshot,
-    ) -> impl Future<Output = Result<String, ApiError>> + Send;
-    fn delete_snapshot(
-        &self,
-        snapshot_id: &str,
-    ) -> impl Future<Output = Result<(), ApiError>> + Send;
-    /// Copies `source_id` from `source_region` into this client's region, encrypted with
-    /// `kms_key_id`; returns the copy's id.
-    fn copy_snapshot(
-        &self,
-        source_region: &str,
-        source_id: &str,
-        kms_key_id: &str,
-        new: &NewSnapshot,
-    ) -> impl Future<Output = Result<String, ApiError>> + Send;
-}
+use crate::facts::{NewCopy, NewSnapshot, Page, SnapshotInfo, VolumeInfo};
+use crate::plan::{self, State};
+use crate::tags;
 
 /// Page size asked of `DescribeSnapshots` (EC2's maximum).
 pub const PAGE_SIZE: i32 = 1000;
 
-/// The SDK-backed [`Ec2`].
-#[derive(Debug, Clone)]
-pub struct SdkEc2 {
-    pub client: Client,
+/// EC2's code for a snapshot that does not exist (any more).
+pub const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
+/// EC2's code for a snapshot that backs an AMI (not deletable until it is deregistered).
+pub const SNAPSHOT_IN_USE: &str = "InvalidSnapshot.InUse";
+
+/// The snapshot does not exist (any more).
+pub fn is_not_found(e: &ApiError) -> bool {
+    e.is(SNAPSHOT_NOT_FOUND)
 }
 
-impl SdkEc2 {
-    pub fn new(client: Client) -> SdkEc2 {
-        SdkEc2 { client }
+/// The snapshot backs an AMI and cannot be deleted until the AMI is deregistered.
+pub fn is_in_use(e: &ApiError) -> bool {
+    e.is(SNAPSHOT_IN_USE)
+}
+
+/// The volumes among `ids` that exist, with their Name tags (missing ones are left out).
+pub async fn describe_volumes(ec2: &Client, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
+    // A filter, not VolumeIds: a missing volume is then absent rather than failing the call
+    // for every volume.
+    let filter = Filter::builder()
+        .name("volume-id")
+        .set_values(Some(ids.to_vec()))
+        .build();
+    let mut out = Vec::new();
+    let mut pages = ec2
+        .describe_volumes()
+        .filters(filter)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ApiError::from_sdk(&e))?;
+        out.extend(page.volumes().iter().map(volume_info));
+    }
+    Ok(out)
+}
+
+/// One page of this account's snapshots whose tag `tag_key` equals `tag_value`.
+pub async fn snapshots_page(
+    ec2: &Client,
+    tag_key: &str,
+    tag_value: &str,
+    next_token: Option<String>,
+) -> Result<Page, ApiError> {
+    let filter = Filter::builder()
+        .name(format!("tag:{tag_key}"))
+        .values(tag_value)
+        .build();
+    let out = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(filter)
+        .max_results(PAGE_SIZE)
+        .set_next_token(next_token)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk(&e))?;
+    Ok(Page {
+        snapshots: out.snapshots().iter().map(snapshot_info).collect(),
+        next_token: out
+            .next_token()
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned),
+    })
+}
+
+/// Every snapshot tagged `tag_key = tag_value`, following `NextToken` (guarded by
+/// [`plan::next_token`] against a server that never finishes).
+pub async fn tagged_snapshots(
+    ec2: &Client,
+    tag_key: &str,
+    tag_value: &str,
+) -> Result<Vec<SnapshotInfo>, ApiError> {
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = snapshots_page(ec2, tag_key, tag_value, token.clone()).await?;
+        pages += 1;
+        all.extend(page.snapshots);
+        match plan::next_token(token.as_deref(), page.next_token, pages)? {
+            Some(next) => token = Some(next),
+            None => return Ok(all),
+        }
     }
 }
 
-fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-    err: SdkError<E, R>,
-) -> ApiError {
-    let code = match &err {
-        SdkError::ServiceError(e) => e.err().code().unwrap_or("Unknown").to_owned(),
-        SdkError::TimeoutError(_) => "Timeout".to_owned(),
-        SdkError::DispatchFailure(_) => "Dispatch".to_owned(),
-        SdkError::ResponseError(_) => "Response".to_owned(),
-        SdkError::ConstructionFailure(_) => "Construction".to_owned(),
-        _ => "Unknown".to_owned(),
-    };
-    let message = match &err {
-        SdkError::ServiceError(e) => e.err().message().unwrap_or("").to_owned(),
-        _ => DisplayErrorContext(&err).to_string(),
-    };
-    ApiError { code, message }
+/// Starts a snapshot of `volume_id`; returns its id.
+pub async fn create_snapshot(
+    ec2: &Client,
+    volume_id: &str,
+    new: &NewSnapshot,
+) -> Result<String, ApiError> {
+    let out = ec2
+        .create_snapshot()
+        .volume_id(volume_id)
+        .description(&new.description)
+        .set_tag_specifications(tag_spec(new))
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk(&e))?;
+    out.snapshot_id()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::new("Response", "CreateSnapshot returned no SnapshotId"))
+}
+
+pub async fn delete_snapshot(ec2: &Client, snapshot_id: &str) -> Result<(), ApiError> {
+    ec2.delete_snapshot()
+        .snapshot_id(snapshot_id)
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk(&e))?;
+    Ok(())
+}
+
+/// Copies `copy.source_id` from `copy.source_region` into `ec2`'s region, encrypted with
+/// `copy.kms_key_id`; returns the copy's id.
+pub async fn copy_snapshot(ec2: &Client, copy: &NewCopy) -> Result<String, ApiError> {
+    let out = ec2
+        .copy_snapshot()
+        .source_region(&copy.source_region)
+        .source_snapshot_id(&copy.source_id)
+        .encrypted(true)
+        .kms_key_id(&copy.kms_key_id)
+        .description(&copy.new.description)
+        .set_tag_specifications(tag_spec(&copy.new))
+        .send()
+        .await
+        .map_err(|e| ApiError::from_sdk(&e))?;
+    out.snapshot_id()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::new("Response", "CopySnapshot returned no SnapshotId"))
 }
 
 /// The tags of a new snapshot; none at all when there are none (EC2 rejects an empty spec).
@@ -159,138 +165,33 @@ fn tag_spec(new: &NewSnapshot) -> Option<Vec<TagSpecification>> {
     ])
 }
 
-impl Ec2 for SdkEc2 {
-    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
-        // A filter, not VolumeIds: a missing volume is then absent rather than failing the call
-        // for every volume.
-        let filter = Filter::builder()
-            .name("volume-id")
-            .set_values(Some(ids.to_vec()))
-            .build();
-        let mut out = Vec::new();
-        let mut pages = self
-            .client
-            .describe_volumes()
-            .filters(filter)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(api_error)?;
-            for v in page.volumes() {
-                let name = v
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some("Name"))
-                    .and_then(|t| t.value())
-                    .map(str::to_owned);
-                out.push(VolumeInfo {
-                    id: v.volume_id().unwrap_or_default().to_owned(),
-                    name,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    async fn describe_snapshots(
-        &self,
-        tag_key: &str,
-        tag_value: &str,
-        next_token: Option<String>,
-    ) -> Result<Page, ApiError> {
-        let filter = Filter::builder()
-            .name(format!("tag:{tag_key}"))
-            .values(tag_value)
-            .build();
-        let out = self
-            .client
-            .describe_snapshots()
-            .owner_ids("self")
-            .filters(filter)
-            .max_results(PAGE_SIZE)
-            .set_next_token(next_token)
-            .send()
-            .await
-            .map_err(api_error)?;
-        let snapshots = out
-            .snapshots()
+fn volume_info(v: &Volume) -> VolumeInfo {
+    VolumeInfo {
+        id: v.volume_id().unwrap_or_default().to_owned(),
+        name: v
+            .tags()
             .iter()
-            .map(|s| SnapshotInfo {
-                id: s.snapshot_id().unwrap_or_default().to_owned(),
-                volume_id: s.volume_id().unwrap_or_default().to_owned(),
-                state: State::parse(s.state().map(|st| st.as_str()).unwrap_or("unknown")),
-                start_time: s.start_time().map(|t| t.secs()).unwrap_or(0),
-                tags: s
-                    .tags()
-                    .iter()
-                    .filter_map(|t| {
-                        Some((
-                            t.key()?.to_owned(),
-                            t.value().unwrap_or_default().to_owned(),
-                        ))
-                    })
-                    .collect(),
+            .find(|t| t.key() == Some(tags::NAME))
+            .and_then(|t| t.value())
+            .map(str::to_owned),
+    }
+}
+
+fn snapshot_info(s: &Snapshot) -> SnapshotInfo {
+    SnapshotInfo {
+        id: s.snapshot_id().unwrap_or_default().to_owned(),
+        volume_id: s.volume_id().unwrap_or_default().to_owned(),
+        state: State::parse(s.state().map(|st| st.as_str()).unwrap_or("unknown")),
+        start_time: s.start_time().map(|t| t.secs()).unwrap_or(0),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_owned(),
+                    t.value().unwrap_or_default().to_owned(),
+                ))
             })
-            .collect();
-        Ok(Page {
-            snapshots,
-            next_token: out
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned),
-        })
-    }
-
-    async fn create_snapshot(
-        &self,
-        volume_id: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        let out = self
-            .client
-            .create_snapshot()
-            .volume_id(volume_id)
-            .description(&new.description)
-            .set_tag_specifications(tag_spec(new))
-            .send()
-            .await
-            .map_err(api_error)?;
-        out.snapshot_id()
-            .map(str::to_owned)
-            .ok_or_else(|| ApiError::new("Response", "CreateSnapshot returned no SnapshotId"))
-    }
-
-    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
-        self.client
-            .delete_snapshot()
-            .snapshot_id(snapshot_id)
-            .send()
-            .await
-            .map_err(api_error)?;
-        Ok(())
-    }
-
-    async fn copy_snapshot(
-        &self,
-        source_region: &str,
-        source_id: &str,
-        kms_key_id: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        let out = self
-            .client
-            .copy_snapshot()
-            .source_region(source_region)
-            .source_snapshot_id(source_id)
-            .encrypted(true)
-            .kms_key_id(kms_key_id)
-            .description(&new.description)
-            .set_tag_specifications(tag_spec(new))
-            .send()
-            .await
-            .map_err(api_error)?;
-        out.snapshot_id()
-            .map(str::to_owned)
-            .ok_or_else(|| ApiError::new("Response", "CopySnapshot returned no SnapshotId"))
+            .collect(),
     }
 }

@@ -1,9 +1,11 @@
 //! document-snapshotter: scheduled EBS snapshots of the stack's document (CouchDB) volumes that
-//! only ever prune their own. See README.md for the contract; the decisions are in [`plan`],
-//! the EC2 calls behind the [`ec2::Ec2`] seam, one run in [`run`].
+//! only ever prune their own. See README.md for the contract. The seam: facts are gathered
+//! through the SDK ([`ec2`], plain structs in [`facts`]), decided on by pure functions
+//! ([`plan`]), and acted on by small SDK calls ([`ec2`]); one run is [`run`].
 
 pub mod config;
 pub mod ec2;
+pub mod facts;
 pub mod plan;
 pub mod run;
 pub mod tags;
@@ -15,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use tracing::{Instrument, error, info, info_span};
 
 pub use config::Config;
-pub use ec2::{Ec2, SdkEc2};
 pub use run::Summary;
 
 /// The `detail` of the invoking event. A scheduled EventBridge event has `{}`; a manual
@@ -44,25 +45,25 @@ impl From<Failed> for lambda_runtime::Diagnostic {
 }
 
 /// Everything a warm function keeps between invocations.
-pub struct Snapshotter<E: Ec2> {
-    pub ec2: E,
+pub struct Snapshotter {
+    pub ec2: aws_sdk_ec2::Client,
     /// The stack's region (the copy's source region).
     pub region: String,
     /// A client in the copy region, when copying is configured.
-    pub copy_ec2: Option<E>,
+    pub copy_ec2: Option<aws_sdk_ec2::Client>,
     pub config: Config,
 }
 
-impl Snapshotter<SdkEc2> {
+impl Snapshotter {
     /// Clients for the stack's region and, if configured, the copy region.
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: Config) -> Snapshotter<SdkEc2> {
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: Config) -> Snapshotter {
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        let ec2 = SdkEc2::new(aws_sdk_ec2::Client::new(sdk));
+        let ec2 = aws_sdk_ec2::Client::new(sdk);
         let copy_ec2 = config.copy.as_ref().map(|target| {
             let conf = aws_sdk_ec2::config::Builder::from(sdk)
                 .region(aws_sdk_ec2::config::Region::new(target.region.clone()))
                 .build();
-            SdkEc2::new(aws_sdk_ec2::Client::from_conf(conf))
+            aws_sdk_ec2::Client::from_conf(conf)
         });
         Snapshotter {
             ec2,
@@ -71,9 +72,7 @@ impl Snapshotter<SdkEc2> {
             config,
         }
     }
-}
 
-impl<E: Ec2> Snapshotter<E> {
     /// Handles one event at `now` (unix seconds): dry run if the event or `DRY_RUN` asks.
     pub async fn handle(&self, request: &Request, now: i64) -> Result<Summary, Failed> {
         let dry_run = self.config.dry_run || request.detail.dry_run;

@@ -6,7 +6,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     aws_clients::init_logging();
-    let config = Config::from_lookup(|name| std::env::var(name).ok())?;
+    let config = Config::from_env()?;
     let sdk = aws_clients::sdk_config().await;
     let snapshotter = Snapshotter::from_sdk(&sdk, config);
     let snapshotter = &snapshotter;

@@ -12,23 +12,23 @@
 //! 5. A failing delete does not stop the others; it is reported, and the invocation fails unless
 //!    the snapshot was already gone or is held by an AMI (reported as skipped).
 
-use std::collections::BTreeMap;
+//!
+//! Each step gathers facts ([`gather`], [`crate::ec2`]), decides in [`crate::plan`] and acts.
+//! [`run_with`] starts from facts already gathered, so a test can change the world between
+//! listing and acting (a volume or snapshot vanishing underneath).
 
+use aws_clients::ApiError;
+use aws_sdk_ec2::Client;
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::config::Config;
-use crate::ec2::{ApiError, Ec2, NewSnapshot, SnapshotInfo};
-use crate::plan::{self, Skip, Snap, State};
+use crate::config::{Config, CopyTarget};
+use crate::ec2;
+use crate::facts::{Facts, Ours};
+use crate::plan::{self, CopyRoute, Create, Deleted, Skip};
 use crate::tags;
 
-/// Stop following `NextToken` after this many pages (10 million snapshots): a loop guard.
-const MAX_PAGES: usize = 10_000;
-
-/// Deletes per run, over all volumes and regions: a long backlog (say, the retention lowered
-/// from 1000 to 3) is worked off over several nights instead of running into the Lambda's
-/// time-out. Deletes beyond it are reported as skipped ("deferred").
-pub const MAX_DELETES_PER_RUN: usize = 500;
+pub use crate::plan::MAX_DELETES_PER_RUN;
 
 /// What happened to one volume in one region.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -88,132 +88,240 @@ impl Summary {
     }
 }
 
-/// The decisions' view of a snapshot. Its time is the `openemr:backup-time` tag, but never
-/// later than EC2's StartTime: the tag is written just before the snapshot starts (and a copy
-/// carries its source's time), so a later tag can only be wrong, and a tag in the future must
-/// not make a snapshot look like it covers every coming night.
-fn to_snap(s: &SnapshotInfo) -> Snap {
-    let time = match (tags::backup_time(&s.tags), s.start_time) {
-        (Some(tag), 0) => tag,
-        (Some(tag), start) => tag.min(start),
-        (None, start) => start,
-    };
-    Snap {
-        id: s.id.clone(),
-        state: s.state.clone(),
-        time,
+/// One invocation's fixed inputs: the settings, the stack's region, the time (unix seconds)
+/// and whether to change nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Invocation<'a> {
+    pub cfg: &'a Config,
+    pub region: &'a str,
+    pub now: i64,
+    pub dry_run: bool,
+}
+
+impl Invocation<'_> {
+    fn summary(&self) -> Summary {
+        Summary {
+            stack_id: self.cfg.stack_id.clone(),
+            dry_run: self.dry_run,
+            backup_time: tags::format_time(self.now),
+            retain: self.cfg.retain,
+            ..Default::default()
+        }
+    }
+
+    /// The summary of a run that stopped before changing anything.
+    fn stopped(&self, why: GatherError) -> Summary {
+        let mut s = self.summary();
+        let (error, skipped) = match why {
+            GatherError::Listing(e) => (
+                format!(
+                    "listing this stack's snapshots in {} failed: {e}; nothing created or deleted",
+                    self.region
+                ),
+                "listing failed",
+            ),
+            GatherError::Describing(e) => (
+                format!("describing the document volumes failed: {e}; nothing created or deleted"),
+                "describing the volumes failed",
+            ),
+        };
+        s.errors.push(error);
+        s.pruning_skipped = Some(skipped.into());
+        s
     }
 }
 
-/// All of this stack's snapshots in `ec2`'s region, by volume role (roles not configured are
-/// left out: they are never touched).
-pub async fn list_ours<E: Ec2>(
-    ec2: &E,
+/// Gathering the facts failed: nothing is decided, nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GatherError {
+    Listing(ApiError),
+    Describing(ApiError),
+}
+
+/// All of this stack's snapshots in `ec2`'s region, by volume role.
+pub async fn list_ours(ec2: &Client, cfg: &Config) -> Result<Ours, ApiError> {
+    let tagged = ec2::tagged_snapshots(ec2, tags::STACK_ID, &cfg.stack_id).await?;
+    Ok(plan::group_ours(cfg, tagged))
+}
+
+/// Our snapshots and the configured volumes, in the stack's region.
+pub async fn gather(ec2: &Client, cfg: &Config) -> Result<Facts, GatherError> {
+    let ours = list_ours(ec2, cfg).await.map_err(GatherError::Listing)?;
+    let ids: Vec<String> = cfg.volumes.iter().map(|v| v.id.clone()).collect();
+    let volumes = ec2::describe_volumes(ec2, &ids)
+        .await
+        .map_err(GatherError::Describing)?;
+    Ok(Facts { ours, volumes })
+}
+
+/// One run against `ec2` (the stack's region, `region`) and, when the config asks for copies,
+/// `copy_ec2` (the copy region). `now` is unix seconds.
+pub async fn run(
+    ec2: &Client,
+    region: &str,
+    copy_ec2: Option<&Client>,
     cfg: &Config,
-) -> Result<BTreeMap<String, Vec<SnapshotInfo>>, ApiError> {
-    let mut by_role: BTreeMap<String, Vec<SnapshotInfo>> = BTreeMap::new();
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let page = ec2
-            .describe_snapshots(tags::STACK_ID, &cfg.stack_id, token.clone())
-            .await?;
-        for s in page.snapshots {
-            // The filter is the server's; the decision is ours: check the tags again.
-            if let Some(v) = cfg
-                .volumes
-                .iter()
-                .find(|v| tags::is_ours(&s.tags, &cfg.stack_id, &v.role))
-            {
-                by_role.entry(v.role.clone()).or_default().push(s);
-            }
-        }
-        match page.next_token {
-            Some(next) if Some(&next) == token.as_ref() => {
-                return Err(ApiError::new(
-                    "Pagination",
-                    "DescribeSnapshots returned the same NextToken twice",
+    now: i64,
+    dry_run: bool,
+) -> Summary {
+    let inv = Invocation {
+        cfg,
+        region,
+        now,
+        dry_run,
+    };
+    match gather(ec2, cfg).await {
+        Ok(facts) => run_with(ec2, copy_ec2, &inv, &facts).await,
+        Err(e) => inv.stopped(e),
+    }
+}
+
+/// The run after [`gather`]: create, prune unless a create failed, copy.
+pub async fn run_with(
+    ec2: &Client,
+    copy_ec2: Option<&Client>,
+    inv: &Invocation<'_>,
+    facts: &Facts,
+) -> Summary {
+    let mut progress = Progress {
+        summary: inv.summary(),
+        deletes: Deletes {
+            dry_run: inv.dry_run,
+            budget: MAX_DELETES_PER_RUN,
+            errors: Vec::new(),
+        },
+    };
+    let create_failed = create_all(ec2, inv, facts, &mut progress.summary).await;
+    if create_failed {
+        progress.summary.pruning_skipped =
+            Some("a snapshot could not be created in this run: nothing is deleted".into());
+    } else {
+        let s = &mut progress.summary;
+        let retention = Retention {
+            retain: inv.cfg.retain,
+            ours: &facts.ours,
+        };
+        retention
+            .apply(ec2, &mut s.volumes, &mut progress.deletes)
+            .await;
+        s.errors.append(&mut progress.deletes.errors);
+    }
+    if let Some(target) = &inv.cfg.copy {
+        copy_step(copy_ec2, inv, target, facts, create_failed, &mut progress).await;
+    }
+    progress.summary
+}
+
+/// The summary so far and the deletes left in this run.
+struct Progress {
+    summary: Summary,
+    deletes: Deletes,
+}
+
+/// What the deletes of one run share: dry run or not, how many are left, what failed.
+struct Deletes {
+    dry_run: bool,
+    budget: usize,
+    errors: Vec<String>,
+}
+
+/// Step 1: a snapshot of every volume whose window is not yet covered. True if any failed
+/// (a volume gone counts), which stops every delete of this run.
+async fn create_all(ec2: &Client, inv: &Invocation<'_>, facts: &Facts, s: &mut Summary) -> bool {
+    let mut failed = false;
+    for vol in &inv.cfg.volumes {
+        let mut report = VolumeReport::new(&vol.role, inv.region, &vol.id);
+        match plan::create(inv.cfg, vol, facts, inv.now) {
+            Create::VolumeMissing => {
+                failed = true;
+                warn!(role = %vol.role, volume_id = %vol.id, "volume not found");
+                s.errors.push(format!(
+                    "{} ({}): volume {} not found, no snapshot taken",
+                    vol.role, inv.region, vol.id
                 ));
             }
-            Some(next) => token = Some(next),
-            None => return Ok(by_role),
+            Create::Covered(skip) => {
+                info!(role = %vol.role, snapshot_id = %skip.snapshot_id, "this window is already backed up");
+                report.skipped.push(skip);
+            }
+            Create::Snapshot(_) if inv.dry_run => {
+                info!(role = %vol.role, volume_id = %vol.id, "dry run: would create snapshot");
+                report.would_create = true;
+            }
+            Create::Snapshot(new) => match ec2::create_snapshot(ec2, &vol.id, &new).await {
+                Ok(id) => {
+                    info!(role = %vol.role, volume_id = %vol.id, snapshot_id = %id, "created snapshot");
+                    report.created = Some(id);
+                }
+                Err(e) => {
+                    failed = true;
+                    warn!(role = %vol.role, volume_id = %vol.id, error = %e, "create failed");
+                    s.errors.push(format!(
+                        "{} ({}): snapshot of {} failed: {e}",
+                        vol.role, inv.region, vol.id
+                    ));
+                }
+            },
+        }
+        s.volumes.push(report);
+    }
+    failed
+}
+
+/// The retention in one region: keep `retain` completed snapshots of `ours` per volume.
+struct Retention<'a> {
+    retain: usize,
+    ours: &'a Ours,
+}
+
+impl Retention<'_> {
+    /// Prunes each report's volume (steps 2 and, in the copy region, 3b).
+    async fn apply(&self, ec2: &Client, reports: &mut [VolumeReport], deletes: &mut Deletes) {
+        for report in reports {
+            let snaps = self
+                .ours
+                .get(&report.role)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let plan = plan::prune(&plan::to_snaps(snaps), self.retain);
+            apply_prune(ec2, plan, report, deletes).await;
         }
     }
-    Err(ApiError::new(
-        "Pagination",
-        "DescribeSnapshots did not finish within the page limit",
-    ))
 }
 
-fn snapshot_tags(
-    cfg: &Config,
-    role: &str,
-    backup_time: &str,
-    name: Option<&str>,
-) -> Vec<(String, String)> {
-    let mut t = vec![
-        (tags::STACK_ID.to_owned(), cfg.stack_id.clone()),
-        (tags::VOLUME_ROLE.to_owned(), role.to_owned()),
-        (tags::BACKUP_TIME.to_owned(), backup_time.to_owned()),
-        (
-            tags::MANAGED_BY.to_owned(),
-            tags::MANAGED_BY_VALUE.to_owned(),
-        ),
-    ];
-    if let Some(name) = name {
-        t.push(("Name".to_owned(), name.to_owned()));
-    }
-    t
-}
-
-/// Deletes `plan.delete` (or records it, in a dry run) and fills the report.
-async fn apply_prune<E: Ec2>(
-    ec2: &E,
+/// Deletes `plan.delete` within the run's budget (or records it, in a dry run) and fills the
+/// report.
+async fn apply_prune(
+    ec2: &Client,
     plan: plan::Prune,
-    dry_run: bool,
     report: &mut VolumeReport,
-    errors: &mut Vec<String>,
-    budget: &mut usize,
+    deletes: &mut Deletes,
 ) {
     report.kept = plan.keep;
     report.skipped.extend(plan.skip);
-    for id in plan.delete {
-        if *budget == 0 {
-            report.skipped.push(Skip {
-                snapshot_id: id,
-                reason: format!(
-                    "deferred to the next run (at most {MAX_DELETES_PER_RUN} deletes a run)"
-                ),
-            });
-            continue;
-        }
-        *budget -= 1;
-        if dry_run {
+    let (now, deferred) = plan::within_budget(plan.delete, &mut deletes.budget);
+    report.skipped.extend(deferred);
+    for id in now {
+        if deletes.dry_run {
             info!(snapshot_id = %id, role = %report.role, region = %report.region, "dry run: would delete snapshot");
             report.would_delete.push(id);
             continue;
         }
-        match ec2.delete_snapshot(&id).await {
-            Ok(()) => {
+        match plan::after_delete(ec2::delete_snapshot(ec2, &id).await) {
+            Deleted::Done => {
                 info!(snapshot_id = %id, role = %report.role, region = %report.region, "deleted snapshot");
                 report.deleted.push(id);
             }
-            Err(e) if e.is_not_found() => {
-                warn!(snapshot_id = %id, role = %report.role, "snapshot already gone");
+            Deleted::Skipped(reason) => {
+                warn!(snapshot_id = %id, role = %report.role, %reason, "snapshot not deleted");
                 report.skipped.push(Skip {
                     snapshot_id: id,
-                    reason: "already gone (deleted by someone else)".into(),
+                    reason,
                 });
             }
-            Err(e) if e.is_in_use() => {
-                warn!(snapshot_id = %id, role = %report.role, error = %e, "snapshot in use by an AMI, not deleted");
-                report.skipped.push(Skip {
-                    snapshot_id: id,
-                    reason: format!("in use, not deleted: {e}"),
-                });
-            }
-            Err(e) => {
+            Deleted::Failed(e) => {
                 warn!(snapshot_id = %id, role = %report.role, error = %e, "delete failed");
-                errors.push(format!(
+                deletes.errors.push(format!(
                     "{} ({}): deleting {id} failed: {e}",
                     report.role, report.region
                 ));
@@ -222,250 +330,124 @@ async fn apply_prune<E: Ec2>(
     }
 }
 
-/// One run against `ec2` (the stack's region, `region`) and, when the config asks for copies,
-/// `copy_ec2` (the copy region). `now` is unix seconds.
-pub async fn run<E: Ec2>(
-    ec2: &E,
-    region: &str,
-    copy_ec2: Option<&E>,
-    cfg: &Config,
-    now: i64,
-    dry_run: bool,
-) -> Summary {
-    let backup_time = tags::format_time(now);
-    let mut s = Summary {
-        stack_id: cfg.stack_id.clone(),
-        dry_run,
-        backup_time: backup_time.clone(),
-        retain: cfg.retain,
-        ..Default::default()
-    };
-
-    let existing = match list_ours(ec2, cfg).await {
-        Ok(m) => m,
-        Err(e) => {
-            s.errors.push(format!(
-                "listing this stack's snapshots in {region} failed: {e}; nothing created or deleted"
-            ));
-            s.pruning_skipped = Some("listing failed".into());
-            return s;
-        }
-    };
-    let ids: Vec<String> = cfg.volumes.iter().map(|v| v.id.clone()).collect();
-    let described = match ec2.describe_volumes(&ids).await {
-        Ok(v) => v,
-        Err(e) => {
-            s.errors.push(format!(
-                "describing the document volumes failed: {e}; nothing created or deleted"
-            ));
-            s.pruning_skipped = Some("describing the volumes failed".into());
-            return s;
-        }
-    };
-    let snaps_of = |role: &str| -> Vec<Snap> {
-        existing
-            .get(role)
-            .map(|v| v.iter().map(to_snap).collect())
-            .unwrap_or_default()
-    };
-
-    // 1. Create, unless this window is already covered.
-    let mut create_failed = false;
-    let mut budget = MAX_DELETES_PER_RUN;
-    for vol in &cfg.volumes {
-        let mut report = VolumeReport::new(&vol.role, region, &vol.id);
-        let snaps = snaps_of(&vol.role);
-        let volume = described.iter().find(|d| d.id == vol.id);
-        if volume.is_none() {
-            create_failed = true;
-            warn!(role = %vol.role, volume_id = %vol.id, "volume not found");
-            s.errors.push(format!(
-                "{} ({region}): volume {} not found, no snapshot taken",
-                vol.role, vol.id
-            ));
-        } else if let Some(cover) = plan::covering(&snaps, now, cfg.window_secs) {
-            info!(role = %vol.role, snapshot_id = %cover.id, "this window is already backed up");
-            report.skipped.push(Skip {
-                snapshot_id: cover.id.clone(),
-                reason: format!(
-                    "{} snapshot from {} already covers this window; no new snapshot",
-                    cover.state.as_str(),
-                    tags::format_time(cover.time)
-                ),
-            });
-        } else if dry_run {
-            info!(role = %vol.role, volume_id = %vol.id, "dry run: would create snapshot");
-            report.would_create = true;
-        } else {
-            let new = NewSnapshot {
-                description: cfg.description.clone(),
-                tags: snapshot_tags(
-                    cfg,
-                    &vol.role,
-                    &backup_time,
-                    volume.and_then(|v| v.name.as_deref()),
-                ),
-            };
-            match ec2.create_snapshot(&vol.id, &new).await {
-                Ok(id) => {
-                    info!(role = %vol.role, volume_id = %vol.id, snapshot_id = %id, "created snapshot");
-                    report.created = Some(id);
-                }
-                Err(e) => {
-                    create_failed = true;
-                    warn!(role = %vol.role, volume_id = %vol.id, error = %e, "create failed");
-                    s.errors.push(format!(
-                        "{} ({region}): snapshot of {} failed: {e}",
-                        vol.role, vol.id
-                    ));
-                }
-            }
-        }
-        s.volumes.push(report);
-    }
-
-    // 2. Prune, unless a create failed.
-    if create_failed {
-        s.pruning_skipped =
-            Some("a snapshot could not be created in this run: nothing is deleted".into());
-    } else {
-        for report in &mut s.volumes {
-            let plan = plan::prune(&snaps_of(&report.role), cfg.retain);
-            apply_prune(ec2, plan, dry_run, report, &mut s.errors, &mut budget).await;
-        }
-    }
-
-    // 3. Copy to the second region and prune there.
-    if let Some(target) = cfg.copy.as_ref().filter(|t| t.region == region) {
-        s.errors.push(format!(
+/// Step 3: copy to the second region and prune there, unless the copy region is the stack's
+/// own (copies would be indistinguishable from the snapshots).
+async fn copy_step(
+    copy_ec2: Option<&Client>,
+    inv: &Invocation<'_>,
+    target: &CopyTarget,
+    facts: &Facts,
+    create_failed: bool,
+    progress: &mut Progress,
+) {
+    if target.region == inv.region {
+        progress.summary.errors.push(format!(
             "the copy region {} is the stack's own region: copies would be indistinguishable from the snapshots; nothing copied",
             target.region
         ));
-    } else if let (Some(target), Some(copy_ec2)) = (&cfg.copy, copy_ec2) {
-        copy_and_prune(
-            copy_ec2,
-            region,
-            &target.region,
-            &target.kms_key_id,
-            cfg,
-            &existing,
-            create_failed,
-            dry_run,
-            &mut s,
-            &mut budget,
-        )
-        .await;
+        return;
     }
-    s
+    let Some(copy_ec2) = copy_ec2 else {
+        return;
+    };
+    let region = CopyRegion {
+        ec2: copy_ec2,
+        target,
+        inv,
+    };
+    region.copy_and_prune(facts, create_failed, progress).await;
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn copy_and_prune<E: Ec2>(
-    ec2: &E,
-    source_region: &str,
-    region: &str,
-    kms_key_id: &str,
-    cfg: &Config,
-    source: &BTreeMap<String, Vec<SnapshotInfo>>,
-    create_failed: bool,
-    dry_run: bool,
-    s: &mut Summary,
-    budget: &mut usize,
-) {
-    let copies = match list_ours(ec2, cfg).await {
-        Ok(m) => m,
-        Err(e) => {
-            s.errors.push(format!("listing this stack's copies in {region} failed: {e}; nothing copied or deleted there"));
-            return;
-        }
-    };
-    let mut copy_failed = false;
-    let mut reports = Vec::new();
-    for vol in &cfg.volumes {
-        let mut report = VolumeReport::new(&vol.role, region, &vol.id);
-        // The newest *completed* snapshot of the volume: a pending one cannot be copied yet, so
-        // today's snapshot is copied by tomorrow's run.
-        let newest = source
-            .get(&vol.role)
-            .into_iter()
-            .flatten()
-            .filter(|x| x.state == State::Completed)
-            .max_by(|a, b| {
-                to_snap(a)
-                    .time
-                    .cmp(&to_snap(b).time)
-                    .then_with(|| a.id.cmp(&b.id))
+/// The copy region: its client, where it is, and the invocation copied from.
+struct CopyRegion<'a> {
+    ec2: &'a Client,
+    target: &'a CopyTarget,
+    inv: &'a Invocation<'a>,
+}
+
+impl CopyRegion<'_> {
+    async fn copy_and_prune(&self, source: &Facts, create_failed: bool, progress: &mut Progress) {
+        let region = &self.target.region;
+        let copies = match list_ours(self.ec2, self.inv.cfg).await {
+            Ok(m) => m,
+            Err(e) => {
+                progress.summary.errors.push(format!(
+                    "listing this stack's copies in {region} failed: {e}; nothing copied or deleted there"
+                ));
+                return;
+            }
+        };
+        let (mut reports, copy_failed) =
+            self.copy_all(source, &copies, &mut progress.summary).await;
+        if create_failed || copy_failed {
+            progress.summary.pruning_skipped.get_or_insert_with(|| {
+                "a copy could not be made in this run: nothing is deleted".into()
             });
-        let existing = copies.get(&vol.role).map(Vec::as_slice).unwrap_or_default();
-        if let Some(src) = newest {
-            report.copy_of = Some(src.id.clone());
-            if let Some(done) = existing
-                .iter()
-                .find(|c| c.tags.get(tags::SOURCE_SNAPSHOT) == Some(&src.id))
-            {
-                report.skipped.push(Skip {
-                    snapshot_id: done.id.clone(),
-                    reason: format!("{} is already copied ({})", src.id, done.state.as_str()),
-                });
-            } else if dry_run {
-                report.would_create = true;
-            } else {
-                let time = tags::format_time(to_snap(src).time);
-                let mut t = snapshot_tags(
-                    cfg,
-                    &vol.role,
-                    &time,
-                    src.tags.get("Name").map(String::as_str),
-                );
-                t.push((tags::SOURCE_SNAPSHOT.to_owned(), src.id.clone()));
-                t.push((tags::SOURCE_REGION.to_owned(), source_region.to_owned()));
-                let new = NewSnapshot {
-                    description: format!(
-                        "{} (copy of {} from {source_region})",
-                        cfg.description, src.id
-                    ),
-                    tags: t,
-                };
-                match ec2
-                    .copy_snapshot(source_region, &src.id, kms_key_id, &new)
-                    .await
-                {
-                    Ok(id) => {
-                        info!(role = %vol.role, source = %src.id, snapshot_id = %id, region, "copied snapshot");
-                        report.created = Some(id);
-                    }
-                    Err(e) => {
-                        copy_failed = true;
-                        s.errors.push(format!(
-                            "{} ({region}): copying {} failed: {e}",
-                            vol.role, src.id
-                        ));
+        } else {
+            let retention = Retention {
+                retain: self.inv.cfg.retain,
+                ours: &copies,
+            };
+            retention
+                .apply(self.ec2, &mut reports, &mut progress.deletes)
+                .await;
+            progress.summary.errors.append(&mut progress.deletes.errors);
+        }
+        progress.summary.copies = reports;
+    }
+
+    /// One report per volume; true if a copy failed.
+    async fn copy_all(
+        &self,
+        source: &Facts,
+        copies: &Ours,
+        s: &mut Summary,
+    ) -> (Vec<VolumeReport>, bool) {
+        let region = &self.target.region;
+        let route = CopyRoute {
+            source_region: self.inv.region,
+            kms_key_id: &self.target.kms_key_id,
+        };
+        let mut failed = false;
+        let mut reports = Vec::new();
+        for vol in &self.inv.cfg.volumes {
+            let mut report = VolumeReport::new(&vol.role, region, &vol.id);
+            let existing = copies.get(&vol.role).map(Vec::as_slice).unwrap_or_default();
+            match plan::copy(
+                self.inv.cfg,
+                &vol.role,
+                source.of(&vol.role),
+                existing,
+                route,
+            ) {
+                plan::Copy::NoSource => {}
+                plan::Copy::Done { source, skip } => {
+                    report.copy_of = Some(source);
+                    report.skipped.push(skip);
+                }
+                plan::Copy::Copy(copy) if self.inv.dry_run => {
+                    report.copy_of = Some(copy.source_id);
+                    report.would_create = true;
+                }
+                plan::Copy::Copy(copy) => {
+                    report.copy_of = Some(copy.source_id.clone());
+                    match ec2::copy_snapshot(self.ec2, &copy).await {
+                        Ok(id) => {
+                            info!(role = %vol.role, source = %copy.source_id, snapshot_id = %id, region, "copied snapshot");
+                            report.created = Some(id);
+                        }
+                        Err(e) => {
+                            failed = true;
+                            s.errors.push(format!(
+                                "{} ({region}): copying {} failed: {e}",
+                                vol.role, copy.source_id
+                            ));
+                        }
                     }
                 }
             }
+            reports.push(report);
         }
-        reports.push(report);
+        (reports, failed)
     }
-    if create_failed || copy_failed {
-        s.pruning_skipped.get_or_insert_with(|| {
-            "a copy could not be made in this run: nothing is deleted".into()
-        });
-    } else {
-        for report in &mut reports {
-            let snaps: Vec<Snap> = copies
-                .get(&report.role)
-                .map(|v| v.iter().map(to_snap).collect())
-                .unwrap_or_default();
-            apply_prune(
-                ec2,
-                plan::prune(&snaps, cfg.retain),
-                dry_run,
-                report,
-                &mut s.errors,
-                budget,
-            )
-            .await;
-        }
-    }
-    s.copies = reports;
 }

@@ -10,20 +10,24 @@ use std::collections::BTreeMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use stack_contract::tags as contract;
+
 /// The stack that made the snapshot (`AWS::StackId`).
-pub const STACK_ID: &str = "openemr:stack-id";
+pub const STACK_ID: &str = contract::SNAPSHOT_STACK_ID;
 /// Which volume of the stack it is a snapshot of (`CouchDBVolume`, `RCouchDBVolume`).
-pub const VOLUME_ROLE: &str = "openemr:volume-role";
+pub const VOLUME_ROLE: &str = contract::SNAPSHOT_VOLUME_ROLE;
 /// When the backup was taken (RFC 3339, UTC): the same for every volume of one run, so the
 /// snapshots of one run form a backup set.
-pub const BACKUP_TIME: &str = "openemr:backup-time";
+pub const BACKUP_TIME: &str = contract::SNAPSHOT_BACKUP_TIME;
 /// On a copy in the second region: the snapshot it was copied from.
-pub const SOURCE_SNAPSHOT: &str = "openemr:source-snapshot";
+pub const SOURCE_SNAPSHOT: &str = contract::SNAPSHOT_SOURCE;
 /// On a copy in the second region: the region it was copied from.
-pub const SOURCE_REGION: &str = "openemr:source-region";
+pub const SOURCE_REGION: &str = contract::SNAPSHOT_SOURCE_REGION;
 /// Who made it (informational).
-pub const MANAGED_BY: &str = "openemr:managed-by";
-pub const MANAGED_BY_VALUE: &str = "document-snapshotter";
+pub const MANAGED_BY: &str = contract::MANAGED_BY;
+pub const MANAGED_BY_VALUE: &str = stack_contract::document_snapshotter::MANAGED_BY_VALUE;
+/// The volume's name, copied onto its snapshots.
+pub const NAME: &str = "Name";
 
 /// True when `tags` mark a snapshot of `role` made by the stack `stack_id`.
 pub fn is_ours(tags: &BTreeMap<String, String>, stack_id: &str, role: &str) -> bool {

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use document_snapshotter::config::{Config, CopyTarget, Volume};
-use document_snapshotter::ec2::{ApiError, Ec2, NewSnapshot, Page, SdkEc2, VolumeInfo};
-use document_snapshotter::run::run;
+use document_snapshotter::ec2;
+use document_snapshotter::facts::{NewSnapshot, VolumeInfo};
+use document_snapshotter::run::{Invocation, gather, run, run_with};
 use document_snapshotter::{Detail, Request, Snapshotter, tags, unix_now};
 use test_harness::{Moto, REGION};
 
@@ -111,6 +112,15 @@ fn config(volumes: &[(&str, &str)], retain: usize) -> Config {
     }
 }
 
+fn invocation(cfg: &Config, now: i64) -> Invocation<'_> {
+    Invocation {
+        cfg,
+        region: REGION,
+        now,
+        dry_run: false,
+    }
+}
+
 fn event(dry_run: bool) -> Request {
     let mut e = Request::default();
     e.detail_type = "Scheduled Event".into();
@@ -153,7 +163,7 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
     }
 
     let snap = Snapshotter {
-        ec2: SdkEc2::new(ec2.clone()),
+        ec2: ec2.clone(),
         region: REGION.into(),
         copy_ec2: None,
         config: config(&[("CouchDBVolume", &vol)], 3),
@@ -219,7 +229,7 @@ async fn two_invocations_in_one_window_make_one_snapshot() {
     let now = unix_now();
     let vol = volume(&ec2, "couch").await;
     let cfg = config(&[("CouchDBVolume", &vol)], 3);
-    let sdk = SdkEc2::new(ec2.clone());
+    let sdk = ec2.clone();
     let first = run(&sdk, REGION, None, &cfg, now, false).await;
     let second = run(&sdk, REGION, None, &cfg, now + 90, false).await;
     assert!(first.ok() && second.ok());
@@ -246,7 +256,7 @@ async fn dual_az_both_volumes_snapshotted_and_pruned_independently() {
     }
     let b_old = ours(&ec2, &b, "RCouchDBVolume", now, 1).await;
     let cfg = config(&[("CouchDBVolume", &a), ("RCouchDBVolume", &b)], 3);
-    let s = run(&SdkEc2::new(ec2.clone()), REGION, None, &cfg, now, false).await;
+    let s = run(&ec2.clone(), REGION, None, &cfg, now, false).await;
     assert!(s.ok(), "{:?}", s.errors);
     assert_eq!(s.volumes.len(), 2);
     assert_eq!(
@@ -290,7 +300,7 @@ async fn a_gone_volume_deletes_nothing_and_fails_the_invocation() {
     }
     ec2.delete_volume().volume_id(&gone).send().await.unwrap();
     let snap = Snapshotter {
-        ec2: SdkEc2::new(ec2.clone()),
+        ec2: ec2.clone(),
         region: REGION.into(),
         copy_ec2: None,
         config: config(&[("CouchDBVolume", &a), ("RCouchDBVolume", &gone)], 3),
@@ -314,50 +324,6 @@ async fn a_gone_volume_deletes_nothing_and_fails_the_invocation() {
     assert!(err.0.pruning_skipped.is_some());
 }
 
-/// Deletes the volume just before the function's CreateSnapshot reaches EC2: the real
-/// `InvalidVolume.NotFound` of a create, not our own existence check.
-struct VolumeVanishes(SdkEc2);
-
-impl Ec2 for VolumeVanishes {
-    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
-        self.0.describe_volumes(ids).await
-    }
-    async fn describe_snapshots(
-        &self,
-        k: &str,
-        v: &str,
-        t: Option<String>,
-    ) -> Result<Page, ApiError> {
-        self.0.describe_snapshots(k, v, t).await
-    }
-    async fn create_snapshot(
-        &self,
-        volume_id: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.0
-            .client
-            .delete_volume()
-            .volume_id(volume_id)
-            .send()
-            .await
-            .unwrap();
-        self.0.create_snapshot(volume_id, new).await
-    }
-    async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
-        self.0.delete_snapshot(id).await
-    }
-    async fn copy_snapshot(
-        &self,
-        r: &str,
-        s: &str,
-        k: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.0.copy_snapshot(r, s, k, new).await
-    }
-}
-
 #[tokio::test]
 async fn a_create_rejected_by_ec2_deletes_nothing() {
     let moto = Moto::start();
@@ -368,15 +334,12 @@ async fn a_create_rejected_by_ec2_deletes_nothing() {
     for days in 1..=5 {
         seeded.push(ours(&ec2, &a, "CouchDBVolume", now, days).await);
     }
-    let s = run(
-        &VolumeVanishes(SdkEc2::new(ec2.clone())),
-        REGION,
-        None,
-        &config(&[("CouchDBVolume", &a)], 3),
-        now,
-        false,
-    )
-    .await;
+    // The volume vanishes after the function described it and before its CreateSnapshot
+    // reaches EC2: the real `InvalidVolume.NotFound` of a create, not our own existence check.
+    let cfg = config(&[("CouchDBVolume", &a)], 3);
+    let facts = gather(&ec2, &cfg).await.unwrap();
+    ec2.delete_volume().volume_id(&a).send().await.unwrap();
+    let s = run_with(&ec2, None, &invocation(&cfg, now), &facts).await;
     assert!(!s.ok());
     assert!(
         s.errors[0].contains("InvalidVolume.NotFound"),
@@ -384,51 +347,6 @@ async fn a_create_rejected_by_ec2_deletes_nothing() {
         s.errors
     );
     assert_eq!(all(&ec2).await.len(), 5);
-}
-
-/// Someone else deletes the 2nd snapshot the function is about to delete.
-struct DeletedUnderneath(SdkEc2, String);
-
-impl Ec2 for DeletedUnderneath {
-    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
-        self.0.describe_volumes(ids).await
-    }
-    async fn describe_snapshots(
-        &self,
-        k: &str,
-        v: &str,
-        t: Option<String>,
-    ) -> Result<Page, ApiError> {
-        self.0.describe_snapshots(k, v, t).await
-    }
-    async fn create_snapshot(
-        &self,
-        volume_id: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.0.create_snapshot(volume_id, new).await
-    }
-    async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
-        if id == self.1 {
-            self.0
-                .client
-                .delete_snapshot()
-                .snapshot_id(id)
-                .send()
-                .await
-                .unwrap();
-        }
-        self.0.delete_snapshot(id).await
-    }
-    async fn copy_snapshot(
-        &self,
-        r: &str,
-        s: &str,
-        k: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.0.copy_snapshot(r, s, k, new).await
-    }
 }
 
 #[tokio::test]
@@ -443,15 +361,15 @@ async fn a_snapshot_gone_midway_is_reported_and_the_rest_still_pruned() {
     }
     // N=2: the 4 oldest go; the 2nd of them vanishes underneath.
     let vanishing = mine[2].clone();
-    let s = run(
-        &DeletedUnderneath(SdkEc2::new(ec2.clone()), vanishing.clone()),
-        REGION,
-        None,
-        &config(&[("CouchDBVolume", &a)], 2),
-        now,
-        false,
-    )
-    .await;
+    // Someone else deletes it after the function listed it, before its DeleteSnapshot.
+    let cfg = config(&[("CouchDBVolume", &a)], 2);
+    let facts = gather(&ec2, &cfg).await.unwrap();
+    ec2.delete_snapshot()
+        .snapshot_id(&vanishing)
+        .send()
+        .await
+        .unwrap();
+    let s = run_with(&ec2, None, &invocation(&cfg, now), &facts).await;
     assert!(
         s.ok(),
         "an already-gone snapshot is not an error: {:?}",
@@ -485,7 +403,7 @@ async fn dry_run_changes_nothing() {
     let before = all(&ec2).await;
     // Dry run asked by the event...
     let snap = Snapshotter {
-        ec2: SdkEc2::new(ec2.clone()),
+        ec2: ec2.clone(),
         region: REGION.into(),
         copy_ec2: None,
         config: config(&[("CouchDBVolume", &a)], 3),
@@ -615,7 +533,6 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
 async fn sdk_errors_carry_ec2_codes() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let sdk = SdkEc2::new(ec2.clone());
     let gone_volume = volume(&ec2, "gone").await;
     let gone_snapshot = snapshot(&ec2, &gone_volume, &[]).await;
     ec2.delete_snapshot()
@@ -628,19 +545,22 @@ async fn sdk_errors_carry_ec2_codes() {
         .send()
         .await
         .unwrap();
-    let e = sdk.delete_snapshot(&gone_snapshot).await.unwrap_err();
-    assert!(e.is_not_found(), "{e:?}");
-    assert!(!e.is_in_use());
+    let e = ec2::delete_snapshot(&ec2, &gone_snapshot)
+        .await
+        .unwrap_err();
+    assert!(ec2::is_not_found(&e), "{e:?}");
+    assert!(!ec2::is_in_use(&e));
     let new = NewSnapshot {
         description: "x".into(),
         tags: vec![],
     };
-    let e = sdk.create_snapshot(&gone_volume, &new).await.unwrap_err();
+    let e = ec2::create_snapshot(&ec2, &gone_volume, &new)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, "InvalidVolume.NotFound", "{e:?}");
     // A missing volume is left out of describe_volumes rather than failing it.
     let live = volume(&ec2, "live").await;
-    let found = sdk
-        .describe_volumes(&[gone_volume.clone(), live.clone()])
+    let found = ec2::describe_volumes(&ec2, &[gone_volume.clone(), live.clone()])
         .await
         .unwrap();
     assert_eq!(
@@ -710,45 +630,6 @@ async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Ato
     (url, count)
 }
 
-/// Everything from the emulator except CreateSnapshot, which goes to `throttled`.
-struct ThrottledCreate {
-    moto: SdkEc2,
-    throttled: SdkEc2,
-}
-
-impl Ec2 for ThrottledCreate {
-    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
-        self.moto.describe_volumes(ids).await
-    }
-    async fn describe_snapshots(
-        &self,
-        k: &str,
-        v: &str,
-        t: Option<String>,
-    ) -> Result<Page, ApiError> {
-        self.moto.describe_snapshots(k, v, t).await
-    }
-    async fn create_snapshot(
-        &self,
-        volume_id: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.throttled.create_snapshot(volume_id, new).await
-    }
-    async fn delete_snapshot(&self, id: &str) -> Result<(), ApiError> {
-        self.moto.delete_snapshot(id).await
-    }
-    async fn copy_snapshot(
-        &self,
-        r: &str,
-        s: &str,
-        k: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.moto.copy_snapshot(r, s, k, new).await
-    }
-}
-
 #[tokio::test]
 async fn a_throttled_create_is_retried_by_the_sdk_then_deletes_nothing() {
     use aws_sdk_ec2::config::retry::RetryConfig;
@@ -769,19 +650,11 @@ async fn a_throttled_create_is_retried_by_the_sdk_then_deletes_nothing() {
                 .with_initial_backoff(std::time::Duration::from_millis(10)),
         )
         .build();
-    let seam = ThrottledCreate {
-        moto: SdkEc2::new(ec2.clone()),
-        throttled: SdkEc2::new(Client::from_conf(conf)),
-    };
-    let s = run(
-        &seam,
-        REGION,
-        None,
-        &config(&[("CouchDBVolume", &a)], 3),
-        now,
-        false,
-    )
-    .await;
+    // Facts from the emulator; the create then goes to the throttling endpoint.
+    let cfg = config(&[("CouchDBVolume", &a)], 3);
+    let facts = gather(&ec2, &cfg).await.unwrap();
+    let throttled = Client::from_conf(conf);
+    let s = run_with(&throttled, None, &invocation(&cfg, now), &facts).await;
     assert_eq!(
         requests.load(std::sync::atomic::Ordering::SeqCst),
         3,
@@ -825,9 +698,8 @@ async fn its_own_role_snapshots_and_prunes() {
         volume_with(&Client::new(&role)).await.is_err(),
         "the role created a volume"
     );
-    let sdk = SdkEc2::new(Client::new(&role));
     let summary = run(
-        &sdk,
+        &Client::new(&role),
         REGION,
         None,
         &config(&[("CouchDBVolume", &vol)], 3),

@@ -14,6 +14,9 @@
 //! rule, enforced a second time by IAM).
 
 use serde_json::{Value, json};
+use stack_contract::document_snapshotter as env;
+use stack_contract::tags::SNAPSHOT_STACK_ID;
+use stack_contract::volumes;
 
 use crate::cfn::{allow, if_, no_value, ref_, sub};
 use crate::components::backup_schedule;
@@ -31,17 +34,45 @@ pub const INVOKE_CONFIG: &str = "DocumentBackupInvokeConfig";
 pub const COPY_ENABLED: &str = "DocumentBackupCopyEnabled";
 pub const COPY_KEY_GIVEN: &str = "DocumentBackupCopyKeyGiven";
 
-/// The tag that marks a snapshot as this stack's (`document_snapshotter::tags::STACK_ID`).
-pub const STACK_TAG: &str = "openemr:stack-id";
+pub const RETENTION: &str = "DocumentBackupRetention";
+pub const DESCRIPTION: &str = "DocumentBackupDescription";
+pub const IDEMPOTENCY_HOURS: &str = "DocumentBackupIdempotencyHours";
+pub const COPY_REGION: &str = "DocumentBackupCopyRegion";
+pub const COPY_KMS_KEY_ID: &str = "DocumentBackupCopyKmsKeyId";
 
 /// Snapshot ARNs in `region` (a template expression): EC2 snapshot ARNs have no account.
 fn snapshots_in(region: &str) -> Value {
     sub(&format!("arn:${{AWS::Partition}}:ec2:{region}::snapshot/*"))
 }
 
+/// The copy region's KMS key, as an ARN built from the key id parameter.
+fn copy_key_arn() -> Value {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:kms:${{{COPY_REGION}}}:${{AWS::AccountId}}:key/${{{COPY_KMS_KEY_ID}}}"
+    ))
+}
+
+/// `{ "StringEquals": { "aws:<context>/openemr:stack-id": <stack id> } }`: the snapshot is
+/// (`ResourceTag`) or is being tagged (`RequestTag`) as this stack's.
+fn stack_tag_condition(context: &str) -> Value {
+    json!({ "StringEquals": { format!("aws:{context}/{SNAPSHOT_STACK_ID}"): ref_("AWS::StackId") } })
+}
+
 pub fn add(t: &mut Template, o: &Options) {
+    add_parameters(t);
+    add_conditions(t);
+    let mut statements = snapshot_statements(o);
+    statements.extend(copy_statements(o));
+    // The on-failure destination publishes with the function's role.
+    statements.push(allow(&["sns:Publish"], json!([ref_(ALERT_TOPIC)])));
+    add_role(t, ROLE, FUNCTION, statements);
+    add_snapshotter(t, o);
+    add_nightly_schedule(t);
+}
+
+fn add_parameters(t: &mut Template) {
     t.add_parameter(
-        "DocumentBackupRetention",
+        RETENTION,
         json!({
             "Type": "Number",
             "Default": 3,
@@ -51,7 +82,7 @@ pub fn add(t: &mut Template, o: &Options) {
         }),
     );
     t.add_parameter(
-        "DocumentBackupDescription",
+        DESCRIPTION,
         json!({
             "Type": "String",
             "Default": "OpenEMR document store snapshot",
@@ -61,7 +92,7 @@ pub fn add(t: &mut Template, o: &Options) {
         }),
     );
     t.add_parameter(
-        "DocumentBackupIdempotencyHours",
+        IDEMPOTENCY_HOURS,
         json!({
             "Type": "Number",
             "Default": 20,
@@ -71,7 +102,7 @@ pub fn add(t: &mut Template, o: &Options) {
         }),
     );
     t.add_parameter(
-        "DocumentBackupCopyRegion",
+        COPY_REGION,
         json!({
             "Type": "String",
             "Default": "",
@@ -81,7 +112,7 @@ pub fn add(t: &mut Template, o: &Options) {
         }),
     );
     t.add_parameter(
-        "DocumentBackupCopyKmsKeyId",
+        COPY_KMS_KEY_ID,
         json!({
             "Type": "String",
             "Default": "",
@@ -90,20 +121,22 @@ pub fn add(t: &mut Template, o: &Options) {
             "Description": "Id of the KMS key in DocumentBackupCopyRegion (this account) that encrypts the copies. Required when DocumentBackupCopyRegion is set: without it the function fails every night and alerts."
         }),
     );
+}
+
+fn add_conditions(t: &mut Template) {
     t.add_condition(
         COPY_ENABLED,
-        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("DocumentBackupCopyRegion"), ""] }] }),
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_(COPY_REGION), ""] }] }),
     );
     t.add_condition(
         COPY_KEY_GIVEN,
-        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("DocumentBackupCopyKmsKeyId"), ""] }] }),
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_(COPY_KMS_KEY_ID), ""] }] }),
     );
-    let copy_key_arn = sub(
-        "arn:${AWS::Partition}:kms:${DocumentBackupCopyRegion}:${AWS::AccountId}:key/${DocumentBackupCopyKmsKeyId}",
-    );
+}
 
-    let volumes = document_store::volumes(o);
-    let volume_arns: Vec<Value> = volumes
+/// Snapshot, tag, describe and delete: only the stack's volumes, only this stack's snapshots.
+fn snapshot_statements(o: &Options) -> Vec<Value> {
+    let volume_arns: Vec<Value> = document_store::volumes(o)
         .iter()
         .map(|(id, _)| {
             sub(&format!(
@@ -112,82 +145,89 @@ pub fn add(t: &mut Template, o: &Options) {
         })
         .collect();
     let here = snapshots_in("${AWS::Region}");
-    let there = snapshots_in("${DocumentBackupCopyRegion}");
-    let both_regions = json!([here.clone(), if_(COPY_ENABLED, there.clone(), no_value())]);
-    let stack_id = ref_("AWS::StackId");
+    let there = snapshots_in(&format!("${{{COPY_REGION}}}"));
+    let both_regions = json!([here.clone(), if_(COPY_ENABLED, there, no_value())]);
+    vec![
+        // Snapshot the stack's document volumes, and nothing else...
+        allow(&["ec2:CreateSnapshot"], json!(volume_arns)),
+        // ...into snapshots that are tagged as this stack's at creation.
+        json!({
+            "Effect": "Allow",
+            "Action": ["ec2:CreateSnapshot"],
+            "Resource": [here],
+            "Condition": stack_tag_condition("RequestTag")
+        }),
+        // Tags only as part of creating (or copying) a snapshot: no re-tagging of others.
+        json!({
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags"],
+            "Resource": both_regions.clone(),
+            "Condition": { "StringEquals": { "ec2:CreateAction": ["CreateSnapshot", "CopySnapshot"] } }
+        }),
+        // Describe calls support no resource-level permissions.
+        allow(
+            &["ec2:DescribeSnapshots", "ec2:DescribeVolumes"],
+            json!(["*"]),
+        ),
+        // Delete only this stack's snapshots.
+        json!({
+            "Effect": "Allow",
+            "Action": ["ec2:DeleteSnapshot"],
+            "Resource": both_regions,
+            "Condition": stack_tag_condition("ResourceTag")
+        }),
+    ]
+}
+
+/// Copy enabled only: read our own snapshots here, write tagged copies there, re-encrypt.
+fn copy_statements(o: &Options) -> Vec<Value> {
     let copy_statement = |statement: Value| if_(COPY_ENABLED, statement, no_value());
+    vec![
+        copy_statement(json!({
+            "Effect": "Allow",
+            "Action": ["ec2:CopySnapshot"],
+            "Resource": [snapshots_in("${AWS::Region}")],
+            "Condition": stack_tag_condition("ResourceTag")
+        })),
+        copy_statement(json!({
+            "Effect": "Allow",
+            "Action": ["ec2:CopySnapshot"],
+            "Resource": [snapshots_in(&format!("${{{COPY_REGION}}}"))],
+            "Condition": stack_tag_condition("RequestTag")
+        })),
+        // Re-encrypting a copy uses the stack key (source) and the copy key (target), only
+        // through EC2.
+        copy_statement(json!({
+            "Effect": "Allow",
+            "Action": [
+                "kms:CreateGrant",
+                "kms:Decrypt",
+                "kms:DescribeKey",
+                "kms:GenerateDataKeyWithoutPlaintext",
+                "kms:ReEncryptFrom",
+                "kms:ReEncryptTo"
+            ],
+            "Resource": [foundation::key_arn(o), copy_key_arn()],
+            "Condition": { "StringLike": { "kms:ViaService": "ec2.*.amazonaws.com" } }
+        })),
+    ]
+}
 
-    add_role(
-        t,
-        ROLE,
-        FUNCTION,
-        vec![
-            // Snapshot the stack's document volumes, and nothing else...
-            allow(&["ec2:CreateSnapshot"], json!(volume_arns)),
-            // ...into snapshots that are tagged as this stack's at creation.
-            json!({
-                "Effect": "Allow",
-                "Action": ["ec2:CreateSnapshot"],
-                "Resource": [here.clone()],
-                "Condition": { "StringEquals": { format!("aws:RequestTag/{STACK_TAG}"): stack_id.clone() } }
-            }),
-            // Tags only as part of creating (or copying) a snapshot: no re-tagging of others.
-            json!({
-                "Effect": "Allow",
-                "Action": ["ec2:CreateTags"],
-                "Resource": both_regions.clone(),
-                "Condition": { "StringEquals": { "ec2:CreateAction": ["CreateSnapshot", "CopySnapshot"] } }
-            }),
-            // Describe calls support no resource-level permissions.
-            allow(
-                &["ec2:DescribeSnapshots", "ec2:DescribeVolumes"],
-                json!(["*"]),
-            ),
-            // Delete only this stack's snapshots.
-            json!({
-                "Effect": "Allow",
-                "Action": ["ec2:DeleteSnapshot"],
-                "Resource": both_regions,
-                "Condition": { "StringEquals": { format!("aws:ResourceTag/{STACK_TAG}"): stack_id.clone() } }
-            }),
-            // Copy: read our own snapshots here, write tagged copies there.
-            copy_statement(json!({
-                "Effect": "Allow",
-                "Action": ["ec2:CopySnapshot"],
-                "Resource": [here],
-                "Condition": { "StringEquals": { format!("aws:ResourceTag/{STACK_TAG}"): stack_id.clone() } }
-            })),
-            copy_statement(json!({
-                "Effect": "Allow",
-                "Action": ["ec2:CopySnapshot"],
-                "Resource": [there],
-                "Condition": { "StringEquals": { format!("aws:RequestTag/{STACK_TAG}"): stack_id } }
-            })),
-            // Re-encrypting a copy uses the stack key (source) and the copy key (target), only
-            // through EC2.
-            copy_statement(json!({
-                "Effect": "Allow",
-                "Action": [
-                    "kms:CreateGrant",
-                    "kms:Decrypt",
-                    "kms:DescribeKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo"
-                ],
-                "Resource": [foundation::key_arn(o), copy_key_arn.clone()],
-                "Condition": { "StringLike": { "kms:ViaService": "ec2.*.amazonaws.com" } }
-            })),
-            // The on-failure destination publishes with the function's role.
-            allow(&["sns:Publish"], json!([ref_(ALERT_TOPIC)])),
-        ],
-    );
+/// The function's environment: the names are the function's own (`stack_contract`).
+fn environment(o: &Options) -> Value {
+    let volumes_env = volumes::sub_template(document_store::volumes(o).len());
+    json!({
+        (env::STACK_ID): ref_("AWS::StackId"),
+        (env::VOLUMES): sub(&volumes_env),
+        (env::RETAIN_COUNT): ref_(RETENTION),
+        (env::DESCRIPTION): ref_(DESCRIPTION),
+        (env::IDEMPOTENCY_WINDOW_HOURS): ref_(IDEMPOTENCY_HOURS),
+        (env::COPY_REGION): ref_(COPY_REGION),
+        (env::COPY_KMS_KEY_ID): if_(COPY_KEY_GIVEN, copy_key_arn(), json!("")),
+    })
+}
 
-    let volumes_env = volumes
-        .iter()
-        .map(|(id, _)| format!("{id}=${{{id}}}"))
-        .collect::<Vec<_>>()
-        .join(",");
+fn add_snapshotter(t: &mut Template, o: &Options) {
     add_function(
         t,
         RustFunction {
@@ -195,24 +235,18 @@ pub fn add(t: &mut Template, o: &Options) {
             code: "DocumentSnapshotter",
             role: ROLE,
             description: "Nightly EBS snapshots of the CouchDB volume(s); prunes only this stack's snapshots",
-            environment: json!({
-                "STACK_ID": ref_("AWS::StackId"),
-                "VOLUMES": sub(&volumes_env),
-                "RETAIN_COUNT": ref_("DocumentBackupRetention"),
-                "DESCRIPTION": ref_("DocumentBackupDescription"),
-                "IDEMPOTENCY_WINDOW_HOURS": ref_("DocumentBackupIdempotencyHours"),
-                "COPY_REGION": ref_("DocumentBackupCopyRegion"),
-                "COPY_KMS_KEY_ID": if_(COPY_KEY_GIVEN, copy_key_arn, json!("")),
-            }),
+            environment: environment(o),
             timeout_seconds: 300,
             memory_mb: 128,
             // One at a time: two concurrent deliveries could otherwise both snapshot.
             reserved_concurrency: 1,
         },
     );
+}
 
-    // Retries are safe (a run inside the idempotency window makes no second snapshot) and
-    // cover throttling; a run that still fails reaches the operators' topic with its summary.
+/// Retries are safe (a run inside the idempotency window makes no second snapshot) and
+/// cover throttling; a run that still fails reaches the operators' topic with its summary.
+fn add_nightly_schedule(t: &mut Template) {
     add_schedule(
         t,
         Schedule {
@@ -306,9 +340,9 @@ mod tests {
                 dual_az,
                 ..Options::default()
             });
-            let env = &t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"];
-            assert_eq!(env["VOLUMES"], sub(want));
-            assert_eq!(env["STACK_ID"], ref_("AWS::StackId"));
+            let vars = &t["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"];
+            assert_eq!(vars[env::VOLUMES], sub(want));
+            assert_eq!(vars[env::STACK_ID], ref_("AWS::StackId"));
             let create = statements(&t)
                 .into_iter()
                 .find(|s| actions(s) == ["ec2:CreateSnapshot"] && s.get("Condition").is_none())
@@ -340,7 +374,7 @@ mod tests {
             }
             if actions(&s).iter().any(|a| a == "ec2:DeleteSnapshot") {
                 assert_eq!(
-                    s["Condition"]["StringEquals"]["aws:ResourceTag/openemr:stack-id"],
+                    s["Condition"]["StringEquals"][format!("aws:ResourceTag/{SNAPSHOT_STACK_ID}")],
                     ref_("AWS::StackId")
                 );
             }

@@ -1,13 +1,27 @@
-//! Shared by the snapshotter's fake-EC2 tests (`fake.rs`, `logs.rs`): an in-memory [`Ec2`]
-//! that filters by tag like EC2, pages, and fails the calls it is told to.
+//! Shared by the SDK-mock tests (`mocks.rs`, `logs.rs`): an `aws_sdk_ec2::Client` whose
+//! answers are scripted with `aws-smithy-mocks` (listing pages in call order, volumes,
+//! injected error codes), and a record of the calls it received. Nothing here emulates EC2's
+//! state: each test scripts what each call answers.
 
 #![allow(dead_code, unused_imports)]
 
 pub use std::collections::{BTreeMap, HashMap};
-pub use std::sync::Mutex;
+pub use std::sync::{Arc, Mutex};
 
-pub use document_snapshotter::config::{Config, Volume};
-pub use document_snapshotter::ec2::{ApiError, Ec2, NewSnapshot, Page, SnapshotInfo, VolumeInfo};
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::error::ErrorMetadata;
+use aws_sdk_ec2::operation::copy_snapshot::{CopySnapshotError, CopySnapshotOutput};
+use aws_sdk_ec2::operation::create_snapshot::{CreateSnapshotError, CreateSnapshotOutput};
+use aws_sdk_ec2::operation::delete_snapshot::{DeleteSnapshotError, DeleteSnapshotOutput};
+use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshotsError, DescribeSnapshotsOutput};
+use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput;
+use aws_sdk_ec2::types::{Snapshot, SnapshotState, Tag, TagSpecification};
+use aws_smithy_mocks::{
+    MockResponse, MockResponseInterceptor, RuleMode, create_mock_http_client, mock,
+};
+
+pub use document_snapshotter::config::{Config, CopyTarget, Volume};
 pub use document_snapshotter::plan::State;
 pub use document_snapshotter::run::run;
 pub use document_snapshotter::tags;
@@ -17,192 +31,206 @@ pub const OTHER_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:sta
 pub const NOW: i64 = 1_780_000_000;
 pub const DAY: i64 = 86_400;
 
-#[derive(Default)]
-pub struct Store {
-    pub volumes: Vec<VolumeInfo>,
-    pub snapshots: Vec<SnapshotInfo>,
-    pub next_id: usize,
-    pub calls: Vec<String>,
+/// A snapshot as `DescribeSnapshots` returns it. Tagged ones get an `openemr:backup-time` of
+/// their start time unless the tags give one.
+pub fn snap(id: &str, volume: &str, state: State, time: i64, t: &[(&str, &str)]) -> Snapshot {
+    let mut pairs: Vec<(String, String)> = t
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    if !pairs.is_empty() && !pairs.iter().any(|(k, _)| k == tags::BACKUP_TIME) {
+        pairs.push((tags::BACKUP_TIME.into(), tags::format_time(time)));
+    }
+    Snapshot::builder()
+        .snapshot_id(id)
+        .volume_id(volume)
+        .state(SnapshotState::from(state.as_str()))
+        .start_time(aws_sdk_ec2::primitives::DateTime::from_secs(time))
+        .set_tags(Some(
+            pairs
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
 }
 
-/// An in-memory EC2: filters by tag like EC2, pages `page_size` at a time, and fails the calls
-/// named in `fail`.
-#[derive(Default)]
-pub struct Fake {
-    pub state: Mutex<Store>,
-    pub page_size: usize,
-    /// "create:vol-x", "delete:snap-x", "describe_snapshots", "describe_volumes" → error.
-    pub fail: HashMap<String, ApiError>,
+/// One of ours, `days` ago.
+pub fn ours(id: &str, volume: &str, role: &str, state: State, days: i64) -> Snapshot {
+    snap(
+        id,
+        volume,
+        state,
+        NOW - days * DAY,
+        &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role)],
+    )
 }
 
-impl Fake {
-    pub fn new(page_size: usize) -> Fake {
-        Fake {
-            page_size,
-            ..Default::default()
-        }
+fn error(code: &str) -> ErrorMetadata {
+    ErrorMetadata::builder()
+        .code(code)
+        .message("injected")
+        .build()
+}
+
+fn tag_map(specs: &[TagSpecification]) -> BTreeMap<String, String> {
+    specs
+        .iter()
+        .flat_map(|s| s.tags())
+        .map(|t| {
+            (
+                t.key().unwrap_or_default().to_owned(),
+                t.value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The script of one region's EC2 and the calls it received.
+#[derive(Default, Clone)]
+pub struct Mock {
+    /// `DescribeSnapshots` answers in call order (the last one repeats): snapshots and
+    /// `NextToken`.
+    pages: Vec<(Vec<Snapshot>, Option<String>)>,
+    volumes: Vec<(String, Option<String>)>,
+    /// "create:vol-x", "delete:snap-x", "copy:snap-x", "describe_snapshots" → error code.
+    fail: HashMap<String, String>,
+    /// Every call, in order: "describe_snapshots", "describe_volumes", "create:vol-x",
+    /// "delete:snap-x", "copy:snap-x".
+    pub calls: Arc<Mutex<Vec<String>>>,
+    /// Tags of each snapshot created or copied, by the id it was given.
+    pub made: Arc<Mutex<BTreeMap<String, BTreeMap<String, String>>>>,
+}
+
+impl Mock {
+    pub fn new() -> Mock {
+        Mock::default()
     }
-    pub fn volume(self, id: &str, name: Option<&str>) -> Fake {
-        self.state.lock().unwrap().volumes.push(VolumeInfo {
-            id: id.into(),
-            name: name.map(Into::into),
-        });
+    pub fn volume(mut self, id: &str, name: Option<&str>) -> Mock {
+        self.volumes.push((id.into(), name.map(Into::into)));
         self
     }
-    pub fn snap(self, id: &str, volume: &str, state: State, time: i64, t: &[(&str, &str)]) -> Fake {
-        let mut tags: BTreeMap<String, String> = t
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        if !tags.is_empty() && !tags.contains_key(tags::BACKUP_TIME) {
-            tags.insert(tags::BACKUP_TIME.into(), tags::format_time(time));
-        }
-        self.state.lock().unwrap().snapshots.push(SnapshotInfo {
-            id: id.into(),
-            volume_id: volume.into(),
-            state,
-            start_time: time,
-            tags,
-        });
+    /// The next `DescribeSnapshots` answer: a last page.
+    pub fn listing(mut self, snapshots: Vec<Snapshot>) -> Mock {
+        self.pages.push((snapshots, None));
         self
     }
-    /// One of ours, `days` ago.
-    pub fn ours(self, id: &str, volume: &str, role: &str, state: State, days: i64) -> Fake {
-        self.snap(
-            id,
-            volume,
-            state,
-            NOW - days * DAY,
-            &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role)],
-        )
-    }
-    pub fn fail(mut self, call: &str, code: &str) -> Fake {
-        self.fail
-            .insert(call.into(), ApiError::new(code, "injected"));
+    /// The next `DescribeSnapshots` answer: a page followed by `next_token`.
+    pub fn page(mut self, snapshots: Vec<Snapshot>, next_token: &str) -> Mock {
+        self.pages.push((snapshots, Some(next_token.into())));
         self
     }
-    pub fn ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .state
-            .lock()
-            .unwrap()
-            .snapshots
-            .iter()
-            .map(|s| s.id.clone())
-            .collect();
-        ids.sort();
-        ids
+    pub fn fail(mut self, call: &str, code: &str) -> Mock {
+        self.fail.insert(call.into(), code.into());
+        self
     }
     pub fn calls(&self, prefix: &str) -> usize {
-        self.state
+        self.calls
             .lock()
             .unwrap()
-            .calls
             .iter()
             .filter(|c| c.starts_with(prefix))
             .count()
     }
-    pub fn check(&self, call: String) -> Result<(), ApiError> {
-        let result = self.fail.get(&call).cloned().map_or(Ok(()), Err);
-        self.state.lock().unwrap().calls.push(call);
-        result
+    pub fn called(&self, call: &str) -> bool {
+        self.calls.lock().unwrap().iter().any(|c| c == call)
     }
-}
-
-impl Ec2 for Fake {
-    async fn describe_volumes(&self, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {
-        self.check("describe_volumes".into())?;
-        Ok(self
-            .state
+    /// The ids whose delete was asked for, in order.
+    pub fn delete_calls(&self) -> Vec<String> {
+        self.calls
             .lock()
             .unwrap()
-            .volumes
             .iter()
-            .filter(|v| ids.contains(&v.id))
-            .cloned()
-            .collect())
+            .filter_map(|c| c.strip_prefix("delete:").map(str::to_owned))
+            .collect()
+    }
+    fn record(&self, call: String) -> Option<ErrorMetadata> {
+        let failure = self.fail.get(&call).map(|code| error(code));
+        self.calls.lock().unwrap().push(call);
+        failure
+    }
+    fn new_id(&self, prefix: &str, tags: BTreeMap<String, String>) -> String {
+        let mut made = self.made.lock().unwrap();
+        let id = format!("{prefix}{}", made.len() + 1);
+        made.insert(id.clone(), tags);
+        id
     }
 
-    async fn describe_snapshots(
-        &self,
-        key: &str,
-        value: &str,
-        token: Option<String>,
-    ) -> Result<Page, ApiError> {
-        self.check("describe_snapshots".into())?;
-        let st = self.state.lock().unwrap();
-        let matching: Vec<&SnapshotInfo> = st
-            .snapshots
-            .iter()
-            .filter(|s| s.tags.get(key).map(String::as_str) == Some(value))
-            .collect();
-        let start: usize = token
-            .map(|t| t.parse().expect("our own token"))
-            .unwrap_or(0);
-        let end = (start + self.page_size).min(matching.len());
-        Ok(Page {
-            snapshots: matching[start..end].iter().map(|s| (*s).clone()).collect(),
-            next_token: (end < matching.len()).then(|| end.to_string()),
-        })
-    }
-
-    async fn create_snapshot(
-        &self,
-        volume_id: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.check(format!("create:{volume_id}"))?;
-        let mut st = self.state.lock().unwrap();
-        if !st.volumes.iter().any(|v| v.id == volume_id) {
-            return Err(ApiError::new("InvalidVolume.NotFound", "no such volume"));
-        }
-        st.next_id += 1;
-        let id = format!("snap-new{}", st.next_id);
-        let tags = new.tags.iter().cloned().collect();
-        st.snapshots.push(SnapshotInfo {
-            id: id.clone(),
-            volume_id: volume_id.into(),
-            state: State::Pending,
-            start_time: NOW,
-            tags,
+    /// A client answering by this script (no retries: each call is answered once).
+    pub fn client(&self) -> Client {
+        let m = self.clone();
+        let listing = mock!(Client::describe_snapshots).then_compute_response(move |_| {
+            if let Some(e) = m.record("describe_snapshots".into()) {
+                return MockResponse::Error(DescribeSnapshotsError::generic(e));
+            }
+            let n = m.calls("describe_snapshots");
+            let (snapshots, next) = m.pages[(n - 1).min(m.pages.len() - 1)].clone();
+            MockResponse::Output(
+                DescribeSnapshotsOutput::builder()
+                    .set_snapshots(Some(snapshots))
+                    .set_next_token(next)
+                    .build(),
+            )
         });
-        Ok(id)
-    }
-
-    async fn delete_snapshot(&self, snapshot_id: &str) -> Result<(), ApiError> {
-        self.check(format!("delete:{snapshot_id}"))?;
-        let mut st = self.state.lock().unwrap();
-        let before = st.snapshots.len();
-        st.snapshots.retain(|s| s.id != snapshot_id);
-        if st.snapshots.len() == before {
-            return Err(ApiError::new(
-                "InvalidSnapshot.NotFound",
-                "no such snapshot",
-            ));
-        }
-        Ok(())
-    }
-
-    async fn copy_snapshot(
-        &self,
-        _region: &str,
-        source_id: &str,
-        _key: &str,
-        new: &NewSnapshot,
-    ) -> Result<String, ApiError> {
-        self.check(format!("copy:{source_id}"))?;
-        let mut st = self.state.lock().unwrap();
-        st.next_id += 1;
-        let id = format!("snap-copy{}", st.next_id);
-        let tags = new.tags.iter().cloned().collect();
-        st.snapshots.push(SnapshotInfo {
-            id: id.clone(),
-            volume_id: "vol-ffffffff".into(),
-            state: State::Pending,
-            start_time: NOW,
-            tags,
+        let m = self.clone();
+        let volumes = mock!(Client::describe_volumes).then_compute_output(move |_| {
+            m.record("describe_volumes".into());
+            let volumes = m.volumes.iter().map(|(id, name)| {
+                let mut v = aws_sdk_ec2::types::Volume::builder().volume_id(id);
+                if let Some(name) = name {
+                    v = v.tags(Tag::builder().key("Name").value(name).build());
+                }
+                v.build()
+            });
+            DescribeVolumesOutput::builder()
+                .set_volumes(Some(volumes.collect()))
+                .build()
         });
-        Ok(id)
+        let m = self.clone();
+        let create = mock!(Client::create_snapshot).then_compute_response(move |req| {
+            let volume = req.volume_id().unwrap_or_default();
+            if let Some(e) = m.record(format!("create:{volume}")) {
+                return MockResponse::Error(CreateSnapshotError::generic(e));
+            }
+            let id = m.new_id("snap-new", tag_map(req.tag_specifications()));
+            MockResponse::Output(CreateSnapshotOutput::builder().snapshot_id(id).build())
+        });
+        let m = self.clone();
+        let delete = mock!(Client::delete_snapshot).then_compute_response(move |req| {
+            let id = req.snapshot_id().unwrap_or_default();
+            match m.record(format!("delete:{id}")) {
+                Some(e) => MockResponse::Error(DeleteSnapshotError::generic(e)),
+                None => MockResponse::Output(DeleteSnapshotOutput::builder().build()),
+            }
+        });
+        let m = self.clone();
+        let copy = mock!(Client::copy_snapshot).then_compute_response(move |req| {
+            let source = req.source_snapshot_id().unwrap_or_default();
+            if let Some(e) = m.record(format!("copy:{source}")) {
+                return MockResponse::Error(CopySnapshotError::generic(e));
+            }
+            let id = m.new_id("snap-copy", tag_map(req.tag_specifications()));
+            MockResponse::Output(CopySnapshotOutput::builder().snapshot_id(id).build())
+        });
+        let config = aws_sdk_ec2::Config::builder()
+            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .retry_config(RetryConfig::disabled())
+            .http_client(create_mock_http_client())
+            .interceptor(
+                MockResponseInterceptor::new()
+                    .rule_mode(RuleMode::MatchAny)
+                    .with_rule(&listing)
+                    .with_rule(&volumes)
+                    .with_rule(&create)
+                    .with_rule(&delete)
+                    .with_rule(&copy),
+            )
+            .build();
+        Client::from_conf(config)
     }
 }
 

@@ -1,0 +1,69 @@
+//! What the run learns from EC2 and what it asks EC2 to make, as plain structs: the decisions
+//! in [`crate::plan`] take and return these, never SDK types.
+
+use std::collections::BTreeMap;
+
+use crate::plan::State;
+
+/// A volume as described: its id and its `Name` tag, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeInfo {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+/// A snapshot as described.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub id: String,
+    pub volume_id: String,
+    pub state: State,
+    /// EC2's StartTime, unix seconds (0 if missing).
+    pub start_time: i64,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One page of `DescribeSnapshots`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub snapshots: Vec<SnapshotInfo>,
+    pub next_token: Option<String>,
+}
+
+/// What `CreateSnapshot` / `CopySnapshot` are asked to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSnapshot {
+    pub description: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// A `CopySnapshot` into the copy region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCopy {
+    pub source_region: String,
+    pub source_id: String,
+    pub kms_key_id: String,
+    pub new: NewSnapshot,
+}
+
+/// This stack's snapshots in one region, by volume role (only configured roles).
+pub type Ours = BTreeMap<String, Vec<SnapshotInfo>>;
+
+/// Everything the run knows about the stack's region before it decides anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub ours: Ours,
+    /// The configured volumes that exist (a missing one is absent).
+    pub volumes: Vec<VolumeInfo>,
+}
+
+impl Facts {
+    /// Our snapshots of the volume `role`.
+    pub fn of(&self, role: &str) -> &[SnapshotInfo] {
+        self.ours.get(role).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    pub fn volume(&self, id: &str) -> Option<&VolumeInfo> {
+        self.volumes.iter().find(|v| v.id == id)
+    }
+}
