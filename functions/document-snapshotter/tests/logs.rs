@@ -1,55 +1,19 @@
-//! The snapshotter's log lines. One subscriber for the whole test binary, installed once as
-//! the global default and writing into a shared buffer; each test reads back only the lines
-//! of its own invocation (by request id). A per-test `set_default` subscriber would miss
-//! events whenever another test of the binary registers the same callsites in parallel (the
-//! callsite interest cache is global), so it is not used.
+//! The snapshotter's log lines, read back through `test_harness::logs` (one global subscriber
+//! per test binary: a per-test `set_default` one would miss events whenever another test
+//! registers the same callsites in parallel); each test reads only the lines of its own
+//! invocation (by request id).
 
 mod common;
 
-use std::sync::OnceLock;
-
 use common::*;
 
-/// A `tracing` writer into a shared buffer, to read the JSON log lines back.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The binary's one subscriber (installed on first use).
-fn logs() -> &'static Logs {
-    static LOGS: OnceLock<Logs> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Logs::default();
-        let writer = logs.clone();
-        tracing_subscriber::fmt()
-            .json()
-            .with_max_level(tracing::Level::INFO)
-            .with_current_span(true)
-            .with_span_list(true)
-            .with_writer(move || writer.clone())
-            .init();
-        logs
-    })
-}
-
-impl Logs {
-    /// The lines logged inside the invocation `request_id`.
-    fn lines_of(&self, request_id: &str) -> Vec<serde_json::Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every log line is JSON"))
-            .filter(|l| l["span"]["request_id"] == request_id)
-            .collect()
-    }
+/// The lines logged inside the invocation `request_id`.
+fn lines_of(logs: &test_harness::logs::Capture, request_id: &str) -> Vec<serde_json::Value> {
+    logs.text()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("every log line is JSON"))
+        .filter(|l| l["span"]["request_id"] == request_id)
+        .collect()
 }
 
 fn invocation(
@@ -76,7 +40,7 @@ fn snapshotter(ec2: &Mock) -> document_snapshotter::Snapshotter {
 
 #[tokio::test]
 async fn logs_are_json_lines_with_the_request_id_and_the_summary() {
-    let logs = logs();
+    let logs = test_harness::logs::capture_json();
     let ec2 = Mock::new().volume("vol-a", None).listing(vec![
         ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2),
         ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1),
@@ -87,7 +51,7 @@ async fn logs_are_json_lines_with_the_request_id_and_the_summary() {
         .expect("a clean run");
     assert_eq!(summary.volumes[0].deleted, ["snap-2"]);
 
-    let lines = logs.lines_of("req-ok-1");
+    let lines = lines_of(&logs, "req-ok-1");
     let done = lines
         .iter()
         .find(|l| l["fields"]["message"] == "document snapshots done")
@@ -108,7 +72,7 @@ async fn logs_are_json_lines_with_the_request_id_and_the_summary() {
 
 #[tokio::test]
 async fn a_failing_run_logs_at_error_and_its_error_names_the_cause() {
-    let logs = logs();
+    let logs = test_harness::logs::capture_json();
     let failing = Mock::new()
         .volume("vol-a", None)
         .listing(vec![])
@@ -124,7 +88,7 @@ async fn a_failing_run_logs_at_error_and_its_error_names_the_cause() {
         "{}",
         diagnostic.error_message
     );
-    let lines = logs.lines_of("req-bad-2");
+    let lines = lines_of(&logs, "req-bad-2");
     let bad = lines
         .iter()
         .find(|l| l["fields"]["message"] == "document snapshots incomplete")
