@@ -95,7 +95,7 @@ fn nightly(runs: usize) {
             put_passphrase(&s3, "bench-nightly", true).await;
             let ec2 = aws_sdk_ec2::Client::new(&config);
             let mut volumes = Vec::new();
-            for role in ["primary", "replica"] {
+            for role in stack_contract::volumes::ROLES {
                 let v = ec2
                     .create_volume()
                     .availability_zone("us-east-1a")

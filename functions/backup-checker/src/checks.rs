@@ -1,6 +1,10 @@
-//! The decisions: what was found, judged against the thresholds. Pure, no AWS.
+//! The decisions: the [`Findings`] gathered, judged against the thresholds. Pure, no AWS: the
+//! facts are plain structs (an AWS error is an [`ApiError`] value), so table tests build them.
 
+use aws_clients::ApiError;
 use serde::Serialize;
+use stack_contract::backup_checker::passphrase_name;
+use stack_contract::volumes::Volume;
 
 use crate::duplicity::EfsFindings;
 use crate::stamp;
@@ -35,7 +39,7 @@ pub struct Snapshot {
 /// A document volume and its newest completed snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeFinding {
-    /// `primary` or `replica` (dual-AZ).
+    /// The volume's logical ID: `CouchDBVolume`, or `RCouchDBVolume` (dual-AZ).
     pub role: String,
     pub volume_id: String,
     pub newest: Option<Snapshot>,
@@ -55,13 +59,13 @@ pub struct DatabaseFinding {
 pub struct Findings {
     /// `s3://bucket/prefix` for messages.
     pub location: String,
-    pub efs: Result<EfsFindings, String>,
-    pub passphrase: Result<Passphrase, String>,
+    pub efs: Result<EfsFindings, ApiError>,
+    pub passphrase: Result<Passphrase, ApiError>,
     /// Incomplete multipart uploads under the prefix (an interrupted volume upload).
-    pub multipart: Result<Multipart, String>,
-    pub volumes: Vec<Result<VolumeFinding, (VolumeRef, String)>>,
+    pub multipart: Result<Multipart, ApiError>,
+    pub volumes: Vec<Result<VolumeFinding, (Volume, ApiError)>>,
     /// `None` when no database instance is configured.
-    pub database: Option<Result<DatabaseFinding, (String, String)>>,
+    pub database: Option<Result<DatabaseFinding, (String, ApiError)>>,
 }
 
 /// Incomplete multipart uploads under the backup prefix: a count and the oldest, never a list.
@@ -75,13 +79,6 @@ pub struct Multipart {
 /// A multipart upload younger than this may still be running; older ones are leftovers.
 pub const MULTIPART_GRACE_SECS: i64 = 3600;
 
-/// A document volume the checker was told about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolumeRef {
-    pub role: String,
-    pub volume_id: String,
-}
-
 /// A CloudWatch metric value of one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metric {
@@ -93,7 +90,8 @@ pub struct Metric {
 /// The verdict of one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Check {
-    /// Stable name, the `Check` dimension of the metrics (`efs-chain`, `documents-primary` ...).
+    /// Stable name, the `Check` dimension of the metrics (`efs-chain`,
+    /// `documents-CouchDBVolume` ...).
     pub name: String,
     pub ok: bool,
     /// One line for people: what was found, or what failed.
@@ -101,6 +99,10 @@ pub struct Check {
     /// Where an operator looks to see it for themselves.
     pub look: String,
     pub metrics: Vec<Metric>,
+    /// Set when the check failed only because an AWS call failed: the backup was not seen,
+    /// which is not the same as a bad backup (see [`Report::unverified`]).
+    #[serde(skip)]
+    pub api_error: Option<ApiError>,
 }
 
 /// The result of one run: what the function returns, logs and (on failure) sends.
@@ -109,7 +111,7 @@ pub struct Report {
     pub ok: bool,
     pub checked_at: String,
     pub checks: Vec<Check>,
-    /// Newest backup of each kind (`efs`, `documents-primary`, `database` ...), RFC 3339.
+    /// Newest backup of each kind (`efs`, `documents-CouchDBVolume`, `database` ...), RFC 3339.
     pub newest: Vec<(String, String)>,
     pub skew_seconds: Option<i64>,
 }
@@ -117,6 +119,12 @@ pub struct Report {
 impl Report {
     pub fn failed(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| !c.ok)
+    }
+
+    /// True when checks failed and every failure is an AWS call that failed: nothing was found
+    /// wrong with a backup, the checker could not look.
+    pub fn unverified(&self) -> bool {
+        !self.ok && self.failed().all(|c| c.api_error.is_some())
     }
 }
 
@@ -128,343 +136,79 @@ fn ok_metric(name: &'static str, ok: bool) -> Metric {
     metric(name, if ok { 1.0 } else { 0.0 }, "Count")
 }
 
-/// Judges `findings` at `now` (Unix seconds).
+fn age_metric(age: i64) -> Metric {
+    metric("BackupAgeSeconds", age as f64, "Seconds")
+}
+
+impl Check {
+    fn new(name: impl Into<String>, ok: bool, message: String, look: String) -> Check {
+        Check {
+            name: name.into(),
+            ok,
+            message,
+            look,
+            metrics: Vec::new(),
+            api_error: None,
+        }
+    }
+
+    fn with_metric(mut self, metric: Metric) -> Check {
+        self.metrics.push(metric);
+        self
+    }
+
+    /// A check that failed because the AWS call behind it failed.
+    fn api_failure(
+        name: impl Into<String>,
+        message: String,
+        look: String,
+        error: &ApiError,
+    ) -> Check {
+        Check {
+            api_error: Some(error.clone()),
+            ..Check::new(name, false, format!("{message}: {error}"), look)
+        }
+    }
+}
+
+/// A check and, for an age check that found a backup, the (kind, time) of that backup for the
+/// skew.
+struct Judged {
+    check: Check,
+    newest: Option<(String, i64)>,
+}
+
+impl From<Check> for Judged {
+    fn from(check: Check) -> Judged {
+        Judged {
+            check,
+            newest: None,
+        }
+    }
+}
+
+/// Judges `findings` at `now` (Unix seconds): one check after the other, then their skew.
 pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
-    let mut checks = Vec::new();
-    // (kind, time) of the newest backup of each kind, for the skew.
-    let mut newest: Vec<(String, i64)> = Vec::new();
-    let location = &findings.location;
-    let max_age = stamp::hours(limits.max_age_secs);
-
-    // EFS: the chain, its age, leftovers.
-    match &findings.efs {
-        Err(error) => checks.push(Check {
-            name: "efs-chain".into(),
-            ok: false,
-            message: format!("could not list the EFS backup in {location}: {error}"),
-            look: format!("aws s3 ls {location}"),
-            metrics: vec![ok_metric("ChainOk", false)],
-        }),
-        Ok(efs) => {
-            let ok = efs.problems.is_empty();
-            let message = if ok {
-                format!(
-                    "duplicity chain whole: full backup {} and {} incremental(s), {}, {} objects in {} backup sets",
-                    efs.newest_full.map(stamp::iso).unwrap_or_default(),
-                    efs.incrementals,
-                    if efs.encrypted {
-                        "GPG-encrypted"
-                    } else {
-                        "NOT GPG-encrypted"
-                    },
-                    efs.objects,
-                    efs.sets
-                )
-            } else {
-                format!(
-                    "duplicity chain broken in {location}: {}",
-                    efs.problems.join("; ")
-                )
-            };
-            checks.push(Check {
-                name: "efs-chain".into(),
-                ok,
-                message,
-                look: format!(
-                    "aws s3 ls {location} ; duplicity collection-status on the NFS backup instance"
-                ),
-                metrics: vec![ok_metric("ChainOk", ok)],
-            });
-
-            let (ok, message, age) = match efs.restorable_until {
-                None => (
-                    false,
-                    format!("no restorable EFS backup in {location}"),
-                    None,
-                ),
-                Some(t) => {
-                    let age = now - t;
-                    newest.push(("efs".into(), t));
-                    if age > limits.max_age_secs {
-                        (
-                            false,
-                            format!(
-                                "newest restorable EFS backup is stale: {} from {}, older than {max_age}",
-                                stamp::hours(age),
-                                stamp::iso(t)
-                            ),
-                            Some(age),
-                        )
-                    } else {
-                        (
-                            true,
-                            format!(
-                                "newest restorable EFS backup {} ({} old)",
-                                stamp::iso(t),
-                                stamp::hours(age)
-                            ),
-                            Some(age),
-                        )
-                    }
-                }
-            };
-            checks.push(Check {
-                name: "efs-age".into(),
-                ok,
-                message,
-                look: format!("aws s3 ls {location} ; the NFS backup instance's /var/log/syslog (cron) and backup log"),
-                metrics: age.map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")]).unwrap_or_default(),
-            });
-        }
+    let location = findings.location.as_str();
+    let mut judged: Vec<Judged> = vec![efs_chain(&findings.efs, location).into()];
+    if let Ok(efs) = &findings.efs {
+        judged.push(efs_age(efs, location, now, limits));
     }
-
-    // Leftovers of interrupted uploads: duplicity's `.part` files and S3 multipart uploads
-    // that were never completed (they also cost storage).
-    let partials = findings
-        .efs
-        .as_ref()
-        .map(|e| (e.partials, e.partial_example.clone()))
-        .unwrap_or_default();
-    let mut problems = Vec::new();
-    if partials.0 > 0 {
-        problems.push(format!(
-            "{} leftover partial upload(s) (.part) in {location}, e.g. {}",
-            partials.0,
-            partials.1.as_deref().unwrap_or("?")
-        ));
-    }
-    let mut stale_multipart = 0;
-    match &findings.multipart {
-        Err(error) => problems.push(format!(
-            "could not list the multipart uploads in {location}: {error}"
-        )),
-        Ok(m) => {
-            if let Some((key, initiated)) = &m.oldest {
-                if now - initiated > MULTIPART_GRACE_SECS {
-                    stale_multipart = m.count;
-                    problems.push(format!(
-                        "{} incomplete multipart upload(s) under {location}, the oldest started {} ({key})",
-                        m.count,
-                        stamp::iso(*initiated)
-                    ));
-                }
-            }
-        }
-    }
-    let ok = problems.is_empty();
-    checks.push(Check {
-        name: "efs-leftovers".into(),
-        ok,
-        message: if ok {
-            "no partial uploads".into()
-        } else {
-            format!("{}: a backup was interrupted", problems.join("; "))
-        },
-        look: format!(
-            "aws s3 ls {location} | grep '\\.part' ; aws s3api list-multipart-uploads --bucket <bucket> --prefix <prefix>"
-        ),
-        metrics: vec![metric("PartialUploads", (partials.0 + stale_multipart) as f64, "Count")],
-    });
-
-    // The passphrase object.
-    let passphrase_location = format!("{location}passphrase.txt");
-    let (ok, message) = match &findings.passphrase {
-        Err(error) => (
-            false,
-            format!("could not read the metadata of {passphrase_location}: {error}"),
-        ),
-        Ok(Passphrase::Missing) => (
-            false,
-            format!(
-                "passphrase object {passphrase_location} is missing: the EFS backup cannot be decrypted"
-            ),
-        ),
-        Ok(Passphrase::Present { encryption }) => match encryption.as_deref() {
-            Some("aws:kms" | "aws:kms:dsse") => (
-                true,
-                format!(
-                    "passphrase object present and SSE-KMS encrypted ({})",
-                    encryption.as_deref().unwrap_or("")
-                ),
-            ),
-            other => (
-                false,
-                format!(
-                    "passphrase object {passphrase_location} is not SSE-KMS encrypted (server-side encryption: {})",
-                    other.unwrap_or("none")
-                ),
-            ),
-        },
-    };
-    checks.push(Check {
-        name: "passphrase".into(),
-        ok,
-        message,
-        look: format!(
-            "aws s3api head-object on {passphrase_location} (ServerSideEncryption must be aws:kms)"
-        ),
-        metrics: vec![ok_metric("PassphraseOk", ok)],
-    });
-
-    // Document snapshots.
-    for volume in &findings.volumes {
-        let (role, volume_id) = match volume {
-            Ok(v) => (v.role.as_str(), v.volume_id.as_str()),
-            Err((v, _)) => (v.role.as_str(), v.volume_id.as_str()),
-        };
-        let name = format!("documents-{role}");
-        let look = format!(
-            "EC2 console > Snapshots, filter Volume ID = {volume_id} (aws ec2 describe-snapshots --filters Name=volume-id,Values={volume_id})"
-        );
-        let (ok, message, age) = match volume {
-            Err((_, error)) => (
-                false,
-                format!(
-                    "could not list the snapshots of document volume {volume_id} ({role}): {error}"
-                ),
-                None,
-            ),
-            Ok(v) => match &v.newest {
-                None => (
-                    false,
-                    format!(
-                        "no completed snapshot of document volume {volume_id} ({role}){}",
-                        if v.pending > 0 {
-                            format!("; {} still pending", v.pending)
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    None,
-                ),
-                Some(s) => {
-                    let age = now - s.time;
-                    newest.push((name.clone(), s.time));
-                    if age > limits.max_age_secs {
-                        (
-                            false,
-                            format!(
-                                "newest completed snapshot of document volume {volume_id} ({role}) is stale: {} {} old, from {}, older than {max_age}",
-                                s.id,
-                                stamp::hours(age),
-                                stamp::iso(s.time)
-                            ),
-                            Some(age),
-                        )
-                    } else {
-                        (
-                            true,
-                            format!(
-                                "document volume {volume_id} ({role}): snapshot {} from {} ({} old)",
-                                s.id,
-                                stamp::iso(s.time),
-                                stamp::hours(age)
-                            ),
-                            Some(age),
-                        )
-                    }
-                }
-            },
-        };
-        checks.push(Check {
-            name,
-            ok,
-            message,
-            look,
-            metrics: age
-                .map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")])
-                .unwrap_or_default(),
-        });
-    }
-
-    // The database snapshot.
+    judged.push(leftovers(findings, now).into());
+    judged.push(passphrase(&findings.passphrase, location).into());
+    judged.extend(
+        findings
+            .volumes
+            .iter()
+            .map(|v| document_volume(v, now, limits)),
+    );
     if let Some(database) = &findings.database {
-        let instance = match database {
-            Ok(d) => d.instance.as_str(),
-            Err((instance, _)) => instance.as_str(),
-        };
-        let look = format!(
-            "RDS console > Snapshots, DB instance {instance} (aws rds describe-db-snapshots --db-instance-identifier {instance})"
-        );
-        let (ok, message, age) = match database {
-            Err((_, error)) => (
-                false,
-                format!("could not list the snapshots of database {instance}: {error}"),
-                None,
-            ),
-            Ok(d) => match &d.newest {
-                None => (
-                    false,
-                    format!("no available snapshot of database {instance}"),
-                    None,
-                ),
-                Some(s) => {
-                    let age = now - s.time;
-                    newest.push(("database".into(), s.time));
-                    if age > limits.max_age_secs {
-                        (
-                            false,
-                            format!(
-                                "newest snapshot of database {instance} is stale: {} {} old, from {}, older than {max_age}",
-                                s.id,
-                                stamp::hours(age),
-                                stamp::iso(s.time)
-                            ),
-                            Some(age),
-                        )
-                    } else {
-                        (
-                            true,
-                            format!(
-                                "database {instance}: snapshot {} from {} ({} old)",
-                                s.id,
-                                stamp::iso(s.time),
-                                stamp::hours(age)
-                            ),
-                            Some(age),
-                        )
-                    }
-                }
-            },
-        };
-        checks.push(Check {
-            name: "database".into(),
-            ok,
-            message,
-            look,
-            metrics: age
-                .map(|a| vec![metric("BackupAgeSeconds", a as f64, "Seconds")])
-                .unwrap_or_default(),
-        });
+        judged.push(database_snapshot(database, now, limits));
     }
-
-    // Alignment of the newest backups.
+    let newest: Vec<(String, i64)> = judged.iter().filter_map(|j| j.newest.clone()).collect();
+    let mut checks: Vec<Check> = judged.into_iter().map(|j| j.check).collect();
     let skew = skew(&newest);
-    let max_skew = stamp::hours(limits.max_skew_secs);
-    let (ok, message) = match &skew {
-        None => (true, "fewer than two kinds of backup found: no skew to measure (their own checks report what is missing)".to_owned()),
-        Some((secs, oldest, youngest)) if *secs > limits.max_skew_secs => (
-            false,
-            format!(
-                "newest backups are {} apart, more than {max_skew}: {oldest} at {} but {youngest} at {}; a restore would pair records and documents from different times",
-                stamp::hours(*secs),
-                stamp::iso(time_of(&newest, oldest)),
-                stamp::iso(time_of(&newest, youngest))
-            ),
-        ),
-        Some((secs, _, _)) => (true, format!("newest backups lie within {} of each other", stamp::hours(*secs))),
-    };
-    checks.push(Check {
-        name: "skew".into(),
-        ok,
-        message,
-        look: "the BackupHour parameter drives all three schedules; compare the times above".into(),
-        metrics: skew
-            .as_ref()
-            .map(|(s, _, _)| vec![metric("SkewSeconds", *s as f64, "Seconds")])
-            .unwrap_or_default(),
-    });
-
+    checks.push(skew_check(skew.as_ref(), &newest, limits));
     Report {
         ok: checks.iter().all(|c| c.ok),
         checked_at: stamp::iso(now),
@@ -474,6 +218,323 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
             .map(|(k, t)| (k.clone(), stamp::iso(*t)))
             .collect(),
         skew_seconds: skew.map(|(s, _, _)| s),
+    }
+}
+
+/// The newest backup of one kind, found: what the one fresh-or-stale verdict ([`age_check`])
+/// says about it.
+struct Found {
+    /// Start of the message when fresh, followed by ` from <time> (<age> old)`.
+    fresh: String,
+    /// Start of the message when stale, followed by ` <age> old, from <time>, older than ..`.
+    stale: String,
+    time: i64,
+}
+
+/// The one fresh-or-stale verdict of every kind of backup: fresh when no older than
+/// `limits.max_age_secs`. `kind` names the backup in the skew; `None` found fails with the
+/// check as given.
+fn age_check(
+    kind: &str,
+    missing: Check,
+    found: Option<Found>,
+    now: i64,
+    limits: Thresholds,
+) -> Judged {
+    let Some(found) = found else {
+        return missing.into();
+    };
+    let age = now - found.time;
+    let (ok, message) = if age > limits.max_age_secs {
+        let message = format!(
+            "{} {} old, from {}, older than {}",
+            found.stale,
+            stamp::hours(age),
+            stamp::iso(found.time),
+            stamp::hours(limits.max_age_secs)
+        );
+        (false, message)
+    } else {
+        let message = format!(
+            "{} from {} ({} old)",
+            found.fresh,
+            stamp::iso(found.time),
+            stamp::hours(age)
+        );
+        (true, message)
+    };
+    Judged {
+        check: Check {
+            ok,
+            message,
+            ..missing
+        }
+        .with_metric(age_metric(age)),
+        newest: Some((kind.to_owned(), found.time)),
+    }
+}
+
+/// `efs-chain`: the newest duplicity chain is whole.
+fn efs_chain(efs: &Result<EfsFindings, ApiError>, location: &str) -> Check {
+    let look =
+        format!("aws s3 ls {location} ; duplicity collection-status on the NFS backup instance");
+    let efs = match efs {
+        Ok(efs) => efs,
+        Err(error) => {
+            let message = format!("could not list the EFS backup in {location}");
+            return Check::api_failure(
+                "efs-chain",
+                message,
+                format!("aws s3 ls {location}"),
+                error,
+            )
+            .with_metric(ok_metric("ChainOk", false));
+        }
+    };
+    let ok = efs.problems.is_empty();
+    let message = if ok {
+        format!(
+            "duplicity chain whole: full backup {} and {} incremental(s), {}, {} objects in {} backup sets",
+            efs.newest_full.map(stamp::iso).unwrap_or_default(),
+            efs.incrementals,
+            if efs.encrypted {
+                "GPG-encrypted"
+            } else {
+                "NOT GPG-encrypted"
+            },
+            efs.objects,
+            efs.sets
+        )
+    } else {
+        format!(
+            "duplicity chain broken in {location}: {}",
+            efs.problems.join("; ")
+        )
+    };
+    Check::new("efs-chain", ok, message, look).with_metric(ok_metric("ChainOk", ok))
+}
+
+/// `efs-age`: the newest restorable point of the chain is fresh.
+fn efs_age(efs: &EfsFindings, location: &str, now: i64, limits: Thresholds) -> Judged {
+    let missing = Check::new(
+        "efs-age",
+        false,
+        format!("no restorable EFS backup in {location}"),
+        format!(
+            "aws s3 ls {location} ; the NFS backup instance's /var/log/syslog (cron) and backup log"
+        ),
+    );
+    let found = efs.restorable_until.map(|time| Found {
+        fresh: "newest restorable EFS backup".into(),
+        stale: "newest restorable EFS backup is stale:".into(),
+        time,
+    });
+    age_check("efs", missing, found, now, limits)
+}
+
+/// `efs-leftovers`: no duplicity `.part` files and no S3 multipart upload older than the grace
+/// period, both left by an interrupted upload (they also cost storage).
+fn leftovers(findings: &Findings, now: i64) -> Check {
+    let location = &findings.location;
+    let (partials, example) = findings
+        .efs
+        .as_ref()
+        .map(|e| (e.partials, e.partial_example.clone()))
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    if partials > 0 {
+        problems.push(format!(
+            "{partials} leftover partial upload(s) (.part) in {location}, e.g. {}",
+            example.as_deref().unwrap_or("?")
+        ));
+    }
+    let stale_multipart = match &findings.multipart {
+        Err(error) => {
+            problems.push(format!(
+                "could not list the multipart uploads in {location}: {error}"
+            ));
+            0
+        }
+        Ok(m) => match stale_upload(m, location, now) {
+            Some(problem) => {
+                problems.push(problem);
+                m.count
+            }
+            None => 0,
+        },
+    };
+    let ok = problems.is_empty();
+    let message = if ok {
+        "no partial uploads".into()
+    } else {
+        format!("{}: a backup was interrupted", problems.join("; "))
+    };
+    let look = format!(
+        "aws s3 ls {location} | grep '\\.part' ; aws s3api list-multipart-uploads --bucket <bucket> --prefix <prefix>"
+    );
+    let only_the_api_failed = partials == 0;
+    Check {
+        api_error: findings
+            .multipart
+            .as_ref()
+            .err()
+            .filter(|_| only_the_api_failed)
+            .cloned(),
+        ..Check::new("efs-leftovers", ok, message, look)
+    }
+    .with_metric(metric(
+        "PartialUploads",
+        (partials + stale_multipart) as f64,
+        "Count",
+    ))
+}
+
+/// The multipart-upload problem, when the oldest upload is past the grace period.
+fn stale_upload(m: &Multipart, location: &str, now: i64) -> Option<String> {
+    let (key, initiated) = m.oldest.as_ref()?;
+    (now - initiated > MULTIPART_GRACE_SECS).then(|| {
+        format!(
+            "{} incomplete multipart upload(s) under {location}, the oldest started {} ({key})",
+            m.count,
+            stamp::iso(*initiated)
+        )
+    })
+}
+
+/// `passphrase`: the object exists and is SSE-KMS encrypted (from its metadata only).
+fn passphrase(found: &Result<Passphrase, ApiError>, location: &str) -> Check {
+    let object = format!("{location}{}", passphrase_name());
+    let look = format!("aws s3api head-object on {object} (ServerSideEncryption must be aws:kms)");
+    let (ok, message) = match found {
+        Err(error) => {
+            let message = format!("could not read the metadata of {object}");
+            return Check::api_failure("passphrase", message, look, error)
+                .with_metric(ok_metric("PassphraseOk", false));
+        }
+        Ok(Passphrase::Missing) => (
+            false,
+            format!("passphrase object {object} is missing: the EFS backup cannot be decrypted"),
+        ),
+        Ok(Passphrase::Present { encryption }) => match encryption.as_deref() {
+            Some(kms @ ("aws:kms" | "aws:kms:dsse")) => (
+                true,
+                format!("passphrase object present and SSE-KMS encrypted ({kms})"),
+            ),
+            other => (
+                false,
+                format!(
+                    "passphrase object {object} is not SSE-KMS encrypted (server-side encryption: {})",
+                    other.unwrap_or("none")
+                ),
+            ),
+        },
+    };
+    Check::new("passphrase", ok, message, look).with_metric(ok_metric("PassphraseOk", ok))
+}
+
+/// `documents-<role>`: the newest completed snapshot of one document volume is fresh.
+fn document_volume(
+    volume: &Result<VolumeFinding, (Volume, ApiError)>,
+    now: i64,
+    limits: Thresholds,
+) -> Judged {
+    let (role, volume_id) = match volume {
+        Ok(v) => (v.role.as_str(), v.volume_id.as_str()),
+        Err((v, _)) => (v.role.as_str(), v.id.as_str()),
+    };
+    let name = format!("documents-{role}");
+    let look = format!(
+        "EC2 console > Snapshots, filter Volume ID = {volume_id} (aws ec2 describe-snapshots --filters Name=volume-id,Values={volume_id})"
+    );
+    let v = match volume {
+        Ok(v) => v,
+        Err((_, error)) => {
+            let message =
+                format!("could not list the snapshots of document volume {volume_id} ({role})");
+            return Check::api_failure(name, message, look, error).into();
+        }
+    };
+    let pending = if v.pending > 0 {
+        format!("; {} still pending", v.pending)
+    } else {
+        String::new()
+    };
+    let missing = Check::new(
+        name.as_str(),
+        false,
+        format!("no completed snapshot of document volume {volume_id} ({role}){pending}"),
+        look,
+    );
+    let found = v.newest.as_ref().map(|s| Found {
+        fresh: format!("document volume {volume_id} ({role}): snapshot {}", s.id),
+        stale: format!(
+            "newest completed snapshot of document volume {volume_id} ({role}) is stale: {}",
+            s.id
+        ),
+        time: s.time,
+    });
+    age_check(&name, missing, found, now, limits)
+}
+
+/// `database`: the newest available snapshot of the database instance is fresh.
+fn database_snapshot(
+    database: &Result<DatabaseFinding, (String, ApiError)>,
+    now: i64,
+    limits: Thresholds,
+) -> Judged {
+    let instance = match database {
+        Ok(d) => d.instance.as_str(),
+        Err((instance, _)) => instance.as_str(),
+    };
+    let look = format!(
+        "RDS console > Snapshots, DB instance {instance} (aws rds describe-db-snapshots --db-instance-identifier {instance})"
+    );
+    let d = match database {
+        Ok(d) => d,
+        Err((_, error)) => {
+            let message = format!("could not list the snapshots of database {instance}");
+            return Check::api_failure("database", message, look, error).into();
+        }
+    };
+    let missing = Check::new(
+        "database",
+        false,
+        format!("no available snapshot of database {instance}"),
+        look,
+    );
+    let found = d.newest.as_ref().map(|s| Found {
+        fresh: format!("database {instance}: snapshot {}", s.id),
+        stale: format!("newest snapshot of database {instance} is stale: {}", s.id),
+        time: s.time,
+    });
+    age_check("database", missing, found, now, limits)
+}
+
+/// `skew`: the newest backups of the kinds lie within `limits.max_skew_secs` of each other.
+fn skew_check(
+    skew: Option<&(i64, String, String)>,
+    newest: &[(String, i64)],
+    limits: Thresholds,
+) -> Check {
+    let max_skew = stamp::hours(limits.max_skew_secs);
+    let (ok, message) = match skew {
+        None => (true, "fewer than two kinds of backup found: no skew to measure (their own checks report what is missing)".to_owned()),
+        Some((secs, oldest, youngest)) if *secs > limits.max_skew_secs => (
+            false,
+            format!(
+                "newest backups are {} apart, more than {max_skew}: {oldest} at {} but {youngest} at {}; a restore would pair records and documents from different times",
+                stamp::hours(*secs),
+                stamp::iso(time_of(newest, oldest)),
+                stamp::iso(time_of(newest, youngest))
+            ),
+        ),
+        Some((secs, _, _)) => (true, format!("newest backups lie within {} of each other", stamp::hours(*secs))),
+    };
+    let look = "the BackupHour parameter drives all three schedules; compare the times above";
+    let check = Check::new("skew", ok, message, look.into());
+    match skew {
+        Some((secs, _, _)) => check.with_metric(metric("SkewSeconds", *secs as f64, "Seconds")),
+        None => check,
     }
 }
 
@@ -499,6 +560,11 @@ fn skew(newest: &[(String, i64)]) -> Option<(i64, String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stack_contract::volumes::{PRIMARY, REPLICA};
+
+    fn api(code: &str) -> ApiError {
+        ApiError::new(code, "from the table test")
+    }
 
     const NOW: i64 = 1_795_600_801; // 2026-11-25T10:00:01Z
     const H: i64 = 3600;
@@ -535,7 +601,7 @@ mod tests {
             }),
             volumes: vec![
                 Ok(VolumeFinding {
-                    role: "primary".into(),
+                    role: PRIMARY.into(),
                     volume_id: "vol-1".into(),
                     newest: Some(Snapshot {
                         id: "snap-1".into(),
@@ -544,7 +610,7 @@ mod tests {
                     pending: 0,
                 }),
                 Ok(VolumeFinding {
-                    role: "replica".into(),
+                    role: REPLICA.into(),
                     volume_id: "vol-2".into(),
                     newest: Some(Snapshot {
                         id: "snap-2".into(),
@@ -579,8 +645,8 @@ mod tests {
                 "efs-age",
                 "efs-leftovers",
                 "passphrase",
-                "documents-primary",
-                "documents-replica",
+                "documents-CouchDBVolume",
+                "documents-RCouchDBVolume",
                 "database",
                 "skew"
             ]
@@ -610,7 +676,7 @@ mod tests {
             ),
             (
                 "listing failed",
-                |f| f.efs = Err("AccessDenied".into()),
+                |f| f.efs = Err(api("AccessDenied")),
                 "efs-chain",
                 &["could not list", "AccessDenied"],
             ),
@@ -652,7 +718,7 @@ mod tests {
             ),
             (
                 "multipart listing denied",
-                |f| f.multipart = Err("AccessDenied".into()),
+                |f| f.multipart = Err(api("AccessDenied")),
                 "efs-leftovers",
                 &["could not list the multipart uploads", "AccessDenied"],
             ),
@@ -688,7 +754,7 @@ mod tests {
                         });
                     }
                 },
-                "documents-replica",
+                "documents-RCouchDBVolume",
                 &["stale", "vol-2", "snap-old"],
             ),
             (
@@ -699,21 +765,21 @@ mod tests {
                         v.pending = 1;
                     }
                 },
-                "documents-primary",
+                "documents-CouchDBVolume",
                 &["no completed snapshot", "vol-1", "1 still pending"],
             ),
             (
                 "volume error",
                 |f| {
                     f.volumes[0] = Err((
-                        VolumeRef {
-                            role: "primary".into(),
-                            volume_id: "vol-1".into(),
+                        Volume {
+                            role: PRIMARY.into(),
+                            id: "vol-1".into(),
                         },
-                        "Throttling".into(),
+                        api("Throttling"),
                     ))
                 },
-                "documents-primary",
+                "documents-CouchDBVolume",
                 &["could not list", "Throttling"],
             ),
             (
@@ -810,5 +876,26 @@ mod tests {
         assert!(evaluate(&f, NOW, LIMITS).ok);
         f.efs = Ok(efs(NOW - 26 * H - 1));
         assert_eq!(failed(&evaluate(&f, NOW, LIMITS)), ["efs-age"]);
+    }
+
+    #[test]
+    fn failed_aws_calls_alone_leave_the_backups_unverified() {
+        let mut f = healthy();
+        f.passphrase = Err(api("AccessDenied"));
+        f.multipart = Err(api("SlowDown"));
+        let r = evaluate(&f, NOW, LIMITS);
+        assert_eq!(failed(&r), ["efs-leftovers", "passphrase"]);
+        assert!(r.unverified());
+        // a backup found wrong as well: a real failure
+        if let Ok(v) = &mut f.volumes[0] {
+            v.newest = None;
+        }
+        assert!(!evaluate(&f, NOW, LIMITS).unverified());
+        // a `.part` leftover next to the failed listing is a finding too
+        let mut f = healthy();
+        f.multipart = Err(api("SlowDown"));
+        f.efs.as_mut().unwrap().partials = 1;
+        assert!(!evaluate(&f, NOW, LIMITS).unverified());
+        assert!(!evaluate(&healthy(), NOW, LIMITS).unverified());
     }
 }

@@ -1,17 +1,18 @@
-//! The edge: the AWS calls that gather [`Findings`]. Each reads metadata only (object names,
-//! the passphrase object's encryption header, snapshot ids and times), never content.
+//! The edge: the AWS calls that gather [`Findings`], one small function per call or page loop,
+//! joined by [`findings`]. Each reads metadata only (object names, the passphrase object's
+//! encryption header, snapshot ids and times), never content. A failed call is a fact too
+//! (an [`ApiError`] in the findings), judged like any other by [`crate::checks::evaluate`].
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use aws_clients::ApiError;
 use aws_sdk_ec2::types::{Filter, SnapshotState};
-use aws_smithy_types::error::display::DisplayErrorContext;
 use serde::Serialize;
+use stack_contract::volumes::Volume;
 
-use crate::checks::{DatabaseFinding, Multipart, Passphrase, Snapshot, VolumeFinding, VolumeRef};
+use crate::checks::{DatabaseFinding, Findings, Multipart, Passphrase, Snapshot, VolumeFinding};
+use crate::config::Config;
 use crate::duplicity::{BackupScan, EfsFindings};
-
-/// Error texts are cut to this many characters (the SNS message stays readable).
-const MAX_ERROR: usize = 300;
 
 /// The AWS clients the checker uses.
 #[derive(Clone, Debug)]
@@ -60,21 +61,47 @@ impl ApiCalls {
     }
 }
 
-fn count(counter: &AtomicU32) {
+pub(crate) fn count(counter: &AtomicU32) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-fn describe<E: std::error::Error>(error: E) -> String {
-    let mut text = DisplayErrorContext(error).to_string();
-    if text.len() > MAX_ERROR {
-        let mut cut = MAX_ERROR;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push_str("...");
+/// Everything [`crate::checks::evaluate`] judges, gathered concurrently.
+pub async fn findings(clients: &Clients, config: &Config, calls: &ApiCalls) -> Findings {
+    let (bucket, prefix) = (config.bucket.as_str(), config.prefix.as_str());
+    let passphrase_key = config.passphrase_key();
+    let (efs, multipart, passphrase, volumes, database) = tokio::join!(
+        scan_backup(&clients.s3, bucket, prefix, calls),
+        multipart_uploads(&clients.s3, bucket, prefix, calls),
+        passphrase(&clients.s3, bucket, &passphrase_key, calls),
+        all_volume_snapshots(&clients.ec2, &config.volumes, calls),
+        async {
+            let id = config.db_instance.as_deref()?;
+            let found = database_snapshots(&clients.rds, id, calls).await;
+            Some(found.map_err(|e| (id.to_owned(), e)))
+        },
+    );
+    Findings {
+        location: config.location(),
+        efs,
+        passphrase,
+        multipart,
+        volumes,
+        database,
     }
-    text
+}
+
+/// [`volume_snapshots`] of each volume, one after the other (at most two).
+async fn all_volume_snapshots(
+    ec2: &aws_sdk_ec2::Client,
+    volumes: &[Volume],
+    calls: &ApiCalls,
+) -> Vec<Result<VolumeFinding, (Volume, ApiError)>> {
+    let mut found = Vec::with_capacity(volumes.len());
+    for volume in volumes {
+        let finding = volume_snapshots(ec2, volume, calls).await;
+        found.push(finding.map_err(|e| (volume.clone(), e)));
+    }
+    found
 }
 
 /// Lists every object under `prefix`, page by page, into a [`BackupScan`].
@@ -83,7 +110,7 @@ pub async fn scan_backup(
     bucket: &str,
     prefix: &str,
     calls: &ApiCalls,
-) -> Result<EfsFindings, String> {
+) -> Result<EfsFindings, ApiError> {
     let mut scan = BackupScan::new();
     let mut pages = s3
         .list_objects_v2()
@@ -93,7 +120,7 @@ pub async fn scan_backup(
         .send();
     while let Some(page) = pages.next().await {
         count(&calls.s3_list_objects);
-        let page = page.map_err(describe)?;
+        let page = page.map_err(|e| ApiError::from_sdk(&e))?;
         for object in page.contents() {
             if let Some(key) = object.key() {
                 scan.add(key.strip_prefix(prefix).unwrap_or(key));
@@ -110,7 +137,7 @@ pub async fn passphrase(
     bucket: &str,
     key: &str,
     calls: &ApiCalls,
-) -> Result<Passphrase, String> {
+) -> Result<Passphrase, ApiError> {
     count(&calls.s3_head_object);
     match s3.head_object().bucket(bucket).key(key).send().await {
         Ok(head) => Ok(Passphrase::Present {
@@ -119,7 +146,7 @@ pub async fn passphrase(
         Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {
             Ok(Passphrase::Missing)
         }
-        Err(error) => Err(describe(error)),
+        Err(error) => Err(ApiError::from_sdk(&error)),
     }
 }
 
@@ -129,7 +156,7 @@ pub async fn multipart_uploads(
     bucket: &str,
     prefix: &str,
     calls: &ApiCalls,
-) -> Result<Multipart, String> {
+) -> Result<Multipart, ApiError> {
     let mut found = Multipart::default();
     let (mut key_marker, mut upload_marker) = (None::<String>, None::<String>);
     loop {
@@ -142,7 +169,7 @@ pub async fn multipart_uploads(
             .set_upload_id_marker(upload_marker.take())
             .send()
             .await
-            .map_err(describe)?;
+            .map_err(|e| ApiError::from_sdk(&e))?;
         for upload in page.uploads() {
             if let (Some(key), Some(initiated)) = (upload.key(), upload.initiated()) {
                 found.count += 1;
@@ -169,12 +196,12 @@ pub async fn multipart_uploads(
 /// The newest completed snapshot of `volume` owned by this account.
 pub async fn volume_snapshots(
     ec2: &aws_sdk_ec2::Client,
-    volume: &VolumeRef,
+    volume: &Volume,
     calls: &ApiCalls,
-) -> Result<VolumeFinding, String> {
+) -> Result<VolumeFinding, ApiError> {
     let mut finding = VolumeFinding {
         role: volume.role.clone(),
-        volume_id: volume.volume_id.clone(),
+        volume_id: volume.id.clone(),
         newest: None,
         pending: 0,
     };
@@ -184,14 +211,14 @@ pub async fn volume_snapshots(
         .filters(
             Filter::builder()
                 .name("volume-id")
-                .values(&volume.volume_id)
+                .values(&volume.id)
                 .build(),
         )
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
         count(&calls.ec2_describe_snapshots);
-        let page = page.map_err(describe)?;
+        let page = page.map_err(|e| ApiError::from_sdk(&e))?;
         for s in page.snapshots() {
             match s.state() {
                 Some(SnapshotState::Completed) => {
@@ -212,7 +239,7 @@ pub async fn database_snapshots(
     rds: &aws_sdk_rds::Client,
     instance: &str,
     calls: &ApiCalls,
-) -> Result<DatabaseFinding, String> {
+) -> Result<DatabaseFinding, ApiError> {
     let mut finding = DatabaseFinding {
         instance: instance.to_owned(),
         newest: None,
@@ -224,7 +251,7 @@ pub async fn database_snapshots(
         .send();
     while let Some(page) = pages.next().await {
         count(&calls.rds_describe_db_snapshots);
-        let page = page.map_err(describe)?;
+        let page = page.map_err(|e| ApiError::from_sdk(&e))?;
         for s in page.db_snapshots() {
             if s.status() == Some("available") {
                 if let (Some(id), Some(time)) =
@@ -245,23 +272,4 @@ fn newer(newest: &mut Option<Snapshot>, id: &str, time: i64) {
             time,
         });
     }
-}
-
-/// Sends the operators' alert.
-pub async fn publish(
-    sns: &aws_sdk_sns::Client,
-    topic: &str,
-    subject: &str,
-    message: &str,
-    calls: &ApiCalls,
-) -> Result<(), String> {
-    count(&calls.sns_publish);
-    sns.publish()
-        .topic_arn(topic)
-        .subject(subject)
-        .message(message)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(describe)
 }

@@ -3,13 +3,11 @@
 //! ids and counts — never an object's content, so no secret can reach them.
 
 use serde_json::{Map, Value, json};
+// The template's alarm reads the same namespace, metric and dimension.
+use stack_contract::backup_checker::{FAILED_METRIC, NAMESPACE, STACK_DIMENSION};
 
 use crate::checks::Report;
 
-/// CloudWatch namespace of the checker's metrics (the template's alarm reads it).
-pub const NAMESPACE: &str = "OpenEMR/BackupChecker";
-/// Per-run metric: number of failed checks (dimension `Stack`); the template alarms on > 0.
-pub const FAILED_METRIC: &str = "FailedChecks";
 /// SNS subjects are limited to 100 characters.
 const MAX_SUBJECT: usize = 100;
 
@@ -28,10 +26,10 @@ pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String>
             "_aws".into(),
             json!({
                 "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [["Stack", "Check"]], "Metrics": metrics }]
+                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION, "Check"]], "Metrics": metrics }]
             }),
         );
-        line.insert("Stack".into(), json!(stack));
+        line.insert(STACK_DIMENSION.into(), json!(stack));
         line.insert("Check".into(), json!(check.name));
         for m in &check.metrics {
             line.insert(m.name.into(), json!(m.value));
@@ -45,9 +43,9 @@ pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String>
         json!({
             "_aws": {
                 "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [["Stack"]], "Metrics": [{ "Name": FAILED_METRIC, "Unit": "Count" }] }]
+                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION]], "Metrics": [{ "Name": FAILED_METRIC, "Unit": "Count" }] }]
             },
-            "Stack": stack,
+            STACK_DIMENSION: stack,
             FAILED_METRIC: failed,
             "ok": report.ok,
         })
@@ -128,6 +126,7 @@ mod tests {
                         value: 3600.0,
                         unit: "Seconds",
                     }],
+                    api_error: None,
                 },
                 Check {
                     name: "passphrase".into(),
@@ -143,6 +142,7 @@ mod tests {
                         value: if ok { 1.0 } else { 0.0 },
                         unit: "Count",
                     }],
+                    api_error: None,
                 },
             ],
             newest: vec![],
@@ -196,6 +196,7 @@ mod tests {
                 message: "m".into(),
                 look: "l".into(),
                 metrics: vec![],
+                api_error: None,
             });
         }
         let (subject, _) = alert(&r, "stk", None);

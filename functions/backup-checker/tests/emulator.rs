@@ -3,10 +3,11 @@
 
 mod common;
 
-use backup_checker::checks::{Thresholds, VolumeRef};
+use backup_checker::checks::Thresholds;
 use backup_checker::gather::Clients;
 use backup_checker::{Config, Run, check, handle};
 use common::*;
+use stack_contract::volumes::{ROLES, Volume};
 use test_harness::Moto;
 
 const H: i64 = 3600;
@@ -118,9 +119,9 @@ fn config(bucket: &str, volumes: &[&str], db: Option<&str>, topic: Option<&str>)
         volumes: volumes
             .iter()
             .enumerate()
-            .map(|(i, v)| VolumeRef {
-                role: if i == 0 { "primary" } else { "replica" }.to_owned(),
-                volume_id: (*v).to_owned(),
+            .map(|(i, v)| Volume {
+                role: ROLES[i].to_owned(),
+                id: (*v).to_owned(),
             })
             .collect(),
         db_instance: db.map(str::to_owned),
@@ -181,8 +182,8 @@ async fn healthy_stack_passes_and_stays_quiet() {
             "efs-age",
             "efs-leftovers",
             "passphrase",
-            "documents-primary",
-            "documents-replica",
+            "documents-CouchDBVolume",
+            "documents-RCouchDBVolume",
             "database",
             "skew"
         ]
@@ -360,14 +361,14 @@ async fn missing_or_stale_snapshots_fail() {
     .await;
     let failing = failed(&run);
     assert!(
-        !failing.contains(&"documents-primary".to_owned()),
+        !failing.contains(&"documents-CouchDBVolume".to_owned()),
         "{failing:?}"
     );
     assert!(
-        failing.contains(&"documents-replica".to_owned()),
+        failing.contains(&"documents-RCouchDBVolume".to_owned()),
         "{failing:?}"
     );
-    assert!(message(&run, "documents-replica").contains(&no_snapshot));
+    assert!(message(&run, "documents-RCouchDBVolume").contains(&no_snapshot));
     assert!(failing.contains(&"database".to_owned()), "{failing:?}");
     assert!(message(&run, "database").contains("db-missing"));
 
@@ -381,13 +382,13 @@ async fn missing_or_stale_snapshots_fail() {
     )
     .await;
     let failing = failed(&run);
-    for c in ["documents-primary", "database", "skew"] {
+    for c in ["documents-CouchDBVolume", "database", "skew"] {
         assert!(
             failing.contains(&c.to_owned()),
             "{c} should fail: {failing:?}"
         );
     }
-    assert!(message(&run, "documents-primary").contains("stale"));
+    assert!(message(&run, "documents-CouchDBVolume").contains("stale"));
     assert!(message(&run, "database").contains("stale"));
     assert!(!failing.contains(&"efs-age".to_owned()));
 }
@@ -430,8 +431,10 @@ async fn failed_run_alerts_operators_without_secrets() {
     let error = handle(&w.clients, &config, now, &mut emf)
         .await
         .expect_err("a failed check fails the invocation");
+    assert_eq!(error.error_type(), "BackupChecksFailed");
+    let error = error.to_string();
     assert!(
-        error.contains("passphrase") && error.contains("documents-primary"),
+        error.contains("passphrase") && error.contains("documents-CouchDBVolume"),
         "{error}"
     );
 
@@ -453,7 +456,7 @@ async fn failed_run_alerts_operators_without_secrets() {
     );
     assert!(
         body.contains(&format!(
-            "FAILED documents-primary: no completed snapshot of document volume {volume}"
+            "FAILED documents-CouchDBVolume: no completed snapshot of document volume {volume}"
         )),
         "{body}"
     );

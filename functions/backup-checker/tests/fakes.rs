@@ -8,8 +8,8 @@ use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
 use aws_sdk_rds::types::DbSnapshot;
 use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
 use aws_smithy_types::DateTime;
-use backup_checker::checks::VolumeRef;
 use backup_checker::gather::{ApiCalls, database_snapshots, volume_snapshots};
+use stack_contract::volumes::{PRIMARY, Volume};
 
 const T: i64 = 1_795_590_001;
 
@@ -55,9 +55,9 @@ async fn ec2_pages_are_followed_and_only_completed_snapshots_count() {
     let calls = ApiCalls::default();
     let found = volume_snapshots(
         &ec2,
-        &VolumeRef {
-            role: "primary".into(),
-            volume_id: "vol-1".into(),
+        &Volume {
+            role: PRIMARY.into(),
+            id: "vol-1".into(),
         },
         &calls,
     )

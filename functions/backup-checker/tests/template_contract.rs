@@ -2,8 +2,10 @@
 //! the template sets is one the function reads and parses, and the alarm watches the metric the
 //! function writes.
 
-use backup_checker::{Config, env, output};
+use backup_checker::Config;
 use serde_json::Value;
+use stack_contract::backup_checker as env;
+use stack_contract::volumes::{PRIMARY, REPLICA};
 use stack_gen::{Options, generate};
 
 /// The function's environment as CloudFormation would resolve it, with sample values.
@@ -20,7 +22,7 @@ fn resolved_env(o: &Options) -> Vec<(String, String)> {
                 _ => {
                     let text = v.to_string();
                     if text.contains("CouchDBVolume") {
-                        // Fn::Sub "primary=${CouchDBVolume}[,replica=${RCouchDBVolume}]"
+                        // Fn::Sub "CouchDBVolume=${CouchDBVolume}[,RCouchDBVolume=${RCouchDBVolume}]"
                         v["Fn::Sub"]
                             .as_str()
                             .unwrap()
@@ -53,13 +55,13 @@ fn template_environment_is_what_the_function_reads() {
         env::STACK,
     ];
     for (o, roles) in [
-        (Options::default(), vec!["primary"]),
+        (Options::default(), vec![PRIMARY]),
         (
             Options {
                 dual_az: true,
                 ..Options::default()
             },
-            vec!["primary", "replica"],
+            vec![PRIMARY, REPLICA],
         ),
         (
             Options {
@@ -73,7 +75,7 @@ fn template_environment_is_what_the_function_reads() {
                 recovery: true,
                 ..Options::default()
             },
-            vec!["primary"],
+            vec![PRIMARY],
         ),
     ] {
         let vars = resolved_env(&o);
@@ -106,9 +108,9 @@ fn template_environment_is_what_the_function_reads() {
 fn alarm_watches_the_metric_the_function_writes() {
     let t = generate(&Options::default()).unwrap().to_json();
     let alarm = &t["Resources"]["BackupCheckFailedAlarm"]["Properties"];
-    assert_eq!(alarm["Namespace"], output::NAMESPACE);
-    assert_eq!(alarm["MetricName"], output::FAILED_METRIC);
-    assert_eq!(alarm["Dimensions"][0]["Name"], "Stack");
+    assert_eq!(alarm["Namespace"], env::NAMESPACE);
+    assert_eq!(alarm["MetricName"], env::FAILED_METRIC);
+    assert_eq!(alarm["Dimensions"][0]["Name"], env::STACK_DIMENSION);
     // the function's STACK_NAME is the same value as the alarm's dimension
     let env = &t["Resources"]["BackupCheckerFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(env[env::STACK], alarm["Dimensions"][0]["Value"]);

@@ -75,6 +75,28 @@ pub mod backup_checker {
     pub const FAILED_METRIC: &str = "FailedChecks";
     /// Dimension of every metric.
     pub const STACK_DIMENSION: &str = "Stack";
+    /// Defaults of `BackupMaxAgeHours` / `BackupMaxSkewHours`, also the function's when its
+    /// variable is unset.
+    pub const DEFAULT_MAX_AGE_HOURS: i64 = 26;
+    pub const DEFAULT_MAX_SKEW_HOURS: i64 = 2;
+    /// Largest threshold either side accepts (a leap year of hours).
+    pub const MAX_HOURS: i64 = 24 * 366;
+
+    /// The passphrase object's name inside the backup prefix (`passphrase.txt`).
+    pub fn passphrase_name() -> &'static str {
+        crate::bucket::PASSPHRASE_KEY
+            .strip_prefix(crate::bucket::BACKUP_PREFIX)
+            .unwrap_or(crate::bucket::PASSPHRASE_KEY)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_passphrase_lies_in_the_backup_prefix() {
+            assert!(crate::bucket::PASSPHRASE_KEY.starts_with(crate::bucket::BACKUP_PREFIX));
+            assert_eq!(super::passphrase_name(), "passphrase.txt");
+        }
+    }
 }
 
 /// `RecoveryManifest` / `RecoveryParameters` (custom resources served by recovery-params).

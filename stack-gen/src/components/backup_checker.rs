@@ -10,6 +10,13 @@
 //! stack's database instance's snapshots; it may publish to the operators' topic.
 
 use serde_json::{Value, json};
+use stack_contract::backup_checker::{
+    BUCKET, DB_INSTANCE, DEFAULT_MAX_AGE_HOURS, DEFAULT_MAX_SKEW_HOURS, FAILED_METRIC,
+    MAX_AGE_HOURS, MAX_HOURS, MAX_SKEW_HOURS, NAMESPACE, PREFIX, STACK, STACK_DIMENSION, TOPIC,
+    VOLUMES,
+};
+use stack_contract::bucket::{BACKUP_PREFIX, PASSPHRASE_KEY};
+use stack_contract::volumes;
 
 use crate::cfn::{allow, ref_, resource, sub};
 use crate::components::backup_schedule;
@@ -21,20 +28,15 @@ use crate::template::Template;
 pub const FUNCTION: &str = "BackupCheckerFunction";
 pub const ROLE: &str = "BackupCheckerRole";
 pub const SCHEDULE: &str = "BackupCheckerSchedule";
-/// Where the NFS backup agent writes the duplicity backup (and `passphrase.txt`).
-pub const BACKUP_PREFIX: &str = "Backup/";
-/// CloudWatch namespace and metric of the function's EMF output (`backup_checker::output`).
-pub const METRIC_NAMESPACE: &str = "OpenEMR/BackupChecker";
-pub const FAILED_METRIC: &str = "FailedChecks";
 
 pub fn add(t: &mut Template, o: &Options) {
     t.add_parameter(
         "BackupMaxAgeHours",
         json!({
             "Type": "Number",
-            "Default": 26,
+            "Default": DEFAULT_MAX_AGE_HOURS,
             "MinValue": 1,
-            "MaxValue": 8784,
+            "MaxValue": MAX_HOURS,
             "Description": "The backup checker fails when the newest EFS backup, document snapshot or database snapshot is older than this many hours (a nightly backup plus slack)."
         }),
     );
@@ -42,9 +44,9 @@ pub fn add(t: &mut Template, o: &Options) {
         "BackupMaxSkewHours",
         json!({
             "Type": "Number",
-            "Default": 2,
+            "Default": DEFAULT_MAX_SKEW_HOURS,
             "MinValue": 0,
-            "MaxValue": 8784,
+            "MaxValue": MAX_HOURS,
             "Description": "The backup checker fails when the newest EFS backup, document snapshot(s) and database snapshot lie more than this many hours apart (records and documents would restore from different times)."
         }),
     );
@@ -68,9 +70,7 @@ pub fn add(t: &mut Template, o: &Options) {
             // HeadObject needs s3:GetObject; without kms:Decrypt the content stays unreadable.
             allow(
                 &["s3:GetObject"],
-                json!([foundation::bucket_objects(&format!(
-                    "{BACKUP_PREFIX}passphrase.txt"
-                ))]),
+                json!([foundation::bucket_objects(PASSPHRASE_KEY)]),
             ),
             // DescribeSnapshots supports no resource-level permissions.
             allow(&["ec2:DescribeSnapshots"], json!(["*"])),
@@ -123,9 +123,9 @@ pub fn add(t: &mut Template, o: &Options) {
             "AWS::CloudWatch::Alarm",
             json!({
                 "AlarmDescription": sub("A nightly backup check of ${AWS::StackName} failed, or none ran for a day: the backups are not proven restorable. The SNS message and the BackupCheckerFunction logs name the check."),
-                "Namespace": METRIC_NAMESPACE,
+                "Namespace": NAMESPACE,
                 "MetricName": FAILED_METRIC,
-                "Dimensions": [{ "Name": "Stack", "Value": ref_("AWS::StackName") }],
+                "Dimensions": [{ "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") }],
                 "Statistic": "Maximum",
                 "Period": 86400,
                 "EvaluationPeriods": 1,
@@ -159,23 +159,21 @@ pub fn add(t: &mut Template, o: &Options) {
     );
 }
 
-/// The function's environment (names read by `backup_checker::env`).
+/// The function's environment (names in `stack_contract::backup_checker`, read by the
+/// function's `Config`).
 fn environment(o: &Options) -> Value {
     let mut env = json!({
-        "BACKUP_BUCKET": foundation::bucket(),
-        "BACKUP_PREFIX": BACKUP_PREFIX,
-        "DB_INSTANCE_ID": ref_("RDSInstance"),
-        "MAX_BACKUP_AGE_HOURS": ref_("BackupMaxAgeHours"),
-        "MAX_SKEW_HOURS": ref_("BackupMaxSkewHours"),
-        "ALERT_TOPIC_ARN": ref_(ALERT_TOPIC),
-        "STACK_NAME": ref_("AWS::StackName"),
+        BUCKET: foundation::bucket(),
+        PREFIX: BACKUP_PREFIX,
+        DB_INSTANCE: ref_("RDSInstance"),
+        MAX_AGE_HOURS: ref_("BackupMaxAgeHours"),
+        MAX_SKEW_HOURS: ref_("BackupMaxSkewHours"),
+        TOPIC: ref_(ALERT_TOPIC),
+        STACK: ref_("AWS::StackName"),
     });
     if o.document_store() {
-        env["DOCUMENT_VOLUMES"] = if o.dual_az {
-            sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}")
-        } else {
-            sub("primary=${CouchDBVolume}")
-        };
+        let count = if o.dual_az { 2 } else { 1 };
+        env[VOLUMES] = sub(&volumes::sub_template(count));
     }
     env
 }
@@ -196,28 +194,25 @@ mod tests {
             template(o)["Resources"][FUNCTION]["Properties"]["Environment"]["Variables"].clone()
         };
         assert_eq!(
-            env(&Options::default())["DOCUMENT_VOLUMES"],
-            sub("primary=${CouchDBVolume}")
+            env(&Options::default())[VOLUMES],
+            sub("CouchDBVolume=${CouchDBVolume}")
         );
         assert_eq!(
             env(&Options {
                 dual_az: true,
                 ..Options::default()
-            })["DOCUMENT_VOLUMES"],
-            sub("primary=${CouchDBVolume},replica=${RCouchDBVolume}")
+            })[VOLUMES],
+            sub("CouchDBVolume=${CouchDBVolume},RCouchDBVolume=${RCouchDBVolume}")
         );
         assert!(
             env(&Options {
                 skip_document_store: true,
                 ..Options::default()
             })
-            .get("DOCUMENT_VOLUMES")
+            .get(VOLUMES)
             .is_none()
         );
-        assert_eq!(
-            env(&Options::default())["DB_INSTANCE_ID"],
-            ref_("RDSInstance")
-        );
+        assert_eq!(env(&Options::default())[DB_INSTANCE], ref_("RDSInstance"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! restores EFS from the original bucket.
 
 use serde_json::json;
+use stack_contract::bucket::BACKUP_PREFIX;
 
 use crate::cfn::{allow, get_att, ingress_from_group, ref_, security_group, sub, sub_with};
 use crate::components::backup_schedule::nfs_cron_hour;
@@ -40,24 +41,25 @@ pub fn add(t: &mut Template, o: &Options) {
     }
     // duplicity's boto3 backend sends HeadBucket on connect, and the set-up tells a missing
     // passphrase (404) from a failed read: both need ListBucket without a prefix.
-    let mut statements = list_bucket(bucket_arn(), &[BACKUP_LISTING]);
+    let listing = backup_listing();
+    let mut statements = list_bucket(bucket_arn(), &[&listing]);
     statements.extend([
         allow(
             &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            json!([bucket_objects("Backup/*")]),
+            json!([bucket_objects(&listing)]),
         ),
         allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
     ]);
     if o.recovery {
         statements.extend(list_bucket(
             sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
-            &[BACKUP_LISTING],
+            &[&listing],
         ));
         statements.push(allow(
             &["s3:GetObject"],
-            json!([sub(
-                "arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}/Backup/*"
-            )]),
+            json!([sub(&format!(
+                "arn:${{AWS::Partition}}:s3:::${{RecoveryS3Bucket}}/{listing}"
+            ))]),
         ));
     }
     add_instance_role(
@@ -109,5 +111,7 @@ pub fn add(t: &mut Template, o: &Options) {
     );
 }
 
-/// What the agent lists: its chains under `Backup/`.
-const BACKUP_LISTING: &str = "Backup/*";
+/// What the agent lists, reads and writes: its chains (and the passphrase) under `Backup/`.
+fn backup_listing() -> String {
+    format!("{BACKUP_PREFIX}*")
+}

@@ -1,0 +1,147 @@
+//! What to check, read from the environment the template sets (names in
+//! [`stack_contract::backup_checker`]).
+
+use stack_contract::backup_checker::{
+    BUCKET, DB_INSTANCE, DEFAULT_MAX_AGE_HOURS, DEFAULT_MAX_SKEW_HOURS, MAX_AGE_HOURS, MAX_HOURS,
+    MAX_SKEW_HOURS, PREFIX, STACK, TOPIC, VOLUMES, passphrase_name,
+};
+use stack_contract::bucket::BACKUP_PREFIX;
+use stack_contract::env::{self, Env, EnvError};
+use stack_contract::volumes::{self, Volume};
+
+use crate::checks::Thresholds;
+
+/// The `STACK_NAME` used when the variable is unset (a local invoke).
+pub const DEFAULT_STACK: &str = "openemr";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub bucket: String,
+    /// Ends with `/`.
+    pub prefix: String,
+    /// Roles are the volumes' logical IDs ([`stack_contract::volumes::ROLES`]).
+    pub volumes: Vec<Volume>,
+    pub db_instance: Option<String>,
+    pub limits: Thresholds,
+    pub topic: Option<String>,
+    pub stack: String,
+}
+
+impl Config {
+    /// Reads the configuration through `var` (a table in tests).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, EnvError> {
+        Config::read(&Env::new(var))
+    }
+
+    /// Reads the process environment (Lambda).
+    pub fn from_env() -> Result<Config, EnvError> {
+        Config::read(&env::process())
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Config, EnvError> {
+        let mut prefix = env
+            .optional(PREFIX)
+            .unwrap_or_else(|| BACKUP_PREFIX.to_owned());
+        if !prefix.ends_with('/') {
+            prefix.push('/');
+        }
+        let hours = |name, default, min| env.number_in(name, default, min..=MAX_HOURS, "hours");
+        let limits = Thresholds {
+            max_age_secs: hours(MAX_AGE_HOURS, DEFAULT_MAX_AGE_HOURS, 1)? * 3600,
+            max_skew_secs: hours(MAX_SKEW_HOURS, DEFAULT_MAX_SKEW_HOURS, 0)? * 3600,
+        };
+        Ok(Config {
+            bucket: env.required(BUCKET)?,
+            prefix,
+            volumes: document_volumes(env)?,
+            db_instance: env.optional(DB_INSTANCE),
+            limits,
+            topic: env.optional(TOPIC),
+            stack: env
+                .optional(STACK)
+                .unwrap_or_else(|| DEFAULT_STACK.to_owned()),
+        })
+    }
+
+    /// `s3://bucket/prefix`, for messages.
+    pub fn location(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    /// The passphrase object's key: [`stack_contract::bucket::PASSPHRASE_KEY`] under this
+    /// configuration's prefix.
+    pub fn passphrase_key(&self) -> String {
+        format!("{}{}", self.prefix, passphrase_name())
+    }
+}
+
+/// `DOCUMENT_VOLUMES` (absent or empty without a document store).
+fn document_volumes<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Vec<Volume>, EnvError> {
+    let text = env.optional(VOLUMES).unwrap_or_default();
+    volumes::parse(&text).map_err(|e| env::invalid(VOLUMES, &text, e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stack_contract::volumes::{PRIMARY, REPLICA};
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|k| map.get(k).cloned()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn config_defaults_and_parsing() {
+        let volumes = format!("{PRIMARY}=vol-1, {REPLICA}=vol-2");
+        let c = config(&[(BUCKET, "b"), (VOLUMES, &volumes), (DB_INSTANCE, "db")]).unwrap();
+        assert_eq!(c.prefix, "Backup/");
+        assert_eq!(
+            c.limits,
+            Thresholds {
+                max_age_secs: 26 * 3600,
+                max_skew_secs: 2 * 3600
+            }
+        );
+        assert_eq!(c.volumes.len(), 2);
+        assert_eq!(
+            c.volumes[1],
+            Volume {
+                role: REPLICA.into(),
+                id: "vol-2".into()
+            }
+        );
+        assert_eq!(c.db_instance.as_deref(), Some("db"));
+        assert_eq!(c.topic, None);
+        assert_eq!(c.passphrase_key(), stack_contract::bucket::PASSPHRASE_KEY);
+        // no document store: empty list
+        let c = config(&[
+            (BUCKET, "b"),
+            (VOLUMES, ""),
+            (PREFIX, "x"),
+            (MAX_SKEW_HOURS, "0"),
+        ])
+        .unwrap();
+        assert!(c.volumes.is_empty());
+        assert_eq!(c.prefix, "x/");
+        assert_eq!(c.limits.max_skew_secs, 0);
+    }
+
+    #[test]
+    fn config_errors_name_the_variable() {
+        for (vars, word) in [
+            (vec![], BUCKET),
+            (vec![(BUCKET, "b"), (VOLUMES, "vol-1")], VOLUMES),
+            (vec![(BUCKET, "b"), (VOLUMES, "CouchDBVolume=i-1")], VOLUMES),
+            (vec![(BUCKET, "b"), (MAX_AGE_HOURS, "0")], MAX_AGE_HOURS),
+            (vec![(BUCKET, "b"), (MAX_SKEW_HOURS, "two")], MAX_SKEW_HOURS),
+        ] {
+            let e = config(&vars).unwrap_err();
+            assert!(e.contains(word), "{e}");
+        }
+    }
+}
