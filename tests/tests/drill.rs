@@ -243,10 +243,15 @@ async fn nightly_backups(
     let rds_snapshot_arn =
         fixtures::snapshot_db(config, &resources.db_instance, &format!("{name}-final")).await;
 
-    let volumes = format!("CouchDBVolume={}", resources.volume_id);
+    use stack_contract::{backup_checker as checker_env, document_snapshotter as snapshotter_env};
+    let volumes = format!(
+        "{}={}",
+        stack_contract::volumes::PRIMARY,
+        resources.volume_id
+    );
     let settings = document_snapshotter::Config::from_lookup(|var| match var {
-        "STACK_ID" => Some(stack_id.to_owned()),
-        "VOLUMES" => Some(volumes.clone()),
+        snapshotter_env::STACK_ID => Some(stack_id.to_owned()),
+        snapshotter_env::VOLUMES => Some(volumes.clone()),
         _ => None,
     })
     .expect("snapshotter settings");
@@ -261,10 +266,10 @@ async fn nightly_backups(
         .expect("the snapshotter made a snapshot");
 
     let checker = backup_checker::Config::from_vars(|var| match var {
-        "BACKUP_BUCKET" => Some(resources.bucket.clone()),
-        "DOCUMENT_VOLUMES" => Some(volumes.clone()),
-        "DB_INSTANCE_ID" => Some(resources.db_instance.clone()),
-        "STACK_NAME" => Some(name.to_owned()),
+        checker_env::BUCKET => Some(resources.bucket.clone()),
+        checker_env::VOLUMES => Some(volumes.clone()),
+        checker_env::DB_INSTANCE => Some(resources.db_instance.clone()),
+        checker_env::STACK => Some(name.to_owned()),
         _ => None,
     })
     .expect("checker settings");

@@ -1,5 +1,5 @@
 //! States the emulator cannot show (moto's EC2 snapshots are `completed` at once and its
-//! describe calls ignore MaxResults): SDK-level fakes for pending snapshots and pagination.
+//! describe calls ignore MaxResults): the real SDK clients with answers scripted by `aws-smithy-mocks`, for pending snapshots and pagination.
 
 use aws_credential_types::Credentials;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
