@@ -149,32 +149,39 @@ impl Default for Options {
 }
 
 /// Why an invocation could not answer CloudFormation.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum AnswerError {
     /// The event carries no ResponseURL: there is nobody to answer.
+    #[error(
+        "the event has no ResponseURL: it is not a CloudFormation custom-resource request, nothing was answered"
+    )]
     NoResponseUrl,
     /// The answer (`response`) was built but could not be delivered.
+    #[error("{:?} answer not delivered: {error}", response.status)]
     Undelivered {
         response: Box<Response>,
         error: PutError,
     },
 }
 
-impl Display for AnswerError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl AnswerError {
+    /// The Lambda `errorType` of a failed invocation (README: "Errors").
+    pub fn error_type(&self) -> &'static str {
         match self {
-            AnswerError::NoResponseUrl => write!(
-                f,
-                "the event has no ResponseURL: it is not a CloudFormation custom-resource request, nothing was answered"
-            ),
-            AnswerError::Undelivered { response, error } => {
-                write!(f, "{:?} answer not delivered: {error}", response.status)
-            }
+            AnswerError::NoResponseUrl => "NotACustomResourceRequest",
+            AnswerError::Undelivered { .. } => "CustomResourceAnswerUndelivered",
         }
     }
 }
 
-impl std::error::Error for AnswerError {}
+impl From<AnswerError> for lambda_runtime::Diagnostic {
+    fn from(error: AnswerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type().into(),
+            error_message: error.to_string(),
+        }
+    }
+}
 
 /// What an invocation answered.
 #[derive(Clone, Debug)]
@@ -214,7 +221,7 @@ where
             handle(&*handler, event.payload, event.context, &options)
                 .await
                 .map(|_| ())
-                .map_err(Error::from)
+                .map_err(lambda_runtime::Diagnostic::from)
         }
     }))
     .await
