@@ -15,6 +15,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use stack_contract::backup_checker as env;
 use std::time::Duration;
 
 use common::*;
@@ -68,8 +69,8 @@ fn hundred_thousand(runs: usize) {
     for _ in 0..runs {
         let mut lambda = lambda()
             .env("AWS_ENDPOINT_URL", moto.endpoint())
-            .env("BACKUP_BUCKET", "bench-backup")
-            .env("STACK_NAME", "bench");
+            .env(env::BUCKET, "bench-backup")
+            .env(env::STACK, "bench");
         let mut m = lambda.invoke(&event());
         assert!(m.answer.is_response(), "{:?}\n{}", m.answer, m.logs);
         own_calls(&mut m);
@@ -132,11 +133,11 @@ fn nightly(runs: usize) {
         });
         let mut lambda = lambda()
             .aws(&moto)
-            .env("BACKUP_BUCKET", "bench-nightly")
-            .env("DOCUMENT_VOLUMES", volumes)
-            .env("DB_INSTANCE_ID", "bench-db")
-            .env("ALERT_TOPIC_ARN", topic)
-            .env("STACK_NAME", "bench");
+            .env(env::BUCKET, "bench-nightly")
+            .env(env::VOLUMES, volumes)
+            .env(env::DB_INSTANCE, "bench-db")
+            .env(env::TOPIC, topic)
+            .env(env::STACK, "bench");
         let m = lambda.invoke(&event());
         assert!(m.answer.is_response(), "{:?}\n{}", m.answer, m.logs);
         measurements.push(m);

@@ -19,17 +19,12 @@ pub mod bucket {
     pub const FULL_BACKUP_PATTERN: &str = "Backup/duplicity-full.*";
     /// The recovery manifest: time zone, sizes, password of the stack (SSE-KMS).
     pub const MANIFEST_KEY: &str = "recovery/manifest.json";
-    /// The certificate authority's certificates (public) and keys (secret).
-    pub const CA_CERTS_PREFIX: &str = "CA/certs/";
-    pub const CA_KEYS_PREFIX: &str = "CA/keys/";
     /// The Beanstalk backend certificate, read by `cert-reader` for `EBCert`.
     pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
 }
 
 /// Tags on the resources a function finds by tag.
 pub mod tags {
-    /// Set by CloudFormation on every taggable resource of a stack.
-    pub const STACK_NAME: &str = "aws:cloudformation:stack-name";
     /// Document snapshots: the stack that made it (`AWS::StackId`).
     pub const SNAPSHOT_STACK_ID: &str = "openemr:stack-id";
     /// Document snapshots: which volume it is of (one of [`crate::volumes::ROLES`]).

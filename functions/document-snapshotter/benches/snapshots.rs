@@ -13,6 +13,7 @@
 
 use document_snapshotter::tags;
 use serde_json::json;
+use stack_contract::document_snapshotter as env;
 use test_harness::Moto;
 use test_harness::bench::{Lambda, Measurement, Summary};
 
@@ -76,9 +77,9 @@ fn scenario(label: &str, roles: &[&str], existing: usize) {
             env!("CARGO_BIN_EXE_document-snapshotter"),
         )
         .aws(&moto)
-        .env("STACK_ID", STACK)
-        .env("VOLUMES", volumes)
-        .env("RETAIN_COUNT", "3");
+        .env(env::STACK_ID, STACK)
+        .env(env::VOLUMES, volumes)
+        .env(env::RETAIN_COUNT, "3");
         let m = lambda.invoke(&event);
         assert!(
             m.answer.is_response(),
