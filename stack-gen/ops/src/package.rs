@@ -1,7 +1,7 @@
 //! `stack-ops package`: builds the Lambda zips, uploads them under content-addressed keys and
 //! returns the template that points at exactly those keys.
 //!
-//! 1. Build: `cargo lambda build --release --arm64 --output-format zip` for every package in
+//! 1. Build: `cargo lambda build --profile lambda --arm64 --output-format zip` for every package in
 //!    [`FUNCTIONS`] (skipped with `--skip-build`), into `<lambda dir>/<package>/bootstrap.zip`.
 //! 2. Normalise each zip (see [`normalise_zip`]): cargo-lambda stores the binary's modification
 //!    time in the zip, so a rebuild of unchanged code (a fresh clone, a `touch`) would give other
@@ -139,7 +139,7 @@ pub async fn package(
         let path = zip_path(lambda_dir, package);
         let bytes = std::fs::read(&path).with_context(|| {
             format!(
-                "cannot read the {package} zip {}: build it first (stack-ops package without --skip-build, or `cargo lambda build --release --arm64 --output-format zip --lambda-dir {}`)",
+                "cannot read the {package} zip {}: build it first (stack-ops package without --skip-build, or `cargo lambda build --profile lambda --arm64 --output-format zip --lambda-dir {}`)",
                 path.display(),
                 lambda_dir.display()
             )
@@ -244,10 +244,17 @@ pub fn default_lambda_dir() -> PathBuf {
     target_dir().join("lambda")
 }
 
-/// Builds every function of [`FUNCTIONS`] with cargo-lambda (release, arm64, zip) into
-/// `lambda_dir`. Uses the project's `.venv` (cargo-lambda and zig, installed by `tests/setup`)
-/// when present, else `cargo-lambda` from PATH. Cargo's output goes to stderr.
-pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
+/// The cargo profile the Lambdas are built with (root Cargo.toml): `release` optimised for
+/// size (opt-level "s", fat LTO, one codegen unit, stripped), still `panic = "unwind"`.
+pub const LAMBDA_PROFILE: &str = "lambda";
+
+/// `cargo lambda build --profile lambda --arm64 --lambda-dir <lambda_dir>` in the workspace,
+/// with the project's `.venv` (cargo-lambda and zig, installed by `tests/setup`) first on PATH,
+/// else `cargo-lambda` from PATH. The caller adds what to build and the output format.
+/// cargo-lambda's own defaults (`--config profile.release.panic="abort"`, thin LTO ...) only
+/// ever touch `profile.release`, for keys it does not set; `profile.lambda` sets strip, lto,
+/// codegen-units and panic itself, so what it inherits from them cannot make it abort.
+pub fn cargo_lambda_build(lambda_dir: &Path) -> anyhow::Result<Command> {
     let root = workspace_root();
     let venv_bin = root.join(".venv/bin");
     let cargo_lambda = if venv_bin.join("cargo-lambda").exists() {
@@ -262,16 +269,17 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     command
         .current_dir(&root)
         .env("PATH", std::env::join_paths(path).context("PATH")?)
-        .args([
-            "lambda",
-            "build",
-            "--release",
-            "--arm64",
-            "--output-format",
-            "zip",
-            "--lambda-dir",
-        ])
+        .args(["lambda", "build", "--profile", LAMBDA_PROFILE, "--arm64"])
+        .arg("--lambda-dir")
         .arg(lambda_dir);
+    Ok(command)
+}
+
+/// Builds every function of [`FUNCTIONS`] with cargo-lambda (profile `lambda`, arm64, zip)
+/// into `lambda_dir` (see [`cargo_lambda_build`]). Cargo's output goes to stderr.
+pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
+    let mut command = cargo_lambda_build(lambda_dir)?;
+    command.args(["--output-format", "zip"]);
     for (_, package) in FUNCTIONS {
         command.args(["--package", package]);
     }
@@ -286,14 +294,14 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     }
     let _ = writeln!(
         std::io::stderr(),
-        "stack-ops package: building {} functions with cargo-lambda (release, arm64, zip) into {}",
+        "stack-ops package: building {} functions with cargo-lambda (profile {LAMBDA_PROFILE}, arm64, zip) into {}",
         FUNCTIONS.len(),
         lambda_dir.display()
     );
     let status = command.status().with_context(|| {
         format!(
             "cannot run {}: run tests/setup to install cargo-lambda",
-            cargo_lambda.display()
+            command.get_program().to_string_lossy()
         )
     })?;
     if !status.success() {

@@ -15,7 +15,7 @@ use test_harness::Moto;
 use zip::write::{ExtendedFileOptions, FileOptions};
 use zip::{DateTime, ZipArchive, ZipWriter};
 
-/// The release arm64 zips of every function, built once for all tests of this binary (a no-op
+/// The arm64 zips of every function (profile `lambda`), built once for all tests of this binary (a no-op
 /// rebuild when CI or tests/bench built them already).
 fn lambda_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -399,4 +399,45 @@ fn the_normalised_zips_hold_what_lambda_runs() {
             "{package}: aarch64"
         );
     }
+}
+
+/// The panic probe (functions/custom-resource/examples/panic_probe.rs: a custom resource whose
+/// handler panics on Create), built with the same cargo-lambda command and profile as the
+/// functions, run once against a fake Runtime API (qemu-user on x86_64): the process survives
+/// and answers CloudFormation exactly once, FAILED. With `panic = "abort"` it would die silently
+/// and the stack would hang for an hour.
+#[test]
+fn a_panicking_custom_resource_built_like_the_functions_still_answers_failed() {
+    lambda_dir(); // same profile and target: the probe reuses the functions' build
+    if std::env::consts::ARCH != "aarch64" {
+        let qemu = std::process::Command::new("qemu-aarch64")
+            .arg("--version")
+            .output();
+        assert!(
+            qemu.is_ok_and(|o| o.status.success()),
+            "qemu-aarch64 is missing: run tests/setup (it installs qemu-user and libc6-arm64-cross)"
+        );
+    }
+    let probe_dir = package::target_dir().join("lambda-probe");
+    let mut build = package::cargo_lambda_build(&probe_dir).unwrap();
+    build.args(["--package", "custom-resource", "--example", "panic_probe"]);
+    assert!(
+        build.status().unwrap().success(),
+        "cargo lambda build of panic_probe"
+    );
+
+    let script =
+        package::workspace_root().join("functions/custom-resource/scripts/run_bootstrap.py");
+    let run = std::process::Command::new("python3")
+        .arg(script)
+        .arg(probe_dir.join("panic_probe/bootstrap"))
+        .arg("--expect-panic")
+        .output()
+        .expect("run python3 run_bootstrap.py");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && stdout.contains("PANIC CHECK: PASS"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
