@@ -36,6 +36,8 @@ event = json.load(open(args[1])) if len(args) > 1 else {
     "ResourceProperties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:probe"},
 }
 answers, results = [], []
+first_next = []  # time.monotonic() of the first GET .../invocation/next (the end of init)
+answered = []  # time.monotonic() of the runtime result
 served = threading.Event()
 done = threading.Event()
 
@@ -57,6 +59,8 @@ class Api(BaseHTTPRequestHandler):
 
     def do_GET(self):
         if self.path.endswith("/runtime/invocation/next"):
+            if not first_next:
+                first_next.append(time.monotonic())
             if served.is_set():
                 time.sleep(120)  # like Lambda: no next event (the process is killed first)
                 return self.reply(500)
@@ -74,6 +78,7 @@ class Api(BaseHTTPRequestHandler):
     def do_POST(self):
         kind = self.path.rsplit("/", 1)[-1]
         results.append((kind, self.body().decode(errors="replace")))
+        answered.append(time.monotonic())
         self.reply(202)
         done.set()
 
@@ -98,6 +103,7 @@ env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=f"127.0.0.1:{port}", AWS_LAMBDA_FU
            AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/probe", AWS_LAMBDA_LOG_STREAM_NAME="probe",
            AWS_REGION=os.environ.get("AWS_REGION", "us-east-1"))
 started = time.time()
+spawned = time.monotonic()
 process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 done.wait(60)
 time.sleep(0.5)
@@ -106,6 +112,10 @@ process.kill()
 logs = process.communicate()[0].decode(errors="replace")
 
 print(f"runtime result after {time.time() - started:.2f} s: {results or 'none'}")
+# Cold start as Lambda bills it: spawn to the first `next` (init), and to the runtime result.
+init_ms = f"{(first_next[0] - spawned) * 1000:.0f} ms" if first_next else "never"
+total_ms = f"{(answered[0] - spawned) * 1000:.0f} ms" if answered else "never"
+print(f"cold start: init {init_ms}, spawn to result {total_ms}")
 print(f"process alive after answering: {alive} (exit {process.returncode})")
 print(f"ResponseURL PUTs: {len(answers)}")
 for a in answers:

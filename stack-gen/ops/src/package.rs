@@ -1,7 +1,7 @@
 //! `stack-ops package`: builds the Lambda zips, uploads them under content-addressed keys and
 //! returns the template that points at exactly those keys.
 //!
-//! 1. Build: `cargo lambda build --release --arm64 --output-format zip` for every package in
+//! 1. Build: `cargo lambda build --profile lambda --arm64 --output-format zip` for every package in
 //!    [`FUNCTIONS`] (skipped with `--skip-build`), into `<lambda dir>/<package>/bootstrap.zip`.
 //! 2. Normalise each zip (see [`normalise_zip`]): cargo-lambda stores the binary's modification
 //!    time in the zip, so a rebuild of unchanged code (a fresh clone, a `touch`) would give other
@@ -137,14 +137,14 @@ pub async fn package(
     let mut zips = Vec::new();
     for (name, package) in FUNCTIONS {
         let path = zip_path(lambda_dir, package);
-        let mut bytes = std::fs::read(&path).with_context(|| {
+        let bytes = std::fs::read(&path).with_context(|| {
             format!(
-                "cannot read the {package} zip {}: build it first (stack-ops package without --skip-build, or `cargo lambda build --release --arm64 --output-format zip --lambda-dir {}`)",
+                "cannot read the {package} zip {}: build it first (stack-ops package without --skip-build, or `cargo lambda build --profile lambda --arm64 --output-format zip --lambda-dir {}`)",
                 path.display(),
                 lambda_dir.display()
             )
         })?;
-        normalise_zip(&mut bytes)
+        let bytes = normalise_zip(&bytes)
             .with_context(|| format!("{} is not a Lambda zip", path.display()))?;
         zips.push((name, package, bytes));
     }
@@ -244,10 +244,17 @@ pub fn default_lambda_dir() -> PathBuf {
     target_dir().join("lambda")
 }
 
-/// Builds every function of [`FUNCTIONS`] with cargo-lambda (release, arm64, zip) into
-/// `lambda_dir`. Uses the project's `.venv` (cargo-lambda and zig, installed by `tests/setup`)
-/// when present, else `cargo-lambda` from PATH. Cargo's output goes to stderr.
-pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
+/// The cargo profile the Lambdas are built with (root Cargo.toml): `release` optimised for
+/// size (opt-level "s", fat LTO, one codegen unit, stripped), still `panic = "unwind"`.
+pub const LAMBDA_PROFILE: &str = "lambda";
+
+/// `cargo lambda build --profile lambda --arm64 --lambda-dir <lambda_dir>` in the workspace,
+/// with the project's `.venv` (cargo-lambda and zig, installed by `tests/setup`) first on PATH,
+/// else `cargo-lambda` from PATH. The caller adds what to build and the output format.
+/// cargo-lambda's own defaults (`--config profile.release.panic="abort"`, thin LTO ...) only
+/// ever touch `profile.release`, for keys it does not set; `profile.lambda` sets strip, lto,
+/// codegen-units and panic itself, so what it inherits from them cannot make it abort.
+pub fn cargo_lambda_build(lambda_dir: &Path) -> anyhow::Result<Command> {
     let root = workspace_root();
     let venv_bin = root.join(".venv/bin");
     let cargo_lambda = if venv_bin.join("cargo-lambda").exists() {
@@ -262,16 +269,17 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     command
         .current_dir(&root)
         .env("PATH", std::env::join_paths(path).context("PATH")?)
-        .args([
-            "lambda",
-            "build",
-            "--release",
-            "--arm64",
-            "--output-format",
-            "zip",
-            "--lambda-dir",
-        ])
+        .args(["lambda", "build", "--profile", LAMBDA_PROFILE, "--arm64"])
+        .arg("--lambda-dir")
         .arg(lambda_dir);
+    Ok(command)
+}
+
+/// Builds every function of [`FUNCTIONS`] with cargo-lambda (profile `lambda`, arm64, zip)
+/// into `lambda_dir` (see [`cargo_lambda_build`]). Cargo's output goes to stderr.
+pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
+    let mut command = cargo_lambda_build(lambda_dir)?;
+    command.args(["--output-format", "zip"]);
     for (_, package) in FUNCTIONS {
         command.args(["--package", package]);
     }
@@ -286,14 +294,14 @@ pub fn build(lambda_dir: &Path) -> anyhow::Result<()> {
     }
     let _ = writeln!(
         std::io::stderr(),
-        "stack-ops package: building {} functions with cargo-lambda (release, arm64, zip) into {}",
+        "stack-ops package: building {} functions with cargo-lambda (profile {LAMBDA_PROFILE}, arm64, zip) into {}",
         FUNCTIONS.len(),
         lambda_dir.display()
     );
     let status = command.status().with_context(|| {
         format!(
             "cannot run {}: run tests/setup to install cargo-lambda",
-            cargo_lambda.display()
+            command.get_program().to_string_lossy()
         )
     })?;
     if !status.success() {
@@ -365,287 +373,237 @@ pub fn human_size(bytes: u64) -> String {
 /// Why a zip could not be normalised.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ZipError {
-    #[error("no end-of-central-directory record (not a zip file, or truncated)")]
-    NoEndRecord,
-    #[error("zip64 and multi-disk archives are not supported")]
-    Unsupported,
-    #[error("corrupt zip: {0}")]
-    Corrupt(&'static str),
+    /// Not a zip the `zip` crate can read (no end record, truncated, corrupt, encrypted ...).
+    #[error("not a readable zip: {0}")]
+    Unreadable(String),
     #[error(
         "no `bootstrap` entry: a provided.al2023 Lambda zip must hold its executable as `bootstrap`"
     )]
     NoBootstrap,
 }
 
-/// The DOS date written into every entry: 1980-01-01 (the earliest a zip can say), time 00:00.
-const FIXED_DOS_DATE: u16 = (1 << 5) | 1;
-const FIXED_DOS_TIME: u16 = 0;
+impl From<zip::result::ZipError> for ZipError {
+    fn from(error: zip::result::ZipError) -> ZipError {
+        ZipError::Unreadable(error.to_string())
+    }
+}
 
-/// Makes a zip's bytes a function of its contents only: sets every entry's modification time to
-/// 1980-01-01 00:00 (local and central headers) and zeroes extended-timestamp (`UT`, 0x5455)
-/// and NTFS (0x000a) time fields. Nothing else changes: the compressed data, CRCs and the file
-/// mode (`bootstrap` stays executable) are kept, so the zip is still the one cargo-lambda built.
-/// Also checks that the zip holds a `bootstrap` entry.
-pub fn normalise_zip(zip: &mut [u8]) -> Result<(), ZipError> {
-    const EOCD_SIG: u32 = 0x0605_4b50;
-    const CENTRAL_SIG: u32 = 0x0201_4b50;
-    const LOCAL_SIG: u32 = 0x0403_4b50;
-    if zip.len() < 22 {
-        return Err(ZipError::NoEndRecord);
+impl From<std::io::Error> for ZipError {
+    fn from(error: std::io::Error) -> ZipError {
+        ZipError::Unreadable(error.to_string())
     }
-    // The end record is the last 22 bytes plus a comment of at most 65535 bytes.
-    let lowest = zip.len().saturating_sub(22 + 0xffff);
-    let eocd = (lowest..=zip.len() - 22)
-        .rev()
-        .find(|&at| {
-            u32_at(zip, at) == Some(EOCD_SIG)
-                && 22 + usize::from(u16_at(zip, at + 20).unwrap_or(0)) == zip.len() - at
-        })
-        .ok_or(ZipError::NoEndRecord)?;
-    let entries = u16_at(zip, eocd + 10).ok_or(ZipError::NoEndRecord)?;
-    let central_offset = u32_at(zip, eocd + 16).ok_or(ZipError::NoEndRecord)?;
-    if u16_at(zip, eocd + 4) != Some(0) || entries == 0xffff || central_offset == 0xffff_ffff {
-        return Err(ZipError::Unsupported);
-    }
-    let mut at = central_offset as usize;
-    let mut has_bootstrap = false;
-    for _ in 0..entries {
-        if u32_at(zip, at) != Some(CENTRAL_SIG) {
-            return Err(ZipError::Corrupt("central directory entry signature"));
-        }
-        let name_len = usize::from(u16_at(zip, at + 28).ok_or(ZipError::Corrupt("central entry"))?);
-        let extra_len =
-            usize::from(u16_at(zip, at + 30).ok_or(ZipError::Corrupt("central entry"))?);
-        let comment_len =
-            usize::from(u16_at(zip, at + 32).ok_or(ZipError::Corrupt("central entry"))?);
-        let local = u32_at(zip, at + 42).ok_or(ZipError::Corrupt("central entry"))? as usize;
-        let name = zip
-            .get(at + 46..at + 46 + name_len)
-            .ok_or(ZipError::Corrupt("entry name"))?;
-        has_bootstrap |= name == b"bootstrap";
-        set_u16(zip, at + 12, FIXED_DOS_TIME);
-        set_u16(zip, at + 14, FIXED_DOS_DATE);
-        let extra = at + 46 + name_len;
-        clear_extra_times(
-            zip.get_mut(extra..extra + extra_len)
-                .ok_or(ZipError::Corrupt("extra field"))?,
-        )?;
+}
 
-        if u32_at(zip, local) != Some(LOCAL_SIG) {
-            return Err(ZipError::Corrupt("local header signature"));
-        }
-        let local_name_len =
-            usize::from(u16_at(zip, local + 26).ok_or(ZipError::Corrupt("local header"))?);
-        let local_extra_len =
-            usize::from(u16_at(zip, local + 28).ok_or(ZipError::Corrupt("local header"))?);
-        set_u16(zip, local + 10, FIXED_DOS_TIME);
-        set_u16(zip, local + 12, FIXED_DOS_DATE);
-        let local_extra = local + 30 + local_name_len;
-        clear_extra_times(
-            zip.get_mut(local_extra..local_extra + local_extra_len)
-                .ok_or(ZipError::Corrupt("local extra field"))?,
-        )?;
-        at += 46 + name_len + extra_len + comment_len;
+/// The entry Lambda's provided.al2023 runtime executes.
+pub const BOOTSTRAP: &str = "bootstrap";
+
+/// The mode of `bootstrap` and of every other executable entry (Lambda runs `bootstrap`, so it
+/// must be executable); other entries get 0o644.
+pub const EXECUTABLE_MODE: u32 = 0o755;
+const REGULAR_MODE: u32 = 0o644;
+
+/// Deflate level of the rewritten entries: the best zlib has (the zips are written once per
+/// code change and downloaded at every cold start of a new version).
+const DEFLATE_LEVEL: i64 = 9;
+
+/// Makes a zip's bytes a function of its contents only: rewrites the archive entry by entry with
+/// the same names, contents and compression method, but the modification time fixed at
+/// 1980-01-01 00:00 (the zip epoch), the unix mode fixed (0o755 for `bootstrap` and executables,
+/// else 0o644) and no extra fields (cargo-lambda's extended-timestamp fields hold the binary's
+/// mtime). Deflated entries are recompressed at [`DEFLATE_LEVEL`], so the bytes do not depend on
+/// how cargo-lambda compressed either. Fails unless the zip holds a `bootstrap` entry.
+pub fn normalise_zip(zip: &[u8]) -> Result<Vec<u8>, ZipError> {
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(zip))?;
+    if source.index_for_name(BOOTSTRAP).is_none() {
+        return Err(ZipError::NoBootstrap);
     }
-    if has_bootstrap {
-        Ok(())
+    let mut normalised = zip::ZipWriter::new(std::io::Cursor::new(Vec::with_capacity(zip.len())));
+    for index in 0..source.len() {
+        let mut entry = source.by_index(index)?;
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(entry.compression())
+            .compression_level(
+                (entry.compression() == zip::CompressionMethod::Deflated).then_some(DEFLATE_LEVEL),
+            )
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(fixed_mode(entry.name(), entry.unix_mode()))
+            .large_file(entry.size() > u64::from(u32::MAX));
+        if entry.is_dir() {
+            normalised.add_directory(entry.name(), options)?;
+        } else {
+            normalised.start_file(entry.name(), options)?;
+            std::io::copy(&mut entry, &mut normalised)?;
+        }
+    }
+    Ok(normalised.finish()?.into_inner())
+}
+
+/// [`EXECUTABLE_MODE`] for `bootstrap` and for entries with any execute bit, else 0o644.
+fn fixed_mode(name: &str, mode: Option<u32>) -> u32 {
+    if name == BOOTSTRAP || mode.is_some_and(|m| m & 0o111 != 0) {
+        EXECUTABLE_MODE
     } else {
-        Err(ZipError::NoBootstrap)
+        REGULAR_MODE
     }
-}
-
-/// Zeroes the time values in an entry's extra fields.
-fn clear_extra_times(extra: &mut [u8]) -> Result<(), ZipError> {
-    let mut at = 0;
-    while at + 4 <= extra.len() {
-        let id = u16_at(extra, at).unwrap_or(0);
-        let len = usize::from(u16_at(extra, at + 2).unwrap_or(0));
-        let data = extra
-            .get_mut(at + 4..at + 4 + len)
-            .ok_or(ZipError::Corrupt("extra field length"))?;
-        match id {
-            // Extended timestamp: one flags byte, then 4-byte Unix times.
-            0x5455 => data.iter_mut().skip(1).for_each(|b| *b = 0),
-            // NTFS: 4 reserved bytes, then tagged attributes holding FILETIMEs.
-            0x000a => data.iter_mut().skip(4).for_each(|b| *b = 0),
-            _ => {}
-        }
-        at += 4 + len;
-    }
-    Ok(())
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn set_u16(bytes: &mut [u8], at: usize, value: u16) {
-    bytes[at..at + 2].copy_from_slice(&value.to_le_bytes());
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Cursor, Read, Write};
+
+    use zip::write::{ExtendedFileOptions, FileOptions};
+    use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+
     use super::*;
 
-    /// A one-entry stored zip, as `zip -X` would write it, with the given DOS time/date and a
-    /// `UT` extra field holding `unix_time`.
-    fn stored_zip(
+    /// A one-entry zip as cargo-lambda or `zip` would write it: modified at `modified`, with an
+    /// extended-timestamp (`UT`, 0x5455) extra field holding `unix_time`, and `mode`.
+    fn zip_of(
         name: &str,
         content: &[u8],
-        dos_time: u16,
-        dos_date: u16,
+        compression: CompressionMethod,
+        modified: DateTime,
         unix_time: u32,
+        mode: u32,
     ) -> Vec<u8> {
-        let crc = crc32(content);
-        let mut extra = Vec::new();
-        extra.extend_from_slice(&0x5455u16.to_le_bytes());
-        extra.extend_from_slice(&5u16.to_le_bytes());
-        extra.push(1);
-        extra.extend_from_slice(&unix_time.to_le_bytes());
-        let mut zip = Vec::new();
-        // local header
-        zip.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        zip.extend_from_slice(&20u16.to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes()); // stored
-        zip.extend_from_slice(&dos_time.to_le_bytes());
-        zip.extend_from_slice(&dos_date.to_le_bytes());
-        zip.extend_from_slice(&crc.to_le_bytes());
-        zip.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        zip.extend_from_slice(&(extra.len() as u16).to_le_bytes());
-        zip.extend_from_slice(name.as_bytes());
-        zip.extend_from_slice(&extra);
-        zip.extend_from_slice(content);
-        let central = zip.len();
-        zip.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-        zip.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
-        zip.extend_from_slice(&20u16.to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes());
-        zip.extend_from_slice(&dos_time.to_le_bytes());
-        zip.extend_from_slice(&dos_date.to_le_bytes());
-        zip.extend_from_slice(&crc.to_le_bytes());
-        zip.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(content.len() as u32).to_le_bytes());
-        zip.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        zip.extend_from_slice(&(extra.len() as u16).to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes()); // comment
-        zip.extend_from_slice(&0u16.to_le_bytes()); // disk
-        zip.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
-        zip.extend_from_slice(&(0o100755u32 << 16).to_le_bytes());
-        zip.extend_from_slice(&0u32.to_le_bytes()); // local header offset
-        zip.extend_from_slice(name.as_bytes());
-        zip.extend_from_slice(&extra);
-        let central_len = zip.len() - central;
-        zip.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes());
-        zip.extend_from_slice(&1u16.to_le_bytes());
-        zip.extend_from_slice(&1u16.to_le_bytes());
-        zip.extend_from_slice(&(central_len as u32).to_le_bytes());
-        zip.extend_from_slice(&(central as u32).to_le_bytes());
-        zip.extend_from_slice(&0u16.to_le_bytes());
-        zip
+        let mut options: FileOptions<'_, ExtendedFileOptions> = FileOptions::default()
+            .compression_method(compression)
+            .last_modified_time(modified)
+            .unix_permissions(mode);
+        let mut ut = vec![1u8];
+        ut.extend_from_slice(&unix_time.to_le_bytes());
+        options.add_extra_data(0x5455, ut, false).unwrap();
+        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
+        zip.start_file(name, options).unwrap();
+        zip.write_all(content).unwrap();
+        zip.finish().unwrap().into_inner()
     }
 
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = !0u32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xedb8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
+    fn bootstrap_at(content: &[u8], modified: DateTime, unix_time: u32) -> Vec<u8> {
+        zip_of(
+            "bootstrap",
+            content,
+            CompressionMethod::Deflated,
+            modified,
+            unix_time,
+            0o755,
+        )
     }
+
+    fn at(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> DateTime {
+        DateTime::from_date_and_time(year, month, day, hour, minute, second).unwrap()
+    }
+
+    fn u16_at(bytes: &[u8], at: usize) -> u16 {
+        u16::from_le_bytes([bytes[at], bytes[at + 1]])
+    }
+
+    /// The DOS time and date of 1980-01-01 00:00, the zip epoch every entry is set to.
+    const FIXED_DOS_TIME: u16 = 0;
+    const FIXED_DOS_DATE: u16 = (1 << 5) | 1;
 
     #[test]
     fn same_content_at_other_times_normalises_to_the_same_bytes() {
-        let mut a = stored_zip(
-            "bootstrap",
-            b"\x7fELF binary",
-            0x6b3a,
-            0x5b79,
-            1_764_000_000,
-        );
-        let mut b = stored_zip(
-            "bootstrap",
-            b"\x7fELF binary",
-            0x1234,
-            0x5b7a,
-            1_764_100_000,
-        );
+        let binary = b"\x7fELF binary".repeat(100);
+        let a = bootstrap_at(&binary, at(2025, 11, 24, 13, 25, 52), 1_764_000_000);
+        let b = bootstrap_at(&binary, at(2025, 11, 26, 2, 17, 40), 1_764_100_000);
         assert_ne!(a, b);
-        normalise_zip(&mut a).unwrap();
-        normalise_zip(&mut b).unwrap();
+        let a = normalise_zip(&a).unwrap();
+        let b = normalise_zip(&b).unwrap();
         assert_eq!(a, b);
-        assert_eq!(u16_at(&a, 10), Some(FIXED_DOS_TIME));
-        assert_eq!(u16_at(&a, 12), Some(FIXED_DOS_DATE));
+        // The first local header's time and date (offsets 10 and 12).
+        assert_eq!(u16_at(&a, 10), FIXED_DOS_TIME);
+        assert_eq!(u16_at(&a, 12), FIXED_DOS_DATE);
     }
 
     #[test]
     fn other_content_still_differs_after_normalising() {
-        let mut a = stored_zip("bootstrap", b"\x7fELF one", 1, 0x21, 7);
-        let mut b = stored_zip("bootstrap", b"\x7fELF two", 1, 0x21, 7);
-        normalise_zip(&mut a).unwrap();
-        normalise_zip(&mut b).unwrap();
+        let when = at(2025, 1, 1, 0, 0, 2);
+        let a = normalise_zip(&bootstrap_at(b"\x7fELF one", when, 7)).unwrap();
+        let b = normalise_zip(&bootstrap_at(b"\x7fELF two", when, 7)).unwrap();
         assert_ne!(sha256_hex(&a), sha256_hex(&b));
     }
 
     #[test]
-    fn normalising_keeps_content_crc_and_mode() {
-        let original = stored_zip(
-            "bootstrap",
-            b"\x7fELF binary",
-            0x6b3a,
-            0x5b79,
-            1_764_000_000,
-        );
-        let mut zip = original.clone();
-        normalise_zip(&mut zip).unwrap();
-        let differing: Vec<usize> = (0..zip.len()).filter(|&i| zip[i] != original[i]).collect();
-        // Only times change: local time/date (10..14), the UT time in both extra fields and the
-        // central time/date.
-        assert!(!differing.is_empty());
-        let central = original.len() - 22 - (46 + 9 + 9);
-        for i in differing {
-            let local_extra_time = 30 + 9 + 5..30 + 9 + 9;
-            let central_extra_time = central + 46 + 9 + 5..central + 46 + 9 + 9;
-            assert!(
-                (10..14).contains(&i)
-                    || local_extra_time.contains(&i)
-                    || (central + 12..central + 16).contains(&i)
-                    || central_extra_time.contains(&i),
-                "byte {i} changed"
+    fn normalising_keeps_content_crc_compression_and_mode_and_drops_times_and_extras() {
+        for compression in [CompressionMethod::Stored, CompressionMethod::Deflated] {
+            let binary = b"\x7fELF binary".repeat(100);
+            let original = zip_of(
+                "bootstrap",
+                &binary,
+                compression,
+                at(2025, 11, 24, 13, 25, 52),
+                1_764_000_000,
+                0o755,
             );
+            let normalised = normalise_zip(&original).unwrap();
+            let mut before = ZipArchive::new(Cursor::new(&original)).unwrap();
+            let mut after = ZipArchive::new(Cursor::new(&normalised)).unwrap();
+            assert_eq!(after.len(), 1);
+            let (crc, compressed) = {
+                let b = before.by_index_raw(0).unwrap();
+                assert!(b.extra_data().is_some_and(|e| !e.is_empty()), "UT field");
+                (b.crc32(), b.compressed_size())
+            };
+            let mut entry = after.by_index(0).unwrap();
+            assert_eq!(entry.name(), "bootstrap");
+            assert_eq!(entry.compression(), compression);
+            assert_eq!(entry.crc32(), crc);
+            if compression == CompressionMethod::Stored {
+                assert_eq!(entry.compressed_size(), compressed);
+            }
+            assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(0o755));
+            assert_eq!(entry.last_modified(), Some(DateTime::default()));
+            assert!(
+                entry.extra_data().is_none_or(|e| e.is_empty()),
+                "no extra fields (no timestamps)"
+            );
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            assert_eq!(content, binary);
+            // No extra field in the local header either (its length at offset 28).
+            assert_eq!(u16_at(&normalised, 28), 0);
         }
     }
 
     #[test]
+    fn bootstrap_is_made_executable_and_other_entries_get_fixed_modes() {
+        let when = at(2025, 1, 1, 0, 0, 0);
+        let not_executable = zip_of("bootstrap", b"x", CompressionMethod::Stored, when, 0, 0o600);
+        let normalised = normalise_zip(&not_executable).unwrap();
+        let mut zip = ZipArchive::new(Cursor::new(&normalised)).unwrap();
+        // Lambda's requirement: unix mode 0o755 (regular file) in the external attributes.
+        assert_eq!(zip.by_index(0).unwrap().unix_mode(), Some(0o100755));
+        assert_eq!(fixed_mode("config.json", Some(0o100600)), 0o644);
+        assert_eq!(fixed_mode("helper", Some(0o100700)), 0o755);
+        assert_eq!(fixed_mode("bootstrap", None), 0o755);
+    }
+
+    #[test]
     fn a_zip_without_bootstrap_is_refused() {
-        let mut zip = stored_zip("main", b"x", 0, 0x21, 0);
-        assert_eq!(normalise_zip(&mut zip), Err(ZipError::NoBootstrap));
+        let zip = zip_of(
+            "main",
+            b"x",
+            CompressionMethod::Stored,
+            DateTime::default(),
+            0,
+            0o755,
+        );
+        assert_eq!(normalise_zip(&zip), Err(ZipError::NoBootstrap));
     }
 
     #[test]
     fn not_a_zip_is_refused() {
-        assert_eq!(
-            normalise_zip(&mut b"#!/bin/sh\necho hi\n".to_vec()),
-            Err(ZipError::NoEndRecord)
-        );
-        let mut truncated = stored_zip("bootstrap", b"x", 0, 0x21, 0);
+        assert!(matches!(
+            normalise_zip(b"#!/bin/sh\necho hi\n"),
+            Err(ZipError::Unreadable(_))
+        ));
+        let mut truncated = bootstrap_at(b"x", DateTime::default(), 0);
         truncated.truncate(truncated.len() - 5);
-        assert_eq!(normalise_zip(&mut truncated), Err(ZipError::NoEndRecord));
+        assert!(matches!(
+            normalise_zip(&truncated),
+            Err(ZipError::Unreadable(_))
+        ));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! exactly the uploaded keys, a missing bucket or zip fails before anything is written.
 
 use std::collections::BTreeMap;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -11,8 +12,10 @@ use stack_gen::Options;
 use stack_gen::options::FUNCTIONS;
 use stack_ops::package::{self, Packaged, content_key, normalise_zip, sha256_hex, zip_path};
 use test_harness::Moto;
+use zip::write::{ExtendedFileOptions, FileOptions};
+use zip::{DateTime, ZipArchive, ZipWriter};
 
-/// The release arm64 zips of every function, built once for all tests of this binary (a no-op
+/// The arm64 zips of every function (profile `lambda`), built once for all tests of this binary (a no-op
 /// rebuild when CI or tests/bench built them already).
 fn lambda_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -93,8 +96,7 @@ fn keys_are_content_hashes_and_the_template_points_at_exactly_the_uploaded_keys(
 
         assert_eq!(packaged.functions.len(), FUNCTIONS.len());
         for f in &packaged.functions {
-            let mut local = std::fs::read(zip_path(dir, &f.package)).unwrap();
-            normalise_zip(&mut local).unwrap();
+            let local = normalise_zip(&std::fs::read(zip_path(dir, &f.package)).unwrap()).unwrap();
             assert_eq!(
                 f.key,
                 content_key(&f.package, &sha256_hex(&local)),
@@ -173,17 +175,26 @@ fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
     });
 }
 
-/// Sets the DOS modification time of every entry of a one-entry zip built by cargo-lambda, as a
-/// rebuild of the same code at another time would.
-fn retime(zip: &mut [u8], time: u16, date: u16) {
-    zip[10..12].copy_from_slice(&time.to_le_bytes());
-    zip[12..14].copy_from_slice(&date.to_le_bytes());
-    let central = zip
-        .windows(4)
-        .rposition(|w| w == b"PK\x01\x02")
-        .expect("central directory");
-    zip[central + 12..central + 14].copy_from_slice(&time.to_le_bytes());
-    zip[central + 14..central + 16].copy_from_slice(&date.to_le_bytes());
+/// The zip a rebuild of the same code at another time would give: the same entries, modified
+/// at `modified` with an extended-timestamp (`UT`) extra field saying so, compressed at another
+/// level (another cargo-lambda may compress differently).
+fn rebuilt_at(zip: &[u8], modified: DateTime, unix_time: u32) -> Vec<u8> {
+    let mut source = ZipArchive::new(Cursor::new(zip)).expect("cargo-lambda's zip");
+    let mut rebuilt = ZipWriter::new(Cursor::new(Vec::new()));
+    for index in 0..source.len() {
+        let mut entry = source.by_index(index).unwrap();
+        let mut options: FileOptions<'_, ExtendedFileOptions> = FileOptions::default()
+            .compression_method(entry.compression())
+            .compression_level(Some(1))
+            .last_modified_time(modified)
+            .unix_permissions(entry.unix_mode().unwrap_or(0o755));
+        let mut ut = vec![1u8];
+        ut.extend_from_slice(&unix_time.to_le_bytes());
+        options.add_extra_data(0x5455, ut, false).unwrap();
+        rebuilt.start_file(entry.name(), options).unwrap();
+        std::io::copy(&mut entry, &mut rebuilt).unwrap();
+    }
+    rebuilt.finish().unwrap().into_inner()
 }
 
 #[test]
@@ -191,10 +202,16 @@ fn a_rebuild_of_unchanged_code_at_another_time_keeps_every_key() {
     let dir = lambda_dir();
     let rebuilt = tempfile::tempdir().unwrap();
     for (_, package) in FUNCTIONS {
-        let mut zip = std::fs::read(zip_path(dir, package)).unwrap();
-        let original = zip.clone();
-        retime(&mut zip, 0x7bd3, 0x6b21); // 2033-09-01 15:30:38
+        let original = std::fs::read(zip_path(dir, package)).unwrap();
+        let when = DateTime::from_date_and_time(2033, 9, 1, 15, 30, 38).unwrap();
+        let zip = rebuilt_at(&original, when, 2_008_683_038);
         assert_ne!(zip, original);
+        // Byte-identical once normalised: timestamps and extra fields included.
+        assert_eq!(
+            normalise_zip(&zip).unwrap(),
+            normalise_zip(&original).unwrap(),
+            "{package}"
+        );
         std::fs::create_dir_all(rebuilt.path().join(package)).unwrap();
         std::fs::write(zip_path(rebuilt.path(), package), zip).unwrap();
     }
@@ -358,5 +375,69 @@ fn the_cli_with_a_missing_bucket_exits_non_zero_and_writes_no_file() {
         std::fs::read_dir(out_dir.path()).unwrap().count(),
         0,
         "no temporary file left"
+    );
+}
+
+#[test]
+fn the_normalised_zips_hold_what_lambda_runs() {
+    let dir = lambda_dir();
+    for (_, package) in FUNCTIONS {
+        let zip = normalise_zip(&std::fs::read(zip_path(dir, package)).unwrap()).unwrap();
+        let mut archive = ZipArchive::new(Cursor::new(&zip)).unwrap();
+        let mut bootstrap = archive.by_name("bootstrap").expect(package);
+        // provided.al2023 executes `bootstrap`: a regular file, mode 0o755 in the external
+        // attributes (the unix mode is their upper 16 bits).
+        assert_eq!(bootstrap.unix_mode(), Some(0o100755), "{package}");
+        assert_eq!(bootstrap.last_modified(), Some(DateTime::default()));
+        assert!(bootstrap.extra_data().is_none_or(|e| e.is_empty()));
+        let mut elf = [0u8; 20];
+        std::io::Read::read_exact(&mut bootstrap, &mut elf).unwrap();
+        assert_eq!(&elf[..4], b"\x7fELF", "{package}");
+        assert_eq!(
+            u16::from_le_bytes([elf[18], elf[19]]),
+            0xb7,
+            "{package}: aarch64"
+        );
+    }
+}
+
+/// The panic probe (functions/custom-resource/examples/panic_probe.rs: a custom resource whose
+/// handler panics on Create), built with the same cargo-lambda command and profile as the
+/// functions, run once against a fake Runtime API (qemu-user on x86_64): the process survives
+/// and answers CloudFormation exactly once, FAILED. With `panic = "abort"` it would die silently
+/// and the stack would hang for an hour.
+#[test]
+fn a_panicking_custom_resource_built_like_the_functions_still_answers_failed() {
+    lambda_dir(); // same profile and target: the probe reuses the functions' build
+    if std::env::consts::ARCH != "aarch64" {
+        let qemu = std::process::Command::new("qemu-aarch64")
+            .arg("--version")
+            .output();
+        assert!(
+            qemu.is_ok_and(|o| o.status.success()),
+            "qemu-aarch64 is missing: run tests/setup (it installs qemu-user and libc6-arm64-cross)"
+        );
+    }
+    let probe_dir = package::target_dir().join("lambda-probe");
+    let mut build = package::cargo_lambda_build(&probe_dir).unwrap();
+    build.args(["--package", "custom-resource", "--example", "panic_probe"]);
+    assert!(
+        build.status().unwrap().success(),
+        "cargo lambda build of panic_probe"
+    );
+
+    let script =
+        package::workspace_root().join("functions/custom-resource/scripts/run_bootstrap.py");
+    let run = std::process::Command::new("python3")
+        .arg(script)
+        .arg(probe_dir.join("panic_probe/bootstrap"))
+        .arg("--expect-panic")
+        .output()
+        .expect("run python3 run_bootstrap.py");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && stdout.contains("PANIC CHECK: PASS"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
     );
 }

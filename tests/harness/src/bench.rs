@@ -31,10 +31,12 @@
 //! `tests/bench` runs every bench and collects the `bench\t...` lines ([`Summary::tsv`]) into a
 //! table.
 
+pub(crate) mod http;
+
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
@@ -44,6 +46,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use crate::Moto;
+pub use http::Request;
+use http::{Loopback, Response};
 
 /// A Lambda function binary to benchmark, with its environment.
 pub struct Lambda {
@@ -121,7 +125,7 @@ impl Lambda {
             memory_mb: 128,
             timeout: Duration::from_secs(30),
             proxy: None,
-            recorder: Server::start(Arc::new(|_: &Request| None)),
+            recorder: Server::recording(),
         }
     }
 
@@ -435,7 +439,7 @@ impl RuntimeApi {
         ));
         let shared = state.clone();
         let server = Server::start(Arc::new(move |request: &Request| {
-            Some(runtime_api(&shared, request, timeout))
+            runtime_api(&shared, request, timeout)
         }));
         RuntimeApi { server, state }
     }
@@ -563,7 +567,7 @@ impl CountingProxy {
     fn start(upstream_port: u16) -> CountingProxy {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let counted = calls.clone();
-        let server = Server::start_raw(Arc::new(move |request: &Request| {
+        let server = Server::start(Arc::new(move |request: &Request| {
             counted.lock().unwrap().push(operation(request));
             forward(upstream_port, request)
         }));
@@ -659,325 +663,78 @@ fn s3_operation(method: &str, path: &str, query: &str, request: &Request) -> Str
     }
 }
 
-/// Sends `request` to the emulator on a fresh connection and returns its response.
+/// Sends `request` to the emulator on a fresh connection and returns its response (hop-by-hop
+/// headers dropped; a HEAD answer keeps the emulator's Content-Length).
 fn forward(port: u16, request: &Request) -> Response {
-    let result = (|| -> std::io::Result<Response> {
-        let mut upstream = TcpStream::connect(("127.0.0.1", port))?;
-        let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
-        for (name, value) in &request.headers {
-            let lower = name.to_ascii_lowercase();
-            if lower == "connection" || lower == "transfer-encoding" || lower == "content-length" {
-                continue;
+    let upstream = SocketAddr::from(([127, 0, 0, 1], port));
+    // Handlers run on the server's blocking pool, so they may wait on its runtime.
+    let forwarded = tokio::runtime::Handle::current().block_on(http::forward(upstream, request));
+    match forwarded {
+        Ok(answer) => {
+            let head_only = request.method == "HEAD";
+            let mut response = Response::new(answer.status, answer.body);
+            for (name, value) in answer.headers {
+                let lower = name.to_ascii_lowercase();
+                if lower == "connection" || lower == "transfer-encoding" || lower == "keep-alive" {
+                    continue;
+                }
+                if lower == "content-length" && !head_only {
+                    continue;
+                }
+                response.headers.push((name, value));
             }
-            head.push_str(&format!("{name}: {value}\r\n"));
+            response
         }
-        head.push_str(&format!(
-            "Content-Length: {}\r\nConnection: close\r\n\r\n",
-            request.body.len()
-        ));
-        upstream.write_all(head.as_bytes())?;
-        upstream.write_all(&request.body)?;
-        upstream.flush()?;
-        let mut reader = BufReader::new(upstream);
-        let (status_line, headers) =
-            read_head(&mut reader)?.ok_or_else(|| std::io::Error::other("empty response"))?;
-        let status: u16 = status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other(format!("bad status line {status_line:?}")))?;
-        let no_body = request.method == "HEAD"
-            || status == 204
-            || status == 304
-            || (100..200).contains(&status);
-        let body = if no_body {
-            Vec::new()
-        } else {
-            read_body(&mut reader, &headers, true)?
-        };
-        let mut response = Response::new(status, body);
-        response.head_only = request.method == "HEAD";
-        for (name, value) in headers {
-            let lower = name.to_ascii_lowercase();
-            if lower == "connection" || lower == "transfer-encoding" || lower == "keep-alive" {
-                continue;
-            }
-            if lower == "content-length" && !response.head_only {
-                continue;
-            }
-            response.headers.push((name, value));
-        }
-        Ok(response)
-    })();
-    result.unwrap_or_else(|e| {
-        Response::new(
+        Err(e) => Response::new(
             502,
             format!("bench proxy: emulator unreachable: {e}").into_bytes(),
-        )
-    })
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
-// A minimal HTTP/1.1 server: one thread per connection, keep-alive, Content-Length or chunked
-// request bodies. Enough for the Lambda runtime client, the SDK and a CloudFormation responder.
+// The loopback servers (hyper, see `http`): the Runtime API, the proxy and the CloudFormation
+// responder.
 
-/// An HTTP request as received.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: String,
-    /// Path and query, as sent.
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
+type Handler = Arc<dyn Fn(&Request) -> Response + Send + Sync>;
 
-impl Request {
-    /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    /// A HEAD response: keep the upstream Content-Length, send no body.
-    head_only: bool,
-    /// Close the connection without answering.
-    close: bool,
-}
-
-impl Response {
-    fn new(status: u16, body: Vec<u8>) -> Response {
-        Response {
-            status,
-            headers: Vec::new(),
-            body,
-            head_only: false,
-            close: false,
-        }
-    }
-
-    fn close() -> Response {
-        Response {
-            close: true,
-            ..Response::new(0, Vec::new())
-        }
-    }
-
-    fn header(mut self, name: &str, value: &str) -> Response {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    fn write_to(&self, stream: &mut TcpStream) -> std::io::Result<()> {
-        let mut head = format!("HTTP/1.1 {} {}\r\n", self.status, reason(self.status));
-        for (name, value) in &self.headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        if !self.head_only {
-            head.push_str(&format!("Content-Length: {}\r\n", self.body.len()));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes())?;
-        if !self.head_only {
-            stream.write_all(&self.body)?;
-        }
-        stream.flush()
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        202 => "Accepted",
-        204 => "No Content",
-        400 => "Bad Request",
-        404 => "Not Found",
-        502 => "Bad Gateway",
-        _ => "Status",
-    }
-}
-
-type Handler = Arc<dyn Fn(&Request) -> Option<Response> + Send + Sync>;
-
-/// A loopback HTTP server; records every request (for the CloudFormation responder), answers
-/// with the handler's response or `200 OK`.
+/// A loopback HTTP server answering with its handler; the recorder keeps every request.
 struct Server {
     port: u16,
     requests: Arc<Mutex<Vec<Request>>>,
+    _server: Loopback,
 }
 
 impl Server {
-    /// Records requests; `handler` answers (None = 200 with an empty body).
+    /// Answers every request with `handler`.
     fn start(handler: Handler) -> Server {
-        Server::spawn(handler, true)
+        Server::spawn(handler, false)
     }
 
-    /// Does not record requests (the proxy counts them itself).
-    fn start_raw(handler: Arc<dyn Fn(&Request) -> Response + Send + Sync>) -> Server {
-        Server::spawn(Arc::new(move |r: &Request| Some(handler(r))), false)
+    /// Records every request and answers `200 OK` with an empty body.
+    fn recording() -> Server {
+        Server::spawn(Arc::new(|_: &Request| Response::new(200, Vec::new())), true)
     }
 
     fn spawn(handler: Handler, record: bool) -> Server {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
-        let port = listener.local_addr().expect("local address").port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = requests.clone();
-        // The accept thread lives as long as the process; benches are short-lived.
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let handler = handler.clone();
-                let recorded = recorded.clone();
-                std::thread::spawn(move || {
-                    serve_connection(stream, handler, record.then_some(recorded))
-                });
-            }
-        });
-        Server { port, requests }
-    }
-}
-
-fn serve_connection(
-    stream: TcpStream,
-    handler: Handler,
-    recorded: Option<Arc<Mutex<Vec<Request>>>>,
-) {
-    let _ = stream.set_nodelay(true);
-    let Ok(mut writer) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(stream);
-    loop {
-        let request = match read_request(&mut reader) {
-            Ok(Some(request)) => request,
-            _ => return,
-        };
-        if let Some(recorded) = &recorded {
-            recorded.lock().unwrap().push(request.clone());
-        }
-        let close = request
-            .header("connection")
-            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        let response = handler(&request).unwrap_or_else(|| Response::new(200, Vec::new()));
-        if response.close || response.write_to(&mut writer).is_err() || close {
-            let _ = writer.shutdown(Shutdown::Both);
-            return;
-        }
-    }
-}
-
-fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
-    let Some((request_line, headers)) = read_head(reader)? else {
-        return Ok(None);
-    };
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_owned();
-    let path = parts.next().unwrap_or("/").to_owned();
-    let expect_continue = headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("expect") && v.eq_ignore_ascii_case("100-continue"));
-    if expect_continue {
-        let stream = reader.get_mut();
-        stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-    }
-    let body = read_body(reader, &headers, false)?;
-    Ok(Some(Request {
-        method,
-        path,
-        headers,
-        body,
-    }))
-}
-
-/// Reads a start line and headers; `None` at a clean end of stream.
-fn read_head<R: BufRead>(
-    reader: &mut R,
-) -> std::io::Result<Option<(String, Vec<(String, String)>)>> {
-    let mut start = String::new();
-    loop {
-        start.clear();
-        if reader.read_line(&mut start)? == 0 {
-            return Ok(None);
-        }
-        if !start.trim().is_empty() {
-            break;
-        }
-    }
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::other(
-                "connection closed inside the headers",
-            ));
-        }
-        let line = line.trim_end_matches(['\r', '\n']);
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            headers.push((name.trim().to_owned(), value.trim().to_owned()));
-        }
-    }
-    Ok(Some((start.trim_end().to_owned(), headers)))
-}
-
-/// Reads a body framed by Content-Length or chunked encoding; with `until_eof` (a response
-/// with neither), everything up to the end of the stream.
-fn read_body<R: BufRead>(
-    reader: &mut R,
-    headers: &[(String, String)],
-    until_eof: bool,
-) -> std::io::Result<Vec<u8>> {
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    if header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
-        let mut body = Vec::new();
-        loop {
-            let mut size_line = String::new();
-            reader.read_line(&mut size_line)?;
-            let size = usize::from_str_radix(size_line.trim().split(';').next().unwrap_or("0"), 16)
-                .map_err(|_| std::io::Error::other(format!("bad chunk size {size_line:?}")))?;
-            if size == 0 {
-                // trailers, up to the empty line
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                        break;
-                    }
+        let server = Loopback::start(
+            0,
+            Arc::new(move |request: Request| {
+                if record {
+                    recorded.lock().unwrap().push(request.clone());
                 }
-                return Ok(body);
-            }
-            let start = body.len();
-            body.resize(start + size, 0);
-            reader.read_exact(&mut body[start..])?;
-            let mut crlf = [0u8; 2];
-            reader.read_exact(&mut crlf)?;
+                handler(&request)
+            }),
+        )
+        .expect("bind a loopback port");
+        Server {
+            port: server.port,
+            requests,
+            _server: server,
         }
     }
-    if let Some(length) = header("content-length") {
-        let length: usize = length
-            .parse()
-            .map_err(|_| std::io::Error::other(format!("bad Content-Length {length:?}")))?;
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
-        return Ok(body);
-    }
-    let mut body = Vec::new();
-    if until_eof {
-        reader.read_to_end(&mut body)?;
-    }
-    Ok(body)
 }
 
 #[cfg(test)]
@@ -1068,32 +825,103 @@ mod tests {
         );
     }
 
+    /// Sends `raw` to `port` as one HTTP/1.1 exchange and returns the response text.
+    fn exchange(port: u16, raw: &[u8]) -> String {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.write_all(raw).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    }
+
     #[test]
     fn bodies_are_read_by_length_chunks_or_to_the_end() {
-        let headers = |h: &[(&str, &str)]| {
-            h.iter()
-                .map(|(n, v)| (n.to_string(), v.to_string()))
-                .collect::<Vec<_>>()
-        };
-        let mut chunked =
-            std::io::Cursor::new(b"4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\nNEXT".to_vec());
-        assert_eq!(
-            read_body(
-                &mut chunked,
-                &headers(&[("Transfer-Encoding", "chunked")]),
-                false
-            )
-            .unwrap(),
-            b"Wikipedia"
+        let recorder = Server::recording();
+        let chunked = exchange(
+            recorder.port,
+            b"PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\n\r\n",
         );
-        let mut sized = std::io::Cursor::new(b"hello world".to_vec());
-        assert_eq!(
-            read_body(&mut sized, &headers(&[("content-length", "5")]), false).unwrap(),
-            b"hello"
+        assert!(chunked.starts_with("HTTP/1.1 200 OK"), "{chunked}");
+        exchange(
+            recorder.port,
+            b"PUT /s HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
         );
-        let mut rest = std::io::Cursor::new(b"all of it".to_vec());
-        assert_eq!(read_body(&mut rest, &[], true).unwrap(), b"all of it");
-        let mut none = std::io::Cursor::new(b"GET / HTTP/1.1".to_vec());
-        assert_eq!(read_body(&mut none, &[], false).unwrap(), b"");
+        exchange(
+            recorder.port,
+            b"GET /n HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        let bodies: Vec<(String, Vec<u8>)> = recorder
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.path.clone(), r.body.clone()))
+            .collect();
+        assert_eq!(
+            bodies,
+            vec![
+                ("/c".to_owned(), b"Wikipedia".to_vec()),
+                ("/s".to_owned(), b"hello".to_vec()),
+                ("/n".to_owned(), Vec::new()),
+            ]
+        );
+
+        // An upstream answering with neither Content-Length nor chunks: the proxy reads to the end.
+        let upstream = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let upstream_port = upstream.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, Write};
+            let (stream, _) = upstream.accept().unwrap();
+            let mut reader = std::io::BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let mut stream = reader.into_inner();
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
+                .unwrap();
+        });
+        let proxy = CountingProxy::start(upstream_port);
+        let answer = exchange(
+            proxy.server.port,
+            b"GET /b/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nall of it"), "{answer}");
+        assert!(
+            answer.to_ascii_lowercase().contains("content-length: 9"),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn a_head_answer_keeps_the_upstream_length_and_a_dead_upstream_is_a_502() {
+        let upstream = Server::start(Arc::new(|_: &Request| {
+            Response::new(200, Vec::new()).header("Content-Length", "12")
+        }));
+        let proxy = CountingProxy::start(upstream.port);
+        let head = exchange(
+            proxy.server.port,
+            b"HEAD /b/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains("content-length: 12"),
+            "{head}"
+        );
+        assert!(head.ends_with("\r\n\r\n"), "no body: {head}");
+
+        let closed = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let dead_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let proxy = CountingProxy::start(dead_port);
+        let answer = exchange(
+            proxy.server.port,
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        );
+        assert!(answer.starts_with("HTTP/1.1 502"), "{answer}");
+        assert!(answer.contains("emulator unreachable"), "{answer}");
     }
 }
