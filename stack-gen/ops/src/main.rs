@@ -32,7 +32,7 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         stack: String,
     },
-    /// Build the Lambda zips (cargo-lambda, release, arm64), upload the new ones to BUCKET under
+    /// Build the Lambda zips (cargo-lambda, profile `lambda`, arm64), upload the new ones to BUCKET under
     /// content-addressed keys and write the template pointing at them:
     /// `stack-ops package --bucket my-code-bucket -o OpenEMR.json`.
     Package(stack_ops::package::PackageArgs),
