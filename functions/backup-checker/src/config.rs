@@ -7,7 +7,7 @@ use stack_contract::backup_checker::{
 };
 use stack_contract::bucket::BACKUP_PREFIX;
 use stack_contract::env::{self, Env, EnvError};
-use stack_contract::volumes::{self, Volume};
+use stack_contract::volumes::Volume;
 
 use crate::checks::Thresholds;
 
@@ -53,7 +53,8 @@ impl Config {
         Ok(Config {
             bucket: env.required(BUCKET)?,
             prefix,
-            volumes: document_volumes(env)?,
+            // Absent or empty without a document store.
+            volumes: env.volumes(VOLUMES)?,
             db_instance: env.optional(DB_INSTANCE),
             limits,
             topic: env.optional(TOPIC),
@@ -73,12 +74,6 @@ impl Config {
     pub fn passphrase_key(&self) -> String {
         format!("{}{}", self.prefix, passphrase_name())
     }
-}
-
-/// `DOCUMENT_VOLUMES` (absent or empty without a document store).
-fn document_volumes<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Vec<Volume>, EnvError> {
-    let text = env.optional(VOLUMES).unwrap_or_default();
-    volumes::parse(&text).map_err(|e| env::invalid(VOLUMES, &text, e.to_string()))
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use thiserror::Error;
 
+use crate::volumes::{self, Volume};
+
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EnvError {
     #[error("{0} is not set")]
@@ -72,6 +74,31 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// A number of at least `min` (no upper bound), `default` when unset.
+    pub fn number_at_least<T>(&self, name: &'static str, default: T, min: T) -> Result<T, EnvError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display,
+    {
+        match self.optional(name) {
+            None => Ok(default),
+            Some(value) => match value.parse::<T>() {
+                Ok(n) if n >= min => Ok(n),
+                _ => Err(EnvError::Invalid {
+                    name,
+                    value,
+                    why: format!("must be a whole number of at least {min}"),
+                }),
+            },
+        }
+    }
+
+    /// A [`crate::volumes`] list (`Role=vol-id,...`), empty when unset.
+    pub fn volumes(&self, name: &'static str) -> Result<Vec<Volume>, EnvError> {
+        let text = self.optional(name).unwrap_or_default();
+        volumes::parse(&text)
+            .map_err(|e| invalid(name, &text, format!("{e} (each item must be Role=vol-id)")))
+    }
+
     /// `true`/`1` or `false`/`0`, `false` when unset.
     pub fn flag(&self, name: &'static str) -> Result<bool, EnvError> {
         match self.optional(name).as_deref() {
@@ -126,6 +153,21 @@ mod tests {
             "BAD = \"0\": must be a whole number of days from 1 to 10"
         );
         assert!(e.number_in("WORD", 3u32, 1..=10, "days").is_err());
+    }
+
+    #[test]
+    fn lower_bounds_and_volume_lists_name_the_variable() {
+        let e = env(&[("R", "0"), ("V", "A=vol-1,B=vol-2"), ("BADV", "A=snap-1")]);
+        assert_eq!(e.number_at_least("UNSET", 3usize, 1), Ok(3));
+        assert_eq!(
+            e.number_at_least("R", 3usize, 1).unwrap_err().to_string(),
+            "R = \"0\": must be a whole number of at least 1"
+        );
+        assert_eq!(e.volumes("V").unwrap().len(), 2);
+        assert!(e.volumes("UNSET").unwrap().is_empty());
+        let err = e.volumes("BADV").unwrap_err().to_string();
+        assert!(err.starts_with("BADV = \"A=snap-1\": "), "{err}");
+        assert!(err.ends_with("(each item must be Role=vol-id)"), "{err}");
     }
 
     #[test]

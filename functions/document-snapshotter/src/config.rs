@@ -13,7 +13,6 @@
 
 use stack_contract::document_snapshotter as var;
 use stack_contract::env::{self, Env, EnvError};
-use stack_contract::volumes;
 
 pub use stack_contract::volumes::Volume;
 
@@ -57,8 +56,8 @@ impl Config {
 
     fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Config, ConfigError> {
         let stack_id = env.required(var::STACK_ID)?;
-        let volumes = parse_volumes(&env.required(var::VOLUMES)?)?;
-        let retain = retain(env)?;
+        let volumes = volumes(env)?;
+        let retain = env.number_at_least(var::RETAIN_COUNT, DEFAULT_RETAIN, 1)?;
         let description = env
             .optional(var::DESCRIPTION)
             .unwrap_or_else(|| DEFAULT_DESCRIPTION.to_owned());
@@ -77,22 +76,6 @@ impl Config {
             copy: copy_target(env)?,
             dry_run: env.flag(var::DRY_RUN)?,
         })
-    }
-}
-
-/// `RETAIN_COUNT`: no upper bound here (the template's parameter has one), so not
-/// [`Env::number_in`].
-fn retain<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<usize, ConfigError> {
-    match env.optional(var::RETAIN_COUNT) {
-        None => Ok(DEFAULT_RETAIN),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n >= 1 => Ok(n),
-            _ => Err(env::invalid(
-                var::RETAIN_COUNT,
-                &v,
-                "must be a whole number of at least 1",
-            )),
-        },
     }
 }
 
@@ -122,18 +105,14 @@ fn copy_target<F: Fn(&str) -> Option<String>>(
     }
 }
 
-/// `CouchDBVolume=vol-1,RCouchDBVolume=vol-2` → volumes, in that order; roles unique; at
-/// least one (the shared [`volumes::parse`] accepts an empty list, this function does not).
-pub fn parse_volumes(text: &str) -> Result<Vec<Volume>, ConfigError> {
-    let volumes = volumes::parse(text).map_err(|e| {
-        env::invalid(
-            var::VOLUMES,
-            text,
-            format!("{e} (each item must be Role=vol-id)"),
-        )
-    })?;
+/// `VOLUMES`: `CouchDBVolume=vol-1,RCouchDBVolume=vol-2` → volumes, in that order; roles
+/// unique; at least one (an empty list is fine for the checker, not here).
+fn volumes<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Vec<Volume>, ConfigError> {
+    let volumes = env.volumes(var::VOLUMES)?;
     if volumes.is_empty() {
-        return Err(env::invalid(var::VOLUMES, text, "names no volume"));
+        // Unset is "not set"; a value naming nothing (",") is invalid.
+        let text = env.required(var::VOLUMES)?;
+        return Err(env::invalid(var::VOLUMES, &text, "names no volume"));
     }
     Ok(volumes)
 }
