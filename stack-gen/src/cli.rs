@@ -36,6 +36,10 @@ pub struct StackFlags {
     /// Elastic Beanstalk solution stack name (a PHP platform).
     #[arg(long, value_name = "NAME", global = true)]
     pub beanstalk_version: Option<String>,
+    /// ACM certificate (ARN, in the stack's region) of the public HTTPS endpoint: the default
+    /// of the CertificateArn parameter. Without it the endpoint is not HTTPS (a warning says so).
+    #[arg(long, value_name = "ARN", global = true)]
+    pub certificate_arn: Option<String>,
 }
 
 impl StackFlags {
@@ -48,6 +52,7 @@ impl StackFlags {
             skip_document_store: self.skip_document_store,
             beanstalk_key: self.beanstalk_key.clone(),
             beanstalk_version: self.beanstalk_version.clone(),
+            certificate_arn: self.certificate_arn.clone(),
             ..Options::default()
         }
     }

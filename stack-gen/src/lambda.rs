@@ -1,6 +1,6 @@
 //! The shape every Rust Lambda of the stack shares: `provided.al2023` on arm64, code from S3
-//! (see [`crate::options::CodeLocation`]), a log group with retention that only this function
-//! may write to, JSON logs, and a role whose policies name their resources.
+//! (see [`crate::options::CodeLocation`]), a log group (retention parameter, KMS) that only this
+//! function may write to, JSON logs, and a role whose policies name their resources.
 
 use serde_json::{Value, json};
 
@@ -8,9 +8,6 @@ use crate::cfn::{
     allow, assume_role_policy, find_in_map, get_att, if_, no_value, policy_document, ref_, resource,
 };
 use crate::template::Template;
-
-/// Days the Lambdas' logs are kept (CloudWatch Logs accepts only certain values).
-pub const LOG_RETENTION_DAYS: u32 = 365;
 
 /// A Rust Lambda of this project, as the template deploys it.
 pub struct RustFunction<'a> {
@@ -32,15 +29,7 @@ pub struct RustFunction<'a> {
 /// Adds the function and its log group.
 pub fn add_function(t: &mut Template, f: RustFunction) {
     let log_group = format!("{}LogGroup", f.id);
-    t.add_resource(
-        &log_group,
-        json!({
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": { "RetentionInDays": LOG_RETENTION_DAYS }
-        }),
-    );
+    t.add_resource(&log_group, crate::components::logs::log_group(None));
     let mut properties = json!({
         "Description": f.description,
         "Runtime": "provided.al2023",

@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 /// The Rust Lambdas the template deploys: (mapping key in `FunctionCode`, cargo package).
-pub const FUNCTIONS: [(&str, &str); 4] = [
-    ("CertReader", "cert-reader"),
+pub const FUNCTIONS: [(&str, &str); 3] = [
     ("DocumentSnapshotter", "document-snapshotter"),
     ("BackupChecker", "backup-checker"),
     ("RecoveryParams", "recovery-params"),
@@ -14,6 +13,9 @@ pub const FUNCTIONS: [(&str, &str); 4] = [
 pub const DEFAULT_BEANSTALK_PLATFORM: &str = "64bit Amazon Linux 2023 v4.7.3 running PHP 8.3";
 /// The application bundle used unless `--beanstalk-key` names another (see README).
 pub const DEFAULT_BEANSTALK_KEY: &str = "openemr-7.0.3.zip";
+
+/// What the Description says of a stack generated without `--certificate-arn`.
+pub const NO_CERTIFICATE: &str = " NOTE: not HTTPS until the CertificateArn parameter names an ACM certificate; until then OpenEMR is not reachable (port 80 only redirects).";
 
 /// The flags of the original `stack.py`, with the same meaning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +29,9 @@ pub struct Options {
     pub beanstalk_key: Option<String>,
     /// Elastic Beanstalk solution stack name; `None` = [`DEFAULT_BEANSTALK_PLATFORM`].
     pub beanstalk_version: Option<String>,
+    /// ACM certificate of the public HTTPS endpoint: the `CertificateArn` parameter's default.
+    /// `None`: the parameter is empty by default and the stack serves no HTTPS until it is set.
+    pub certificate_arn: Option<String>,
     /// Where the Lambda zips are: S3 key per `FUNCTIONS` mapping key, and the bucket's default.
     /// Empty = the unpackaged layout (`lambda/<package>.zip`, bucket given at deploy time).
     pub code: CodeLocation,
@@ -73,6 +78,40 @@ pub enum OptionsError {
         "--beanstalk-version {0:?} is not a PHP platform: OpenEMR needs a solution stack name containing \"running PHP\""
     )]
     NotPhpPlatform(String),
+    #[error(
+        "--certificate-arn {0:?} is not an ACM certificate ARN: give arn:aws:acm:<region>:<account>:certificate/<id> of a certificate in the stack's region"
+    )]
+    BadCertificateArn(String),
+}
+
+/// The shape of an ACM certificate ARN (the `CertificateArn` parameter's pattern, without the
+/// empty alternative).
+pub const CERTIFICATE_ARN_PATTERN: &str =
+    "arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}";
+
+/// `arn` matches [`CERTIFICATE_ARN_PATTERN`] (checked by hand: the generator has no regex crate).
+fn is_certificate_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [arn_, partition, service, region, account, resource] = parts[..] else {
+        return false;
+    };
+    let id = resource.strip_prefix("certificate/").unwrap_or("");
+    arn_ == "arn"
+        && partition.starts_with("aws")
+        && partition[3..]
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-')
+        && service == "acm"
+        && !region.is_empty()
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && account.len() == 12
+        && account.chars().all(|c| c.is_ascii_digit())
+        && id.len() == 36
+        && id
+            .chars()
+            .all(|c| (c.is_ascii_hexdigit() && !c.is_ascii_uppercase()) || c == '-')
 }
 
 impl Options {
@@ -92,6 +131,11 @@ impl Options {
             }
             if !version.contains("running PHP") {
                 return Err(OptionsError::NotPhpPlatform(version.clone()));
+            }
+        }
+        if let Some(arn) = &self.certificate_arn {
+            if !is_certificate_arn(arn) {
+                return Err(OptionsError::BadCertificateArn(arn.clone()));
             }
         }
         Ok(())
@@ -140,6 +184,9 @@ impl Options {
         if let Some(version) = &self.beanstalk_version {
             flags.push(format!("--beanstalk-version={version}"));
         }
+        if let Some(arn) = &self.certificate_arn {
+            flags.push(format!("--certificate-arn={arn}"));
+        }
         flags
     }
 
@@ -173,6 +220,9 @@ impl Options {
             }
             text.push_str("; for testing without patient data only.");
         }
+        if self.certificate_arn.is_none() {
+            text.push_str(NO_CERTIFICATE);
+        }
         text
     }
 
@@ -183,6 +233,9 @@ impl Options {
             warnings.push("--dev: resources are deleted, not snapshotted, with the stack, and a world-reachable SSH bastion is added. This breaches HIPAA with live patient data: use it for testing only.".to_owned());
         } else if self.force_bastion {
             warnings.push("--force-bastion: a world-reachable SSH bastion is added. This breaches HIPAA with live patient data: use it for testing only.".to_owned());
+        }
+        if self.certificate_arn.is_none() {
+            warnings.push("no --certificate-arn: the endpoint is not HTTPS. The load balancer only redirects port 80 to 443, where nothing listens until the CertificateArn parameter names an ACM certificate: OpenEMR is not reachable until then.".to_owned());
         }
         if self.skip_document_store {
             warnings.push("--skip-document-store: patient documents are kept on EFS, which the original project does not consider HIPAA eligible for documents.".to_owned());

@@ -14,17 +14,53 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+const CERTIFICATE: &str =
+    "arn:aws:acm:us-east-1:123456789012:certificate/0123abcd-4567-89ef-0123-456789abcdef";
+
 #[test]
 fn prints_the_default_template_on_stdout() {
-    let out = stack_gen(&[]);
+    let out = stack_gen(&["--certificate-arn", CERTIFICATE]);
     assert!(out.status.success(), "{}", stderr(&out));
     let template: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(template["Description"], "OpenEMR cloud deployment");
+    assert_eq!(
+        template["Parameters"]["CertificateArn"]["Default"],
+        CERTIFICATE
+    );
     assert!(
         stderr(&out).is_empty(),
-        "no warnings for the default stack: {}",
+        "no warnings for the default stack with a certificate: {}",
         stderr(&out)
     );
+}
+
+#[test]
+fn without_a_certificate_it_says_the_endpoint_is_not_https() {
+    let out = stack_gen(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("WARNING: no --certificate-arn: the endpoint is not HTTPS"),
+        "{}",
+        stderr(&out)
+    );
+    let template: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let description = template["Description"].as_str().unwrap();
+    assert!(
+        description.contains("not HTTPS until the CertificateArn parameter"),
+        "{description}"
+    );
+    assert_eq!(template["Parameters"]["CertificateArn"]["Default"], "");
+}
+
+#[test]
+fn a_certificate_arn_of_the_wrong_shape_is_refused() {
+    for arn in [
+        "arn:aws:iam::123456789012:server-certificate/clinic",
+        "arn:aws:acm:us-east-1:1234:certificate/0123abcd-4567-89ef-0123-456789abcdef",
+        "clinic.example.org",
+    ] {
+        assert_rejected(&["--certificate-arn", arn], "--certificate-arn");
+    }
 }
 
 #[test]
@@ -133,9 +169,12 @@ fn graph_is_a_mermaid_flowchart_of_the_stack() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("flowchart"));
-    assert!(text.contains("  EBEnvironment --> EBCert\n"), "GetAtt edge");
     assert!(
-        text.contains("  CloudTrail --> BucketPolicy\n"),
+        text.contains("  WebACLAssociation --> WebACL\n"),
+        "GetAtt edge"
+    );
+    assert!(
+        text.contains("  CloudTrail --> CloudTrailBucketPolicy\n"),
         "DependsOn edge"
     );
     assert!(text.contains("  nat --> natIp\n"), "GetAtt edge");

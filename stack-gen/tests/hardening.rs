@@ -271,11 +271,9 @@ fn lambdas_are_rust_on_al2023_arm64_with_kept_logs_and_no_python() {
             let log_group = p["LoggingConfig"]["LogGroup"]["Ref"]
                 .as_str()
                 .expect("own log group");
-            assert!(
-                t["Resources"][log_group]["Properties"]["RetentionInDays"]
-                    .as_u64()
-                    .is_some(),
-                "{name} {id}: log retention"
+            assert_eq!(
+                t["Resources"][log_group]["Type"], "AWS::Logs::LogGroup",
+                "{name} {id}: its log group is the stack's"
             );
         }
         assert!(
@@ -284,6 +282,52 @@ fn lambdas_are_rust_on_al2023_arm64_with_kept_logs_and_no_python() {
         );
         let text = serde_json::to_string(&t).unwrap();
         assert!(!text.contains("public-read"), "{name}: public-read ACL");
+    }
+}
+
+/// Every log group the template makes keeps its logs for the administrator's retention (a year
+/// unless changed, ten years at most), encrypted with the stack's log key, and outlives the stack.
+#[test]
+fn every_log_group_keeps_its_logs_for_the_retention_parameter_encrypted() {
+    for (name, _, t) in all_templates() {
+        let parameter = &t["Parameters"]["LogRetentionDays"];
+        assert_eq!(parameter["Default"], 365, "{name}");
+        let allowed: Vec<u64> = parameter["AllowedValues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(allowed.iter().max(), Some(&3653), "{name}: up to ten years");
+        assert!(allowed.contains(&365), "{name}");
+        let groups = resources_of(&t, "AWS::Logs::LogGroup");
+        assert!(groups.len() >= 4, "{name}: functions, trail, firewall");
+        for (id, group) in groups {
+            let p = &group["Properties"];
+            assert_eq!(
+                p["RetentionInDays"],
+                serde_json::json!({ "Ref": "LogRetentionDays" }),
+                "{name} {id}"
+            );
+            assert_eq!(
+                p["KmsKeyId"],
+                serde_json::json!({ "Fn::GetAtt": ["LogGroupKey", "Arn"] }),
+                "{name} {id}"
+            );
+            assert_eq!(group["DeletionPolicy"], "Retain", "{name} {id}");
+        }
+        // Elastic Beanstalk's own log groups take the same retention.
+        let settings = t["Resources"]["EBEnvironment"]["Properties"]["OptionSettings"]
+            .as_array()
+            .unwrap();
+        assert!(
+            settings
+                .iter()
+                .any(|s| s["Namespace"] == "aws:elasticbeanstalk:cloudwatch:logs"
+                    && s["OptionName"] == "RetentionInDays"
+                    && s["Value"] == serde_json::json!({ "Ref": "LogRetentionDays" })),
+            "{name}: Beanstalk log retention"
+        );
     }
 }
 

@@ -30,6 +30,9 @@ const OLD_BUCKET: &str = "openemr-0ld00000-0000-4000-8000-000000000000";
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 const OLD_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/99999999-2222-3333-4444-555555555555";
 const VOLUME: &str = "vol-0123456789abcdef0";
+const NFS_ROLE: &str = "arn:aws:iam::123456789012:role/openemr-NFSBackupRole-1A2B3C";
+const WEB_ROLE: &str = "arn:aws:iam::123456789012:role/openemr-BeanstalkInstanceRole-4D5E6F";
+const ADMIN: &str = "arn:aws:iam::123456789012:role/Admin";
 
 /// Values of the references a policy makes (one set serves every combination).
 fn environment() -> BTreeMap<String, String> {
@@ -45,6 +48,9 @@ fn environment() -> BTreeMap<String, String> {
             "arn:aws:s3:::openemr-5a3c1f00-0000-4000-8000-000000000001",
         ),
         ("AccessLogBucket", "openemr-access-logs"),
+        ("CloudTrailBucket", "openemr-trail-logs"),
+        ("CloudTrailBucket.Arn", "arn:aws:s3:::openemr-trail-logs"),
+        ("NFSBackupRole.Arn", NFS_ROLE),
         ("AccessLogBucket.Arn", "arn:aws:s3:::openemr-access-logs"),
         ("RDSInstance", "openemr-db"),
         ("OpenEMRKey.Arn", KEY),
@@ -124,6 +130,14 @@ fn condition_holds(operator: &str, key: &str, expected: &Value, request: &Reques
     if base == "Null" {
         return expected.iter().all(|e| (e == "true") == actual.is_none());
     }
+    // Negated operators hold for a request without the key.
+    if let Some(positive) = base.strip_suffix("NotEquals") {
+        let Some(actual) = actual else { return true };
+        return match positive {
+            "String" | "Arn" => !expected.iter().any(|e| e == actual),
+            other => panic!("condition operator {other}NotEquals is not modelled here"),
+        };
+    }
     let Some(actual) = actual else {
         return if_exists;
     };
@@ -162,6 +176,13 @@ fn statement_applies(s: &Value, r: &Request) -> bool {
                     .all(|(k, v)| condition_holds(op, k, v, r))
             })
         })
+}
+
+/// An explicit Deny applies (whatever the identity policies allow).
+fn denied(statements: &[Value], r: &Request) -> bool {
+    statements
+        .iter()
+        .any(|s| s["Effect"] == "Deny" && statement_applies(s, r))
 }
 
 fn allowed(statements: &[Value], r: &Request) -> bool {
@@ -207,7 +228,9 @@ fn object(bucket: &str, key: &str) -> String {
 
 /// The condition keys each case below exercises (collected by the cases as they run would be
 /// neater; a fixed list keeps the coverage check readable).
-const DOCUMENTED_KEYS: [&str; 9] = [
+const DOCUMENTED_KEYS: [&str; 11] = [
+    "aws:PrincipalArn",
+    "kms:EncryptionContext:aws:logs:arn",
     "s3:prefix",
     "aws:RequestTag/openemr:stack-id",
     "aws:ResourceTag/openemr:stack-id",
@@ -571,12 +594,15 @@ fn service_principals_act_only_for_this_stack_and_only_over_tls() {
     let t = template(&o);
     let env = environment();
     let trail = format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/openemr-trail");
-    let bucket_policy = resource_policy(&t, "BucketPolicy", &env);
+    let bucket_policy = resource_policy(&t, "CloudTrailBucketPolicy", &env);
     let put_log = |source: &'static str| Request {
         principal: Some("cloudtrail.amazonaws.com"),
         ..request(
             "s3:PutObject",
-            object(BUCKET, &format!("AWSLogs/{ACCOUNT}/CloudTrail/x.json.gz")),
+            object(
+                "openemr-trail-logs",
+                &format!("AWSLogs/{ACCOUNT}/CloudTrail/x.json.gz"),
+            ),
             &[("aws:SourceArn", source)],
         )
     };
@@ -590,7 +616,7 @@ fn service_principals_act_only_for_this_stack_and_only_over_tls() {
         principal: Some("cloudtrail.amazonaws.com"),
         ..request(
             "s3:PutObject",
-            object(BUCKET, &format!("AWSLogs/{ACCOUNT}/x")),
+            object("openemr-trail-logs", &format!("AWSLogs/{ACCOUNT}/x")),
             &[("aws:SourceArn", ours), ("aws:SecureTransport", "false")],
         )
     };
@@ -670,4 +696,166 @@ fn a_prefix_condition_alone_refuses_head_bucket() {
             &[("s3:prefix", "Backup/x")]
         )
     ));
+}
+
+/// The trail's logs and the backups survive an intruder on any instance: nobody deletes a
+/// trail log; only the NFS agent's own role deletes backups (pruning old chains).
+#[test]
+fn trail_logs_and_backups_are_not_deleted_by_other_roles() {
+    for o in [Options::default(), recovery()] {
+        let t = template(&o);
+        let env = environment();
+        let trail_bucket = resource_policy(&t, "CloudTrailBucketPolicy", &env);
+        let stack_bucket = resource_policy(&t, "BucketPolicy", &env);
+        let by = |principal: &'static str, action: &'static str, resource: String| Request {
+            principal: Some(principal),
+            ..request(action, resource, &[("aws:PrincipalArn", principal)])
+        };
+        let trail_log = object(
+            "openemr-trail-logs",
+            &format!("AWSLogs/{ACCOUNT}/CloudTrail/x.json.gz"),
+        );
+        for principal in [WEB_ROLE, NFS_ROLE, ADMIN] {
+            for action in [
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:BypassGovernanceRetention",
+            ] {
+                assert!(
+                    denied(&trail_bucket, &by(principal, action, trail_log.clone())),
+                    "{principal} may {action} a trail log"
+                );
+            }
+            assert!(
+                denied(
+                    &stack_bucket,
+                    &by(
+                        principal,
+                        "s3:DeleteObject",
+                        object(BUCKET, "AWSLogs/123456789012/CloudTrail/old.json.gz")
+                    )
+                ),
+                "{principal} may delete a trail log written before the trail's own bucket"
+            );
+        }
+        let backup = object(
+            BUCKET,
+            "Backup/duplicity-full.20261201T020000Z.vol1.difftar.gpg",
+        );
+        for principal in [WEB_ROLE, ADMIN] {
+            for action in ["s3:DeleteObject", "s3:DeleteObjectVersion"] {
+                assert!(
+                    denied(&stack_bucket, &by(principal, action, backup.clone())),
+                    "{principal} may {action} a backup"
+                );
+            }
+        }
+        assert!(
+            !denied(
+                &stack_bucket,
+                &by(NFS_ROLE, "s3:DeleteObject", backup.clone())
+            ),
+            "the NFS agent cannot prune its old chains"
+        );
+        assert!(
+            !denied(
+                &stack_bucket,
+                &by(WEB_ROLE, "s3:GetObject", object(BUCKET, "CA/certs/ca.crt"))
+            ),
+            "the deny statements reach beyond deletes"
+        );
+    }
+}
+
+/// CloudWatch Logs may use the log key for this account's log groups only.
+#[test]
+fn the_log_key_serves_this_accounts_log_groups_only() {
+    for o in [Options::default(), recovery()] {
+        let t = template(&o);
+        let key = resource_policy(&t, "LogGroupKey", &environment());
+        let encrypt = |group: &'static str| Request {
+            principal: Some("logs.us-east-1.amazonaws.com"),
+            ..request(
+                "kms:GenerateDataKey",
+                KEY,
+                &[("kms:EncryptionContext:aws:logs:arn", group)],
+            )
+        };
+        assert!(allowed(
+            &key,
+            &encrypt("arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-openemr")
+        ));
+        assert!(!allowed(
+            &key,
+            &encrypt("arn:aws:logs:us-east-1:999999999999:log-group:theirs")
+        ));
+        let without_context = Request {
+            principal: Some("logs.us-east-1.amazonaws.com"),
+            ..request("kms:Decrypt", KEY, &[])
+        };
+        assert!(!allowed(&key, &without_context));
+    }
+}
+
+/// The web tier decrypts the stack's objects only through S3, and reads only its own files.
+#[test]
+fn the_web_tier_reads_its_own_files_through_s3_only() {
+    for o in [Options::default(), recovery()] {
+        let t = template(&o);
+        let env = environment();
+        let policy = role_statements(&t, "BeanstalkInstanceRole", &env);
+        let key = if o.recovery { OLD_KEY } else { KEY };
+        assert!(allowed(
+            &policy,
+            &request(
+                "kms:Decrypt",
+                key,
+                &[("kms:ViaService", "s3.us-east-1.amazonaws.com")]
+            )
+        ));
+        assert!(
+            !allowed(&policy, &request("kms:Decrypt", key, &[])),
+            "decrypts outside S3"
+        );
+        for readable in [
+            "CA/certs/beanstalk.crt",
+            "CA/web/beanstalk.key",
+            "CA/certs/ca.crt",
+            "CouchDB/admin-password.txt",
+        ] {
+            assert!(
+                allowed(
+                    &policy,
+                    &request("s3:GetObject", object(BUCKET, readable), &[])
+                ),
+                "{readable}"
+            );
+        }
+        for secret in [
+            "CA/keys/ca.key",
+            "CA/keys/couch.key",
+            "CA/keys/beanstalk.key",
+            "Backup/passphrase.txt",
+            "recovery/manifest.json",
+            "AWSLogs/123456789012/CloudTrail/x.json.gz",
+        ] {
+            for action in ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] {
+                assert!(
+                    !allowed(&policy, &request(action, object(BUCKET, secret), &[])),
+                    "{action} {secret}"
+                );
+            }
+        }
+        assert!(
+            !allowed(
+                &policy,
+                &request(
+                    "s3:ListBucket",
+                    bucket_arn(BUCKET),
+                    &[("s3:prefix", "Backup/")]
+                )
+            ),
+            "lists the backups"
+        );
+    }
 }

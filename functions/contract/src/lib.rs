@@ -19,8 +19,6 @@ pub mod bucket {
     pub const FULL_BACKUP_PATTERN: &str = "Backup/duplicity-full.*";
     /// The recovery manifest: time zone, sizes, password of the stack (SSE-KMS).
     pub const MANIFEST_KEY: &str = "recovery/manifest.json";
-    /// The Beanstalk backend certificate, read by `cert-reader` for `EBCert`.
-    pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
 }
 
 /// Tags on the resources a function finds by tag.
@@ -156,15 +154,4 @@ pub mod recovery_params {
             NOTES,
         ];
     }
-}
-
-/// `EBCert` (custom resource served by cert-reader).
-pub mod cert_reader {
-    /// Resource properties.
-    pub mod properties {
-        pub const BUCKET: &str = "Bucket";
-        pub const KEY: &str = "Key";
-    }
-    /// Attribute: the certificate body without its PEM armour.
-    pub const PUBLIC_KEY: &str = "PublicKey";
 }

@@ -45,9 +45,9 @@ pub struct PackageArgs {
 /// What happened to one function's zip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PackagedFunction {
-    /// Key in the template's `FunctionCode` mapping (e.g. `CertReader`).
+    /// Key in the template's `FunctionCode` mapping (e.g. `BackupChecker`).
     pub name: String,
-    /// Cargo package (e.g. `cert-reader`).
+    /// Cargo package (e.g. `backup-checker`).
     pub package: String,
     /// Size of the uploaded zip in bytes.
     pub size: u64,
@@ -609,8 +609,8 @@ mod tests {
     #[test]
     fn keys_are_per_package_content_hashes() {
         assert_eq!(
-            content_key("cert-reader", &sha256_hex(b"abc")),
-            "lambda/cert-reader/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.zip"
+            content_key("backup-checker", &sha256_hex(b"abc")),
+            "lambda/backup-checker/ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad.zip"
         );
     }
 

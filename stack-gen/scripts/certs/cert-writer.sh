@@ -3,8 +3,10 @@
 # Certificate writer (Amazon Linux 2023). Makes the stack's private CA and the certificates of
 # the application servers (beanstalk) and CouchDB (couch), stores keys and certificates SSE-KMS
 # under CA/ in the stack bucket, tells CloudFormation, and shuts down (the instance terminates).
-# A replacement writer finds CA/certs/ca.crt and leaves the CA alone: the load balancer trusts
-# the beanstalk certificate it already has. A failed read of it is a failure, not "no CA".
+# A replacement writer finds CA/certs/ca.crt and leaves the CA alone: CouchDB's clients and the
+# application servers keep the certificates they have. A failed read of it is a failure, not
+# "no CA". The application servers' key is stored twice: CA/keys/ (with the CA's) and CA/web/,
+# the one place under CA/ besides CA/certs/ the web tier may read.
 # CloudFormation fills in the quoted values below; the rest of the script uses plain $name.
 set -Eeuo pipefail
 bucket='${S3Bucket}'
@@ -34,12 +36,28 @@ trap '[ "$BASH_SUBSHELL" -eq 0 ] && finish 1' ERR
 export AWS_DEFAULT_REGION="$region"
 
 ca_cert=CA/certs/ca.crt
-if err=$(aws s3api head-object --bucket "$bucket" --key "$ca_cert" 2>&1 > /dev/null); then
-  echo "cert-writer: s3://$bucket/$ca_cert exists: keeping the stack's CA and certificates"
-  finish 0
-elif ! echo "$err" | grep -qE '\((404|NoSuchKey)\)'; then
-  echo "cert-writer: cannot tell whether s3://$bucket/$ca_cert exists: $err" >&2
+# The application servers' own key, apart from CA/keys/ (which they may not read).
+web_key=CA/web/beanstalk.key
+# exists KEY: 0 if the object is there, 1 if it is not; anything else ends the script (failed).
+exists() {
+  local err
+  if err=$(aws s3api head-object --bucket "$bucket" --key "$1" 2>&1 > /dev/null); then
+    return 0
+  elif echo "$err" | grep -qE '\((404|NoSuchKey)\)'; then
+    return 1
+  fi
+  echo "cert-writer: cannot tell whether s3://$bucket/$1 exists: $err" >&2
   finish 1
+}
+if exists "$ca_cert"; then
+  echo "cert-writer: s3://$bucket/$ca_cert exists: keeping the stack's CA and certificates"
+  # A stack made before the web tier's key had its own place: copy it there once.
+  if ! exists "$web_key"; then
+    aws s3 cp "s3://$bucket/CA/keys/beanstalk.key" "s3://$bucket/$web_key" \
+      --sse aws:kms --sse-kms-key-id "$key" --region "$region" --only-show-errors
+    echo "cert-writer: copied the application servers' key to s3://$bucket/$web_key"
+  fi
+  finish 0
 fi
 
 umask 077
@@ -65,7 +83,7 @@ for name in beanstalk couch; do
     -days 3650 -sha256 -extfile "$name.ext" -out "$name.crt"
 done
 # ca.crt last: its presence means the whole set is there.
-for file in keys/ca.key keys/beanstalk.key keys/couch.key certs/beanstalk.crt certs/couch.crt certs/ca.crt; do
+for file in keys/ca.key keys/beanstalk.key keys/couch.key web/beanstalk.key certs/beanstalk.crt certs/couch.crt certs/ca.crt; do
   aws s3 cp "$(basename "$file")" "s3://$bucket/CA/$file" \
     --sse aws:kms --sse-kms-key-id "$key" --region "$region" --only-show-errors
 done

@@ -1,61 +1,40 @@
-//! Application: OpenEMR on Elastic Beanstalk (PHP platform), behind a load balancer that
-//! talks HTTPS to the instances and authenticates them with the stack CA's certificate
-//! (`EBCert`). Bundle and platform are parameters with the flags' values as defaults.
+//! Application: OpenEMR on Elastic Beanstalk (PHP platform) behind the stack's own
+//! Application Load Balancer: HTTPS only (port 80 answers with a redirect and nothing else),
+//! a current TLS policy, a web application firewall in front, and HTTPS again from the
+//! balancer to the instances. Bundle and platform are parameters with the flags' values as
+//! defaults.
+//!
+//! The balancer is the stack's, shared with the environment (`LoadBalancerIsShared`), not one
+//! Elastic Beanstalk makes: only then does the template own its listeners (the redirect, the
+//! TLS policy) and its ARN (the firewall's association). An Application Load Balancer does not
+//! authenticate the instances the way the original's Classic one did with `EBCert`; what
+//! replaces that guarantee is in ARCHITECTURE.md ("The public endpoint").
 
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, get_att, join, ref_, resource, sub};
+use crate::cfn::{allow, if_, join, no_value, ref_, resource, sub};
 use crate::components::foundation::{ZONE, bucket, bucket_arn, bucket_objects, key_arn};
-use crate::options::Options;
+use crate::options::{CERTIFICATE_ARN_PATTERN, Options};
 use crate::template::Template;
 
+/// Logical ID of the public load balancer (the alarms watch it by this name).
+pub const LOAD_BALANCER: &str = "ApplicationLoadBalancer";
+/// Condition: the `CertificateArn` parameter names a certificate, so the HTTPS listener exists.
+pub const HAS_CERTIFICATE: &str = "HasCertificate";
+/// The TLS policy of the HTTPS listener: TLS 1.3 and 1.2 only, forward-secret ciphers.
+pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/// The AWS managed rule groups the firewall runs, in priority order.
+pub const MANAGED_RULE_GROUPS: [&str; 3] = [
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+];
+
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_parameter(
-        "BeanstalkBundleBucket",
-        json!({
-            "Type": "String",
-            "Description": "S3 bucket (in the stack's region) holding the OpenEMR application bundle. The original's regional buckets are gone; upload the bundle to a bucket you control.",
-            "AllowedPattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-            "ConstraintDescription": "an S3 bucket name"
-        }),
-    );
-    t.add_parameter(
-        "BeanstalkBundleKey",
-        json!({ "Type": "String", "Default": o.beanstalk_key(), "MinLength": 1, "Description": "S3 key of the OpenEMR application bundle (--beanstalk-key sets the default)." }),
-    );
-    t.add_parameter(
-        "BeanstalkPlatform",
-        json!({ "Type": "String", "Default": o.beanstalk_platform(), "MinLength": 1, "Description": "Elastic Beanstalk solution stack (a PHP platform; --beanstalk-version sets the default)." }),
-    );
-    t.add_parameter(
-        "BeanstalkInstanceType",
-        json!({ "Type": "String", "Default": "t3.medium", "Description": "EC2 instance type of the application servers." }),
-    );
-    t.add_resource(
-        "BeanstalkInstanceRole",
-        resource(
-            "AWS::IAM::Role",
-            json!({
-                "AssumeRolePolicyDocument": crate::cfn::assume_role_policy("ec2.amazonaws.com"),
-                "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/AWSElasticBeanstalkWebTier")],
-                "Policies": [{
-                    "PolicyName": "OpenEMRStackAccess",
-                    "PolicyDocument": crate::cfn::policy_document(vec![
-                        allow(&["s3:ListBucket"], json!([bucket_arn()])),
-                        allow(&["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], json!([bucket_objects("*")])),
-                        allow(&["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
-                    ])
-                }]
-            }),
-        ),
-    );
-    t.add_resource(
-        "BeanstalkInstanceProfile",
-        resource(
-            "AWS::IAM::InstanceProfile",
-            json!({ "Roles": [ref_("BeanstalkInstanceRole")] }),
-        ),
-    );
+    add_parameters(t, o);
+    add_instance_role(t, o);
+    add_load_balancer(t, o);
+    add_firewall(t);
     t.add_resource(
         "EBApplication",
         resource(
@@ -78,6 +57,7 @@ pub fn add(t: &mut Template, o: &Options) {
         json!("NFSBackupInstance"),
         json!("EFSMountPrivate1"),
         json!("EFSMountPrivate2"),
+        json!("HTTPListener"),
     ];
     if o.document_store() {
         depends.push(json!("CouchDBInstance"));
@@ -87,9 +67,19 @@ pub fn add(t: &mut Template, o: &Options) {
         "EBEnvironment",
         json!({
             "Type": "AWS::ElasticBeanstalk::Environment",
-            // In a recovery stack EFS must be restored before OpenEMR starts on it.
+            // In a recovery stack EFS must be restored before OpenEMR starts on it; the shared
+            // balancer's listeners must exist before Elastic Beanstalk adds its rules to them.
             "DependsOn": depends,
             "Properties": {
+                // A name, so that the update from a stack whose environment ran behind the
+                // original's Classic Load Balancer replaces the environment (Elastic Beanstalk
+                // cannot change the balancer type of a running one); the new environment is
+                // created before the old one is removed. The stack id's first group keeps it
+                // unique within the account and under the 40-character limit.
+                "EnvironmentName": join("-", vec![
+                    json!("openemr"),
+                    crate::cfn::select(0, json!({ "Fn::Split": ["-", crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))] })),
+                ]),
                 "ApplicationName": ref_("EBApplication"),
                 "Description": "OpenEMR",
                 "SolutionStackName": ref_("BeanstalkPlatform"),
@@ -100,17 +90,310 @@ pub fn add(t: &mut Template, o: &Options) {
     );
 }
 
+fn add_parameters(t: &mut Template, o: &Options) {
+    t.add_parameter(
+        "BeanstalkBundleBucket",
+        json!({
+            "Type": "String",
+            "Description": "S3 bucket (in the stack's region) holding the OpenEMR application bundle. The original's regional buckets are gone; upload the bundle to a bucket you control.",
+            "AllowedPattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+            "ConstraintDescription": "an S3 bucket name"
+        }),
+    );
+    t.add_parameter(
+        "BeanstalkBundleKey",
+        json!({ "Type": "String", "Default": o.beanstalk_key(), "MinLength": 1, "Description": "S3 key of the OpenEMR application bundle (--beanstalk-key sets the default)." }),
+    );
+    t.add_parameter(
+        "BeanstalkPlatform",
+        json!({ "Type": "String", "Default": o.beanstalk_platform(), "MinLength": 1, "Description": "Elastic Beanstalk solution stack (a PHP platform; --beanstalk-version sets the default)." }),
+    );
+    t.add_parameter(
+        "BeanstalkInstanceType",
+        json!({ "Type": "String", "Default": "t3.medium", "Description": "EC2 instance type of the application servers." }),
+    );
+    t.add_parameter(
+        "CertificateArn",
+        json!({
+            "Type": "String",
+            "Default": o.certificate_arn.as_deref().unwrap_or(""),
+            "AllowedPattern": format!("^$|^{CERTIFICATE_ARN_PATTERN}$"),
+            "ConstraintDescription": "empty, or an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<id>",
+            "Description": "ACM certificate (in the stack's region) for the clinic's OpenEMR domain name; the load balancer serves HTTPS with it. Empty: no HTTPS listener, so OpenEMR is not reachable (port 80 only redirects to HTTPS). --certificate-arn sets the default."
+        }),
+    );
+    t.add_parameter(
+        "WebFirewallMode",
+        json!({
+            "Type": "String",
+            "Default": "block",
+            "AllowedValues": ["block", "count"],
+            "Description": "block: the web application firewall blocks what its rules match. count: it only counts (metrics and sampled requests in the WAF console), to try the rules on live traffic first."
+        }),
+    );
+    t.add_parameter(
+        "WebRequestRateLimit",
+        json!({
+            "Type": "Number",
+            "Default": 2000,
+            "MinValue": 100,
+            "MaxValue": 2000000000,
+            "Description": "Requests one client IP may make in any 5 minutes before the firewall blocks (or counts) it. A clinic behind one NAT address is one IP: raise this for large sites."
+        }),
+    );
+    t.add_condition(
+        HAS_CERTIFICATE,
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("CertificateArn"), ""] }] }),
+    );
+    t.add_condition(
+        "WebFirewallBlocks",
+        json!({ "Fn::Equals": [ref_("WebFirewallMode"), "block"] }),
+    );
+}
+
+fn add_instance_role(t: &mut Template, o: &Options) {
+    t.add_resource(
+        "BeanstalkInstanceRole",
+        resource(
+            "AWS::IAM::Role",
+            json!({
+                "AssumeRolePolicyDocument": crate::cfn::assume_role_policy("ec2.amazonaws.com"),
+                "ManagedPolicyArns": [sub("arn:${AWS::Partition}:iam::aws:policy/AWSElasticBeanstalkWebTier")],
+                "Policies": [{
+                    "PolicyName": "OpenEMRStackAccess",
+                    "PolicyDocument": crate::cfn::policy_document(web_tier_statements(o))
+                }]
+            }),
+        ),
+    );
+    t.add_resource(
+        "BeanstalkInstanceProfile",
+        resource(
+            "AWS::IAM::InstanceProfile",
+            json!({ "Roles": [ref_("BeanstalkInstanceRole")] }),
+        ),
+    );
+}
+
+/// The internet-facing tier reads only what serving OpenEMR needs, and writes nothing: its
+/// own TLS certificate and key, the CA certificate (to trust CouchDB) and, with a document
+/// store, CouchDB's admin password. Nothing under `CA/keys` but its own key, nothing under
+/// `Backup/` or `recovery/`, no trail logs, no deletes.
+fn web_tier_statements(o: &Options) -> Vec<Value> {
+    use crate::components::certs::{BEANSTALK_CERT_KEY, CA_CERT_KEY, WEB_TIER_KEY};
+    let mut objects = vec![
+        bucket_objects(BEANSTALK_CERT_KEY),
+        bucket_objects(WEB_TIER_KEY),
+        bucket_objects(CA_CERT_KEY),
+    ];
+    if o.document_store() {
+        objects.push(bucket_objects(
+            crate::components::document_store::ADMIN_PASSWORD_KEY,
+        ));
+    }
+    let mut statements = crate::components::foundation::list_bucket(bucket_arn(), &["CA/certs/*"]);
+    statements.extend([
+        allow(&["s3:GetObject"], json!(objects)),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": [key_arn(o)],
+            "Condition": { "StringEquals": { "kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com") } }
+        }),
+    ]);
+    statements
+}
+
+fn add_load_balancer(t: &mut Template, o: &Options) {
+    t.add_resource(
+        "LoadBalancerSecurityGroup",
+        resource(
+            "AWS::EC2::SecurityGroup",
+            json!({
+                "GroupDescription": "OpenEMR public load balancer: HTTPS, and HTTP for the redirect only",
+                "VpcId": ref_("VPC"),
+                // Inline, so that it replaces the default allow-all egress.
+                "SecurityGroupEgress": [
+                    { "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "DestinationSecurityGroupId": ref_("ApplicationSecurityGroup"), "Description": "HTTPS to the application servers (requests and health checks)" }
+                ],
+                "Tags": [crate::cfn::name_tag("load-balancer")]
+            }),
+        ),
+    );
+    for (id, port, description) in [
+        ("LoadBalancerHTTPSIngress", 443, "HTTPS from the internet"),
+        (
+            "LoadBalancerHTTPIngress",
+            80,
+            "HTTP from the internet: answered with a redirect to HTTPS",
+        ),
+    ] {
+        t.add_resource(
+            id,
+            resource(
+                "AWS::EC2::SecurityGroupIngress",
+                json!({
+                    "GroupId": ref_("LoadBalancerSecurityGroup"),
+                    "IpProtocol": "tcp",
+                    "FromPort": port,
+                    "ToPort": port,
+                    "CidrIp": "0.0.0.0/0",
+                    "Description": description
+                }),
+            ),
+        );
+    }
+    t.add_resource(
+        LOAD_BALANCER,
+        json!({
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {
+                "Type": "application",
+                "Scheme": "internet-facing",
+                "Subnets": [ref_("PublicSubnet1"), ref_("PublicSubnet2")],
+                "SecurityGroups": [ref_("LoadBalancerSecurityGroup")],
+                "LoadBalancerAttributes": [
+                    // Requests with malformed headers never reach OpenEMR.
+                    { "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" },
+                    { "Key": "routing.http.desync_mitigation_mode", "Value": "strictest" },
+                    // A production stack's endpoint is not deleted by a stray console click.
+                    { "Key": "deletion_protection.enabled", "Value": if o.dev { "false" } else { "true" } }
+                ],
+                "Tags": [crate::cfn::name_tag("load-balancer")]
+            }
+        }),
+    );
+    t.add_resource(
+        "HTTPListener",
+        resource(
+            "AWS::ElasticLoadBalancingV2::Listener",
+            json!({
+                "LoadBalancerArn": ref_(LOAD_BALANCER),
+                "Port": 80,
+                "Protocol": "HTTP",
+                "DefaultActions": [{
+                    "Type": "redirect",
+                    "RedirectConfig": { "Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_301" }
+                }]
+            }),
+        ),
+    );
+    t.add_resource(
+        "HTTPSListener",
+        json!({
+            "Type": "AWS::ElasticLoadBalancingV2::Listener",
+            "Condition": HAS_CERTIFICATE,
+            "Properties": {
+                "LoadBalancerArn": ref_(LOAD_BALANCER),
+                "Port": 443,
+                "Protocol": "HTTPS",
+                "SslPolicy": TLS_POLICY,
+                "Certificates": [{ "CertificateArn": ref_("CertificateArn") }],
+                // Elastic Beanstalk adds the rule that forwards to OpenEMR; anything else is 404.
+                "DefaultActions": [{
+                    "Type": "fixed-response",
+                    "FixedResponseConfig": { "StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not found" }
+                }]
+            }
+        }),
+    );
+}
+
+/// The firewall: AWS's managed rule groups and a per-IP rate limit, blocking or (parameter)
+/// only counting.
+fn add_firewall(t: &mut Template) {
+    let blocks_or_counts =
+        |blocking: Value, counting: Value| if_("WebFirewallBlocks", blocking, counting);
+    let mut rules: Vec<Value> = MANAGED_RULE_GROUPS
+        .iter()
+        .enumerate()
+        .map(|(priority, group)| {
+            let mut statement = json!({ "VendorName": "AWS", "Name": group });
+            if *group == "AWSManagedRulesCommonRuleSet" {
+                // The common set blocks request bodies over 8 KB: every document a clinician
+                // uploads. SQL injection and bad inputs in bodies are still inspected.
+                statement["RuleActionOverrides"] =
+                    json!([{ "Name": "SizeRestrictions_BODY", "ActionToUse": { "Count": {} } }]);
+            }
+            json!({
+                "Name": group,
+                "Priority": priority,
+                "Statement": { "ManagedRuleGroupStatement": statement },
+                "OverrideAction": blocks_or_counts(json!({ "None": {} }), json!({ "Count": {} })),
+                "VisibilityConfig": visibility(group)
+            })
+        })
+        .collect();
+    rules.push(json!({
+        "Name": "RequestRatePerIP",
+        "Priority": MANAGED_RULE_GROUPS.len(),
+        "Statement": { "RateBasedStatement": { "Limit": ref_("WebRequestRateLimit"), "AggregateKeyType": "IP" } },
+        "Action": blocks_or_counts(json!({ "Block": {} }), json!({ "Count": {} })),
+        "VisibilityConfig": visibility("RequestRatePerIP")
+    }));
+    t.add_resource(
+        "WebACL",
+        resource(
+            "AWS::WAFv2::WebACL",
+            json!({
+                "Description": sub("OpenEMR ${AWS::StackName}: public endpoint"),
+                "Scope": "REGIONAL",
+                "DefaultAction": { "Allow": {} },
+                "Rules": rules,
+                "VisibilityConfig": visibility("OpenEMR")
+            }),
+        ),
+    );
+    // Its log: what was blocked and why. Cookies, the Authorization header and query strings
+    // (OpenEMR puts patient ids in them) are redacted: no session or patient data in logs.
+    t.add_resource(
+        "WebACLLogGroup",
+        crate::components::logs::log_group(Some(sub("aws-waf-logs-${AWS::StackName}"))),
+    );
+    t.add_resource(
+        "WebACLLogging",
+        resource(
+            "AWS::WAFv2::LoggingConfiguration",
+            json!({
+                "ResourceArn": crate::cfn::get_att("WebACL", "Arn"),
+                // The group's ARN without the `:*` its Arn attribute ends with.
+                "LogDestinationConfigs": [sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${WebACLLogGroup}")],
+                "RedactedFields": [
+                    { "SingleHeader": { "Name": "cookie" } },
+                    { "SingleHeader": { "Name": "authorization" } },
+                    { "QueryString": {} }
+                ]
+            }),
+        ),
+    );
+    t.add_resource(
+        "WebACLAssociation",
+        resource(
+            "AWS::WAFv2::WebACLAssociation",
+            json!({ "ResourceArn": ref_(LOAD_BALANCER), "WebACLArn": crate::cfn::get_att("WebACL", "Arn") }),
+        ),
+    );
+}
+
+fn visibility(metric: &str) -> Value {
+    json!({ "SampledRequestsEnabled": true, "CloudWatchMetricsEnabled": true, "MetricName": metric })
+}
+
 fn option(namespace: &str, name: &str, value: Value) -> Value {
     json!({ "Namespace": namespace, "OptionName": name, "Value": value })
 }
 
+/// Name of the environment's listener rule (`aws:elbv2:listenerrule:<name>`).
+const LISTENER_RULE: &str = "openemr";
+
 fn option_settings(o: &Options) -> Vec<Value> {
     let time_zone = if o.recovery {
-        get_att("RecoveryParameters", "TimeZone")
+        crate::cfn::get_att("RecoveryParameters", "TimeZone")
     } else {
         ref_("TimeZone")
     };
     let env = "aws:elasticbeanstalk:application:environment";
+    let rule = format!("aws:elbv2:listenerrule:{LISTENER_RULE}");
     let mut settings = vec![
         option("aws:ec2:vpc", "VPCId", ref_("VPC")),
         option(
@@ -118,12 +401,6 @@ fn option_settings(o: &Options) -> Vec<Value> {
             "Subnets",
             join(",", vec![ref_("PrivateSubnet1"), ref_("PrivateSubnet2")]),
         ),
-        option(
-            "aws:ec2:vpc",
-            "ELBSubnets",
-            join(",", vec![ref_("PublicSubnet1"), ref_("PublicSubnet2")]),
-        ),
-        option("aws:ec2:vpc", "ELBScheme", json!("public")),
         option(
             "aws:autoscaling:launchconfiguration",
             "IamInstanceProfile",
@@ -163,26 +440,64 @@ fn option_settings(o: &Options) -> Vec<Value> {
         option(
             "aws:elasticbeanstalk:environment",
             "LoadBalancerType",
-            json!("classic"),
-        ),
-        option("aws:elb:listener:80", "ListenerProtocol", json!("HTTP")),
-        option("aws:elb:listener:80", "InstancePort", json!("443")),
-        option("aws:elb:listener:80", "InstanceProtocol", json!("HTTPS")),
-        option(
-            "aws:elb:policies:backendencryption",
-            "PublicKeyPolicyNames",
-            json!("backendkey"),
+            json!("application"),
         ),
         option(
-            "aws:elb:policies:backendencryption",
-            "InstancePorts",
+            "aws:elasticbeanstalk:environment",
+            "LoadBalancerIsShared",
+            json!("true"),
+        ),
+        option(
+            "aws:elbv2:loadbalancer",
+            "SharedLoadBalancer",
+            ref_(LOAD_BALANCER),
+        ),
+        // The instances serve HTTPS (the stack CA's beanstalk certificate): traffic from the
+        // balancer to them is encrypted too.
+        option(
+            "aws:elasticbeanstalk:environment:process:default",
+            "Port",
             json!("443"),
         ),
         option(
-            "aws:elb:policies:backendkey",
-            "PublicKey",
-            get_att("EBCert", "PublicKey"),
+            "aws:elasticbeanstalk:environment:process:default",
+            "Protocol",
+            json!("HTTPS"),
         ),
+        option(
+            "aws:elasticbeanstalk:environment:process:default",
+            "HealthCheckPath",
+            json!("/"),
+        ),
+        option(
+            "aws:elasticbeanstalk:environment:process:default",
+            "MatcherHTTPCode",
+            json!("200-399"),
+        ),
+        // OpenEMR is routed from the HTTPS listener only. On the HTTP listener the rule list
+        // is given explicitly (empty of forwards), so Elastic Beanstalk adds no forward there
+        // and port 80 keeps answering with the redirect alone.
+        if_(
+            HAS_CERTIFICATE,
+            option("aws:elbv2:listener:443", "Rules", json!(LISTENER_RULE)),
+            no_value(),
+        ),
+        if_(
+            HAS_CERTIFICATE,
+            option(&rule, "PathPatterns", json!("/*")),
+            no_value(),
+        ),
+        if_(
+            HAS_CERTIFICATE,
+            option(&rule, "Process", json!("default")),
+            no_value(),
+        ),
+        if_(
+            HAS_CERTIFICATE,
+            option(&rule, "Priority", json!("1")),
+            no_value(),
+        ),
+        option("aws:elbv2:listener:default", "Rules", json!("")),
         option(
             "aws:elasticbeanstalk:cloudwatch:logs",
             "StreamLogs",
@@ -191,9 +506,20 @@ fn option_settings(o: &Options) -> Vec<Value> {
         option(
             "aws:elasticbeanstalk:cloudwatch:logs",
             "RetentionInDays",
-            json!("365"),
+            ref_(crate::components::logs::RETENTION_PARAMETER),
         ),
         option(env, "REDIS_IP", json!(format!("redis.{ZONE}"))),
+        // What the bundle must do on the wire (README, "The application bundle").
+        option(
+            env,
+            "REDIS_TLS",
+            ref_(crate::components::redis::REQUIRE_TLS_PARAMETER),
+        ),
+        option(
+            env,
+            "MYSQL_TLS",
+            ref_(crate::components::database::REQUIRE_TLS_PARAMETER),
+        ),
         option(env, "FILE_SYSTEM_ID", ref_("ElasticFileSystem")),
         option(env, "NFS_HOSTNAME", json!(format!("nfs.{ZONE}"))),
         option(env, "S3BUCKET", bucket()),

@@ -1,33 +1,47 @@
 //! Certificates: a short-lived instance makes the stack's private CA and the certificates of
 //! the application servers and CouchDB, stores them SSE-KMS under `CA/` in the stack bucket,
-//! signals and shuts down. `EBCert` (the cert-reader Lambda) then reads the application
-//! certificate through the SDK for the load balancer's backend authentication — no public ACL.
+//! signals and shuts down. The original's `EBCert`/`CertGrabberFunction` (the certificate
+//! body for the Classic Load Balancer's backend authentication) are gone with that balancer:
+//! an Application Load Balancer has no such policy (ARCHITECTURE.md, "The public endpoint").
 
 use serde_json::json;
-use stack_contract::bucket::BEANSTALK_CERT_KEY;
-use stack_contract::cert_reader::properties;
 
-use crate::cfn::{allow, get_att, sub_with};
-use crate::components::foundation::{
-    ZONE, bucket, bucket_arn, bucket_objects, key_arn, list_bucket,
-};
+use crate::cfn::{allow, sub_with};
+use crate::components::foundation::{ZONE, bucket_arn, bucket_objects, key_arn, list_bucket};
 use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
-use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
 use crate::template::Template;
 
 /// The stack CA's certificate: its presence means the CA exists.
 pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
+/// The application servers' certificate (their HTTPS, behind the load balancer).
+pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
+/// The application servers' private key, where the web tier may read it: not under `CA/keys/`.
+pub const WEB_TIER_KEY: &str = "CA/web/beanstalk.key";
+/// Where the writer first stored that key (with the CA's): the source of its one-time copy to
+/// [`WEB_TIER_KEY`] in a stack made before the key had its own place.
+const WEB_TIER_KEY_ORIGINAL: &str = "CA/keys/beanstalk.key";
 
 pub fn add(t: &mut Template, o: &Options) {
     // A replacement writer finds the CA already there (HeadObject: GetObject, and ListBucket
-    // so that a first boot sees 404, not 403) and leaves it alone.
+    // so that a first boot sees 404, not 403) and leaves it alone, but for the one-time copy
+    // of the web tier's key (a read of the original, Decrypt for the copy).
     let mut statements = list_bucket(bucket_arn(), &["CA/*"]);
     statements.extend([
-        allow(&["s3:GetObject"], json!([bucket_objects(CA_CERT_KEY)])),
+        allow(
+            &["s3:GetObject"],
+            json!([
+                bucket_objects(CA_CERT_KEY),
+                bucket_objects(WEB_TIER_KEY),
+                bucket_objects(WEB_TIER_KEY_ORIGINAL)
+            ]),
+        ),
         allow(&["s3:PutObject"], json!([bucket_objects("CA/*")])),
-        allow(&["kms:GenerateDataKey", "kms:Encrypt"], json!([key_arn(o)])),
+        allow(
+            &["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+            json!([key_arn(o)]),
+        ),
     ]);
     add_instance_role(
         t,
@@ -60,43 +74,6 @@ pub fn add(t: &mut Template, o: &Options) {
             "DependsOn": depends_on,
             "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": "PT20M" } },
             "Properties": writer.properties(o, key_arn(o))
-        }),
-    );
-    add_role(
-        t,
-        "BarebonesLambdaRole",
-        "CertGrabberFunction",
-        vec![
-            allow(
-                &["s3:GetObject"],
-                json!([bucket_objects(BEANSTALK_CERT_KEY)]),
-            ),
-            allow(&["kms:Decrypt"], json!([key_arn(o)])),
-        ],
-    );
-    add_function(
-        t,
-        RustFunction {
-            id: "CertGrabberFunction",
-            code: "CertReader",
-            role: "BarebonesLambdaRole",
-            description: "Returns the application servers' certificate body to CloudFormation (EBCert)",
-            environment: json!({}),
-            timeout_seconds: 30,
-            memory_mb: 128,
-            reserved_concurrency: 2,
-        },
-    );
-    t.add_resource(
-        "EBCert",
-        json!({
-            "Type": "AWS::CloudFormation::CustomResource",
-            "DependsOn": "CertWriterInstance",
-            "Properties": {
-                "ServiceToken": get_att("CertGrabberFunction", "Arn"),
-                properties::BUCKET: bucket(),
-                properties::KEY: BEANSTALK_CERT_KEY
-            }
         }),
     );
 }

@@ -13,6 +13,9 @@ use crate::template::Template;
 
 /// Master user and database name of OpenEMR's schema (as in the original).
 pub const MASTER_USER: &str = "openemr";
+/// The parameter that makes the database refuse connections without TLS, and its condition.
+pub const REQUIRE_TLS_PARAMETER: &str = "DatabaseRequireTLS";
+const REQUIRE_TLS_CONDITION: &str = "DatabaseRequiresTLS";
 /// Days RDS keeps automated backups (the original left the default, 1).
 pub const BACKUP_RETENTION_DAYS: u32 = 35;
 
@@ -24,6 +27,19 @@ pub fn add(t: &mut Template, o: &Options) {
         json!({ "Type": "String", "Default": "8.4", "AllowedValues": ["8.0", "8.4"], "Description": "MySQL major version; minor versions are upgraded automatically in the maintenance window." }),
         );
     }
+    t.add_parameter(
+        REQUIRE_TLS_PARAMETER,
+        json!({
+            "Type": "String",
+            "Default": "true",
+            "AllowedValues": ["true", "false"],
+            "Description": "true: the database refuses connections without TLS (require_secure_transport). The application bundle must connect with TLS (README, \"The application bundle\"); false only for a bundle that cannot yet."
+        }),
+    );
+    t.add_condition(
+        REQUIRE_TLS_CONDITION,
+        json!({ "Fn::Equals": [ref_(REQUIRE_TLS_PARAMETER), "true"] }),
+    );
     t.add_parameter(
         "DBInstanceClass",
         json!({ "Type": "String", "Default": "db.t4g.medium", "AllowedPattern": "^db\\.[a-z0-9]+\\.[a-z0-9]+$", "Description": "RDS instance class of the database." }),
@@ -65,8 +81,22 @@ pub fn add(t: &mut Template, o: &Options) {
             }),
         );
     }
+    t.add_resource(
+        "DatabaseParameters",
+        resource(
+            "AWS::RDS::DBParameterGroup",
+            json!({
+                "Description": sub("OpenEMR ${AWS::StackName}: MySQL settings (TLS required)"),
+                "Family": parameter_group_family(o),
+                "Parameters": {
+                    "require_secure_transport": crate::cfn::if_(REQUIRE_TLS_CONDITION, json!("1"), json!("0"))
+                }
+            }),
+        ),
+    );
     let mut p = json!({
         "Engine": "mysql",
+        "DBParameterGroupName": ref_("DatabaseParameters"),
         "EngineVersion": ref_("MySQLVersion"),
         "AutoMinorVersionUpgrade": true,
         // MySQLVersion 8.0 -> 8.4 on an existing stack is a major upgrade: RDS refuses it
@@ -114,6 +144,26 @@ pub fn add(t: &mut Template, o: &Options) {
             get_att("RDSInstance", "Endpoint.Address"),
         ),
     );
+}
+
+/// The parameter group family of the engine's major version: `mysql8.4` for 8.4 or 8.4.x (a
+/// recovery stack's version is the snapshot's, as the manifest recorded it).
+fn parameter_group_family(o: &Options) -> Value {
+    let version = if o.recovery {
+        get_att("RecoveryParameters", "EngineVersion")
+    } else {
+        ref_("MySQLVersion")
+    };
+    let parts = json!({ "Fn::Split": [".", version] });
+    crate::cfn::join(
+        "",
+        vec![
+            json!("mysql"),
+            crate::cfn::select(0, parts.clone()),
+            json!("."),
+            crate::cfn::select(1, parts),
+        ],
+    )
 }
 
 /// A restore takes the schema, master user and password from the snapshot (CloudFormation

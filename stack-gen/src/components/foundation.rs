@@ -193,8 +193,8 @@ pub fn add(t: &mut Template, o: &Options) {
                 "IpProtocol": "tcp",
                 "FromPort": 443,
                 "ToPort": 443,
-                "CidrIp": crate::components::network::VPC_CIDR,
-                "Description": "HTTPS from the load balancer (public subnets) to the application"
+                "SourceSecurityGroupId": ref_("LoadBalancerSecurityGroup"),
+                "Description": "HTTPS from the load balancer (requests and health checks) to the application"
             }),
         ),
     );
@@ -256,7 +256,7 @@ fn add_alerts(t: &mut Template, o: &Options) {
 }
 
 /// The account administers a key through IAM (AWS's default key policy statement).
-fn account_administers_key() -> Value {
+pub fn account_administers_key() -> Value {
     json!({
         "Sid": "AccountAdministersThroughIAM",
         "Effect": "Allow",
@@ -365,21 +365,25 @@ fn add_bucket(t: &mut Template, o: &Options) {
                 "PolicyDocument": {
                     "Version": "2012-10-17",
                     "Statement": [
+                        // The backups: only the NFS agent's own role removes them (pruning
+                        // old chains); no other principal of the account, administrators
+                        // included, until someone changes this policy (which CloudTrail
+                        // records). Deleted versions stay recoverable for the lifecycle's 90 days.
                         {
-                            "Sid": "CloudTrailAclCheck",
-                            "Effect": "Allow",
-                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
-                            "Action": "s3:GetBucketAcl",
-                            "Resource": bucket_arn(),
-                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+                            "Sid": "OnlyTheBackupAgentDeletesBackups",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                            "Resource": bucket_objects(&format!("{}*", stack_contract::bucket::BACKUP_PREFIX)),
+                            "Condition": { "ArnNotEquals": { "aws:PrincipalArn": get_att("NFSBackupRole", "Arn") } }
                         },
+                        // Trail logs written here before the trail had its own bucket stay.
                         {
-                            "Sid": "CloudTrailWrite",
-                            "Effect": "Allow",
-                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
-                            "Action": "s3:PutObject",
-                            "Resource": sub("${S3Bucket.Arn}/AWSLogs/${AWS::AccountId}/*"),
-                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+                            "Sid": "NobodyDeletesEarlierTrailLogs",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                            "Resource": bucket_objects("AWSLogs/*")
                         },
                         deny_insecure_transport(bucket_arn(), bucket_objects("*"))
                     ]
@@ -412,7 +416,83 @@ fn trail_arn() -> Value {
     )
 }
 
+/// The trail's bucket: nothing but CloudTrail writes to it, nobody deletes from it (a bucket
+/// policy deny), and S3 Object Lock keeps every log file for the log retention (governance
+/// mode: an administrator holding `s3:BypassGovernanceRetention` can still clean up a test
+/// stack; compliance mode would make that impossible for years).
+fn add_trail_bucket(t: &mut Template) {
+    use crate::components::logs::RETENTION_PARAMETER;
+    t.add_resource(
+        "CloudTrailBucket",
+        json!({
+            "Type": "AWS::S3::Bucket",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
+                    "ServerSideEncryptionByDefault": { "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": get_att("CloudTrailKey", "Arn") },
+                    "BucketKeyEnabled": true
+                }] },
+                "PublicAccessBlockConfiguration": public_access_block(),
+                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+                "VersioningConfiguration": { "Status": "Enabled" },
+                "ObjectLockEnabled": true,
+                "ObjectLockConfiguration": {
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": { "DefaultRetention": { "Mode": "GOVERNANCE", "Days": ref_(RETENTION_PARAMETER) } }
+                },
+                "LoggingConfiguration": { "DestinationBucketName": ref_("AccessLogBucket"), "LogFilePrefix": "trail-bucket/" },
+                "LifecycleConfiguration": { "Rules": [
+                    { "Id": "ExpireAfterRetention", "Status": "Enabled", "ExpirationInDays": ref_(RETENTION_PARAMETER), "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } }
+                ] },
+                "Tags": [name_tag("trail")]
+            }
+        }),
+    );
+    t.add_resource(
+        "CloudTrailBucketPolicy",
+        resource(
+            "AWS::S3::BucketPolicy",
+            json!({
+                "Bucket": ref_("CloudTrailBucket"),
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "CloudTrailAclCheck",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                            "Action": "s3:GetBucketAcl",
+                            "Resource": get_att("CloudTrailBucket", "Arn"),
+                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+                        },
+                        {
+                            "Sid": "CloudTrailWrite",
+                            "Effect": "Allow",
+                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                            "Action": "s3:PutObject",
+                            "Resource": sub("${CloudTrailBucket.Arn}/AWSLogs/${AWS::AccountId}/*"),
+                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+                        },
+                        {
+                            "Sid": "NobodyDeletesTrailLogs",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            // Not the bucket's lock or lifecycle configuration: CloudFormation sets those
+                            // from LogRetentionDays at every update.
+                            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention", "s3:PutObjectRetention"],
+                            "Resource": [get_att("CloudTrailBucket", "Arn"), sub("${CloudTrailBucket.Arn}/*")]
+                        },
+                        deny_insecure_transport(get_att("CloudTrailBucket", "Arn"), sub("${CloudTrailBucket.Arn}/*"))
+                    ]
+                }
+            }),
+        ),
+    );
+}
+
 fn add_trail(t: &mut Template, o: &Options) {
+    add_trail_bucket(t);
     // The trail has its own key in every stack: a recovery stack runs on the original's key,
     // whose policy may not let CloudTrail use it.
     t.add_resource(
@@ -444,12 +524,7 @@ fn add_trail(t: &mut Template, o: &Options) {
     );
     t.add_resource(
         "CloudTrailLogGroup",
-        json!({
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": keep_policy(o, "Retain"),
-            "UpdateReplacePolicy": "Retain",
-            "Properties": { "RetentionInDays": 365 }
-        }),
+        crate::components::logs::log_group(None),
     );
     t.add_resource(
         "CloudTrailLogsRole",
@@ -470,10 +545,10 @@ fn add_trail(t: &mut Template, o: &Options) {
         "CloudTrail",
         json!({
             "Type": "AWS::CloudTrail::Trail",
-            "DependsOn": ["BucketPolicy"],
+            "DependsOn": ["CloudTrailBucketPolicy"],
             "Properties": {
                 "TrailName": sub("${AWS::StackName}-trail"),
-                "S3BucketName": bucket(),
+                "S3BucketName": ref_("CloudTrailBucket"),
                 "IsLogging": true,
                 "IsMultiRegionTrail": true,
                 "IncludeGlobalServiceEvents": true,

@@ -14,6 +14,7 @@ pub mod document_backups;
 pub mod document_store;
 pub mod efs;
 pub mod foundation;
+pub mod logs;
 pub mod network;
 pub mod nfs_backup;
 pub mod outputs;
@@ -25,6 +26,7 @@ pub fn build(t: &mut Template, o: &Options) {
     foundation::add_parameters(t, o);
     network::add(t, o);
     foundation::add(t, o);
+    logs::add(t, o);
     backup_schedule::add(t, o);
     if o.bastion() {
         bastion::add(t, o);

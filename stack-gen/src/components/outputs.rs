@@ -10,7 +10,11 @@ use crate::options::Options;
 use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_output("OpenEMR", json!({ "Description": "OpenEMR's address", "Value": sub("http://${EBEnvironment.EndpointURL}/openemr") }));
+    t.add_output("OpenEMR", json!({
+        "Description": "OpenEMR's address through the load balancer. Point the clinic's DNS name (the certificate's) at LoadBalancerDNSName and use https://<that name>/openemr; without CertificateArn nothing answers but the redirect.",
+        "Value": sub("https://${ApplicationLoadBalancer.DNSName}/openemr")
+    }));
+    t.add_output("LoadBalancerDNSName", json!({ "Description": "The load balancer's DNS name: the target of the clinic's CNAME (or Route 53 alias) record", "Value": get_att("ApplicationLoadBalancer", "DNSName") }));
     t.add_output(
         "OpenEMRVPC",
         json!({ "Description": "The stack's VPC (for the VPN, chapter 4)", "Value": ref_("VPC") }),

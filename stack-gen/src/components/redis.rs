@@ -1,5 +1,6 @@
-//! Redis: OpenEMR's session store. Encrypted at rest and in transit; in transit "preferred"
-//! so the application's plain connections keep working while TLS clients are also served.
+//! Redis: OpenEMR's session store. Encrypted at rest and in transit: TLS is required unless the
+//! administrator relaxes it to "preferred" for a bundle whose session handler cannot speak TLS
+//! yet (README, "The application bundle"); the switch is an in-place change either way.
 //! A replication group in every stack (the original's single-AZ CacheCluster cannot encrypt
 //! at rest): one node, or two with automatic fail-over in `--dual-az`.
 
@@ -11,7 +12,23 @@ use crate::components::foundation::{ZONE, key_arn};
 use crate::options::Options;
 use crate::template::Template;
 
+/// The parameter that makes Redis refuse plain connections.
+pub const REQUIRE_TLS_PARAMETER: &str = "RedisRequireTLS";
+
 pub fn add(t: &mut Template, o: &Options) {
+    t.add_parameter(
+        REQUIRE_TLS_PARAMETER,
+        json!({
+            "Type": "String",
+            "Default": "true",
+            "AllowedValues": ["true", "false"],
+            "Description": "true: Redis accepts TLS connections only (TransitEncryptionMode required); the bundle's session handler must use tls:// (README, \"The application bundle\"). false: TLS preferred, plain connections accepted too."
+        }),
+    );
+    t.add_condition(
+        "RedisRequiresTLS",
+        json!({ "Fn::Equals": [ref_(REQUIRE_TLS_PARAMETER), "true"] }),
+    );
     t.add_resource(
         "RedisSecurityGroup",
         security_group("OpenEMR session store (Redis)", "redis"),
@@ -52,7 +69,7 @@ pub fn add(t: &mut Template, o: &Options) {
                 "AtRestEncryptionEnabled": true,
                 "KmsKeyId": key_arn(o),
                 "TransitEncryptionEnabled": true,
-                "TransitEncryptionMode": "preferred",
+                "TransitEncryptionMode": crate::cfn::if_("RedisRequiresTLS", json!("required"), json!("preferred")),
                 "AutoMinorVersionUpgrade": true
             }
         }),

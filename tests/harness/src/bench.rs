@@ -22,11 +22,11 @@
 //! // ... create the function's world in the emulator with moto.sdk_config() ...
 //! // In a bench of the function's own package: env!("CARGO_BIN_EXE_<package>").
 //! let bootstrap = std::env::var("BOOTSTRAP").expect("path of the function's binary");
-//! let mut lambda = Lambda::new("cert-reader", bootstrap).aws(&moto);
+//! let mut lambda = Lambda::new("recovery-params", bootstrap).aws(&moto);
 //! let event = serde_json::json!({ "ResponseURL": lambda.cfn_response_url() /* , ... */ });
 //! let runs: Vec<_> = (0..5).map(|_| lambda.invoke(&event)).collect();
 //! assert!(runs.iter().all(|m| m.answer.is_response()), "{}", runs[0].logs);
-//! println!("{}", Summary::of("cert-reader: Create", &runs));
+//! println!("{}", Summary::of("recovery-params: record", &runs));
 //! ```
 //! `tests/bench` runs every bench and collects the `bench\t...` lines ([`Summary::tsv`]) into a
 //! table.

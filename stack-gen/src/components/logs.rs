@@ -1,0 +1,84 @@
+//! Logs: how long the stack's CloudWatch log groups keep what they hold (one parameter,
+//! HIPAA-minded default of a year, up to ten) and the key they are encrypted with. Every log
+//! group the template makes is [`log_group`]; Elastic Beanstalk's take the same retention.
+
+use serde_json::{Value, json};
+
+use crate::cfn::{ref_, sub};
+use crate::components::foundation::{account_administers_key, keep_policy};
+use crate::options::Options;
+use crate::template::Template;
+
+/// The retention parameter (days).
+pub const RETENTION_PARAMETER: &str = "LogRetentionDays";
+/// The key every log group of the stack is encrypted with.
+pub const LOG_KEY: &str = "LogGroupKey";
+/// The retention a new stack gets: a year.
+pub const DEFAULT_RETENTION_DAYS: u32 = 365;
+/// The values CloudWatch Logs accepts from three months to ten years.
+const RETENTION_CHOICES: [u32; 13] = [
+    90, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_parameter(
+        RETENTION_PARAMETER,
+        json!({
+            "Type": "Number",
+            "Default": DEFAULT_RETENTION_DAYS,
+            "AllowedValues": RETENTION_CHOICES,
+            "Description": "Days the stack's logs are kept (functions, CloudTrail, firewall, application servers): 365 by default; up to 3653 (ten years) where your retention policy asks for it."
+        }),
+    );
+    // A key of its own in every stack: a recovery stack runs on the original's data key,
+    // whose policy it cannot extend to CloudWatch Logs.
+    t.add_resource(
+        LOG_KEY,
+        json!({
+            "Type": "AWS::KMS::Key",
+            // Kept: retained log groups stay readable only with it.
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "Description": sub("OpenEMR ${AWS::StackName}: CloudWatch log groups"),
+                "EnableKeyRotation": true,
+                "PendingWindowInDays": 30,
+                "KeyPolicy": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        account_administers_key(),
+                        {
+                            "Sid": "CloudWatchLogsEncryptsTheAccountsLogGroups",
+                            "Effect": "Allow",
+                            "Principal": { "Service": sub("logs.${AWS::Region}.amazonaws.com") },
+                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+                            "Resource": "*",
+                            "Condition": { "ArnLike": {
+                                "kms:EncryptionContext:aws:logs:arn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")
+                            } }
+                        }
+                    ]
+                }
+            }
+        }),
+    );
+}
+
+/// A log group of the stack: the retention parameter, the log key, and kept when the stack
+/// (or the group's resource) goes, so an audit can still read it. `name`: a fixed name, for
+/// services that find their group by name (the firewall's must start `aws-waf-logs-`).
+pub fn log_group(name: Option<Value>) -> Value {
+    let mut properties = json!({
+        "RetentionInDays": ref_(RETENTION_PARAMETER),
+        "KmsKeyId": crate::cfn::get_att(LOG_KEY, "Arn")
+    });
+    if let Some(name) = name {
+        properties["LogGroupName"] = name;
+    }
+    json!({
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties
+    })
+}
