@@ -418,13 +418,14 @@ fn cert_stack(bucket: &str) -> CertStack {
     }
 }
 
-const CA_OBJECTS: [&str; 6] = [
+const CA_OBJECTS: [&str; 7] = [
     "CA/certs/beanstalk.crt",
     "CA/certs/ca.crt",
     "CA/certs/couch.crt",
     "CA/keys/beanstalk.key",
     "CA/keys/ca.key",
     "CA/keys/couch.key",
+    "CA/web/beanstalk.key",
 ];
 
 fn openssl(args: &[&str], dir: &std::path::Path) -> String {
@@ -571,6 +572,44 @@ fn cert_writer_replacement_keeps_the_ca() {
         "{}",
         second.report()
     );
+}
+
+/// A stack made before the web tier's key had its own place: the replacement writer copies the
+/// key there once, and touches nothing else.
+#[test]
+fn cert_writer_replacement_gives_an_older_stack_the_web_tier_key() {
+    let s = cert_stack("older-certs");
+    let first = s.machine.boot(&s.script, &[]);
+    assert_eq!(first.signals(), ["0"], "{}", first.report());
+    s.world.aws(&[
+        "s3api",
+        "delete-object",
+        "--bucket",
+        &s.bucket,
+        "--key",
+        "CA/web/beanstalk.key",
+    ]);
+    let before: Vec<_> = s
+        .world
+        .versions(&s.bucket, "CA/")
+        .into_iter()
+        .filter(|(key, _)| !key.starts_with("CA/web/"))
+        .collect();
+    let second = s.machine.boot(&s.script, &[]);
+    assert_eq!(second.signals(), ["0"], "{}", second.report());
+    assert_eq!(
+        s.world.get(&s.bucket, "CA/web/beanstalk.key"),
+        s.world.get(&s.bucket, "CA/keys/beanstalk.key")
+    );
+    let head = s.world.head(&s.bucket, "CA/web/beanstalk.key").unwrap();
+    assert_eq!(head["ServerSideEncryption"], "aws:kms");
+    let after: Vec<_> = s
+        .world
+        .versions(&s.bucket, "CA/")
+        .into_iter()
+        .filter(|(key, _)| !key.starts_with("CA/web/"))
+        .collect();
+    assert_eq!(after, before, "nothing else rewritten");
 }
 
 #[test]
@@ -1073,34 +1112,102 @@ fn admits_requests_without_prefix(condition: &Value) -> bool {
         })
 }
 
-/// What the cert writer made is what `EBCert` hands the load balancer: cert-reader, under its
-/// own role as generated (`BarebonesLambdaRole`), returns the body of the beanstalk certificate.
+/// The internet-facing web tier, under its own role as generated (`BeanstalkInstanceRole`),
+/// reads what serving OpenEMR needs from what the cert writer made (its certificate and key,
+/// the CA certificate, CouchDB's admin password) and is refused every secret beside it: the CA
+/// and CouchDB keys, the duplicity passphrase, the backups, the recovery manifest, old trail
+/// logs; it writes and deletes nothing.
 #[test]
-fn cert_reader_returns_the_certificate_the_writer_made() {
-    let s = cert_stack("read-certs");
+fn the_web_tier_reads_its_own_files_and_is_refused_the_secrets() {
+    let s = cert_stack("web-tier");
     let boot = s.machine.boot(&s.script, &[]);
     assert_eq!(boot.signals(), ["0"], "{}", boot.report());
-    let written = String::from_utf8(s.world.get(&s.bucket, "CA/certs/beanstalk.crt")).unwrap();
-
+    for (key, body) in [
+        ("CouchDB/admin-password.txt", &b"couch-admin"[..]),
+        ("Backup/passphrase.txt", b"duplicity-passphrase"),
+        (
+            "Backup/duplicity-full.20261201T020000Z.vol1.difftar.gpg",
+            b"chain",
+        ),
+        ("recovery/manifest.json", b"{}"),
+        ("AWSLogs/123456789012/CloudTrail/old.json.gz", b"trail"),
+    ] {
+        s.world.put(&s.bucket, key, body);
+    }
     let template = template(&Options::default());
-    let ebcert = &template["Resources"]["EBCert"]["Properties"];
-    let props = cert_reader::Props {
-        bucket: s.bucket.clone(),
-        key: ebcert["Key"]
-            .as_str()
-            .expect("EBCert names the object")
-            .to_owned(),
-    };
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let body = runtime.block_on(async {
+    runtime.block_on(async {
         let env = test_harness::iam::stack_env(&s.bucket);
         let role =
-            test_harness::iam::component(&s.world.moto, &template, "BarebonesLambdaRole", &env)
+            test_harness::iam::component(&s.world.moto, &template, "BeanstalkInstanceRole", &env)
                 .await;
-        cert_reader::read_public_key(&aws_clients::s3_client(&role), &props).await
+        let s3 = aws_clients::s3_client(&role);
+        let get = |key: &'static str| {
+            let s3 = s3.clone();
+            let bucket = s.bucket.clone();
+            async move { s3.get_object().bucket(bucket).key(key).send().await }
+        };
+        for readable in [
+            "CA/certs/beanstalk.crt",
+            "CA/web/beanstalk.key",
+            "CA/certs/ca.crt",
+            "CouchDB/admin-password.txt",
+        ] {
+            let got = get(readable).await;
+            assert!(
+                got.is_ok(),
+                "{readable}: {:?}",
+                got.err().map(|e| aws_clients::ApiError::from_sdk(&e))
+            );
+        }
+        let key = get("CA/web/beanstalk.key")
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        assert_eq!(
+            key.as_ref(),
+            s.world.get(&s.bucket, "CA/keys/beanstalk.key").as_slice(),
+            "the web tier's key is the certificate's"
+        );
+        for secret in [
+            "CA/keys/ca.key",
+            "CA/keys/couch.key",
+            "CA/keys/beanstalk.key",
+            "Backup/passphrase.txt",
+            "Backup/duplicity-full.20261201T020000Z.vol1.difftar.gpg",
+            "recovery/manifest.json",
+            "AWSLogs/123456789012/CloudTrail/old.json.gz",
+        ] {
+            let refused = get(secret).await.expect_err(secret);
+            assert!(
+                aws_clients::ApiError::from_sdk(&refused).is("AccessDenied"),
+                "{secret}: {refused:?}"
+            );
+        }
+        let put = s3
+            .put_object()
+            .bucket(&s.bucket)
+            .key("CA/certs/ca.crt")
+            .body(b"forged".to_vec().into())
+            .send()
+            .await;
+        assert!(put.is_err(), "the web tier replaced the CA certificate");
+        let delete = s3
+            .delete_object()
+            .bucket(&s.bucket)
+            .key("Backup/passphrase.txt")
+            .send()
+            .await;
+        assert!(delete.is_err(), "the web tier deleted the passphrase");
+        // Listing is refused too, but moto ignores s3:prefix conditions: iam_conditions.rs
+        // (the_web_tier_reads_its_own_files_through_s3_only) judges that part.
     });
     assert_eq!(
-        body.expect("cert-reader reads it"),
-        cert_reader::certificate_body(&written).unwrap()
+        s.world.get(&s.bucket, "Backup/passphrase.txt"),
+        b"duplicity-passphrase"
     );
 }
