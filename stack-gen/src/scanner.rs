@@ -1,0 +1,268 @@
+//! The security scanner's accepted findings: every checkov check the stack does not satisfy
+//! on purpose, the resources it concerns and why, in one table a reviewer reads at once.
+//!
+//! [`apply`] writes each suppression into the Metadata of its resources
+//! (`Metadata.checkov.skip: [{id, comment}]`, which checkov reads), so the template itself
+//! says why. `stack-gen/tests/scan.rs` runs checkov over every combination: a finding not in
+//! this table fails it, and so does an entry checkov no longer reports as skipped (stale).
+//! ARCHITECTURE.md shows the table by rule ([`markdown`], kept current by
+//! `stack-gen/tests/template_sync.rs`).
+
+use serde_json::{Value, json};
+
+use crate::components::{backup_checker, document_backups, recovery};
+use crate::options::Options;
+use crate::template::Template;
+
+/// One accepted finding: checkov's `check` on each of `resources`, in the stacks `stacks`.
+pub struct Suppression {
+    /// checkov's check id, e.g. `CKV_AWS_117`.
+    pub check: &'static str,
+    /// checkov's name of the check, as it reports it (the scan test compares).
+    pub title: &'static str,
+    /// Logical IDs. A resource absent from a combination is skipped there.
+    pub resources: &'static [&'static str],
+    pub stacks: Stacks,
+    /// Why the stack does not do what the check asks: the comment in the template.
+    pub reason: &'static str,
+}
+
+/// Which combinations a suppression is written into (where the check fires).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stacks {
+    All,
+    /// Without `--dual-az`.
+    SingleAz,
+}
+
+impl Stacks {
+    pub fn includes(self, o: &Options) -> bool {
+        match self {
+            Stacks::All => true,
+            Stacks::SingleAz => !o.dual_az,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Stacks::All => "every one with the resource",
+            Stacks::SingleAz => "single-AZ ones (no `--dual-az`)",
+        }
+    }
+}
+
+const CERT_READER: &str = "CertGrabberFunction";
+
+/// Every function of the stack (the document snapshotter only with the document store).
+const FUNCTIONS: &[&str] = &[
+    CERT_READER,
+    document_backups::FUNCTION,
+    backup_checker::FUNCTION,
+    recovery::FUNCTION,
+];
+
+/// The accepted findings, grouped by reason.
+pub const SUPPRESSIONS: &[Suppression] = &[
+    // The Lambdas talk only to AWS APIs.
+    Suppression {
+        check: "CKV_AWS_117",
+        title: "Ensure that AWS Lambda function is configured inside a VPC",
+        resources: FUNCTIONS,
+        stacks: Stacks::All,
+        reason: "Calls only AWS service APIs (S3, EC2, RDS, SNS) and CloudFormation's pre-signed response URL; it reaches nothing inside the VPC. In the VPC it would need ENIs and the NAT for the same public endpoints, and gain no isolation: its reach is its IAM role.",
+    },
+    // How a failed invocation is noticed.
+    Suppression {
+        check: "CKV_AWS_116",
+        title: "Ensure that AWS Lambda function is configured for a Dead Letter Queue(DLQ)",
+        resources: &[document_backups::FUNCTION, backup_checker::FUNCTION],
+        stacks: Stacks::All,
+        reason: "Runs on an EventBridge schedule; its EventInvokeConfig sends every failed invocation (after its retries) to the OperatorAlerts topic as an on-failure destination, the successor of a DLQ that also carries the error. A DLQ as well would report each failure twice.",
+    },
+    Suppression {
+        check: "CKV_AWS_116",
+        title: "Ensure that AWS Lambda function is configured for a Dead Letter Queue(DLQ)",
+        resources: &[CERT_READER, recovery::FUNCTION],
+        stacks: Stacks::All,
+        reason: "A custom resource: CloudFormation invokes it and waits for its answer on the response URL, which the function always sends (also on failure); a failure shows as the stack event and in its log group. A queued event would have no consumer: CloudFormation never replays it.",
+    },
+    // What the environment holds.
+    Suppression {
+        check: "CKV_AWS_173",
+        title: "Check encryption settings for Lambda environment variable",
+        resources: &[document_backups::FUNCTION, backup_checker::FUNCTION],
+        stacks: Stacks::All,
+        reason: "Its environment holds resource names, IDs, ARNs and numbers, no secret (the stack's secrets are read from S3 and Secrets Manager at run time); Lambda encrypts it at rest with its AWS managed key. A customer key would add a key grant and a KMS call per cold start for nothing to protect.",
+    },
+    // The alerts key, as AWS's own aws/sns key.
+    Suppression {
+        check: "CKV_AWS_33",
+        title: "Ensure KMS key policy does not contain wildcard (*) principal",
+        resources: &["OperatorAlertsKey"],
+        stacks: Stacks::All,
+        reason: "The one wildcard statement is limited by kms:CallerAccount = this account and kms:ViaService = SNS in this region (the statement AWS's own aws/sns key carries): any publisher the account allows can send to the encrypted topic, nobody can use the key outside SNS or from another account.",
+    },
+    // The developer bastion (--dev, --force-bastion): what the flags ask for.
+    Suppression {
+        check: "CKV_AWS_24",
+        title: "Ensure no security groups allow ingress from 0.0.0.0:0 to port 22",
+        resources: &["SSHSGIngress"],
+        stacks: Stacks::All,
+        reason: "Only with --dev or --force-bastion, whose meaning is SSH to a bastion from anywhere (key pair only); the Description and stack-gen's stderr say it is not HIPAA-safe and for testing without patient data. Production stacks have no bastion.",
+    },
+    Suppression {
+        check: "CKV_AWS_88",
+        title: "EC2 instance should not have public IP.",
+        resources: &["DeveloperBastion"],
+        stacks: Stacks::All,
+        reason: "The bastion of --dev / --force-bastion is reached from the internet by design, so it has a public IP in a public subnet; every other instance is in a private subnet without one.",
+    },
+    // The database.
+    Suppression {
+        check: "CKV_AWS_157",
+        title: "Ensure that RDS instances have Multi-AZ enabled",
+        resources: &["RDSInstance"],
+        stacks: Stacks::SingleAz,
+        reason: "Single-AZ is the administrator's choice of the original's low-cost layout (every tier in one AZ); --dual-az makes the database Multi-AZ with the rest of the stack. An AZ outage costs downtime; the data is restorable to within minutes (point-in-time restore, 35 days of automated backups).",
+    },
+    Suppression {
+        check: "CKV_AWS_161",
+        title: "Ensure RDS database has IAM authentication enabled",
+        resources: &["RDSInstance"],
+        stacks: Stacks::All,
+        reason: "OpenEMR connects with a MySQL user and password (sqlconf.php) and cannot fetch 15-minute IAM tokens; the password (a NoEcho parameter) is kept in Secrets Manager, and the database is reachable only from the application's security group.",
+    },
+];
+
+/// Writes each suppression that applies to `o` into its resources' Metadata, after what the
+/// resource already has there.
+pub fn apply(t: &mut Template, o: &Options) {
+    for s in SUPPRESSIONS.iter().filter(|s| s.stacks.includes(o)) {
+        for id in s.resources {
+            let Some(resource) = t.resource_mut(id) else {
+                continue;
+            };
+            let resource = resource.as_object_mut().expect("a resource is an object");
+            let metadata = resource.entry("Metadata").or_insert_with(|| json!({}));
+            let checkov = metadata
+                .as_object_mut()
+                .expect("Metadata is an object")
+                .entry("checkov")
+                .or_insert_with(|| json!({}));
+            let skip = checkov
+                .as_object_mut()
+                .expect("Metadata.checkov is an object")
+                .entry("skip")
+                .or_insert_with(|| json!([]));
+            skip.as_array_mut()
+                .expect("Metadata.checkov.skip is a list")
+                .push(json!({ "id": s.check, "comment": s.reason }));
+        }
+    }
+}
+
+/// The suppressions of a built template: (logical ID, check id, comment).
+pub fn suppressions_in(template: &Value) -> Vec<(String, String, String)> {
+    let mut found = Vec::new();
+    let Some(resources) = template["Resources"].as_object() else {
+        return found;
+    };
+    for (id, resource) in resources {
+        if let Some(skips) = resource["Metadata"]["checkov"]["skip"].as_array() {
+            for skip in skips {
+                found.push((
+                    id.clone(),
+                    skip["id"].as_str().unwrap_or_default().to_owned(),
+                    skip["comment"].as_str().unwrap_or_default().to_owned(),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The table by rule, as ARCHITECTURE.md shows it (rows ordered by check number).
+pub fn markdown() -> String {
+    let mut rows: Vec<&Suppression> = SUPPRESSIONS.iter().collect();
+    rows.sort_by_key(|s| check_number(s.check));
+    let mut text = String::from("| check | resources | in stacks | why |\n|---|---|---|---|\n");
+    for s in rows {
+        let resources: Vec<String> = s.resources.iter().map(|r| format!("`{r}`")).collect();
+        text.push_str(&format!(
+            "| {} ({}) | {} | {} | {} |\n",
+            s.check,
+            s.title.trim_end_matches('.'),
+            resources.join(", "),
+            s.stacks.describe(),
+            s.reason
+        ));
+    }
+    text
+}
+
+/// `CKV_AWS_33` -> 33, so that rows sort as a reader counts.
+fn check_number(check: &str) -> u32 {
+    check
+        .rsplit('_')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_keeps_existing_metadata_and_skips() {
+        let mut t = Template::new(String::new());
+        t.add_resource(
+            "RDSInstance",
+            json!({
+                "Type": "AWS::RDS::DBInstance",
+                "Metadata": { "Other": 1, "checkov": { "skip": [{ "id": "CKV_AWS_1", "comment": "kept" }] } },
+                "Properties": {}
+            }),
+        );
+        apply(&mut t, &Options::default());
+        let found = suppressions_in(&t.to_json());
+        assert_eq!(t.resources()["RDSInstance"]["Metadata"]["Other"], 1);
+        let checks: Vec<&str> = found.iter().map(|(_, c, _)| c.as_str()).collect();
+        assert_eq!(checks, ["CKV_AWS_1", "CKV_AWS_157", "CKV_AWS_161"]);
+    }
+
+    #[test]
+    fn stacks_limit_where_a_suppression_is_written() {
+        let mut t = Template::new(String::new());
+        t.add_resource("RDSInstance", json!({ "Type": "AWS::RDS::DBInstance" }));
+        apply(
+            &mut t,
+            &Options {
+                dual_az: true,
+                ..Options::default()
+            },
+        );
+        let checks: Vec<String> = suppressions_in(&t.to_json())
+            .into_iter()
+            .map(|(_, c, _)| c)
+            .collect();
+        assert_eq!(checks, ["CKV_AWS_161"]);
+    }
+
+    #[test]
+    fn every_suppression_has_a_reason_and_a_checkov_id() {
+        for s in SUPPRESSIONS {
+            assert!(
+                s.check.starts_with("CKV") && check_number(s.check) != u32::MAX,
+                "{}",
+                s.check
+            );
+            assert!(
+                !s.reason.trim().is_empty() && !s.title.is_empty(),
+                "{}",
+                s.check
+            );
+            assert!(!s.resources.is_empty(), "{}", s.check);
+        }
+    }
+}
