@@ -11,6 +11,7 @@ pub mod instance;
 pub mod lambda;
 pub mod options;
 pub mod output;
+pub mod scanner;
 pub mod template;
 
 pub use options::{CodeLocation, Options, OptionsError};

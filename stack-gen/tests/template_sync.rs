@@ -1,5 +1,5 @@
 //! `template/` holds what stack-gen prints now for every reference combination, and
-//! ARCHITECTURE.md the default stack's graph.
+//! ARCHITECTURE.md the default stack's graph and the scanner's accepted findings.
 //! After changing the generator: `UPDATE_TEMPLATES=1 cargo test -p stack-gen --test template_sync`.
 
 use std::path::PathBuf;
@@ -8,6 +8,19 @@ use stack_gen::{generate, reference_combinations};
 
 const GRAPH_BEGIN: &str = "<!-- graph:begin -->";
 const GRAPH_END: &str = "<!-- graph:end -->";
+const SUPPRESSIONS_BEGIN: &str = "<!-- suppressions:begin -->";
+const SUPPRESSIONS_END: &str = "<!-- suppressions:end -->";
+
+/// `text` with what lies between `begin` and `end` replaced by `content`.
+fn replace_between(text: &str, begin: &str, end: &str, content: &str) -> String {
+    let (head, rest) = text
+        .split_once(begin)
+        .unwrap_or_else(|| panic!("ARCHITECTURE.md has the marker {begin}"));
+    let (_, tail) = rest
+        .split_once(end)
+        .unwrap_or_else(|| panic!("ARCHITECTURE.md has the marker {end}"));
+    format!("{head}{begin}\n{content}{end}{tail}")
+}
 
 #[test]
 fn checked_in_templates_match_the_generator() {
@@ -25,14 +38,19 @@ fn checked_in_templates_match_the_generator() {
     }
     let architecture = dir.join("../ARCHITECTURE.md");
     let text = std::fs::read_to_string(&architecture).unwrap();
-    let (head, rest) = text
-        .split_once(GRAPH_BEGIN)
-        .expect("ARCHITECTURE.md has the graph markers");
-    let (_, tail) = rest
-        .split_once(GRAPH_END)
-        .expect("ARCHITECTURE.md has the graph end marker");
     let graph = stack_gen::graph::mermaid(&generate(&Default::default()).unwrap());
-    let now = format!("{head}{GRAPH_BEGIN}\n```mermaid\n{graph}```\n{GRAPH_END}{tail}");
+    let now = replace_between(
+        &text,
+        GRAPH_BEGIN,
+        GRAPH_END,
+        &format!("```mermaid\n{graph}```\n"),
+    );
+    let now = replace_between(
+        &now,
+        SUPPRESSIONS_BEGIN,
+        SUPPRESSIONS_END,
+        &stack_gen::scanner::markdown(),
+    );
     if update {
         stack_gen::output::write_atomically(&architecture, &now).unwrap();
     } else if text != now {

@@ -44,4 +44,6 @@ pub fn build(t: &mut Template, o: &Options) {
     recovery::add(t, o);
     application::add(t, o);
     outputs::add(t, o);
+    // Last: the scanner's accepted findings go into the Metadata of resources built above.
+    crate::scanner::apply(t, o);
 }
