@@ -35,6 +35,7 @@ pub fn add(t: &mut Template, o: &Options) {
     add_instance_role(t, o);
     add_load_balancer(t, o);
     add_firewall(t);
+    add_endpoint_alarms(t);
     t.add_resource(
         "EBApplication",
         resource(
@@ -372,6 +373,88 @@ fn add_firewall(t: &mut Template) {
             "AWS::WAFv2::WebACLAssociation",
             json!({ "ResourceArn": ref_(LOAD_BALANCER), "WebACLArn": crate::cfn::get_att("WebACL", "Arn") }),
         ),
+    );
+}
+
+/// Alarms on what a clinician meets at the door: server errors, slow answers, and the
+/// certificate running out (an imported one does not renew itself). Thresholds are parameters.
+fn add_endpoint_alarms(t: &mut Template) {
+    use crate::components::foundation::ALERT_TOPIC;
+    t.add_parameter(
+        "ApplicationErrorsAlarmThreshold",
+        json!({ "Type": "Number", "Default": 10, "MinValue": 1, "Description": "Alarm when the application (or the load balancer) answers more than this many 5xx errors in 5 minutes." }),
+    );
+    t.add_parameter(
+        "ApplicationLatencyAlarmSeconds",
+        json!({ "Type": "Number", "Default": 3, "MinValue": 1, "MaxValue": 60, "Description": "Alarm when the 95th percentile of the application's response time stays above this many seconds for 15 minutes." }),
+    );
+    t.add_parameter(
+        "CertificateExpiryAlarmDays",
+        json!({ "Type": "Number", "Default": 30, "MinValue": 1, "MaxValue": 365, "Description": "Alarm when the load balancer's certificate expires in fewer days than this (ACM renews the certificates it issued; imported ones are yours to replace)." }),
+    );
+    let load_balancer = json!([{ "Name": "LoadBalancer", "Value": crate::cfn::get_att(LOAD_BALANCER, "LoadBalancerFullName") }]);
+    let alarm = |description: &str, metric: &str, extra: Value| {
+        let mut properties = json!({
+            "AlarmDescription": sub(description),
+            "Namespace": "AWS/ApplicationELB",
+            "MetricName": metric,
+            "Dimensions": load_balancer.clone(),
+            "Period": 300,
+            // No requests, no data: not an outage by itself (the health alarm covers that).
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [ref_(ALERT_TOPIC)],
+            "OKActions": [ref_(ALERT_TOPIC)]
+        });
+        if let (Some(all), Value::Object(more)) = (properties.as_object_mut(), extra) {
+            all.extend(more);
+        }
+        resource("AWS::CloudWatch::Alarm", properties)
+    };
+    t.add_resource(
+        "ApplicationErrorsAlarm",
+        alarm(
+            "OpenEMR (${AWS::StackName}) answered more than ApplicationErrorsAlarmThreshold 5xx errors in 5 minutes: the application servers fail requests.",
+            "HTTPCode_Target_5XX_Count",
+            json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("ApplicationErrorsAlarmThreshold"), "ComparisonOperator": "GreaterThanThreshold" }),
+        ),
+    );
+    t.add_resource(
+        "LoadBalancerErrorsAlarm",
+        alarm(
+            "The load balancer of OpenEMR (${AWS::StackName}) answered more than ApplicationErrorsAlarmThreshold 5xx errors itself in 5 minutes: no healthy application server, or none reachable.",
+            "HTTPCode_ELB_5XX_Count",
+            json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("ApplicationErrorsAlarmThreshold"), "ComparisonOperator": "GreaterThanThreshold" }),
+        ),
+    );
+    t.add_resource(
+        "ApplicationLatencyAlarm",
+        alarm(
+            "OpenEMR (${AWS::StackName}) is slow: the 95th percentile of its response time stayed above ApplicationLatencyAlarmSeconds for 15 minutes.",
+            "TargetResponseTime",
+            json!({ "ExtendedStatistic": "p95", "EvaluationPeriods": 3, "Threshold": ref_("ApplicationLatencyAlarmSeconds"), "ComparisonOperator": "GreaterThanThreshold" }),
+        ),
+    );
+    t.add_resource(
+        "CertificateExpiryAlarm",
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Condition": HAS_CERTIFICATE,
+            "Properties": {
+                "AlarmDescription": sub("The HTTPS certificate of OpenEMR (${AWS::StackName}) expires in fewer than CertificateExpiryAlarmDays days: renew or re-import it, then update CertificateArn if it changed."),
+                "Namespace": "AWS/CertificateManager",
+                "MetricName": "DaysToExpiry",
+                "Dimensions": [{ "Name": "CertificateArn", "Value": ref_("CertificateArn") }],
+                "Statistic": "Minimum",
+                "Period": 86400,
+                "EvaluationPeriods": 1,
+                "Threshold": ref_("CertificateExpiryAlarmDays"),
+                "ComparisonOperator": "LessThanThreshold",
+                // ACM publishes the metric daily; a missing day is not an expiry.
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [ref_(ALERT_TOPIC)],
+                "OKActions": [ref_(ALERT_TOPIC)]
+            }
+        }),
     );
 }
 
