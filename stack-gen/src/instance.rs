@@ -164,6 +164,42 @@ impl Instance<'_> {
     }
 }
 
+impl Instance<'_> {
+    /// The properties of a one-shot instance (it does its work at first boot and terminates):
+    /// its boot script lives in its own launch template ([`add_one_shot_launch_template`]), not
+    /// in `UserData`. CloudFormation updates a changed `UserData` in place, which fails on an
+    /// instance that terminated long ago; a changed launch template version replaces the
+    /// instance instead: a new one boots with the new script.
+    pub fn one_shot_properties(&self, o: &Options, key_arn: Value, launch_template: &str) -> Value {
+        let mut p = self.properties(o, key_arn);
+        let p_map = p.as_object_mut().expect("object");
+        p_map.remove("UserData");
+        p_map.insert(
+            "LaunchTemplate".into(),
+            json!({ "LaunchTemplateId": ref_(launch_template), "Version": crate::cfn::get_att(launch_template, "LatestVersionNumber") }),
+        );
+        p
+    }
+}
+
+/// The launch template of a one-shot instance: its OS's (image resolved at launch, IMDSv2
+/// only) plus the boot script.
+pub fn add_one_shot_launch_template(t: &mut Template, id: &str, os: Os, user_data: Value) {
+    t.add_resource(
+        id,
+        crate::cfn::resource(
+            "AWS::EC2::LaunchTemplate",
+            json!({
+                "LaunchTemplateData": {
+                    "ImageId": crate::cfn::sub(&format!("resolve:ssm:${{{}}}", os.image_parameter())),
+                    "MetadataOptions": { "HttpTokens": "required", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled" },
+                    "UserData": { "Fn::Base64": user_data }
+                }
+            }),
+        ),
+    );
+}
+
 /// An EC2 role (`role`), its managed policy (`policy`, with `statements`) and the instance
 /// profile (`profile`) — the original's three-resource shape, kept for its logical IDs.
 pub fn add_instance_role(

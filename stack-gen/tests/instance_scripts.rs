@@ -401,8 +401,7 @@ fn cert_stack(bucket: &str) -> CertStack {
     let user = format!("{bucket}-writer");
     let credentials = world.role_user(&user, &r.policy("CertWriterPolicy"));
     let script = r.user_data("CertWriterInstance");
-    let vars =
-        &t["Resources"]["CertWriterInstance"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"][1];
+    let vars = &sandbox::boot_script(&t, "CertWriterInstance")["Fn::Base64"]["Fn::Sub"][1];
     let zone = vars["Zone"]
         .as_str()
         .expect("the zone is a variable of the script")

@@ -335,3 +335,42 @@ fn the_couchdb_volume_is_attached_by_its_own_resource() {
         }
     }
 }
+
+/// The certificate writer terminates after its first boot. CloudFormation applies a changed
+/// `UserData` to the existing instance (stop, modify, start), which fails on a terminated one;
+/// so its script lives in its own launch template, whose new version is a new value of the
+/// instance's create-only `LaunchTemplate`: a changed script replaces the writer (a new one
+/// boots, finds the CA, adds what is missing, terminates).
+#[test]
+fn a_one_shot_instance_is_replaced_not_modified_when_its_script_changes() {
+    for (name, _, template) in common::all_templates() {
+        let writer = &template["Resources"]["CertWriterInstance"]["Properties"];
+        assert!(
+            writer.get("UserData").is_none(),
+            "{name}: the writer's script is updated in place"
+        );
+        assert_eq!(
+            writer["InstanceInitiatedShutdownBehavior"].is_string(),
+            true
+        );
+        let lt = writer["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+            .as_str()
+            .expect("its own launch template");
+        assert_eq!(
+            writer["LaunchTemplate"]["Version"],
+            json!({ "Fn::GetAtt": [lt, "LatestVersionNumber"] }),
+            "{name}: follows the template's versions"
+        );
+        let data = &template["Resources"][lt]["Properties"]["LaunchTemplateData"];
+        assert!(
+            data["UserData"]["Fn::Base64"].is_object(),
+            "{name}: {lt} carries the script"
+        );
+        let create_only =
+            create_only_properties(&BTreeSet::from(["AWS::EC2::Instance".to_owned()]));
+        assert!(
+            create_only["AWS::EC2::Instance"].contains("LaunchTemplate"),
+            "LaunchTemplate is no longer create-only: a new version would not replace the writer"
+        );
+    }
+}

@@ -51,16 +51,23 @@ pub fn add(t: &mut Template, o: &Options) {
         statements,
     );
     crate::instance::add_launch_templates(t);
+    let script = sub_with(
+        include_str!("../../scripts/certs/cert-writer.sh"),
+        json!({ "KeyArn": key_arn(o), "Zone": ZONE }),
+    );
+    crate::instance::add_one_shot_launch_template(
+        t,
+        "CertWriterLaunchTemplate",
+        Os::AmazonLinux2023,
+        script.clone(),
+    );
     let writer = Instance {
         os: Os::AmazonLinux2023,
         instance_type: "t4g.micro",
         subnet: "PrivateSubnet1",
         security_group: "ApplicationSecurityGroup",
         profile: Some("CertWriterInstanceProfile"),
-        user_data: sub_with(
-            include_str!("../../scripts/certs/cert-writer.sh"),
-            json!({ "KeyArn": key_arn(o), "Zone": ZONE }),
-        ),
+        user_data: script,
         name: "cert-writer",
         public_ip: false,
     };
@@ -73,7 +80,7 @@ pub fn add(t: &mut Template, o: &Options) {
             // Needs its way out (NAT route, subnet association) to reach S3 and CloudFormation.
             "DependsOn": depends_on,
             "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": "PT20M" } },
-            "Properties": writer.properties(o, key_arn(o))
+            "Properties": writer.one_shot_properties(o, key_arn(o), "CertWriterLaunchTemplate")
         }),
     );
 }

@@ -361,7 +361,7 @@ impl<'a> Resolver<'a> {
 
     /// The boot script of `instance` as CloudFormation would hand it to the instance.
     pub fn user_data(&self, instance: &str) -> String {
-        let user_data = &self.template["Resources"][instance]["Properties"]["UserData"];
+        let user_data = boot_script(self.template, instance);
         assert!(!user_data.is_null(), "{instance} has no UserData");
         let script = self.string(user_data);
         assert!(
@@ -816,4 +816,16 @@ pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<String, Vec<u8>> {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
+}
+
+/// An instance's `UserData`: its own, or (a one-shot instance) its launch template's.
+pub fn boot_script<'t>(template: &'t Value, instance: &str) -> &'t Value {
+    let properties = &template["Resources"][instance]["Properties"];
+    if properties.get("UserData").is_some() {
+        return &properties["UserData"];
+    }
+    let launch_template = properties["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{instance}: neither UserData nor a launch template"));
+    &template["Resources"][launch_template]["Properties"]["LaunchTemplateData"]["UserData"]
 }
