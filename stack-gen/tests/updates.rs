@@ -349,10 +349,6 @@ fn a_one_shot_instance_is_replaced_not_modified_when_its_script_changes() {
             writer.get("UserData").is_none(),
             "{name}: the writer's script is updated in place"
         );
-        assert_eq!(
-            writer["InstanceInitiatedShutdownBehavior"].is_string(),
-            true
-        );
         let lt = writer["LaunchTemplate"]["LaunchTemplateId"]["Ref"]
             .as_str()
             .expect("its own launch template");
