@@ -717,8 +717,7 @@ fn instance_agents_publish_only_into_the_instance_namespace() {
 fn beanstalk_service_role_is_for_elastic_beanstalk_with_its_external_id() {
     let t = template(&Options::default());
     let trust: Vec<Value> = list(
-        &t["Resources"]["BeanstalkServiceRole"]["Properties"]["AssumeRolePolicyDocument"]
-            ["Statement"],
+        &t["Resources"]["BeanstalkServiceRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"],
     );
     let assume = |principal: &'static str, context: &[(&'static str, &'static str)]| {
         allowed(

@@ -176,9 +176,12 @@ fn assert_agent(boot: &Boot, node: &str, paths: &[&str]) {
         "{}",
         boot.report()
     );
-    let config: Value =
-        serde_json::from_str(&boot.file(AGENT_CONFIG).expect("agent configuration written"))
-            .expect("the agent's configuration is JSON");
+    let config: Value = serde_json::from_str(
+        &boot
+            .file(AGENT_CONFIG)
+            .expect("agent configuration written"),
+    )
+    .expect("the agent's configuration is JSON");
     let metrics = &config["metrics"];
     assert_eq!(metrics["namespace"], METRICS_NAMESPACE);
     let disk = &metrics["metrics_collected"]["disk"];
