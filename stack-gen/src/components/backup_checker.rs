@@ -1,8 +1,9 @@
 //! The backup checker: a Lambda run every night after the backup window (see
 //! [`backup_schedule::checker_schedule`]) that proves the EFS duplicity backup, the document
 //! snapshots and the database snapshot exist, are fresh and line up. It reports through EMF
-//! metrics, an SNS message to the operators' topic and a failed invocation; two alarms turn the
-//! metric and the failed invocation into alerts on the same topic.
+//! metrics, an SNS message to the operators' topic and a failed invocation; alarms turn the
+//! metric (a failed check, or no check for a day after the first), the failed invocation and a
+//! schedule that could not invoke it into alerts on the same topic.
 //!
 //! Its role only reads: names under the bucket's `Backup/`, the passphrase object's metadata
 //! (GetObject on that one object, without kms:Decrypt, so its content cannot be read), the
