@@ -431,16 +431,22 @@ pub fn environment_health_instance_statement() -> Value {
     })
 }
 
-/// The console's parameter groups: every parameter added before the alarms' thresholds, in
-/// their order, then the thresholds. (Parameters in no group would show first.)
+/// The console's parameter groups: the stack's parameters in their order, then the alarms'
+/// thresholds: these, and any other component's whose name says `Alarm` (the endpoint's, say).
+/// (Parameters in no group would show first.)
 pub fn add_parameter_groups(t: &mut Template) {
-    let thresholds: Vec<&str> = THRESHOLDS.iter().map(|p| p.parameter).collect();
-    let stack: Vec<String> = t
-        .parameters()
-        .keys()
-        .filter(|k| !thresholds.contains(&k.as_str()))
-        .cloned()
-        .collect();
+    let mut thresholds: Vec<String> = THRESHOLDS.iter().map(|p| p.parameter.to_owned()).collect();
+    let mut stack = Vec::new();
+    for name in t.parameters().keys() {
+        if thresholds.contains(name) {
+            continue;
+        }
+        if name.contains("Alarm") {
+            thresholds.push(name.clone());
+        } else {
+            stack.push(name.clone());
+        }
+    }
     t.add_metadata(
         "AWS::CloudFormation::Interface",
         json!({
