@@ -12,6 +12,66 @@ use crate::template::Template;
 /// failed read (a whole-line `${ObjectState}` in those scripts).
 pub const OBJECT_STATE: &str = include_str!("../scripts/lib/object-state.sh");
 
+/// The shell function that installs and configures the CloudWatch agent (a whole-line
+/// `${CloudWatchAgent}` in the Ubuntu instances' scripts).
+pub const CLOUDWATCH_AGENT: &str = include_str!("../scripts/lib/cloudwatch-agent.sh");
+
+/// CloudWatch namespace of what the instances' agents publish (disk use), the only one their
+/// roles may publish to (`cloudwatch:namespace`), and the one the disk alarms read.
+pub const METRICS_NAMESPACE: &str = "OpenEMR/Instances";
+
+/// The agent's disk metric: used space of one mount point, in percent.
+pub const DISK_USED_METRIC: &str = "disk_used_percent";
+
+/// The dimensions of [`DISK_USED_METRIC`]: the stack's name, the instance's logical ID (both
+/// stable when an instance is replaced, unlike its id) and the mount point.
+pub const STACK_DIMENSION: &str = "Stack";
+pub const NODE_DIMENSION: &str = "Node";
+pub const PATH_DIMENSION: &str = "path";
+
+/// Where an Ubuntu instance downloads the agent: AWS's bucket in the stack's region.
+pub fn agent_package() -> Value {
+    crate::cfn::sub(
+        "https://amazoncloudwatch-agent-${AWS::Region}.s3.${AWS::Region}.${AWS::URLSuffix}/ubuntu/amd64/latest/amazon-cloudwatch-agent.deb",
+    )
+}
+
+/// The agent's configuration for instance `node` (its logical ID): the used percentage of each
+/// of `paths`, every minute, under [`METRICS_NAMESPACE`] with exactly the dimensions Stack,
+/// Node and path (what the alarms name). The agent's disk metric also carries `fstype` (and
+/// `device`, dropped here), which would tie the alarms to the file system type: the metric is
+/// published rolled up on Stack, Node and path instead, without the original.
+pub fn agent_config(node: &str, paths: &[&str]) -> Value {
+    let config = json!({
+        "agent": { "metrics_collection_interval": 60, "omit_hostname": true },
+        "metrics": {
+            "namespace": METRICS_NAMESPACE,
+            "aggregation_dimensions": [[STACK_DIMENSION, NODE_DIMENSION, PATH_DIMENSION]],
+            "metrics_collected": {
+                "disk": {
+                    "resources": paths,
+                    "measurement": ["used_percent"],
+                    "drop_device": true,
+                    "append_dimensions": { STACK_DIMENSION: "${AWS::StackName}", NODE_DIMENSION: node },
+                    "drop_original_metrics": [DISK_USED_METRIC]
+                }
+            }
+        }
+    });
+    crate::cfn::sub(&config.to_string())
+}
+
+/// What an instance's agent needs: PutMetricData (which has no resource-level permissions)
+/// into [`METRICS_NAMESPACE`] only.
+pub fn put_metrics_statement() -> Value {
+    json!({
+        "Effect": "Allow",
+        "Action": ["cloudwatch:PutMetricData"],
+        "Resource": ["*"],
+        "Condition": { "StringEquals": { "cloudwatch:namespace": METRICS_NAMESPACE } }
+    })
+}
+
 /// The operating systems the stack's instances run, each with its image parameter and launch
 /// template.
 #[derive(Clone, Copy)]

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 #[derive(Debug, Default)]
 pub struct Template {
     pub description: String,
+    metadata: Map<String, Value>,
     parameters: Map<String, Value>,
     mappings: Map<String, Value>,
     conditions: Map<String, Value>,
@@ -32,6 +33,7 @@ impl Template {
         }
     }
 
+    adder!(add_metadata, metadata, "metadata key");
     adder!(add_parameter, parameters, "parameter");
     adder!(add_mapping, mappings, "mapping");
     adder!(add_condition, conditions, "condition");
@@ -62,6 +64,7 @@ impl Template {
         root.insert("AWSTemplateFormatVersion".into(), json!("2010-09-09"));
         root.insert("Description".into(), json!(self.description));
         for (name, section) in [
+            ("Metadata", &self.metadata),
             ("Parameters", &self.parameters),
             ("Mappings", &self.mappings),
             ("Conditions", &self.conditions),

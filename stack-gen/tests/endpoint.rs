@@ -213,25 +213,25 @@ fn the_endpoint_alarms_page_the_operators_with_their_thresholds() {
             (
                 "ApplicationErrorsAlarm",
                 "HTTPCode_Target_5XX_Count",
-                "ApplicationErrorsAlarmThreshold",
+                "AlarmApplicationErrors",
                 10,
             ),
             (
                 "LoadBalancerErrorsAlarm",
                 "HTTPCode_ELB_5XX_Count",
-                "ApplicationErrorsAlarmThreshold",
+                "AlarmApplicationErrors",
                 10,
             ),
             (
                 "ApplicationLatencyAlarm",
                 "TargetResponseTime",
-                "ApplicationLatencyAlarmSeconds",
+                "AlarmApplicationLatencySeconds",
                 3,
             ),
             (
                 "CertificateExpiryAlarm",
                 "DaysToExpiry",
-                "CertificateExpiryAlarmDays",
+                "AlarmCertificateExpiryDays",
                 30,
             ),
         ] {

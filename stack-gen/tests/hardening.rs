@@ -55,13 +55,30 @@ fn identity_policies(template: &Value) -> Vec<(String, &Value)> {
     out
 }
 
-/// Read-only actions AWS only authorises on `Resource: "*"`.
-const STAR_RESOURCE_ACTIONS: [&str; 5] = [
+/// Read-only actions AWS only authorises on `Resource: "*"`: the snapshotter's and checker's,
+/// and Elastic Beanstalk's enhanced health (its service role).
+const STAR_RESOURCE_ACTIONS: [&str; 14] = [
     "ec2:DescribeSnapshots",
     "ec2:DescribeVolumes",
     "rds:DescribeDBSnapshots",
     "kms:ListAliases",
     "ec2:DescribeTags",
+    "elasticloadbalancing:DescribeInstanceHealth",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceStatus",
+    "autoscaling:DescribeAutoScalingGroups",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeScalingActivities",
+    "autoscaling:DescribeNotificationConfigurations",
+];
+
+/// Writes AWS only authorises on `Resource: "*"`, each allowed only with the Condition key
+/// that scopes it: (action, condition key).
+const STAR_RESOURCE_WRITES: [(&str, &str); 1] = [
+    // The instances' CloudWatch agents: into the stack's instance namespace only.
+    ("cloudwatch:PutMetricData", "cloudwatch:namespace"),
 ];
 
 #[test]
@@ -84,10 +101,23 @@ fn iam_policies_name_actions_and_scope_resources() {
                     && as_list(&statement["Resource"]).iter().any(|r| *r == "*")
                 {
                     for action in actions {
-                        assert!(
-                            STAR_RESOURCE_ACTIONS.contains(&action.as_str().unwrap()),
-                            "{name} {at}: {action} on Resource \"*\""
-                        );
+                        let action = action.as_str().unwrap();
+                        if let Some((_, key)) =
+                            STAR_RESOURCE_WRITES.iter().find(|(a, _)| *a == action)
+                        {
+                            let scoped = statement["Condition"]
+                                .as_object()
+                                .is_some_and(|c| c.values().any(|keys| keys.get(*key).is_some()));
+                            assert!(
+                                scoped,
+                                "{name} {at}: {action} on Resource \"*\" without a {key} Condition"
+                            );
+                        } else {
+                            assert!(
+                                STAR_RESOURCE_ACTIONS.contains(&action),
+                                "{name} {at}: {action} on Resource \"*\""
+                            );
+                        }
                     }
                 }
             }

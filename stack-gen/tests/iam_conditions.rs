@@ -10,6 +10,10 @@
 //!   of a source carry `aws:ResourceTag/*`.
 //! - KMS calls made by a service for the caller carry `kms:ViaService`; service principals'
 //!   calls carry `aws:SourceArn` / `aws:SourceAccount`; every request `aws:SecureTransport`.
+//! - CloudWatch PutMetricData (no resource-level permissions: `*`) carries `cloudwatch:namespace`,
+//!   the namespace of the data it puts.
+//! - STS AssumeRole by a service carries `sts:ExternalId` when the service passes one (Elastic
+//!   Beanstalk passes `elasticbeanstalk` for a service role); a trust policy has no Resource.
 //!
 //! Every condition key the templates use must have a case here
 //! (`every_condition_key_has_a_documented_case`).
@@ -165,9 +169,10 @@ fn statement_applies(s: &Value, r: &Request) -> bool {
             &a.as_str().unwrap().to_lowercase(),
             &r.action.to_lowercase(),
         )
-    }) && list(&s["Resource"])
-        .iter()
-        .any(|p| glob(p.as_str().unwrap(), &r.resource))
+    }) && (s.get("Resource").is_none() // a trust policy: the role itself
+        || list(&s["Resource"])
+            .iter()
+            .any(|p| glob(p.as_str().unwrap(), &r.resource)))
         && s["Condition"].as_object().is_none_or(|c| {
             c.iter().all(|(op, keys)| {
                 keys.as_object()
@@ -228,9 +233,11 @@ fn object(bucket: &str, key: &str) -> String {
 
 /// The condition keys each case below exercises (collected by the cases as they run would be
 /// neater; a fixed list keeps the coverage check readable).
-const DOCUMENTED_KEYS: [&str; 11] = [
+const DOCUMENTED_KEYS: [&str; 13] = [
     "aws:PrincipalArn",
     "kms:EncryptionContext:aws:logs:arn",
+    "cloudwatch:namespace",
+    "sts:ExternalId",
     "s3:prefix",
     "aws:RequestTag/openemr:stack-id",
     "aws:ResourceTag/openemr:stack-id",
@@ -858,4 +865,71 @@ fn the_web_tier_reads_its_own_files_through_s3_only() {
             "lists the backups"
         );
     }
+}
+
+#[test]
+fn instance_agents_publish_only_into_the_instance_namespace() {
+    let namespace = stack_gen::instance::METRICS_NAMESPACE;
+    for o in [
+        Options::default(),
+        Options {
+            dual_az: true,
+            ..Options::default()
+        },
+        recovery(),
+    ] {
+        let t = template(&o);
+        for role in ["CouchDBRole", "NFSBackupRole"] {
+            let policy = role_statements(&t, role, &environment());
+            let put = |context: &[(&'static str, &'static str)]| {
+                allowed(&policy, &request("cloudwatch:PutMetricData", "*", context))
+            };
+            assert!(put(&[("cloudwatch:namespace", namespace)]), "{role}");
+            for other in ["OpenEMR/BackupChecker", "AWS/EC2", "openemr/instances"] {
+                assert!(
+                    !put(&[("cloudwatch:namespace", other)]),
+                    "{role} publishes into {other}"
+                );
+            }
+            assert!(!put(&[]), "{role} publishes without a namespace");
+        }
+    }
+    let t = template(&Options {
+        skip_document_store: true,
+        ..Options::default()
+    });
+    assert!(t["Resources"].get("CouchDBRole").is_none());
+}
+
+#[test]
+fn beanstalk_service_role_is_for_elastic_beanstalk_with_its_external_id() {
+    let t = template(&Options::default());
+    let trust: Vec<Value> = list(
+        &t["Resources"]["BeanstalkServiceRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"],
+    );
+    let assume = |principal: &'static str, context: &[(&'static str, &'static str)]| {
+        allowed(
+            &trust,
+            &Request {
+                principal: Some(principal),
+                ..request("sts:AssumeRole", "", context)
+            },
+        )
+    };
+    assert!(assume(
+        "elasticbeanstalk.amazonaws.com",
+        &[("sts:ExternalId", "elasticbeanstalk")]
+    ));
+    assert!(
+        !assume("elasticbeanstalk.amazonaws.com", &[]),
+        "without the external id"
+    );
+    assert!(!assume(
+        "elasticbeanstalk.amazonaws.com",
+        &[("sts:ExternalId", "other")]
+    ));
+    assert!(!assume(
+        "ec2.amazonaws.com",
+        &[("sts:ExternalId", "elasticbeanstalk")]
+    ));
 }

@@ -9,8 +9,11 @@ mod sandbox;
 
 use std::fs;
 
-use sandbox::{Boot, Machine, Os, Resolver, World, sha256_hex, tree};
-use serde_json::Value;
+use sandbox::{Boot, Machine, Os, Resolver, World, cloud_init_env, sha256_hex, tree};
+use serde_json::{Value, json};
+use stack_gen::instance::{
+    DISK_USED_METRIC, METRICS_NAMESPACE, NODE_DIMENSION, PATH_DIMENSION, STACK_DIMENSION,
+};
 use stack_gen::{Options, generate};
 
 const STACK: &str = "openemr-test";
@@ -137,6 +140,67 @@ fn nfs_stack(bucket: &str) -> NfsStack {
 
 const PASSPHRASE: &str = "Backup/passphrase.txt";
 
+/// Where the scripts write the CloudWatch agent's configuration (on the root volume).
+const AGENT_CONFIG: &str = "opt/aws/amazon-cloudwatch-agent/etc/openemr.json";
+
+/// The agent's package downloads of this boot.
+fn agent_downloads(boot: &Boot) -> Vec<String> {
+    boot.called("curl")
+        .into_iter()
+        .filter(|c| c.contains("amazon-cloudwatch-agent.deb"))
+        .collect()
+}
+
+/// The boot installed the CloudWatch agent from AWS's package in the stack's region and
+/// started it on a configuration publishing the used percentage of `paths` of instance `node`,
+/// under the namespace and with exactly the dimensions the disk alarms read.
+fn assert_agent(boot: &Boot, node: &str, paths: &[&str]) {
+    let region = test_harness::REGION;
+    let downloads = agent_downloads(boot);
+    assert_eq!(downloads.len(), 1, "{}", boot.report());
+    assert!(
+        downloads[0].ends_with(&format!(
+            " https://amazoncloudwatch-agent-{region}.s3.{region}.amazonaws.com/ubuntu/amd64/latest/amazon-cloudwatch-agent.deb"
+        )),
+        "{}",
+        downloads[0]
+    );
+    let installs = boot.called("dpkg");
+    assert_eq!(installs.len(), 1, "{}", boot.report());
+    assert!(installs[0].starts_with("dpkg -i -E "), "{}", installs[0]);
+    assert_eq!(
+        boot.called("amazon-cloudwatch-agent-ctl"),
+        [format!(
+            "amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/{AGENT_CONFIG}"
+        )],
+        "{}",
+        boot.report()
+    );
+    let config: Value = serde_json::from_str(
+        &boot
+            .file(AGENT_CONFIG)
+            .expect("agent configuration written"),
+    )
+    .expect("the agent's configuration is JSON");
+    let metrics = &config["metrics"];
+    assert_eq!(metrics["namespace"], METRICS_NAMESPACE);
+    let disk = &metrics["metrics_collected"]["disk"];
+    assert_eq!(disk["resources"], json!(paths));
+    assert_eq!(disk["measurement"], json!(["used_percent"]));
+    assert_eq!(
+        disk["append_dimensions"],
+        json!({ STACK_DIMENSION: STACK, NODE_DIMENSION: node })
+    );
+    // Published on exactly Stack, Node and path: rolled up without fstype, original dropped.
+    assert_eq!(
+        metrics["aggregation_dimensions"],
+        json!([[STACK_DIMENSION, NODE_DIMENSION, PATH_DIMENSION]])
+    );
+    assert_eq!(disk["drop_original_metrics"], json!([DISK_USED_METRIC]));
+    assert_eq!(disk["drop_device"], true);
+    assert_eq!(config["agent"]["omit_hostname"], true);
+}
+
 fn assert_chain(keys: &[String], full: usize) {
     let count = |pred: &dyn Fn(&str) -> bool| {
         keys.iter()
@@ -169,6 +233,7 @@ fn nfs_agent_fresh_stack_makes_passphrase_and_cron_job_that_backs_up_under_crons
     assert_eq!(boot.signals(), ["0"], "{}", boot.report());
     // Installs ran after the ERR trap was set: order of the stub calls is apt-get first.
     assert!(boot.calls()[0].starts_with("apt-get "), "{}", boot.report());
+    assert_agent(&boot, "NFSBackupInstance", &["/"]);
 
     let head = s
         .world
@@ -235,6 +300,42 @@ fn nfs_agent_fresh_stack_makes_passphrase_and_cron_job_that_backs_up_under_crons
 }
 
 #[test]
+fn nfs_agent_installs_the_cloudwatch_agent_once_and_reconfigures_it_when_run_again() {
+    let s = nfs_stack("agent-nfs");
+    let boot = s.machine.boot(&s.script, &[]);
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    assert_agent(&boot, "NFSBackupInstance", &["/"]);
+    let config = boot.file(AGENT_CONFIG).unwrap();
+
+    // The same script again on the same root volume: the agent is there, so no download and
+    // no install; the same configuration, and the agent restarted on it.
+    let again = s
+        .machine
+        .run(
+            boot.dir(),
+            &["/var/lib/cloud/instance/scripts/part-001"],
+            &cloud_init_env(),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(boot.signals(), ["0", "0"], "{}", boot.report());
+    assert_eq!(agent_downloads(&boot).len(), 1, "{}", boot.report());
+    assert_eq!(boot.called("dpkg").len(), 1, "{}", boot.report());
+    assert_eq!(
+        boot.called("amazon-cloudwatch-agent-ctl").len(),
+        2,
+        "{}",
+        boot.report()
+    );
+    assert!(boot.file(AGENT_CONFIG).unwrap() == config);
+}
+
+#[test]
 fn nfs_agent_replacement_keeps_the_passphrase() {
     let s = nfs_stack("replaced-nfs");
     seed_sites(&s.machine.efs());
@@ -296,6 +397,13 @@ fn nfs_agent_install_failure_after_the_trap_signals_failure() {
     assert!(!boot.status.success(), "{}", boot.report());
     assert_eq!(boot.signals(), ["1"], "{}", boot.report());
     assert!(s.world.head(&s.bucket, PASSPHRASE).is_none());
+    assert!(boot.file("etc/cron.d/openemr-backup").is_none());
+
+    // The CloudWatch agent's package cannot be downloaded: the same.
+    let boot = s.machine.boot(&s.script, &["curl"]);
+    assert!(!boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.signals(), ["1"], "{}", boot.report());
+    assert!(boot.called("dpkg").is_empty(), "{}", boot.report());
     assert!(boot.file("etc/cron.d/openemr-backup").is_none());
 }
 
@@ -825,6 +933,7 @@ fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement()
         machine.srv().join("certs/couch.key").exists()
             && machine.srv().join("etc/10-tls.ini").exists()
     );
+    assert_agent(&boot, "CouchDBInstance", &["/", "/srv/couchdb"]);
     assert!(!machine.srv().join("../../root/couchdb-admin").exists());
 
     // Replaced: same volume, same stored password; the file system and databases are kept.
@@ -912,6 +1021,12 @@ fn couchdb_replica_waits_for_the_first_nodes_password() {
         assert!(boot.status.success(), "{}", boot.report());
         let replica_boot = waiting.join().unwrap();
         assert!(replica_boot.status.success(), "{}", replica_boot.report());
+        assert_agent(&boot, "CouchDBInstance", &["/", "/srv/couchdb"]);
+        assert_agent(
+            &replica_boot,
+            "CouchReplicatedDBInstance",
+            &["/", "/srv/couchdb"],
+        );
         let password = String::from_utf8(s.world.get(&s.bucket, ADMIN_PASSWORD)).unwrap();
         let password = password.trim_end().as_bytes();
         assert_eq!(docker_password_hash(&boot), sha256_hex(password));

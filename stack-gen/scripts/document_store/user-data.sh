@@ -18,6 +18,9 @@ peer='${Peer}'
 recovery_bucket='${RecoveryBucket}'
 # CouchDB's API on this node, as the set-up reaches it (the container's published TLS port).
 api='${LocalAPI}'
+# The CloudWatch agent's package and configuration (disk use of / and /srv/couchdb).
+agent_package='${AgentPackage}'
+agent_config='${AgentConfig}'
 
 fail() {
   echo "couchdb: $*" >&2
@@ -33,6 +36,9 @@ aws=/snap/bin/aws
 
 # shellcheck disable=SC2154  # object_state(), from stack-gen/scripts/lib/object-state.sh
 ${ObjectState}
+# shellcheck disable=SC2154  # cloudwatch_agent(), from stack-gen/scripts/lib/cloudwatch-agent.sh
+${CloudWatchAgent}
+cloudwatch_agent "$agent_package" "$agent_config"
 
 # On Nitro instances the volume shows up as an NVMe device named after its id.
 device=/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_$(echo "$volume" | tr -d -)

@@ -17,6 +17,10 @@ stack='${AWS::StackName}'
 efs='${ElasticFileSystem}'
 cron_hour='${CronHour}'
 recovery_bucket='${RecoveryBucket}'
+# The CloudWatch agent's package and configuration (disk use of /: duplicity's cache and
+# temporary files; EFS itself reports 8 EiB and cannot fill).
+agent_package='${AgentPackage}'
+agent_config='${AgentConfig}'
 
 cfn_signal=/opt/aws-cfn-bootstrap/bin/cfn-signal
 signal() {
@@ -47,6 +51,9 @@ aws=/snap/bin/aws
 
 # shellcheck disable=SC2154  # object_state(), from stack-gen/scripts/lib/object-state.sh
 ${ObjectState}
+# shellcheck disable=SC2154  # cloudwatch_agent(), from stack-gen/scripts/lib/cloudwatch-agent.sh
+${CloudWatchAgent}
+cloudwatch_agent "$agent_package" "$agent_config"
 
 mkdir -p /mnt/efs
 grep -qs ' /mnt/efs ' /etc/fstab ||

@@ -194,6 +194,7 @@ fn web_tier_statements(o: &Options) -> Vec<Value> {
     }
     let mut statements = crate::components::foundation::list_bucket(bucket_arn(), &["CA/certs/*"]);
     statements.extend([
+        crate::components::alarms::environment_health_instance_statement(),
         allow(&["s3:GetObject"], json!(objects)),
         json!({
             "Effect": "Allow",
@@ -381,15 +382,15 @@ fn add_firewall(t: &mut Template) {
 fn add_endpoint_alarms(t: &mut Template) {
     use crate::components::foundation::ALERT_TOPIC;
     t.add_parameter(
-        "ApplicationErrorsAlarmThreshold",
+        "AlarmApplicationErrors",
         json!({ "Type": "Number", "Default": 10, "MinValue": 1, "Description": "Alarm when the application (or the load balancer) answers more than this many 5xx errors in 5 minutes." }),
     );
     t.add_parameter(
-        "ApplicationLatencyAlarmSeconds",
+        "AlarmApplicationLatencySeconds",
         json!({ "Type": "Number", "Default": 3, "MinValue": 1, "MaxValue": 60, "Description": "Alarm when the 95th percentile of the application's response time stays above this many seconds for 15 minutes." }),
     );
     t.add_parameter(
-        "CertificateExpiryAlarmDays",
+        "AlarmCertificateExpiryDays",
         json!({ "Type": "Number", "Default": 30, "MinValue": 1, "MaxValue": 365, "Description": "Alarm when the load balancer's certificate expires in fewer days than this (ACM renews the certificates it issued; imported ones are yours to replace)." }),
     );
     let load_balancer = json!([{ "Name": "LoadBalancer", "Value": crate::cfn::get_att(LOAD_BALANCER, "LoadBalancerFullName") }]);
@@ -413,25 +414,25 @@ fn add_endpoint_alarms(t: &mut Template) {
     t.add_resource(
         "ApplicationErrorsAlarm",
         alarm(
-            "OpenEMR (${AWS::StackName}) answered more than ApplicationErrorsAlarmThreshold 5xx errors in 5 minutes: the application servers fail requests.",
+            "OpenEMR (${AWS::StackName}) answered more than AlarmApplicationErrors 5xx errors in 5 minutes: the application servers fail requests.",
             "HTTPCode_Target_5XX_Count",
-            json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("ApplicationErrorsAlarmThreshold"), "ComparisonOperator": "GreaterThanThreshold" }),
+            json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("AlarmApplicationErrors"), "ComparisonOperator": "GreaterThanThreshold" }),
         ),
     );
     t.add_resource(
         "LoadBalancerErrorsAlarm",
         alarm(
-            "The load balancer of OpenEMR (${AWS::StackName}) answered more than ApplicationErrorsAlarmThreshold 5xx errors itself in 5 minutes: no healthy application server, or none reachable.",
+            "The load balancer of OpenEMR (${AWS::StackName}) answered more than AlarmApplicationErrors 5xx errors itself in 5 minutes: no healthy application server, or none reachable.",
             "HTTPCode_ELB_5XX_Count",
-            json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("ApplicationErrorsAlarmThreshold"), "ComparisonOperator": "GreaterThanThreshold" }),
+            json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("AlarmApplicationErrors"), "ComparisonOperator": "GreaterThanThreshold" }),
         ),
     );
     t.add_resource(
         "ApplicationLatencyAlarm",
         alarm(
-            "OpenEMR (${AWS::StackName}) is slow: the 95th percentile of its response time stayed above ApplicationLatencyAlarmSeconds for 15 minutes.",
+            "OpenEMR (${AWS::StackName}) is slow: the 95th percentile of its response time stayed above AlarmApplicationLatencySeconds for 15 minutes.",
             "TargetResponseTime",
-            json!({ "ExtendedStatistic": "p95", "EvaluationPeriods": 3, "Threshold": ref_("ApplicationLatencyAlarmSeconds"), "ComparisonOperator": "GreaterThanThreshold" }),
+            json!({ "ExtendedStatistic": "p95", "EvaluationPeriods": 3, "Threshold": ref_("AlarmApplicationLatencySeconds"), "ComparisonOperator": "GreaterThanThreshold" }),
         ),
     );
     t.add_resource(
@@ -440,14 +441,14 @@ fn add_endpoint_alarms(t: &mut Template) {
             "Type": "AWS::CloudWatch::Alarm",
             "Condition": HAS_CERTIFICATE,
             "Properties": {
-                "AlarmDescription": sub("The HTTPS certificate of OpenEMR (${AWS::StackName}) expires in fewer than CertificateExpiryAlarmDays days: renew or re-import it, then update CertificateArn if it changed."),
+                "AlarmDescription": sub("The HTTPS certificate of OpenEMR (${AWS::StackName}) expires in fewer than AlarmCertificateExpiryDays days: renew or re-import it, then update CertificateArn if it changed."),
                 "Namespace": "AWS/CertificateManager",
                 "MetricName": "DaysToExpiry",
                 "Dimensions": [{ "Name": "CertificateArn", "Value": ref_("CertificateArn") }],
                 "Statistic": "Minimum",
                 "Period": 86400,
                 "EvaluationPeriods": 1,
-                "Threshold": ref_("CertificateExpiryAlarmDays"),
+                "Threshold": ref_("AlarmCertificateExpiryDays"),
                 "ComparisonOperator": "LessThanThreshold",
                 // ACM publishes the metric daily; a missing day is not an expiry.
                 "TreatMissingData": "notBreaching",
@@ -612,5 +613,7 @@ fn option_settings(o: &Options) -> Vec<Value> {
     if o.dual_az {
         settings.push(option(env, "COUCHDBZONE", json!("dual")));
     }
+    // Enhanced health, publishing the EnvironmentHealth metric the health alarm watches.
+    settings.extend(crate::components::alarms::environment_health_option_settings());
     settings
 }

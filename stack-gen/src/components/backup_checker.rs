@@ -1,8 +1,9 @@
 //! The backup checker: a Lambda run every night after the backup window (see
 //! [`backup_schedule::checker_schedule`]) that proves the EFS duplicity backup, the document
 //! snapshots and the database snapshot exist, are fresh and line up. It reports through EMF
-//! metrics, an SNS message to the operators' topic and a failed invocation; two alarms turn the
-//! metric and the failed invocation into alerts on the same topic.
+//! metrics, an SNS message to the operators' topic and a failed invocation; alarms turn the
+//! metric (a failed check, or no check for a day after the first), the failed invocation and a
+//! schedule that could not invoke it into alerts on the same topic.
 //!
 //! Its role only reads: names under the bucket's `Backup/`, the passphrase object's metadata
 //! (GetObject on that one object, without kms:Decrypt, so its content cannot be read), the
@@ -28,6 +29,10 @@ use crate::template::Template;
 pub const FUNCTION: &str = "BackupCheckerFunction";
 pub const ROLE: &str = "BackupCheckerRole";
 pub const SCHEDULE: &str = "BackupCheckerSchedule";
+
+/// Hours without a check result after which `BackupCheckFailedAlarm` reports the checker
+/// silent: a daily check plus 2 hours of slack.
+pub const CHECK_SILENCE_HOURS: u32 = 26;
 
 pub fn add(t: &mut Template, o: &Options) {
     t.add_parameter(
@@ -117,24 +122,60 @@ pub fn add(t: &mut Template, o: &Options) {
             max_retries: 0,
         },
     );
+    // A check that failed pages; so does no check for a day, but not before the first check.
+    //
+    // What CloudWatch does with an alarm whose metric has never had data: nothing tells "too
+    // early" from "never ran". Treated as breaching (as before), a new stack's alarm fires
+    // within its first day, before the first check is due; treated as not breaching, a checker
+    // that stopped would never be noticed. Treated as missing, an alarm with no data in its
+    // whole evaluation range is INSUFFICIENT_DATA, which is also the state every alarm is
+    // created in, and alarm actions run only on a change of state. So:
+    // - created: INSUFFICIENT_DATA, no data, no change, no message, however long it takes;
+    // - a check ran (one datapoint of FailedChecks within the last 26 hours): OK, or ALARM if
+    //   it failed (one breaching datapoint is enough);
+    // - then no check for 26 hours (a daily check missed, 2 h of slack): INSUFFICIENT_DATA,
+    //   a change of state, and InsufficientDataActions sends it to the operators.
+    // Hourly periods, not one of a day, keep that evaluation range close to 26 hours.
     t.add_resource(
         "BackupCheckFailedAlarm",
         resource(
             "AWS::CloudWatch::Alarm",
             json!({
-                "AlarmDescription": sub("A nightly backup check of ${AWS::StackName} failed, or none ran for a day: the backups are not proven restorable. The SNS message and the BackupCheckerFunction logs name the check."),
+                "AlarmDescription": sub(&format!("A nightly backup check of ${{AWS::StackName}} failed (ALARM), or none ran for {CHECK_SILENCE_HOURS} hours after one did (INSUFFICIENT_DATA): the backups are not proven restorable. The SNS message and the BackupCheckerFunction logs name the check.")),
                 "Namespace": NAMESPACE,
                 "MetricName": FAILED_METRIC,
                 "Dimensions": [{ "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") }],
                 "Statistic": "Maximum",
-                "Period": 86400,
-                "EvaluationPeriods": 1,
+                "Period": 3600,
+                "EvaluationPeriods": CHECK_SILENCE_HOURS,
+                "DatapointsToAlarm": 1,
                 "Threshold": 0,
                 "ComparisonOperator": "GreaterThanThreshold",
-                // No check result for a day is no proof: alarm.
-                "TreatMissingData": "breaching",
+                "TreatMissingData": "missing",
                 "AlarmActions": [ref_(ALERT_TOPIC)],
-                "OKActions": [ref_(ALERT_TOPIC)]
+                "OKActions": [ref_(ALERT_TOPIC)],
+                "InsufficientDataActions": [ref_(ALERT_TOPIC)]
+            }),
+        ),
+    );
+    // The schedule could not invoke the checker (its permission gone, say): no check, and no
+    // error of the function's own either.
+    t.add_resource(
+        "BackupCheckerScheduleFailedAlarm",
+        resource(
+            "AWS::CloudWatch::Alarm",
+            json!({
+                "AlarmDescription": sub("The schedule of the backup checker of ${AWS::StackName} failed to invoke it: no backup check ran."),
+                "Namespace": "AWS/Events",
+                "MetricName": "FailedInvocations",
+                "Dimensions": [{ "Name": "RuleName", "Value": ref_(SCHEDULE) }],
+                "Statistic": "Sum",
+                "Period": 3600,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [ref_(ALERT_TOPIC)]
             }),
         ),
     );

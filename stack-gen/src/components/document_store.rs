@@ -22,6 +22,19 @@ pub const ADMIN_PASSWORD_KEY: &str = "CouchDB/admin-password.txt";
 /// CouchDB's TLS port.
 pub const COUCHDB_PORT: u16 = 6984;
 
+/// The mount points whose use each node's CloudWatch agent publishes: the document volume, and
+/// the root volume (the CouchDB image, logs).
+pub const MONITORED_PATHS: [&str; 2] = ["/", "/srv/couchdb"];
+
+/// The CouchDB instances of a stack (logical IDs), in the order [`volumes`] lists their volumes.
+pub fn nodes(o: &Options) -> Vec<&'static str> {
+    match (o.document_store(), o.dual_az) {
+        (false, _) => vec![],
+        (true, false) => vec!["CouchDBInstance"],
+        (true, true) => vec!["CouchDBInstance", "CouchReplicatedDBInstance"],
+    }
+}
+
 /// The document volumes of a stack: (logical ID, availability zone index).
 pub fn volumes(o: &Options) -> Vec<(&'static str, usize)> {
     match (o.document_store(), o.dual_az) {
@@ -82,6 +95,7 @@ pub fn add(t: &mut Template, o: &Options) {
         ),
         allow(&["s3:PutObject"], json!([bucket_objects("CouchDB/*")])),
         allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
+        crate::instance::put_metrics_statement(),
     ]);
     if o.recovery {
         // The restored volume's CouchDB has the original stack's admin password.
@@ -185,6 +199,9 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
                 "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
                 "ObjectState": crate::instance::OBJECT_STATE,
                 "LocalAPI": format!("https://127.0.0.1:{COUCHDB_PORT}"),
+                "CloudWatchAgent": crate::instance::CLOUDWATCH_AGENT,
+                "AgentPackage": crate::instance::agent_package(),
+                "AgentConfig": crate::instance::agent_config(id, &MONITORED_PATHS),
             }),
         ),
         name: if volume == "CouchDBVolume" {

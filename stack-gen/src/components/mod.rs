@@ -4,6 +4,7 @@
 use crate::options::Options;
 use crate::template::Template;
 
+pub mod alarms;
 pub mod application;
 pub mod backup_checker;
 pub mod backup_schedule;
@@ -43,7 +44,10 @@ pub fn build(t: &mut Template, o: &Options) {
     backup_checker::add(t, o);
     recovery::add(t, o);
     application::add(t, o);
+    // After what they watch (the application's health refers to its environment).
+    alarms::add(t, o);
     outputs::add(t, o);
+    alarms::add_parameter_groups(t);
     // Last: the scanner's accepted findings go into the Metadata of resources built above.
     crate::scanner::apply(t, o);
 }

@@ -14,6 +14,14 @@ use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
 use crate::template::Template;
 
+/// The logical ID of the agent's instance.
+pub const INSTANCE: &str = "NFSBackupInstance";
+
+/// The mount points whose use the agent's CloudWatch agent publishes: the root volume, where
+/// duplicity keeps its cache and temporary files. EFS (/mnt/efs) reports a size of 8 EiB: its
+/// used percentage never moves.
+pub const MONITORED_PATHS: [&str; 1] = ["/"];
+
 pub fn add(t: &mut Template, o: &Options) {
     t.add_resource(
         "NFSBackupSecurityGroup",
@@ -49,6 +57,7 @@ pub fn add(t: &mut Template, o: &Options) {
             json!([bucket_objects(&listing)]),
         ),
         allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
+        crate::instance::put_metrics_statement(),
     ]);
     if o.recovery {
         statements.extend(list_bucket(
@@ -83,6 +92,9 @@ pub fn add(t: &mut Template, o: &Options) {
                 "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
                 "ObjectState": crate::instance::OBJECT_STATE,
                 "BackupScript": include_str!("../../scripts/nfs_backup/backup.sh"),
+                "CloudWatchAgent": crate::instance::CLOUDWATCH_AGENT,
+                "AgentPackage": crate::instance::agent_package(),
+                "AgentConfig": crate::instance::agent_config(INSTANCE, &MONITORED_PATHS),
             }),
         ),
         name: "nfs-backup",
@@ -92,7 +104,7 @@ pub fn add(t: &mut Template, o: &Options) {
     let mut depends_on = vec!["EFSMountPrivate1".to_owned(), "NFSBackupPolicy".to_owned()];
     depends_on.extend(private_egress(o, "PrivateSubnet1"));
     t.add_resource(
-        "NFSBackupInstance",
+        INSTANCE,
         json!({
             "Type": "AWS::EC2::Instance",
             "DependsOn": depends_on,
@@ -106,7 +118,7 @@ pub fn add(t: &mut Template, o: &Options) {
         dns_record(
             &format!("backup.{ZONE}"),
             "A",
-            get_att("NFSBackupInstance", "PrivateIp"),
+            get_att(INSTANCE, "PrivateIp"),
         ),
     );
 }

@@ -13,7 +13,9 @@
 //! Real in the sandbox: bash and coreutils, openssl, curl, gpg, duplicity 2.1.4 and the AWS CLI
 //! (PyPI, from .venv; /snap/bin/aws once "snap install" ran, /usr/bin/aws on Amazon Linux).
 //! Recording stubs: apt-get, snap, dnf, python3 (venv + pip of cfn-bootstrap), cfn-signal,
-//! mount/mountpoint, blkid/mkfs.ext4, docker, systemctl, shutdown, logger.
+//! mount/mountpoint, blkid/mkfs.ext4, docker, systemctl, shutdown, logger; on Ubuntu the
+//! CloudWatch agent's installation: curl of its package (any other URL goes to the real curl),
+//! dpkg -i (which installs a recording amazon-cloudwatch-agent-ctl).
 
 #![allow(dead_code)]
 
@@ -255,6 +257,8 @@ impl<'a> Resolver<'a> {
         map.entry("AWS::Partition".into()).or_insert("aws".into());
         map.entry("AWS::Region".into()).or_insert(REGION.into());
         map.entry("AWS::AccountId".into()).or_insert(ACCOUNT.into());
+        map.entry("AWS::URLSuffix".into())
+            .or_insert("amazonaws.com".into());
         Resolver {
             template,
             names: map,
@@ -462,6 +466,15 @@ fn stubs(os: Os) -> Vec<(&'static str, String)> {
                 "mkfs.ext4",
                 "dev=$(eval echo \"\\$$#\"); echo \"ext4 $*\" > \"$dev\"\n".into(),
             ));
+            // The CloudWatch agent's package: a placeholder in place of AWS's .deb.
+            s.push((
+                "curl",
+                "case \"$*\" in\n  *amazoncloudwatch-agent*amazon-cloudwatch-agent.deb*)\n    out=; while [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n    echo 'amazon-cloudwatch-agent (test package)' > \"$out\"; exit 0 ;;\nesac\nexec /.host/usr/bin/curl \"$@\"\n".into(),
+            ));
+            s.push((
+                "dpkg",
+                "deb=$(eval echo \"\\$$#\")\n[ \"$1\" = -i ] && [ -s \"$deb\" ] || { echo \"dpkg stub: only -i of a downloaded package\" >&2; exit 1; }\nmkdir -p /opt/aws/amazon-cloudwatch-agent/bin\ncp /.stubs/amazon-cloudwatch-agent-ctl /opt/aws/amazon-cloudwatch-agent/bin/\n".into(),
+            ));
         }
         Os::AmazonLinux2023 => {
             s.push(("dnf", "if [ \"$*\" = 'install -y aws-cfn-bootstrap' ]; then mkdir -p /opt/aws/bin; cp /.stubs/cfn-signal /opt/aws/bin/; fi\n".into()));
@@ -480,6 +493,7 @@ fn extra_stubs() -> Vec<(&'static str, String)> {
             "code=; while [ $# -gt 0 ]; do [ \"$1\" = --exit-code ] && code=$2; shift; done; echo \"$code\" >> /.record/signals\n".into(),
         ),
         ("pip", "[ \"$1\" = install ] && cp /.stubs/cfn-signal \"$(dirname \"$0\")/cfn-signal\"\nexit 0\n".into()),
+        ("amazon-cloudwatch-agent-ctl", "exit 0\n".into()),
     ]
 }
 
@@ -687,6 +701,16 @@ impl Machine {
             bind("--ro-bind", &prefix, &prefix);
         }
         bind("--ro-bind", venv.to_str().unwrap(), venv.to_str().unwrap());
+        // A .venv that is a symlink (a git worktree sharing another's): its scripts' shebangs
+        // name the real path.
+        let real_venv = fs::canonicalize(&venv).unwrap();
+        if real_venv != venv {
+            bind(
+                "--ro-bind",
+                real_venv.to_str().unwrap(),
+                real_venv.to_str().unwrap(),
+            );
+        }
         for (link, target) in [
             ("/bin", "usr/bin"),
             ("/sbin", "usr/sbin"),
