@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 /// The Rust Lambdas the template deploys: (mapping key in `FunctionCode`, cargo package).
-pub const FUNCTIONS: [(&str, &str); 3] = [
+pub const FUNCTIONS: [(&str, &str); 4] = [
+    ("LogGroupKeeper", "log-group-keeper"),
     ("DocumentSnapshotter", "document-snapshotter"),
     ("BackupChecker", "backup-checker"),
     ("RecoveryParams", "recovery-params"),

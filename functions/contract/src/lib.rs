@@ -92,6 +92,22 @@ pub mod backup_checker {
     }
 }
 
+/// `ServiceLogGroups` (custom resource served by log-group-keeper): the log groups AWS services
+/// create for the stack, given the stack's retention and key.
+pub mod log_group_keeper {
+    /// Resource properties.
+    pub mod properties {
+        /// Log groups to create (with the key and retention) unless they exist, then adopt.
+        pub const LOG_GROUPS: &str = "LogGroups";
+        /// Prefixes under which every existing log group is adopted.
+        pub const LOG_GROUP_PREFIXES: &str = "LogGroupPrefixes";
+        /// Days to keep (a CloudWatch Logs retention value).
+        pub const RETENTION_IN_DAYS: &str = "RetentionInDays";
+        /// ARN of the KMS key the groups are encrypted with.
+        pub const KMS_KEY_ARN: &str = "KmsKeyArn";
+    }
+}
+
 /// `RecoveryManifest` / `RecoveryParameters` (custom resources served by recovery-params).
 pub mod recovery_params {
     /// `Mode`: which of the two resources this is.

@@ -13,6 +13,9 @@ use crate::template::Template;
 
 /// Master user and database name of OpenEMR's schema (as in the original).
 pub const MASTER_USER: &str = "openemr";
+/// The logs RDS exports to CloudWatch Logs, each into `/aws/rds/instance/<id>/<log>` (a group
+/// RDS creates unless it exists: `logs::add_service_log_groups` makes or adopts them).
+pub const LOG_EXPORTS: [&str; 2] = ["error", "slowquery"];
 /// The parameter that makes the database refuse connections without TLS, and its condition.
 pub const REQUIRE_TLS_PARAMETER: &str = "DatabaseRequireTLS";
 const REQUIRE_TLS_CONDITION: &str = "DatabaseRequiresTLS";
@@ -121,7 +124,7 @@ pub fn add(t: &mut Template, o: &Options) {
         "PreferredMaintenanceWindow": rds_maintenance_window(),
         "CopyTagsToSnapshot": true,
         "DeletionProtection": !o.dev,
-        "EnableCloudwatchLogsExports": ["error", "slowquery"],
+        "EnableCloudwatchLogsExports": LOG_EXPORTS,
         "Tags": [crate::cfn::name_tag("database")]
     });
     if o.recovery {

@@ -1,10 +1,14 @@
 //! Logs: how long the stack's CloudWatch log groups keep what they hold (one parameter,
 //! HIPAA-minded default of a year, up to ten) and the key they are encrypted with. Every log
-//! group the template makes is [`log_group`]; Elastic Beanstalk's take the same retention.
+//! group the template makes is [`log_group`]; the groups AWS services make themselves (RDS's
+//! exports, Elastic Beanstalk's streamed logs) get both from `ServiceLogGroups`
+//! ([`add_service_log_groups`], the log-group-keeper function).
 
 use serde_json::{Value, json};
 
-use crate::cfn::{ref_, sub};
+use stack_contract::log_group_keeper::properties;
+
+use crate::cfn::{allow, get_att, ref_, resource, sub};
 use crate::components::foundation::{account_administers_key, keep_policy};
 use crate::options::Options;
 use crate::template::Template;
@@ -81,4 +85,72 @@ pub fn log_group(name: Option<Value>) -> Value {
         "UpdateReplacePolicy": "Retain",
         "Properties": properties
     })
+}
+
+/// Logical IDs of the keeper and its custom resource.
+pub const KEEPER_FUNCTION: &str = "LogGroupKeeperFunction";
+pub const SERVICE_LOG_GROUPS: &str = "ServiceLogGroups";
+
+/// The ARN pattern of the log groups under `prefix` (an `Fn::Sub` text).
+fn log_groups_under(prefix: &str) -> Value {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{prefix}*"
+    ))
+}
+
+/// `ServiceLogGroups`: RDS's export groups (created with the key and retention before RDS
+/// writes into them, or adopted if it already has) and Elastic Beanstalk's (adopted once the
+/// environment made them). Their names exist only with the database and the environment, so
+/// the resource comes after both; a change of LogRetentionDays updates it.
+pub fn add_service_log_groups(t: &mut Template, _o: &Options) {
+    use crate::lambda::{RustFunction, add_function, add_role};
+    let rds = "/aws/rds/instance/${RDSInstance}/";
+    let beanstalk = "/aws/elasticbeanstalk/${EBEnvironment}/";
+    add_role(
+        t,
+        "LogGroupKeeperRole",
+        KEEPER_FUNCTION,
+        vec![
+            // DescribeLogGroups is authorised on the account's log groups as a whole.
+            allow(&["logs:DescribeLogGroups"], json!([log_groups_under("")])),
+            allow(
+                &[
+                    "logs:CreateLogGroup",
+                    "logs:PutRetentionPolicy",
+                    "logs:AssociateKmsKey",
+                ],
+                json!([log_groups_under(rds), log_groups_under(beanstalk)]),
+            ),
+        ],
+    );
+    add_function(
+        t,
+        RustFunction {
+            id: KEEPER_FUNCTION,
+            code: "LogGroupKeeper",
+            role: "LogGroupKeeperRole",
+            description: "Gives the log groups RDS and Elastic Beanstalk create for the stack its retention and log key (ServiceLogGroups)",
+            environment: json!({}),
+            timeout_seconds: 120,
+            memory_mb: 128,
+            reserved_concurrency: 1,
+        },
+    );
+    let exports: Vec<Value> = crate::components::database::LOG_EXPORTS
+        .iter()
+        .map(|log| sub(&format!("{rds}{log}")))
+        .collect();
+    t.add_resource(
+        SERVICE_LOG_GROUPS,
+        resource(
+            "AWS::CloudFormation::CustomResource",
+            json!({
+                "ServiceToken": get_att(KEEPER_FUNCTION, "Arn"),
+                (properties::LOG_GROUPS): exports,
+                (properties::LOG_GROUP_PREFIXES): [sub(beanstalk)],
+                (properties::RETENTION_IN_DAYS): ref_(RETENTION_PARAMETER),
+                (properties::KMS_KEY_ARN): get_att(LOG_KEY, "Arn")
+            }),
+        ),
+    );
 }

@@ -44,6 +44,8 @@ pub fn build(t: &mut Template, o: &Options) {
     backup_checker::add(t, o);
     recovery::add(t, o);
     application::add(t, o);
+    // After the services whose log groups it adopts.
+    logs::add_service_log_groups(t, o);
     // After what they watch (the application's health refers to its environment).
     alarms::add(t, o);
     outputs::add(t, o);

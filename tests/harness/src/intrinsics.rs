@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-/// `{"Ref": x}` (looked up as `x`) and `{"Fn::GetAtt": [a, b]}` (as `a.b`) replaced by what
-/// `lookup` gives. A name `lookup` does not know, or any other intrinsic, is a wiring error:
+/// `{"Ref": x}` (looked up as `x`), `{"Fn::GetAtt": [a, b]}` (as `a.b`) and the `${...}` of a
+/// `{"Fn::Sub": "text"}` replaced by what `lookup` gives. A name `lookup` does not know, or any other intrinsic, is a wiring error:
 /// it panics naming it.
 pub fn resolve(value: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
     match value {
@@ -22,6 +22,30 @@ pub fn resolve(value: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
             lookup(&name).unwrap_or_else(|| {
                 panic!("the template reads {name}, which the test does not provide")
             })
+        }
+        // `{"Fn::Sub": "text"}`: each `${name}` (a Ref or `a.b` GetAtt) replaced by its text.
+        Value::Object(map) if map.len() == 1 && map["Fn::Sub"].is_string() => {
+            let mut rest = map["Fn::Sub"].as_str().unwrap_or_default();
+            let mut out = String::new();
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let end = rest[start..]
+                    .find('}')
+                    .unwrap_or_else(|| panic!("unclosed ${{ in {value}"))
+                    + start;
+                let name = &rest[start + 2..end];
+                let found = lookup(name).unwrap_or_else(|| {
+                    panic!("the template substitutes {name}, which the test does not provide")
+                });
+                out.push_str(
+                    found
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{name} is not text")),
+                );
+                rest = &rest[end + 1..];
+            }
+            out.push_str(rest);
+            Value::String(out)
         }
         Value::Object(map) if map.keys().any(|k| k.starts_with("Fn::")) => {
             panic!("unexpected intrinsic in a custom resource's properties: {value}")
