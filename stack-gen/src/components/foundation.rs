@@ -206,41 +206,31 @@ pub fn add(t: &mut Template, o: &Options) {
 fn add_alerts(t: &mut Template, o: &Options) {
     t.add_resource(
         "OperatorAlertsKey",
-        json!({
-            "Type": "AWS::KMS::Key",
-            "DeletionPolicy": keep_policy(o, "Retain"),
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "Description": sub("OpenEMR ${AWS::StackName}: operator alert messages"),
-                "EnableKeyRotation": true,
-                "PendingWindowInDays": 30,
-                "KeyPolicy": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        account_administers_key(),
-                        {
-                            "Sid": "CloudWatchAlarmsPublish",
-                            "Effect": "Allow",
-                            "Principal": { "Service": "cloudwatch.amazonaws.com" },
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
-                            "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
-                        },
-                        {
-                            "Sid": "AccountPublishesThroughSNS",
-                            "Effect": "Allow",
-                            "Principal": { "AWS": "*" },
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
-                            "Condition": { "StringEquals": {
-                                "kms:CallerAccount": ref_("AWS::AccountId"),
-                                "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com")
-                            } }
-                        }
-                    ]
-                }
-            }
-        }),
+        stack_key(
+            o,
+            "operator alert messages",
+            vec![
+                json!({
+                    "Sid": "CloudWatchAlarmsPublish",
+                    "Effect": "Allow",
+                    "Principal": { "Service": "cloudwatch.amazonaws.com" },
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
+                }),
+                json!({
+                    "Sid": "AccountPublishesThroughSNS",
+                    "Effect": "Allow",
+                    "Principal": { "AWS": "*" },
+                    "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                    "Resource": "*",
+                    "Condition": { "StringEquals": {
+                        "kms:CallerAccount": ref_("AWS::AccountId"),
+                        "kms:ViaService": sub("sns.${AWS::Region}.amazonaws.com")
+                    } }
+                }),
+            ],
+        ),
     );
     t.add_resource(
         ALERT_TOPIC,
@@ -255,8 +245,27 @@ fn add_alerts(t: &mut Template, o: &Options) {
     );
 }
 
+/// A KMS key of the stack: rotating, 30 days' deletion window, kept when the stack goes (what
+/// it encrypted may outlive the stack), administered by the account through IAM, and usable
+/// by whatever `statements` allow. `purpose` ends its Description.
+pub fn stack_key(o: &Options, purpose: &str, statements: Vec<Value>) -> Value {
+    let mut all = vec![account_administers_key()];
+    all.extend(statements);
+    json!({
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": keep_policy(o, "Retain"),
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": sub(&format!("OpenEMR ${{AWS::StackName}}: {purpose}")),
+            "EnableKeyRotation": true,
+            "PendingWindowInDays": 30,
+            "KeyPolicy": { "Version": "2012-10-17", "Statement": all }
+        }
+    })
+}
+
 /// The account administers a key through IAM (AWS's default key policy statement).
-pub fn account_administers_key() -> Value {
+fn account_administers_key() -> Value {
     json!({
         "Sid": "AccountAdministersThroughIAM",
         "Effect": "Allow",
@@ -267,24 +276,9 @@ pub fn account_administers_key() -> Value {
 }
 
 fn add_key(t: &mut Template, o: &Options) {
-    t.add_resource(
-        "OpenEMRKey",
-        json!({
-            "Type": "AWS::KMS::Key",
-            "DeletionPolicy": keep_policy(o, "Retain"),
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "Description": sub("OpenEMR ${AWS::StackName}: database, documents, file system, backups"),
-                "EnableKeyRotation": true,
-                "PendingWindowInDays": 30,
-                "KeyPolicy": {
-                    "Version": "2012-10-17",
-                    "Statement": [account_administers_key()]
-                },
-                "Tags": [name_tag("key")]
-            }
-        }),
-    );
+    let mut key = stack_key(o, "database, documents, file system, backups", vec![]);
+    key["Properties"]["Tags"] = json!([name_tag("key")]);
+    t.add_resource("OpenEMRKey", key);
 }
 
 fn add_bucket(t: &mut Template, o: &Options) {
@@ -497,30 +491,18 @@ fn add_trail(t: &mut Template, o: &Options) {
     // whose policy may not let CloudTrail use it.
     t.add_resource(
         "CloudTrailKey",
-        json!({
-            "Type": "AWS::KMS::Key",
-            "DeletionPolicy": keep_policy(o, "Retain"),
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "Description": sub("OpenEMR ${AWS::StackName}: CloudTrail log files"),
-                "EnableKeyRotation": true,
-                "PendingWindowInDays": 30,
-                "KeyPolicy": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        account_administers_key(),
-                        {
-                            "Sid": "CloudTrailEncryptsLogs",
-                            "Effect": "Allow",
-                            "Principal": { "Service": "cloudtrail.amazonaws.com" },
-                            "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"],
-                            "Resource": "*",
-                            "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
-                        }
-                    ]
-                }
-            }
-        }),
+        stack_key(
+            o,
+            "CloudTrail log files",
+            vec![json!({
+                "Sid": "CloudTrailEncryptsLogs",
+                "Effect": "Allow",
+                "Principal": { "Service": "cloudtrail.amazonaws.com" },
+                "Action": ["kms:GenerateDataKey*", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": { "StringEquals": { "aws:SourceArn": trail_arn() } }
+            })],
+        ),
     );
     t.add_resource(
         "CloudTrailLogGroup",

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use stack_contract::log_group_keeper::properties;
 
 use crate::cfn::{allow, get_att, ref_, resource, sub};
-use crate::components::foundation::{account_administers_key, keep_policy};
+use crate::components::foundation::stack_key;
 use crate::options::Options;
 use crate::template::Template;
 
@@ -38,33 +38,20 @@ pub fn add(t: &mut Template, o: &Options) {
     // whose policy it cannot extend to CloudWatch Logs.
     t.add_resource(
         LOG_KEY,
-        json!({
-            "Type": "AWS::KMS::Key",
-            // Kept: retained log groups stay readable only with it.
-            "DeletionPolicy": keep_policy(o, "Retain"),
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "Description": sub("OpenEMR ${AWS::StackName}: CloudWatch log groups"),
-                "EnableKeyRotation": true,
-                "PendingWindowInDays": 30,
-                "KeyPolicy": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        account_administers_key(),
-                        {
-                            "Sid": "CloudWatchLogsEncryptsTheAccountsLogGroups",
-                            "Effect": "Allow",
-                            "Principal": { "Service": sub("logs.${AWS::Region}.amazonaws.com") },
-                            "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
-                            "Resource": "*",
-                            "Condition": { "ArnLike": {
-                                "kms:EncryptionContext:aws:logs:arn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")
-                            } }
-                        }
-                    ]
-                }
-            }
-        }),
+        stack_key(
+            o,
+            "CloudWatch log groups",
+            vec![json!({
+                "Sid": "CloudWatchLogsEncryptsTheAccountsLogGroups",
+                "Effect": "Allow",
+                "Principal": { "Service": sub("logs.${AWS::Region}.amazonaws.com") },
+                "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+                "Resource": "*",
+                "Condition": { "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*")
+                } }
+            })],
+        ),
     );
 }
 
