@@ -87,18 +87,10 @@ pub fn add_code_location(t: &mut Template, code: &crate::options::CodeLocation) 
         bucket["Default"] = json!(name);
     }
     t.add_parameter("LambdaCodeBucket", bucket);
-    t.add_parameter(
+    t.add_switch(
         "ReserveLambdaConcurrency",
-        json!({
-            "Type": "String",
-            "Default": "true",
-            "AllowedValues": ["true", "false"],
-            "Description": "Reserve concurrency for the stack's Lambdas, so a runaway elsewhere cannot starve backups. Set false on accounts whose concurrency quota is too small to reserve any (new accounts)."
-        }),
-    );
-    t.add_condition(
         "ReserveConcurrency",
-        json!({ "Fn::Equals": [ref_("ReserveLambdaConcurrency"), "true"] }),
+        "Reserve concurrency for the stack's Lambdas, so a runaway elsewhere cannot starve backups. Set false on accounts whose concurrency quota is too small to reserve any (new accounts).",
     );
     let mut mapping = serde_json::Map::new();
     for (name, _) in crate::options::FUNCTIONS {

@@ -58,6 +58,24 @@ impl Template {
         self.resources.get_mut(id)
     }
 
+    /// A `"true"`/`"false"` parameter (default `"true"`) and `condition`, which holds when it is
+    /// `"true"`: the shape of every on/off choice the administrator makes.
+    pub fn add_switch(&mut self, parameter: &str, condition: &str, description: &str) {
+        self.add_parameter(
+            parameter,
+            serde_json::json!({
+                "Type": "String",
+                "Default": "true",
+                "AllowedValues": ["true", "false"],
+                "Description": description
+            }),
+        );
+        self.add_condition(
+            condition,
+            serde_json::json!({ "Fn::Equals": [{ "Ref": parameter }, "true"] }),
+        );
+    }
+
     /// The whole template as JSON; empty sections are left out.
     pub fn to_json(&self) -> Value {
         let mut root = Map::new();

@@ -30,18 +30,10 @@ pub fn add(t: &mut Template, o: &Options) {
         json!({ "Type": "String", "Default": "8.4", "AllowedValues": ["8.0", "8.4"], "Description": "MySQL major version; minor versions are upgraded automatically in the maintenance window." }),
         );
     }
-    t.add_parameter(
+    t.add_switch(
         REQUIRE_TLS_PARAMETER,
-        json!({
-            "Type": "String",
-            "Default": "true",
-            "AllowedValues": ["true", "false"],
-            "Description": "true: the database refuses connections without TLS (require_secure_transport). The application bundle must connect with TLS (README, \"The application bundle\"); false only for a bundle that cannot yet."
-        }),
-    );
-    t.add_condition(
         REQUIRE_TLS_CONDITION,
-        json!({ "Fn::Equals": [ref_(REQUIRE_TLS_PARAMETER), "true"] }),
+        "true: the database refuses connections without TLS (require_secure_transport). The application bundle must connect with TLS (README, \"The application bundle\"); false only for a bundle that cannot yet.",
     );
     t.add_parameter(
         "DBInstanceClass",

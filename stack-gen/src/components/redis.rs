@@ -16,18 +16,10 @@ use crate::template::Template;
 pub const REQUIRE_TLS_PARAMETER: &str = "RedisRequireTLS";
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_parameter(
+    t.add_switch(
         REQUIRE_TLS_PARAMETER,
-        json!({
-            "Type": "String",
-            "Default": "true",
-            "AllowedValues": ["true", "false"],
-            "Description": "true: Redis accepts TLS connections only (TransitEncryptionMode required); the bundle's session handler must use tls:// (README, \"The application bundle\"). false: TLS preferred, plain connections accepted too."
-        }),
-    );
-    t.add_condition(
         "RedisRequiresTLS",
-        json!({ "Fn::Equals": [ref_(REQUIRE_TLS_PARAMETER), "true"] }),
+        "true: Redis accepts TLS connections only (TransitEncryptionMode required); the bundle's session handler must use tls:// (README, \"The application bundle\"). false: TLS preferred, plain connections accepted too.",
     );
     t.add_resource(
         "RedisSecurityGroup",
