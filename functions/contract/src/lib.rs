@@ -171,3 +171,104 @@ pub mod recovery_params {
         ];
     }
 }
+
+/// The restore drill (`functions/restore-drill`, `components/restore_drill.rs`): one zip, three
+/// deployments told apart by the `task` of their input — the orchestrator's tasks (state machine
+/// `RestoreDrillStateMachine` in the source stack), the nightly fingerprint recorder (source
+/// stack, in its VPC) and the verifier (drill stack, in the drill's VPC).
+pub mod restore_drill {
+    /// Field of every task input naming the task; the values below.
+    pub const TASK: &str = "task";
+    /// Orchestrator tasks, in the order the state machine runs them.
+    pub const TASK_GATHER: &str = "gather";
+    pub const TASK_BUILD: &str = "build";
+    pub const TASK_CHECK: &str = "check";
+    pub const TASK_VERIFY: &str = "verify";
+    pub const TASK_TEARDOWN: &str = "teardown";
+    pub const TASK_CHECK_TEARDOWN: &str = "check-teardown";
+    pub const TASK_REPORT: &str = "report";
+    /// The recorder's task (scheduled input of `FingerprintRecorderFunction`).
+    pub const TASK_RECORD_FINGERPRINT: &str = "record-fingerprint";
+    /// Field of a task input holding the drill's state (the state machine's `$`).
+    pub const STATE: &str = "state";
+    /// Where the state machine's Catch puts a failed step's error (`{Error, Cause}`).
+    pub const ERROR: &str = "error";
+    /// Field of the state the Choice states read after `check` / `check-teardown`: one of the
+    /// `OUTCOME_*` values.
+    pub const OUTCOME: &str = "outcome";
+    pub const OUTCOME_WAITING: &str = "waiting";
+    pub const OUTCOME_READY: &str = "ready";
+    pub const OUTCOME_FAILED: &str = "failed";
+    pub const OUTCOME_TIMED_OUT: &str = "timed_out";
+    pub const OUTCOME_DELETED: &str = "deleted";
+    /// Field of the state: the drill stack's verifier function name (the `Verify` state invokes
+    /// it by name, `FunctionName.$`), and the final verdict the last Choice reads (`true`/`false`).
+    pub const VERIFIER_FUNCTION: &str = "verifier_function";
+    pub const DRILL_OK: &str = "ok";
+
+    /// Tag on the drill stack (CloudFormation propagates it to every resource that takes tags);
+    /// the drill's roles may act only on what carries it. Its value is [`DRILL_TAG_VALUE`].
+    pub const DRILL_TAG: &str = "openemr:drill";
+    pub const DRILL_TAG_VALUE: &str = "true";
+    /// Tag on the drill stack: which stack it is a drill of (its value, the source's name).
+    pub const SOURCE_STACK_TAG: &str = "openemr:drill-of";
+    /// Drill stacks are named `<source stack>-drill-<yyyymmdd>`.
+    pub const STACK_INFIX: &str = "-drill-";
+    /// The verifier's function name in the drill stack: `<drill stack>-verifier`.
+    pub const VERIFIER_SUFFIX: &str = "-verifier";
+    /// Output of the drill stack naming its verifier function.
+    pub const VERIFIER_OUTPUT: &str = "DrillVerifierFunction";
+    /// Output of the drill stack: the application's URL inside the drill network.
+    pub const APPLICATION_URL_OUTPUT: &str = "DrillApplicationURL";
+
+    /// Keys in the stack bucket (SSE-KMS with the stack key).
+    pub const FINGERPRINT_KEY: &str = "recovery/fingerprint.json";
+    /// Reports: `recovery/drills/<yyyy-mm-dd>.json`.
+    pub const REPORT_PREFIX: &str = "recovery/drills/";
+
+    /// EMF metrics (namespace, dimension `Stack`).
+    pub const NAMESPACE: &str = "OpenEMR/RestoreDrill";
+    pub const STACK_DIMENSION: &str = "Stack";
+    pub const OK_METRIC: &str = "DrillOk";
+    pub const RECOVERY_MINUTES_METRIC: &str = "RecoveryMinutes";
+    pub const DATA_AGE_HOURS_METRIC: &str = "DataAgeHours";
+
+    /// The orchestrator's environment (`RestoreDrillFunction`).
+    pub mod orchestrator {
+        pub const STACK_NAME: &str = "STACK_NAME";
+        pub const BUCKET: &str = "BUCKET";
+        pub const KMS_KEY_ARN: &str = "KMS_KEY_ARN";
+        /// HTTPS URL of the drill template (`stack-ops package` uploads it, content-addressed).
+        pub const TEMPLATE_URL: &str = "DRILL_TEMPLATE_URL";
+        /// The CloudFormation service role the drill stack is created and deleted with.
+        pub const STACK_ROLE_ARN: &str = "DRILL_STACK_ROLE_ARN";
+        pub const TOPIC: &str = "ALERT_TOPIC_ARN";
+        pub const WAIT_MINUTES: &str = "DRILL_WAIT_MINUTES";
+        pub const TOLERANCE_PERCENT: &str = "DRILL_TOLERANCE_PERCENT";
+        /// Defaults of `DrillWaitMinutes` / `DrillTolerancePercent`, also the function's.
+        pub const DEFAULT_WAIT_MINUTES: u32 = 120;
+        pub const DEFAULT_TOLERANCE_PERCENT: u32 = 1;
+    }
+
+    /// The recorder's and the verifier's environment: where the data is.
+    pub mod data {
+        pub const STACK_NAME: &str = "STACK_NAME";
+        /// The stack's bucket: the manifest (database user and password), the CouchDB admin
+        /// password and CA, and (recorder) where the fingerprint goes.
+        pub const BUCKET: &str = "BUCKET";
+        pub const KMS_KEY_ARN: &str = "KMS_KEY_ARN";
+        pub const DB_HOST: &str = "DB_HOST";
+        pub const DB_PORT: &str = "DB_PORT";
+        /// `true`: TLS, the server checked against the site's RDS CA bundle on EFS.
+        pub const DB_TLS: &str = "DB_TLS";
+        /// Base URL of CouchDB (`https://couchdb.openemr.internal:6984`); unset without a
+        /// document store.
+        pub const COUCHDB_URL: &str = "COUCHDB_URL";
+        /// Where the Lambda mounts EFS (OpenEMR's `sites/`).
+        pub const EFS_MOUNT: &str = "EFS_MOUNT";
+        /// Verifier only: the application's URL inside the drill network.
+        pub const APPLICATION_URL: &str = "APPLICATION_URL";
+        /// The Lambda file-system mount path both use.
+        pub const DEFAULT_EFS_MOUNT: &str = "/mnt/efs";
+    }
+}
