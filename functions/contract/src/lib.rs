@@ -19,6 +19,10 @@ pub mod bucket {
     pub const FULL_BACKUP_PATTERN: &str = "Backup/duplicity-full.*";
     /// The recovery manifest: time zone, sizes, password of the stack (SSE-KMS).
     pub const MANIFEST_KEY: &str = "recovery/manifest.json";
+    /// The CouchDB admin password (SSE-KMS), written by the first document-store node.
+    pub const COUCHDB_ADMIN_PASSWORD_KEY: &str = "CouchDB/admin-password.txt";
+    /// The stack's own CA certificate (signs CouchDB's and the instances' certificates).
+    pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
 }
 
 /// Tags on the resources a function finds by tag.
@@ -221,8 +225,18 @@ pub mod restore_drill {
     /// Output of the drill stack: the application's URL inside the drill network.
     pub const APPLICATION_URL_OUTPUT: &str = "DrillApplicationURL";
 
+    /// Parameter values a drill stack always gets, whatever the source uses: the smallest
+    /// instance classes that still run OpenEMR (a drill proves the data, not the capacity).
+    /// The drill template must accept them (stack-gen's tests check).
+    pub const DRILL_PARAMETER_OVERRIDES: &[(&str, &str)] = &[
+        ("DBInstanceClass", "db.t4g.micro"),
+        ("BeanstalkInstanceType", "t3.small"),
+    ];
+
     /// Keys in the stack bucket (SSE-KMS with the stack key).
     pub const FINGERPRINT_KEY: &str = "recovery/fingerprint.json";
+    /// A copy of the newest passed drill's report; the backup checker reads its age.
+    pub const LAST_SUCCESS_KEY: &str = "recovery/drills/last-success.json";
     /// Reports: `recovery/drills/<yyyy-mm-dd>.json`.
     pub const REPORT_PREFIX: &str = "recovery/drills/";
 

@@ -20,6 +20,7 @@ pub mod intrinsics;
 pub mod logs;
 pub mod recovery;
 pub mod response_url;
+pub mod servers;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

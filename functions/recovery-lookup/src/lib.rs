@@ -1,0 +1,543 @@
+//! A stack's recovery inputs, read through the AWS SDK: one implementation for
+//! `stack-ops recovery-params --stack NAME` (which writes the parameters file of the recovery
+//! stack, so nobody hunts the console for four identifiers) and the restore drill's gather
+//! step (which builds that stack itself). Gather ([`stack_facts`], [`db_snapshots`], ...),
+//! decide ([`newest_completed`], [`parameters_file`]), and the caller acts.
+//!
+//! From the stack (`DescribeStacks`, `ListStackResources`):
+//! - `RecoveryKMSKey`: the stack's `OpenEMRKey` (its ARN via KMS `DescribeKey`), or the
+//!   stack's own `RecoveryKMSKey` parameter when the stack is itself a recovery stack;
+//! - `RecoveryS3Bucket`: the `S3Bucket` resource;
+//! - `RecoveryRDSSnapshotARN`: the newest *available* snapshot (manual or automated) of the
+//!   `RDSInstance` resource's database;
+//! - `RecoveryCouchDBSnapshot`: the newest *completed* EBS snapshot of the `CouchDBVolume`
+//!   resource (left out when the recovery template has no document store);
+//! - `TimeZone`: the stack's own TimeZone parameter (a recovery stack's is usually empty:
+//!   "from the manifest"); for a stack built by the original generator this is what the
+//!   recovery falls back on, since that stack wrote no manifest;
+//! - every other parameter the recovery template shares with the stack (key pair, instance
+//!   classes, backup hour, ...), copied, except secret ones.
+//!
+//! The parameters file is made for a given recovery template's declared parameters
+//! ([`declared_parameters`]): stack-ops generates that template from the same flags, the drill
+//! reads the uploaded one's (`GetTemplateSummary`). Errors name the stack, the resource and
+//! what is missing.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, bail};
+use aws_clients::ApiError;
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+use stack_contract::recovery_params::resolve;
+
+/// Logical IDs the look-up reads.
+pub const BUCKET: &str = "S3Bucket";
+pub const KEY: &str = "OpenEMRKey";
+pub const DATABASE: &str = "RDSInstance";
+pub const DOCUMENT_VOLUME: &str = "CouchDBVolume";
+
+/// A snapshot candidate: identifier (ARN or id), status, creation time (seconds since epoch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub id: String,
+    pub status: String,
+    pub created: f64,
+}
+
+/// The newest candidate whose status is `done` (pending and failed snapshots are not restorable).
+pub fn newest_completed<'a>(candidates: &'a [Candidate], done: &str) -> Option<&'a Candidate> {
+    candidates
+        .iter()
+        .filter(|c| c.status == done)
+        .max_by(|a, b| a.created.total_cmp(&b.created))
+}
+
+/// What was read from the stack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackFacts {
+    pub name: String,
+    /// Parameter values as CloudFormation shows them (NoEcho ones are `****`).
+    pub parameters: BTreeMap<String, String>,
+    /// Logical ID -> physical ID.
+    pub resources: BTreeMap<String, String>,
+}
+
+/// The four (or three) recovery identifiers found for the stack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub kms_key_arn: String,
+    pub bucket: String,
+    pub rds_snapshot_arn: String,
+    /// When that snapshot was taken (seconds since the epoch): the age of the restored data.
+    pub rds_snapshot_time: f64,
+    pub couchdb_snapshot: Option<String>,
+}
+
+/// A parameter the recovery template declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declared {
+    pub name: String,
+    /// NoEcho: a secret, never copied from the stack.
+    pub no_echo: bool,
+}
+
+/// The parameters a template (JSON) declares, in its order.
+pub fn declared_parameters(template: &Value) -> Vec<Declared> {
+    template["Parameters"]
+        .as_object()
+        .map(|parameters| {
+            parameters
+                .iter()
+                .map(|(name, declaration)| Declared {
+                    name: name.clone(),
+                    no_echo: declaration["NoEcho"] == json!(true),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The parameters file: the recovery template's parameters, in its order, with the values
+/// found and the stack's own values for the parameters both share. Secret parameters of the
+/// recovery template and masked (`****`) values are never copied.
+pub fn parameters_file(
+    declared: &[Declared],
+    stack: &StackFacts,
+    found: &Found,
+) -> anyhow::Result<Value> {
+    let declares = |name: &str| declared.iter().any(|d| d.name == name);
+    let mut values: BTreeMap<&str, String> = BTreeMap::new();
+    values.insert(resolve::KMS_KEY, found.kms_key_arn.clone());
+    values.insert(resolve::BUCKET, found.bucket.clone());
+    values.insert(resolve::RDS_SNAPSHOT, found.rds_snapshot_arn.clone());
+    match (&found.couchdb_snapshot, declares(resolve::COUCHDB_SNAPSHOT)) {
+        (Some(snapshot), true) => {
+            values.insert(resolve::COUCHDB_SNAPSHOT, snapshot.clone());
+        }
+        (None, true) => bail!(
+            "stack {} has no {DOCUMENT_VOLUME} resource (built with --skip-document-store?): generate the recovery stack with --skip-document-store too",
+            stack.name
+        ),
+        (Some(_), false) => bail!(
+            "stack {} keeps patient documents on {DOCUMENT_VOLUME}, but the recovery template has no document store: leave out --skip-document-store, or the documents are not restored",
+            stack.name
+        ),
+        (None, false) => {}
+    }
+    let mut file = Vec::new();
+    for Declared { name, no_echo } in declared {
+        let value = match values.get(name.as_str()) {
+            Some(value) => Some(value.clone()),
+            None if *no_echo => None,
+            None => stack
+                .parameters
+                .get(name)
+                .filter(|v| v.as_str() != "****")
+                .cloned(),
+        };
+        if let Some(value) = value {
+            file.push(json!({ "ParameterKey": name, "ParameterValue": value }));
+        }
+    }
+    Ok(Value::Array(file))
+}
+
+impl StackFacts {
+    /// The physical id of `logical` (`what` says what it is, for the error).
+    pub fn resource(&self, logical: &str, what: &str) -> anyhow::Result<String> {
+        self.resources.get(logical).cloned().ok_or_else(|| {
+            anyhow!(
+                "stack {} has no {logical} resource ({what}): is it an OpenEMR stack?",
+                self.name
+            )
+        })
+    }
+}
+
+/// The newest available snapshot of the database `db`, or what to do.
+pub fn newest_db_snapshot(
+    stack: &StackFacts,
+    db: &str,
+    candidates: &[Candidate],
+) -> anyhow::Result<String> {
+    newest_completed(candidates, "available")
+        .map(|c| c.id.clone())
+        .ok_or_else(|| anyhow!(
+            "database {db} ({DATABASE} of stack {}) has no available snapshot ({} in other states): take one (aws rds create-db-snapshot) or wait for the nightly backup",
+            stack.name,
+            candidates.len()
+        ))
+}
+
+/// The newest completed snapshot of the document volume `volume`, or what to do.
+pub fn newest_volume_snapshot(
+    stack: &StackFacts,
+    volume: &str,
+    candidates: &[Candidate],
+) -> anyhow::Result<String> {
+    newest_completed(candidates, "completed")
+        .map(|c| c.id.clone())
+        .ok_or_else(|| anyhow!(
+            "volume {volume} ({DOCUMENT_VOLUME} of stack {}) has no completed snapshot ({} in other states): wait for the document snapshotter or take one (aws ec2 create-snapshot)",
+            stack.name,
+            candidates.len()
+        ))
+}
+
+/// `DescribeStacks` and `ListStackResources` (all pages): the stack's parameters and resources.
+pub async fn stack_facts(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+    region: &str,
+) -> anyhow::Result<StackFacts> {
+    let described = cfn
+        .describe_stacks()
+        .stack_name(stack_name)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "stack {stack_name} not found in {region} ({})",
+                ApiError::from_sdk(&e)
+            )
+        })?;
+    let stack = described
+        .stacks()
+        .first()
+        .ok_or_else(|| anyhow!("stack {stack_name} not found in {region}"))?;
+    let parameters = stack
+        .parameters()
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.parameter_key()?.to_owned(),
+                p.parameter_value()?.to_owned(),
+            ))
+        })
+        .collect();
+    Ok(StackFacts {
+        name: stack_name.to_owned(),
+        parameters,
+        resources: stack_resources(cfn, stack_name).await?,
+    })
+}
+
+/// `ListStackResources`, every page: logical ID -> physical ID.
+async fn stack_resources(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack_name: &str,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut resources = BTreeMap::new();
+    let mut pages = cfn
+        .list_stack_resources()
+        .stack_name(stack_name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow!(
+                "listing the resources of stack {stack_name}: {}",
+                ApiError::from_sdk(&e)
+            )
+        })?;
+        for r in page.stack_resource_summaries() {
+            if let (Some(logical), Some(physical)) =
+                (r.logical_resource_id(), r.physical_resource_id())
+            {
+                resources.insert(logical.to_owned(), physical.to_owned());
+            }
+        }
+    }
+    Ok(resources)
+}
+
+/// KMS `DescribeKey`: the ARN of the stack's key (`key_id` is its physical id).
+pub async fn key_arn(
+    kms: &aws_sdk_kms::Client,
+    stack: &StackFacts,
+    key_id: &str,
+) -> anyhow::Result<String> {
+    kms.describe_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "KMS key {key_id} ({KEY} of stack {}) not readable: {}",
+                stack.name,
+                ApiError::from_sdk(&e)
+            )
+        })?
+        .key_metadata
+        .and_then(|m| m.arn)
+        .ok_or_else(|| anyhow!("KMS key {key_id} has no ARN"))
+}
+
+/// `DescribeDBSnapshots` of the database `db`, every page.
+pub async fn db_snapshots(rds: &aws_sdk_rds::Client, db: &str) -> anyhow::Result<Vec<Candidate>> {
+    let mut candidates = Vec::new();
+    let mut pages = rds
+        .describe_db_snapshots()
+        .db_instance_identifier(db)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            anyhow!(
+                "listing the snapshots of database {db}: {}",
+                ApiError::from_sdk(&e)
+            )
+        })?;
+        candidates.extend(page.db_snapshots().iter().map(|s| {
+            Candidate {
+                id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
+                status: s.status().unwrap_or_default().to_owned(),
+                created: s
+                    .snapshot_create_time()
+                    .map(|t| t.as_secs_f64())
+                    .unwrap_or(0.0),
+            }
+        }));
+    }
+    Ok(candidates)
+}
+
+/// `DescribeSnapshots` (this account's) of the EBS volume `volume`.
+pub async fn volume_snapshots(
+    ec2: &aws_sdk_ec2::Client,
+    volume: &str,
+) -> anyhow::Result<Vec<Candidate>> {
+    let out = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("volume-id")
+                .values(volume)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "listing the snapshots of volume {volume}: {}",
+                ApiError::from_sdk(&e)
+            )
+        })?;
+    Ok(out
+        .snapshots()
+        .iter()
+        .map(|s| Candidate {
+            id: s.snapshot_id().unwrap_or_default().to_owned(),
+            status: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            created: s.start_time().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+        })
+        .collect())
+}
+
+/// Reads the stack and its snapshots: one gather per question, the choices by the pure
+/// functions above.
+pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(StackFacts, Found)> {
+    let region = config.region().map(ToString::to_string).unwrap_or_default();
+    let stack = stack_facts(
+        &aws_sdk_cloudformation::Client::new(config),
+        stack_name,
+        &region,
+    )
+    .await?;
+    // A recovery stack's key is the one it was given.
+    let kms_key_arn = match stack.parameters.get(resolve::KMS_KEY) {
+        Some(arn) => arn.clone(),
+        None => {
+            let key_id = stack.resource(KEY, "the stack's KMS key")?;
+            key_arn(&aws_sdk_kms::Client::new(config), &stack, &key_id).await?
+        }
+    };
+    let bucket = stack.resource(BUCKET, "the stack's bucket")?;
+    let db = stack.resource(DATABASE, "the database")?;
+    let db_candidates = db_snapshots(&aws_sdk_rds::Client::new(config), &db).await?;
+    let rds_snapshot_arn = newest_db_snapshot(&stack, &db, &db_candidates)?;
+    let rds_snapshot_time = db_candidates
+        .iter()
+        .find(|c| c.id == rds_snapshot_arn)
+        .map_or(0.0, |c| c.created);
+    let couchdb_snapshot = match stack.resources.get(DOCUMENT_VOLUME) {
+        None => None,
+        Some(volume) => {
+            let candidates = volume_snapshots(&aws_sdk_ec2::Client::new(config), volume).await?;
+            Some(newest_volume_snapshot(&stack, volume, &candidates)?)
+        }
+    };
+    let found = Found {
+        kms_key_arn,
+        bucket,
+        rds_snapshot_arn,
+        rds_snapshot_time,
+        couchdb_snapshot,
+    };
+    Ok((stack, found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn newest_completed_skips_unfinished_snapshots() {
+        let c = |id: &str, status: &str, created: f64| Candidate {
+            id: id.into(),
+            status: status.into(),
+            created,
+        };
+        let candidates = [
+            c("old", "available", 1.0),
+            c("newer", "available", 5.0),
+            c("newest-but-creating", "creating", 9.0),
+            c("failed", "failed", 7.0),
+        ];
+        assert_eq!(
+            newest_completed(&candidates, "available").unwrap().id,
+            "newer"
+        );
+        assert!(newest_completed(&candidates[2..], "available").is_none());
+        assert!(newest_completed(&[], "completed").is_none());
+    }
+
+    #[test]
+    fn missing_resources_and_snapshots_say_what_to_do() {
+        let mut facts = stack();
+        facts
+            .resources
+            .insert(BUCKET.into(), "openemr-bucket".into());
+        assert_eq!(
+            facts.resource(BUCKET, "the stack's bucket").unwrap(),
+            "openemr-bucket"
+        );
+        let error = facts.resource(DATABASE, "the database").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "stack openemr has no RDSInstance resource (the database): is it an OpenEMR stack?"
+        );
+        let creating = [Candidate {
+            id: "arn:aws:rds:us-east-1:123456789012:snapshot:x".into(),
+            status: "creating".into(),
+            created: 1.0,
+        }];
+        let error = newest_db_snapshot(&facts, "db-1", &creating).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "database db-1 (RDSInstance of stack openemr) has no available snapshot (1 in other states)"
+            ),
+            "{error}"
+        );
+        let error = newest_volume_snapshot(&facts, "vol-1", &[]).unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "volume vol-1 (CouchDBVolume of stack openemr) has no completed snapshot"
+            ),
+            "{error}"
+        );
+        let done = Candidate {
+            id: "snap-0ebb4f155ff27040c".into(),
+            status: "completed".into(),
+            created: 2.0,
+        };
+        assert_eq!(
+            newest_volume_snapshot(&facts, "vol-1", &[done]).unwrap(),
+            "snap-0ebb4f155ff27040c"
+        );
+    }
+
+    fn stack() -> StackFacts {
+        StackFacts {
+            name: "openemr".into(),
+            parameters: [
+                ("EC2KeyPair", "ops"),
+                ("TimeZone", "America/Denver"),
+                ("RDSPassword", "****"),
+                ("BackupHour", "05"),
+                ("Unrelated", "x"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+            resources: BTreeMap::new(),
+        }
+    }
+
+    fn found(couch: Option<&str>) -> Found {
+        Found {
+            kms_key_arn:
+                "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
+            bucket: "openemr-bucket".into(),
+            rds_snapshot_arn: "arn:aws:rds:us-east-1:123456789012:snapshot:rds:db-1".into(),
+            rds_snapshot_time: 1.0,
+            couchdb_snapshot: couch.map(str::to_owned),
+        }
+    }
+
+    fn as_map(file: &Value) -> BTreeMap<String, String> {
+        file.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["ParameterKey"].as_str().unwrap().to_owned(),
+                    p["ParameterValue"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+
+    fn declared(names: &[(&str, bool)]) -> Vec<Declared> {
+        names
+            .iter()
+            .map(|(name, no_echo)| Declared {
+                name: (*name).into(),
+                no_echo: *no_echo,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_file_holds_what_was_found_and_the_shared_values_never_secrets() {
+        let declared = declared(&[
+            (resolve::KMS_KEY, false),
+            (resolve::BUCKET, false),
+            (resolve::RDS_SNAPSHOT, false),
+            (resolve::COUCHDB_SNAPSHOT, false),
+            ("TimeZone", false),
+            ("RDSPassword", true),
+            ("BackupHour", false),
+        ]);
+        let file = parameters_file(&declared, &stack(), &found(Some("snap-1"))).unwrap();
+        let map = as_map(&file);
+        assert_eq!(map[resolve::COUCHDB_SNAPSHOT], "snap-1");
+        assert_eq!(map[resolve::BUCKET], "openemr-bucket");
+        assert_eq!(map["BackupHour"], "05");
+        assert!(!map.contains_key("RDSPassword") && !map.contains_key("Unrelated"));
+        // In the template's order.
+        let order: Vec<&str> = file
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["ParameterKey"].as_str().unwrap())
+            .collect();
+        assert_eq!(order[0], resolve::KMS_KEY);
+        assert_eq!(order.last(), Some(&"BackupHour"));
+    }
+
+    #[test]
+    fn declared_parameters_keep_the_order_and_the_no_echo_flag() {
+        let template = json!({"Parameters": {
+            "B": {"Type": "String"},
+            "A": {"Type": "String", "NoEcho": true},
+        }});
+        assert_eq!(
+            declared_parameters(&template),
+            declared(&[("B", false), ("A", true)])
+        );
+        assert!(declared_parameters(&json!({})).is_empty());
+    }
+}

@@ -1,0 +1,158 @@
+//! The drill's report (`recovery/drills/<yyyy-mm-dd>.json`), its EMF metrics and the
+//! operators' alert, all made from the state only: names, times, counts — never data.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use stack_contract::restore_drill::{
+    DATA_AGE_HOURS_METRIC, NAMESPACE, OK_METRIC, RECOVERY_MINUTES_METRIC, REPORT_PREFIX,
+    STACK_DIMENSION,
+};
+use time::OffsetDateTime;
+
+use crate::fingerprint::{Check, Verification};
+use crate::state::{DrillState, Step};
+
+/// Format of the report.
+pub const FORMAT_VERSION: u32 = 1;
+/// SNS subjects are limited to 100 characters.
+const MAX_SUBJECT: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub format_version: u32,
+    pub stack: String,
+    pub drill_stack: Option<String>,
+    pub execution: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished: OffsetDateTime,
+    pub ok: bool,
+    /// Recovery time: drill start to the application answering, minutes.
+    pub recovery_minutes: Option<f64>,
+    /// Recovery point: age of the restored data (database snapshot) at drill start, hours.
+    pub data_age_hours: Option<f64>,
+    pub restored_from: Option<RestoredFrom>,
+    pub steps: Vec<Step>,
+    pub verification: Option<Verification>,
+    /// Why it failed, one line each.
+    pub problems: Vec<String>,
+    /// Differences within the tolerance, one line each.
+    pub drift: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoredFrom {
+    pub rds_snapshot_arn: String,
+    pub couchdb_snapshot: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub fingerprint_recorded_at: Option<OffsetDateTime>,
+}
+
+fn minutes(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
+    ((to - from).as_seconds_f64() / 60.0 * 10.0).round() / 10.0
+}
+
+/// The report of a finished drill. It passed only if the application answered, every check
+/// passed, no step failed and the drill stack is gone.
+pub fn build(state: &DrillState, finished: OffsetDateTime) -> Report {
+    let mut problems = state.failures.clone();
+    if let Some(v) = &state.verification {
+        problems.extend(v.failed().map(Check::describe));
+    } else if state.failures.is_empty() {
+        problems.push("the restored application was not verified".into());
+    }
+    let drift = state
+        .verification
+        .iter()
+        .flat_map(|v| v.drifted().map(Check::describe))
+        .collect();
+    let recovery_minutes = match (state.started, state.application_answered) {
+        (Some(s), Some(a)) => Some(minutes(s, a)),
+        _ => None,
+    };
+    let data_age_hours = match (
+        state.started,
+        state.inputs.as_ref().and_then(|i| i.data_time),
+    ) {
+        (Some(s), Some(d)) => Some((minutes(d, s) / 60.0 * 10.0).round() / 10.0),
+        _ => None,
+    };
+    Report {
+        format_version: FORMAT_VERSION,
+        stack: state.source_stack.clone(),
+        drill_stack: state.drill_stack.clone(),
+        execution: state.execution.clone(),
+        started: state.started,
+        finished,
+        ok: problems.is_empty() && state.application_answered.is_some(),
+        recovery_minutes,
+        data_age_hours,
+        restored_from: state.inputs.as_ref().map(|i| RestoredFrom {
+            rds_snapshot_arn: i.rds_snapshot_arn.clone(),
+            couchdb_snapshot: i.couchdb_snapshot.clone(),
+            fingerprint_recorded_at: state.fingerprint.as_ref().map(|f| f.recorded_at),
+        }),
+        steps: state.steps.clone(),
+        verification: state.verification.clone(),
+        problems,
+        drift,
+    }
+}
+
+/// `recovery/drills/<yyyy-mm-dd>.json`, by the drill's start (its finish without one).
+pub fn key(report: &Report) -> String {
+    let day = report.started.unwrap_or(report.finished).date();
+    format!(
+        "{REPORT_PREFIX}{:04}-{:02}-{:02}.json",
+        day.year(),
+        u8::from(day.month()),
+        day.day()
+    )
+}
+
+/// The EMF line: `DrillOk` always, `RecoveryMinutes` and `DataAgeHours` when measured.
+pub fn emf_line(report: &Report) -> String {
+    let mut metrics = vec![json!({ "Name": OK_METRIC, "Unit": "Count" })];
+    let mut line = serde_json::Map::new();
+    line.insert(STACK_DIMENSION.into(), json!(report.stack));
+    line.insert(OK_METRIC.into(), json!(u8::from(report.ok)));
+    if let Some(m) = report.recovery_minutes {
+        metrics.push(json!({ "Name": RECOVERY_MINUTES_METRIC, "Unit": "None" }));
+        line.insert(RECOVERY_MINUTES_METRIC.into(), json!(m));
+    }
+    if let Some(h) = report.data_age_hours {
+        metrics.push(json!({ "Name": DATA_AGE_HOURS_METRIC, "Unit": "None" }));
+        line.insert(DATA_AGE_HOURS_METRIC.into(), json!(h));
+    }
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": report.finished.unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION]], "Metrics": metrics }]
+        }),
+    );
+    serde_json::Value::Object(line).to_string()
+}
+
+/// Subject and body of the operators' alert for a failed (or refused) drill.
+pub fn alert(report: &Report, report_location: Option<&str>) -> (String, String) {
+    let mut subject = format!("OpenEMR restore drill FAILED ({})", report.stack);
+    subject.truncate(MAX_SUBJECT);
+    let mut body = format!(
+        "The restore drill of stack {} ({}) did not prove that the backups restore the application.\n\n",
+        report.stack,
+        report
+            .drill_stack
+            .as_deref()
+            .unwrap_or("no drill stack was built")
+    );
+    for problem in &report.problems {
+        body.push_str(&format!("- {problem}\n"));
+    }
+    if let Some(location) = report_location {
+        body.push_str(&format!("\nReport: {location}\n"));
+    }
+    body.push_str("\nWhat to do: README, \"When a restore drill fails\".\n");
+    (subject, body)
+}

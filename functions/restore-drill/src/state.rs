@@ -1,0 +1,170 @@
+//! The drill's state: the Step Functions execution's `$`, passed to every task and returned by
+//! it with the task's part filled in. Every field has a default, because a task may receive
+//! the state of a drill that failed before it (the Catch adds `error` and goes on).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::fingerprint::{Fingerprint, Verification};
+
+/// The recovery inputs the drill restores from (the shared recovery look-up's answer).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub kms_key_arn: String,
+    pub bucket: String,
+    pub rds_snapshot_arn: String,
+    #[serde(default)]
+    pub couchdb_snapshot: Option<String>,
+    /// When the database snapshot was taken: the age of the restored data counts from here.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub data_time: Option<OffsetDateTime>,
+}
+
+/// A failed step's error as Step Functions' Catch records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskError {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+impl TaskError {
+    /// The error's message: a Lambda's Cause is JSON with `errorMessage`; others are text.
+    pub fn message(&self) -> String {
+        serde_json::from_str::<serde_json::Value>(&self.cause)
+            .ok()
+            .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| self.cause.clone())
+    }
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepResult {
+    Ok,
+    Failed,
+    TimedOut,
+    Refused,
+}
+
+/// One step of the drill, as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub finished: OffsetDateTime,
+    pub result: StepResult,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DrillState {
+    /// The Step Functions execution (its ARN).
+    #[serde(default)]
+    pub execution: String,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub started: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub source_stack: String,
+    #[serde(default)]
+    pub drill_stack: Option<String>,
+    #[serde(default)]
+    pub stack_id: Option<String>,
+    #[serde(default)]
+    pub inputs: Option<Inputs>,
+    #[serde(default)]
+    pub fingerprint: Option<Fingerprint>,
+    #[serde(default)]
+    pub tolerance_percent: u32,
+    /// Until when `check` waits for the drill stack.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub ready_by: Option<OffsetDateTime>,
+    /// The verifier function in the drill stack (the Verify state invokes it by this name).
+    #[serde(default)]
+    pub verifier_function: Option<String>,
+    #[serde(default)]
+    pub application_url: Option<String>,
+    /// When the application first answered (the end of the recovery time).
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub application_answered: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub verification: Option<Verification>,
+    /// What the Choice states read: `stack_contract::restore_drill::OUTCOME_*`.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub teardown_attempts: u32,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub deleted_by: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Errors of failed steps, in order (from the Catch's `error`).
+    #[serde(default)]
+    pub failures: Vec<String>,
+    /// Set by the Catch of a failed step; moved into `failures` by the next task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskError>,
+    /// The drill was not run because another one is running.
+    #[serde(default)]
+    pub refused: bool,
+    #[serde(default)]
+    pub report_key: Option<String>,
+    /// The final verdict (the last Choice reads it).
+    #[serde(default)]
+    pub ok: bool,
+}
+
+impl DrillState {
+    /// The step a caught error came from, told by how far the drill got (the Catch records
+    /// only the error).
+    pub fn failed_step(&self) -> &'static str {
+        if self.teardown_attempts > 0 {
+            "teardown"
+        } else if self.verifier_function.is_some() {
+            "verify"
+        } else if self.stack_id.is_some() {
+            "wait"
+        } else if self.drill_stack.is_some() {
+            "build"
+        } else {
+            "gather"
+        }
+    }
+
+    /// Moves a caught error into `failures` and records the step it came from as failed.
+    pub fn absorb_error(&mut self, now: OffsetDateTime) {
+        let name = self.failed_step();
+        if let Some(error) = self.error.take() {
+            let message = format!("{}: {}", error.error, error.message());
+            self.failures.push(message.clone());
+            self.steps.push(Step {
+                name: name.to_owned(),
+                started: now,
+                finished: now,
+                result: StepResult::Failed,
+                detail: message,
+            });
+        }
+    }
+
+    pub fn record(
+        &mut self,
+        name: &str,
+        started: OffsetDateTime,
+        finished: OffsetDateTime,
+        result: StepResult,
+        detail: impl Into<String>,
+    ) {
+        self.steps.push(Step {
+            name: name.to_owned(),
+            started,
+            finished,
+            result,
+            detail: detail.into(),
+        });
+    }
+}

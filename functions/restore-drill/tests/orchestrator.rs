@@ -1,0 +1,571 @@
+//! The orchestrator's tasks in the order the state machine runs them, against the emulator's
+//! CloudFormation, S3, RDS, EC2, CloudWatch Logs and SNS. moto cannot invoke Lambda tasks from a
+//! state machine (it needs docker), so [`Drill`] plays Step Functions: it calls the same task
+//! entry point ([`restore_drill::handle`]) with the state, and on an error does what the Catch
+//! does (the state before the step plus `error: {Error, Cause}`) and goes where the Catch goes.
+//! The source stack is a stand-in (moto cannot create the real template), the drill template a
+//! small one uploaded as `stack-ops package` uploads it; the verifier's step is stood in by
+//! the pure comparison (tests/data.rs runs the verifier against real servers).
+
+use aws_config::SdkConfig;
+use serde_json::{Value, json};
+use stack_contract::env::Env;
+use stack_contract::restore_drill::{
+    self as contract, DRILL_TAG, FINGERPRINT_KEY, LAST_SUCCESS_KEY, OUTCOME_DELETED, OUTCOME_READY,
+    REPORT_PREFIX, SOURCE_STACK_TAG, orchestrator as env_names,
+};
+use test_harness::Moto;
+use time::OffsetDateTime;
+
+const SOURCE: &str = "openemr";
+const CODE_BUCKET: &str = "openemr-code";
+const TEMPLATE_KEY: &str = "templates/recovery-drill/abc.json";
+
+fn source_template() -> Value {
+    json!({
+        "Parameters": {
+            "TimeZone": {"Type": "String", "Default": "America/Denver"},
+            "DBInstanceClass": {"Type": "String", "Default": "db.r6g.large"},
+            "KeyId": {"Type": "String"}
+        },
+        "Resources": {
+            "OpenEMRKey": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": {"Ref": "KeyId"}, "Type": "String", "Value": "stand-in"}},
+            "S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"VersioningConfiguration": {"Status": "Enabled"}}},
+            "RDSInstance": {"Type": "AWS::RDS::DBInstance", "Properties": {
+                "Engine": "mysql", "EngineVersion": "8.0", "DBInstanceClass": {"Ref": "DBInstanceClass"},
+                "AllocatedStorage": 20, "MasterUsername": "openemr", "MasterUserPassword": "stand-in-password"}}
+        }
+    })
+}
+
+/// A drill template with the recovery template's inputs, a bucket (which teardown must
+/// empty) and the outputs the drill reads.
+fn drill_template(broken: bool) -> Value {
+    let mut resources = json!({
+        "S3Bucket": {"Type": "AWS::S3::Bucket"},
+        "Marker": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-marker"}, "Type": "String", "Value": {"Ref": "RecoveryRDSSnapshotARN"}}}
+    });
+    if broken {
+        resources["Broken"] = json!({"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-does-not-exist", "InstanceType": "no.such.type", "SubnetId": "subnet-nope"}});
+    }
+    json!({
+        "Parameters": {
+            "RecoveryKMSKey": {"Type": "String"},
+            "RecoveryRDSSnapshotARN": {"Type": "String"},
+            "RecoveryS3Bucket": {"Type": "String"},
+            "TimeZone": {"Type": "String", "Default": ""},
+            "DBInstanceClass": {"Type": "String", "Default": "db.t4g.medium"},
+            "RDSPassword": {"Type": "String", "NoEcho": true, "Default": ""}
+        },
+        "Resources": resources,
+        "Outputs": {
+            contract::VERIFIER_OUTPUT: {"Value": {"Fn::Sub": "${AWS::StackName}-verifier"}},
+            contract::APPLICATION_URL_OUTPUT: {"Value": "http://internal-lb/openemr/interface/login/login.php"}
+        }
+    })
+}
+
+struct World {
+    moto: Moto,
+    sdk: SdkConfig,
+    bucket: String,
+    key_arn: String,
+    topic: String,
+}
+
+impl World {
+    async fn new(broken: bool) -> World {
+        let moto = Moto::start();
+        let sdk = moto.sdk_config().await;
+        let key_arn = test_harness::recovery::create_key(&sdk).await;
+        let key_id = key_arn.rsplit('/').next().unwrap().to_owned();
+        let cfn = aws_sdk_cloudformation::Client::new(&sdk);
+        cfn.create_stack()
+            .stack_name(SOURCE)
+            .template_body(source_template().to_string())
+            .parameters(
+                aws_sdk_cloudformation::types::Parameter::builder()
+                    .parameter_key("KeyId")
+                    .parameter_value(&key_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let resources = cfn
+            .list_stack_resources()
+            .stack_name(SOURCE)
+            .send()
+            .await
+            .unwrap();
+        let physical = |logical: &str| {
+            resources
+                .stack_resource_summaries()
+                .iter()
+                .find(|r| r.logical_resource_id() == Some(logical))
+                .and_then(|r| r.physical_resource_id())
+                .unwrap()
+                .to_owned()
+        };
+        let bucket = physical("S3Bucket");
+        test_harness::recovery::snapshot_db(&sdk, &physical("RDSInstance"), "nightly").await;
+        let s3 = aws_clients::s3_client(&sdk);
+        s3.put_object()
+            .bucket(&bucket)
+            .key(FINGERPRINT_KEY)
+            .body(serde_json::to_vec(&fingerprint()).unwrap().into())
+            .send()
+            .await
+            .unwrap();
+        s3.create_bucket().bucket(CODE_BUCKET).send().await.unwrap();
+        s3.put_object()
+            .bucket(CODE_BUCKET)
+            .key(TEMPLATE_KEY)
+            .body(drill_template(broken).to_string().into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+        let topic = aws_sdk_sns::Client::new(&sdk)
+            .create_topic()
+            .name("OperatorAlerts")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn
+            .unwrap();
+        World {
+            moto,
+            sdk,
+            bucket,
+            key_arn,
+            topic,
+        }
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (env_names::STACK_NAME, SOURCE.to_owned()),
+            (env_names::BUCKET, self.bucket.clone()),
+            (env_names::KMS_KEY_ARN, self.key_arn.clone()),
+            (
+                env_names::TEMPLATE_URL,
+                format!("https://{CODE_BUCKET}.s3.amazonaws.com/{TEMPLATE_KEY}"),
+            ),
+            (
+                env_names::STACK_ROLE_ARN,
+                "arn:aws:iam::123456789012:role/openemr-DrillStackRole".to_owned(),
+            ),
+            (env_names::TOPIC, self.topic.clone()),
+        ]
+    }
+
+    async fn stack_status(&self, name: &str) -> Option<String> {
+        let cfn = aws_sdk_cloudformation::Client::new(&self.sdk);
+        cfn.describe_stacks()
+            .stack_name(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| {
+                o.stacks()
+                    .first()
+                    .and_then(|s| s.stack_status().map(|s| s.as_str().to_owned()))
+            })
+    }
+}
+
+fn fingerprint() -> restore_drill::fingerprint::Fingerprint {
+    use restore_drill::fingerprint::*;
+    Fingerprint {
+        format_version: FORMAT_VERSION,
+        stack: SOURCE.into(),
+        recorded_at: OffsetDateTime::now_utc(),
+        database: Database {
+            schema: "openemr".into(),
+            tables: 250,
+            rows: MAIN_TABLES.iter().map(|t| ((*t).to_owned(), 10)).collect(),
+        },
+        documents: None,
+        files: Files {
+            site_files: vec!["default/sqlconf.php".into()],
+            document_files: 3,
+            document_bytes: 300,
+        },
+    }
+}
+
+/// Step Functions, played: runs the tasks in the definition's order with its Catch edges.
+struct Drill<'a> {
+    world: &'a World,
+    metrics: Vec<u8>,
+    /// The states visited, in order.
+    path: Vec<String>,
+}
+
+impl<'a> Drill<'a> {
+    fn new(world: &'a World) -> Drill<'a> {
+        Drill {
+            world,
+            metrics: Vec::new(),
+            path: Vec::new(),
+        }
+    }
+
+    /// One task: Ok(new state), or Err(state + error) as the Catch hands it on.
+    async fn task(&mut self, task: &str, state: Value) -> Result<Value, Value> {
+        self.path.push(task.to_owned());
+        let vars = self.world.env();
+        let env = Env::new(move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        });
+        let event = json!({ contract::TASK: task, contract::STATE: state.clone() });
+        match restore_drill::handle(
+            &self.world.sdk,
+            &env,
+            event,
+            OffsetDateTime::now_utc(),
+            &mut self.metrics,
+        )
+        .await
+        {
+            Ok(next) => Ok(next),
+            Err(e) => {
+                let mut caught = state;
+                caught[contract::ERROR] = json!({
+                    "Error": e.error_type(),
+                    "Cause": json!({"errorType": e.error_type(), "errorMessage": e.to_string()}).to_string(),
+                });
+                Err(caught)
+            }
+        }
+    }
+
+    /// The whole drill; `verify` stands in for the drill stack's verifier.
+    async fn run(&mut self, verify: impl Fn(Value) -> Value) -> Value {
+        let start = json!({"execution": "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:test", "started": null});
+        let state = match self.task(contract::TASK_GATHER, start).await {
+            Err(caught) => return self.report(caught).await,
+            Ok(s) => s,
+        };
+        let state = match self.task(contract::TASK_BUILD, state).await {
+            Err(caught) => return self.teardown(caught).await,
+            Ok(s) => s,
+        };
+        let mut state = state;
+        loop {
+            state = match self.task(contract::TASK_CHECK, state).await {
+                Err(caught) => return self.teardown(caught).await,
+                Ok(s) => s,
+            };
+            match state[contract::OUTCOME].as_str() {
+                Some(contract::OUTCOME_WAITING) => continue,
+                Some(OUTCOME_READY) => break,
+                _ => return self.teardown(state).await,
+            }
+        }
+        self.path.push(contract::TASK_VERIFY.into());
+        let state = verify(state);
+        self.teardown(state).await
+    }
+
+    async fn teardown(&mut self, state: Value) -> Value {
+        let mut state = state;
+        loop {
+            state = match self.task(contract::TASK_TEARDOWN, state).await {
+                Err(caught) => return self.report(caught).await,
+                Ok(s) => s,
+            };
+            state = loop {
+                let s = match self.task(contract::TASK_CHECK_TEARDOWN, state).await {
+                    Err(caught) => return self.report(caught).await,
+                    Ok(s) => s,
+                };
+                if s[contract::OUTCOME] != contract::OUTCOME_WAITING {
+                    break s;
+                }
+                state = s;
+            };
+            if state[contract::OUTCOME] != contract::OUTCOME_FAILED {
+                return self.report(state).await;
+            }
+        }
+    }
+
+    async fn report(&mut self, state: Value) -> Value {
+        match self.task(contract::TASK_REPORT, state).await {
+            Ok(s) => s,
+            Err(caught) => caught,
+        }
+    }
+
+    fn metric_lines(&self) -> Vec<Value> {
+        String::from_utf8_lossy(&self.metrics)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// The verifier's step, stood in: the restored data equals the fingerprint, the login page
+/// answered.
+fn restored_as_recorded(mut state: Value) -> Value {
+    let recorded = fingerprint();
+    let verification = restore_drill::fingerprint::compare(&recorded, &recorded, 1);
+    state["verification"] = serde_json::to_value(verification).unwrap();
+    state["application_answered"] = json!(
+        OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
+    state
+}
+
+async fn object(world: &World, key: &str) -> Option<Value> {
+    let out = aws_clients::s3_client(&world.sdk)
+        .get_object()
+        .bucket(&world.bucket)
+        .key(key)
+        .send()
+        .await
+        .ok()?;
+    Some(serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap())
+}
+
+#[tokio::test]
+async fn a_drill_builds_verifies_tears_down_and_reports() {
+    let world = World::new(false).await;
+    let mut drill = Drill::new(&world);
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(state["ok"], json!(true), "{state:#}");
+    assert_eq!(
+        drill.path,
+        [
+            "gather",
+            "build",
+            "check",
+            "verify",
+            "teardown",
+            "check-teardown",
+            "report"
+        ]
+    );
+    let name = state["drill_stack"].as_str().unwrap().to_owned();
+    assert!(name.starts_with("openemr-drill-"), "{name}");
+    // The drill stack is gone, the source untouched.
+    assert_eq!(
+        world
+            .stack_status(&name)
+            .await
+            .as_deref()
+            .unwrap_or("DELETE_COMPLETE"),
+        "DELETE_COMPLETE"
+    );
+    assert_eq!(
+        world.stack_status(SOURCE).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    // The report, and the marker the backup checker reads.
+    let key = state["report_key"].as_str().unwrap();
+    assert!(
+        key.starts_with(REPORT_PREFIX) && key.ends_with(".json"),
+        "{key}"
+    );
+    let report = object(&world, key)
+        .await
+        .expect("the report is in the bucket");
+    println!(
+        "drill report:\n{}",
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+    assert_eq!(report["ok"], json!(true));
+    assert!(report["recovery_minutes"].as_f64().is_some());
+    assert!(report["data_age_hours"].as_f64().unwrap() >= 0.0);
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["gather", "build", "wait", "teardown"]);
+    assert_eq!(
+        object(&world, LAST_SUCCESS_KEY).await.unwrap()["execution"],
+        report["execution"]
+    );
+    let metrics = drill.metric_lines();
+    assert_eq!(metrics.len(), 1);
+    assert_eq!(metrics[0][contract::OK_METRIC], json!(1));
+    assert_eq!(
+        metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        json!(contract::NAMESPACE)
+    );
+    // The stack was tagged as a drill of the source: checked on the stack before teardown in
+    // the next test; here the outcome says teardown completed.
+    assert_eq!(state[contract::OUTCOME], json!(OUTCOME_DELETED));
+}
+
+#[tokio::test]
+async fn the_drill_stack_is_tagged_and_built_with_the_recovery_inputs_and_overrides() {
+    let world = World::new(false).await;
+    let mut drill = Drill::new(&world);
+    let gathered = drill.task(contract::TASK_GATHER, json!({})).await.unwrap();
+    let built = drill.task(contract::TASK_BUILD, gathered).await.unwrap();
+    let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
+    let stack = cfn
+        .describe_stacks()
+        .stack_name(built["stack_id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let stack = &stack.stacks()[0];
+    let tags: Vec<(String, String)> = stack
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect();
+    assert!(
+        tags.contains(&(DRILL_TAG.to_owned(), contract::DRILL_TAG_VALUE.to_owned())),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&(SOURCE_STACK_TAG.to_owned(), SOURCE.to_owned())),
+        "{tags:?}"
+    );
+    let parameters: std::collections::BTreeMap<String, String> = stack
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap().to_owned(),
+                p.parameter_value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(parameters["RecoveryS3Bucket"], world.bucket);
+    assert!(
+        parameters["RecoveryRDSSnapshotARN"].contains("nightly"),
+        "{parameters:?}"
+    );
+    assert_eq!(
+        parameters["TimeZone"], "America/Denver",
+        "copied from the source"
+    );
+    assert_eq!(
+        parameters["DBInstanceClass"], "db.t4g.micro",
+        "the drill's override"
+    );
+    assert_ne!(
+        parameters.get("RDSPassword").map(String::as_str),
+        Some("stand-in-password")
+    );
+    // A retried build (same execution) cannot make a second stack.
+    let again = drill.task(contract::TASK_BUILD, built.clone()).await;
+    let stacks = cfn.list_stacks().send().await.unwrap();
+    let drills = stacks
+        .stack_summaries()
+        .iter()
+        .filter(|s| {
+            s.stack_name().unwrap().starts_with("openemr-drill-")
+                && s.stack_status().map(|s| s.as_str()) != Some("DELETE_COMPLETE")
+        })
+        .count();
+    assert_eq!(drills, 1, "after a retried build: {again:?}");
+}
+
+#[tokio::test]
+async fn a_drill_stack_that_fails_to_create_is_reported_failed_and_still_torn_down() {
+    let world = World::new(true).await;
+    let mut drill = Drill::new(&world);
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(state["ok"], json!(false), "{state:#}");
+    assert!(
+        drill.path.contains(&"teardown".to_owned()),
+        "{:?} {state:#}",
+        drill.path
+    );
+    assert!(
+        !drill.path.contains(&"verify".to_owned()),
+        "{:?}",
+        drill.path
+    );
+    let report = object(&world, state["report_key"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(report["ok"], json!(false));
+    assert!(
+        !report["problems"].as_array().unwrap().is_empty(),
+        "{report:#}"
+    );
+    assert!(object(&world, LAST_SUCCESS_KEY).await.is_none());
+    assert_eq!(drill.metric_lines()[0][contract::OK_METRIC], json!(0));
+    if let Some(name) = state["drill_stack"].as_str() {
+        assert_eq!(
+            world
+                .stack_status(name)
+                .await
+                .as_deref()
+                .unwrap_or("DELETE_COMPLETE"),
+            "DELETE_COMPLETE",
+            "{:?} {state:#}",
+            drill.path
+        );
+    }
+    assert_eq!(
+        world.stack_status(SOURCE).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
+
+#[tokio::test]
+async fn a_second_drill_is_refused_while_one_exists_and_reports_nothing() {
+    let world = World::new(false).await;
+    let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
+    cfn.create_stack()
+        .stack_name("openemr-drill-20261101")
+        .template_body(json!({"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "running-drill", "Type": "String", "Value": "x"}}}}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut drill = Drill::new(&world);
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(drill.path, ["gather", "report"]);
+    assert_eq!(state["ok"], json!(false));
+    assert_eq!(state["refused"], json!(true));
+    assert!(
+        state["failures"][0]
+            .as_str()
+            .unwrap()
+            .contains("openemr-drill-20261101"),
+        "{state:#}"
+    );
+    // The running drill's report is not overwritten, and no metric says a drill failed.
+    assert!(state["report_key"].is_null());
+    assert!(drill.metric_lines().is_empty());
+    assert_eq!(
+        world
+            .stack_status("openemr-drill-20261101")
+            .await
+            .as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+}
+
+#[tokio::test]
+async fn teardown_never_deletes_a_stack_that_is_not_a_drill() {
+    let world = World::new(false).await;
+    let mut drill = Drill::new(&world);
+    let source_id = world.stack_status(SOURCE).await;
+    assert!(source_id.is_some());
+    let forged = json!({"stack_id": SOURCE, "drill_stack": SOURCE});
+    let caught = drill
+        .task(contract::TASK_TEARDOWN, forged)
+        .await
+        .unwrap_err();
+    assert_eq!(caught["error"]["Error"], json!("DrillNotADrillStack"));
+    assert_eq!(
+        world.stack_status(SOURCE).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    let _ = &world.moto;
+}
