@@ -69,7 +69,11 @@ pub fn key_arn(o: &Options) -> Value {
 /// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
 /// `Delete` with `--dev`.
 pub fn keep_policy(o: &Options, production: &str) -> Value {
-    json!(if o.dev { "Delete" } else { production })
+    json!(if o.dev || o.drill {
+        "Delete"
+    } else {
+        production
+    })
 }
 
 /// The parameters the user answers, in the order the console shows them.
@@ -175,7 +179,11 @@ pub fn add(t: &mut Template, o: &Options) {
         add_key(t, o);
     }
     add_bucket(t, o);
-    add_trail(t, o);
+    // A drill stack is audited by the source account's trail; its own would outlive it
+    // (Object Lock) and a drill must be deletable.
+    if !o.drill {
+        add_trail(t, o);
+    }
     add_alerts(t, o);
     t.add_resource(
         "ApplicationSecurityGroup",
@@ -258,7 +266,8 @@ pub fn stack_key(o: &Options, purpose: &str, statements: Vec<Value>) -> Value {
         "Properties": {
             "Description": sub(&format!("OpenEMR ${{AWS::StackName}}: {purpose}")),
             "EnableKeyRotation": true,
-            "PendingWindowInDays": 30,
+            // A drill's keys encrypt nothing that outlives it: the shortest window.
+            "PendingWindowInDays": if o.drill { 7 } else { 30 },
             "KeyPolicy": { "Version": "2012-10-17", "Statement": all }
         }
     })
@@ -284,24 +293,27 @@ fn add_key(t: &mut Template, o: &Options) {
 fn add_bucket(t: &mut Template, o: &Options) {
     // Server access logs go to their own bucket: a bucket cannot log to itself usefully, and
     // log delivery supports only SSE-S3.
-    t.add_resource(
-        "AccessLogBucket",
-        json!({
-            "Type": "AWS::S3::Bucket",
-            // Retained like the stack bucket it audits, --dev included: CloudFormation cannot
-            // delete a bucket that holds objects, and this one always does (a --dev stack
-            // would stop at DELETE_FAILED). README says how to remove both afterwards.
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
-                "PublicAccessBlockConfiguration": public_access_block(),
-                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
-                "VersioningConfiguration": { "Status": "Enabled" },
-                "LifecycleConfiguration": { "Rules": [{ "Id": "ExpireAccessLogs", "Status": "Enabled", "ExpirationInDays": 365, "NoncurrentVersionExpiration": { "NoncurrentDays": 30 } }] }
-            }
-        }),
-    );
+    let mut access_log_bucket = json!({
+        "Type": "AWS::S3::Bucket",
+        // Retained like the stack bucket it audits, --dev included: CloudFormation cannot
+        // delete a bucket that holds objects, and this one always does (a --dev stack
+        // would stop at DELETE_FAILED). README says how to remove both afterwards.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
+            "PublicAccessBlockConfiguration": public_access_block(),
+            "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+            "VersioningConfiguration": { "Status": "Enabled" },
+            "LifecycleConfiguration": { "Rules": [{ "Id": "ExpireAccessLogs", "Status": "Enabled", "ExpirationInDays": 365, "NoncurrentVersionExpiration": { "NoncurrentDays": 30 } }] }
+        }
+    });
+    if o.drill {
+        // Named so that the source stack's drill role may empty it (see restore_drill).
+        access_log_bucket["Properties"]["BucketName"] =
+            crate::components::restore_drill::drill_resource_name(Some("logs"));
+    }
+    t.add_resource("AccessLogBucket", access_log_bucket);
     t.add_resource(
         "AccessLogBucketPolicy",
         resource(
@@ -333,7 +345,11 @@ fn add_bucket(t: &mut Template, o: &Options) {
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
             "Properties": {
-                "BucketName": join("-", vec![json!("openemr"), crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))]),
+                "BucketName": if o.drill {
+                    crate::components::restore_drill::drill_resource_name(None)
+                } else {
+                    join("-", vec![json!("openemr"), crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))])
+                },
                 "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
                     "ServerSideEncryptionByDefault": { "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn(o) },
                     "BucketKeyEnabled": true
