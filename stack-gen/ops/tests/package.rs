@@ -126,6 +126,8 @@ fn keys_are_content_hashes_and_the_template_points_at_exactly_the_uploaded_keys(
         assert_eq!(bucket.as_deref(), Some("code-hashes"));
         assert_eq!(keys, packaged.keys());
         let mut referenced: Vec<String> = keys.into_values().collect();
+        // The drill template, uploaded beside the zips.
+        referenced.push(packaged.drill_template.key.clone());
         referenced.sort();
         assert_eq!(
             referenced, uploaded,
