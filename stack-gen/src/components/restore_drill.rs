@@ -1111,3 +1111,287 @@ pub fn add_checker_parts(t: &mut Template, o: &Options, env: &mut Value) -> Vec<
     ));
     statements
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate;
+
+    fn template(o: &Options) -> Value {
+        generate(o).expect("valid options").to_json()
+    }
+
+    fn drill() -> Value {
+        template(&Options::default().drill_options())
+    }
+
+    fn state<'a>(d: &'a Value, name: &str) -> &'a Value {
+        let s = &d["States"][name];
+        assert!(s.is_object(), "no state {name}");
+        s
+    }
+
+    #[test]
+    fn the_orchestration_is_in_source_stacks_only() {
+        let source = template(&Options::default());
+        for id in [
+            ORCHESTRATOR,
+            STATE_MACHINE,
+            STACK_ROLE,
+            SCHEDULE,
+            RECORDER,
+            OVERDUE_ALARM,
+        ] {
+            assert!(source["Resources"][id].is_object(), "{id}");
+        }
+        assert_eq!(
+            source["Outputs"][STATE_MACHINE]["Value"],
+            ref_(STATE_MACHINE)
+        );
+        for o in [
+            Options {
+                recovery: true,
+                ..Options::default()
+            },
+            Options::default().drill_options(),
+        ] {
+            let t = template(&o);
+            for id in [
+                ORCHESTRATOR,
+                STATE_MACHINE,
+                STACK_ROLE,
+                RECORDER,
+                OVERDUE_ALARM,
+            ] {
+                assert!(t["Resources"].get(id).is_none(), "{id} in {:?}", o.flags());
+            }
+            assert!(t["Parameters"].get(SCHEDULE_PARAMETER).is_none());
+        }
+        assert!(drill()["Resources"][VERIFIER].is_object());
+        assert!(
+            template(&Options::default())["Resources"]
+                .get(VERIFIER)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn every_task_state_runs_the_orchestrator_with_retries_and_a_catch() {
+        let d = definition();
+        let tasks = [
+            ("Gather", TASK_GATHER, "Report"),
+            ("Build", TASK_BUILD, "Teardown"),
+            ("CheckStack", TASK_CHECK, "Teardown"),
+            ("Teardown", TASK_TEARDOWN, "Report"),
+            ("CheckTeardown", TASK_CHECK_TEARDOWN, "Report"),
+            ("Report", TASK_REPORT, "DrillFailed"),
+        ];
+        for (name, task, on_error) in tasks {
+            let s = state(&d, name);
+            assert_eq!(s["Resource"], ORCHESTRATOR_ARN, "{name}");
+            assert_eq!(s["Parameters"][TASK], task, "{name}");
+            assert_eq!(s["ResultPath"], "$", "{name}");
+            assert_eq!(s["Retry"][0]["ErrorEquals"], json!(LAMBDA_ERRORS), "{name}");
+            assert_eq!(
+                s["Catch"][0]["ErrorEquals"],
+                json!(["States.ALL"]),
+                "{name}"
+            );
+            assert_eq!(s["Catch"][0]["ResultPath"], "$.error", "{name}");
+            assert_eq!(s["Catch"][0]["Next"], on_error, "{name}");
+            if name != "Gather" {
+                assert_eq!(s["Parameters"]["state.$"], "$", "{name}");
+            }
+        }
+        assert_eq!(
+            state(&d, "Gather")["Parameters"]["state"],
+            json!({ "execution.$": "$$.Execution.Id", "started.$": "$$.Execution.StartTime" })
+        );
+        assert_eq!(
+            state(&d, "Teardown")["Retry"][1],
+            json!({ "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 2, "BackoffRate": 2 })
+        );
+        let verify = state(&d, "Verify");
+        assert_eq!(verify["Resource"], "arn:aws:states:::lambda:invoke");
+        assert_eq!(
+            verify["Parameters"]["FunctionName.$"],
+            "$.verifier_function"
+        );
+        assert_eq!(verify["Parameters"]["Payload"]["task"], TASK_VERIFY);
+        assert_eq!(verify["OutputPath"], "$.Payload");
+        assert_eq!(verify["Catch"][0]["Next"], "Teardown");
+        assert_eq!(verify["Next"], "Teardown");
+    }
+
+    #[test]
+    fn every_transition_names_a_state_and_every_state_is_reached() {
+        let d = definition();
+        let states = d["States"].as_object().unwrap();
+        let mut reached = std::collections::BTreeSet::from(["Gather".to_owned()]);
+        for (name, s) in states {
+            let mut next: Vec<&Value> = vec![&s["Next"], &s["Default"]];
+            for c in s["Catch"].as_array().into_iter().flatten() {
+                next.push(&c["Next"]);
+            }
+            for c in s["Choices"].as_array().into_iter().flatten() {
+                next.push(&c["Next"]);
+            }
+            for n in next.into_iter().filter_map(Value::as_str) {
+                assert!(states.contains_key(n), "{name} -> {n}");
+                reached.insert(n.to_owned());
+            }
+        }
+        let all: std::collections::BTreeSet<String> = states.keys().cloned().collect();
+        assert_eq!(reached, all);
+        let choices = |name: &str| {
+            state(&d, name)["Choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["StringEquals"].clone(), c["Next"].clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            choices("StackReady"),
+            [
+                (json!(OUTCOME_WAITING), json!("WaitForStack")),
+                (json!(OUTCOME_READY), json!("Verify"))
+            ]
+        );
+        assert_eq!(state(&d, "StackReady")["Default"], "Teardown");
+        assert_eq!(
+            choices("TeardownDone"),
+            [
+                (json!(OUTCOME_WAITING), json!("WaitForTeardown")),
+                (json!(OUTCOME_DELETED), json!("Report")),
+                (json!(OUTCOME_FAILED), json!("Teardown"))
+            ]
+        );
+        assert_eq!(state(&d, "Outcome")["Choices"][0]["Variable"], "$.ok");
+        assert_eq!(state(&d, "DrillSucceeded")["Type"], "Succeed");
+        assert_eq!(state(&d, "DrillFailed")["Type"], "Fail");
+    }
+
+    #[test]
+    fn the_state_machine_gets_the_orchestrators_arn_and_logs_to_a_stack_log_group() {
+        let t = template(&Options::default());
+        let p = &t["Resources"][STATE_MACHINE]["Properties"];
+        assert_eq!(p["StateMachineType"], "STANDARD");
+        assert_eq!(p["Definition"], definition());
+        assert_eq!(
+            p["DefinitionSubstitutions"]["RestoreDrillFunctionArn"],
+            get_att(ORCHESTRATOR, "Arn")
+        );
+        assert_eq!(
+            p["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"],
+            get_att(STATE_MACHINE_LOG_GROUP, "Arn")
+        );
+        let schedule = &t["Resources"][SCHEDULE]["Properties"];
+        assert_eq!(
+            schedule["ScheduleExpression"],
+            crate::components::backup_schedule::drill_schedule()
+        );
+        assert_eq!(
+            schedule["State"],
+            if_(DRILL_ON, json!("ENABLED"), json!("DISABLED"))
+        );
+        assert_eq!(
+            t["Mappings"]["BackupWindow"]["07"]["DrillSchedule"],
+            "cron(0 12 ? * SUN#1 *)"
+        );
+        assert_eq!(
+            t["Mappings"]["BackupWindow"]["22"]["DrillSchedule"],
+            "cron(0 3 ? * SUN#1 *)"
+        );
+        let env = &t["Resources"][ORCHESTRATOR]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env[orchestrator::TEMPLATE_URL], template_url());
+        assert_eq!(
+            env[orchestrator::STACK_ROLE_ARN],
+            get_att(STACK_ROLE, "Arn")
+        );
+        assert_eq!(env[orchestrator::TOPIC], ref_(ALERT_TOPIC));
+        let recorder = &t["Resources"][RECORDER_SCHEDULE]["Properties"]["Targets"][0];
+        assert_eq!(
+            recorder["Input"],
+            json!({ "task": "record-fingerprint" }).to_string()
+        );
+    }
+
+    #[test]
+    fn the_drill_is_internal_single_az_and_leaves_nothing_behind() {
+        let t = drill();
+        let r = t["Resources"].as_object().unwrap();
+        for (id, res) in r {
+            assert_eq!(res["DeletionPolicy"], "Delete", "{id}");
+            assert_eq!(res["UpdateReplacePolicy"], "Delete", "{id}");
+            assert_ne!(
+                res["Properties"]["CidrIp"], "0.0.0.0/0",
+                "{id} open to the internet"
+            );
+            for kind in [
+                "AWS::WAFv2::WebACL",
+                "AWS::CloudTrail::Trail",
+                "AWS::CloudWatch::Alarm",
+            ] {
+                assert_ne!(res["Type"], kind, "{id}");
+            }
+            assert_ne!(
+                res["Type"], "AWS::Events::Rule",
+                "{id}: a drill schedules nothing"
+            );
+        }
+        assert_eq!(
+            r["ApplicationLoadBalancer"]["Properties"]["Scheme"],
+            "internal"
+        );
+        assert!(r.get("DeveloperBastion").is_none());
+        assert!(r.get("RCouchDBVolume").is_none());
+        let db = &r["RDSInstance"]["Properties"];
+        assert_eq!(db["DeleteAutomatedBackups"], true);
+        assert_eq!(db["DeletionProtection"], false);
+        assert_eq!(db["MultiAZ"], false);
+        assert_eq!(
+            r[VERIFIER]["Properties"]["FunctionName"],
+            sub("${AWS::StackName}-verifier")
+        );
+        let env = &r[VERIFIER]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env[data::BUCKET], ref_("S3Bucket"));
+        assert_eq!(env[data::KMS_KEY_ARN], ref_("RecoveryKMSKey"));
+        assert_eq!(
+            env[data::APPLICATION_URL],
+            crate::components::application::drill_application_url()
+        );
+        assert_eq!(t["Outputs"][VERIFIER_OUTPUT]["Value"], ref_(VERIFIER));
+        // Every parameter the orchestrator overrides exists in the drill template.
+        for (parameter, _) in DRILL_PARAMETER_OVERRIDES {
+            assert!(t["Parameters"][*parameter].is_object(), "{parameter}");
+        }
+        // The HTTP listener serves OpenEMR (Elastic Beanstalk's rule), it does not redirect.
+        let listener = &r["HTTPListener"]["Properties"]["DefaultActions"][0];
+        assert_eq!(listener["Type"], "fixed-response");
+        assert!(r.get("HTTPSListener").is_none());
+    }
+
+    #[test]
+    fn a_drill_must_have_the_drill_shape() {
+        let shaped = Options::default().drill_options();
+        assert!(generate(&shaped).is_ok());
+        let two_az = Options {
+            dual_az: true,
+            ..shaped
+        };
+        assert_eq!(
+            generate(&two_az).unwrap_err(),
+            crate::OptionsError::DrillShape
+        );
+        assert_eq!(
+            Options {
+                dual_az: true,
+                dev: true,
+                ..Options::default()
+            }
+            .drill_options(),
+            Options::default().drill_options()
+        );
+    }
+}
