@@ -218,6 +218,13 @@ pub const SUPPRESSIONS: &[Suppression] = &[
         stacks: Stacks::All,
         reason: "It is the access-log bucket itself: the stack bucket, the trail bucket and its own writers log into it; logging it into another bucket would only move the question one bucket further. Versioned, private, TLS-only, and only S3's log delivery may write to it.",
     },
+    Suppression {
+        check: "CKV_AWS_18",
+        title: "Ensure the S3 bucket has access logging enabled",
+        resources: &["S3Bucket"],
+        stacks: Stacks::Drill,
+        reason: "The restore drill's bucket: it holds, for the hour of a drill, what the recovery copies from the source bucket, and the drill empties it for its deletion. An access-log bucket would keep receiving log files (delivered hours late) after that and stop the deletion; the drill's reads of the source bucket are logged in the source's access log.",
+    },
     // The session store.
     Suppression {
         check: "CKV_AWS_31",

@@ -267,13 +267,24 @@ fn orchestrator_statements(o: &Options) -> Vec<Value> {
         // with the drill's service role.
         json!({
             "Effect": "Allow",
-            "Action": ["cloudformation:CreateStack", "cloudformation:TagResource"],
+            "Action": ["cloudformation:CreateStack"],
             "Resource": [drill_stacks()],
             "Condition": { "StringEquals": {
                 (format!("aws:RequestTag/{DRILL_TAG}")): DRILL_TAG_VALUE,
                 (format!("aws:RequestTag/{SOURCE_STACK_TAG}")): ref_("AWS::StackName"),
                 "cloudformation:RoleArn": get_att(STACK_ROLE, "Arn"),
                 "cloudformation:TemplateUrl": template_url()
+            } }
+        }),
+        // Tags given with CreateStack are authorised as TagResource too (without the
+        // CreateStack-only keys).
+        json!({
+            "Effect": "Allow",
+            "Action": ["cloudformation:TagResource"],
+            "Resource": [drill_stacks()],
+            "Condition": { "StringEquals": {
+                (format!("aws:RequestTag/{DRILL_TAG}")): DRILL_TAG_VALUE,
+                (format!("aws:RequestTag/{SOURCE_STACK_TAG}")): ref_("AWS::StackName")
             } }
         }),
         allow(
