@@ -46,3 +46,20 @@ pub fn reference_combinations() -> Vec<(&'static str, Options)> {
         ("dev_dual-az_recovery", o(true, true, true, false, false)),
     ]
 }
+
+/// The drill stacks `template/` holds and the tests check: (name, the source's options), the
+/// template generated from [`Options::drill_options`] of them (what `stack-ops package` uploads).
+pub fn drill_combinations() -> Vec<(&'static str, Options)> {
+    reference_combinations()
+        .into_iter()
+        .filter(|(name, _)| ["default", "skip-document-store"].contains(name))
+        .map(|(name, o)| {
+            let name = if name == "default" {
+                "drill"
+            } else {
+                "drill_skip-document-store"
+            };
+            (name, o.drill_options())
+        })
+        .collect()
+}

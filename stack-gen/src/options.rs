@@ -3,12 +3,21 @@
 use std::collections::BTreeMap;
 
 /// The Rust Lambdas the template deploys: (mapping key in `FunctionCode`, cargo package).
-pub const FUNCTIONS: [(&str, &str); 4] = [
+/// `RestoreDrill` is one zip deployed as three functions: the drill's orchestrator and the
+/// fingerprint recorder (source stack), the verifier (drill stack).
+pub const FUNCTIONS: [(&str, &str); 5] = [
     ("LogGroupKeeper", "log-group-keeper"),
     ("DocumentSnapshotter", "document-snapshotter"),
     ("BackupChecker", "backup-checker"),
     ("RecoveryParams", "recovery-params"),
+    ("RestoreDrill", "restore-drill"),
 ];
+
+/// S3 key (in `LambdaCodeBucket`) of the drill template in the unpackaged layout; `stack-ops
+/// package` uploads it content-addressed under [`DRILL_TEMPLATE_PREFIX`] instead.
+pub const DEFAULT_DRILL_TEMPLATE_KEY: &str = "templates/recovery-drill.json";
+/// Where `stack-ops package` puts the drill template: `<prefix><sha256>.json`.
+pub const DRILL_TEMPLATE_PREFIX: &str = "templates/recovery-drill/";
 
 /// The Elastic Beanstalk platform used unless `--beanstalk-version` names another.
 pub const DEFAULT_BEANSTALK_PLATFORM: &str = "64bit Amazon Linux 2023 v4.7.3 running PHP 8.3";
@@ -36,6 +45,11 @@ pub struct Options {
     /// Where the Lambda zips are: S3 key per `FUNCTIONS` mapping key, and the bucket's default.
     /// Empty = the unpackaged layout (`lambda/<package>.zip`, bucket given at deploy time).
     pub code: CodeLocation,
+    /// The restore drill's stack (see `components::restore_drill`): a recovery stack, single AZ,
+    /// no bastion, Delete policies everywhere, nothing reachable from the internet, no backups,
+    /// alarms or trail, plus the verifier. Not a flag of stack-gen: `stack-ops package`
+    /// generates it with [`Options::drill_options`]. Implies `recovery`.
+    pub drill: bool,
 }
 
 /// The Lambda code location written into the template (see README, "Lambda code").
@@ -43,6 +57,8 @@ pub struct Options {
 pub struct CodeLocation {
     pub bucket: Option<String>,
     pub keys: BTreeMap<String, String>,
+    /// S3 key of the drill template; `None` = [`DEFAULT_DRILL_TEMPLATE_KEY`].
+    pub drill_template: Option<String>,
 }
 
 impl CodeLocation {
@@ -57,6 +73,13 @@ impl CodeLocation {
             .map(|(_, package)| *package)
             .unwrap_or_else(|| panic!("{function} is not in FUNCTIONS"));
         format!("lambda/{package}.zip")
+    }
+
+    /// The S3 key of the drill template.
+    pub fn drill_template_key(&self) -> &str {
+        self.drill_template
+            .as_deref()
+            .unwrap_or(DEFAULT_DRILL_TEMPLATE_KEY)
     }
 }
 
@@ -83,6 +106,10 @@ pub enum OptionsError {
         "--certificate-arn {0:?} is not an ACM certificate ARN: give arn:aws:acm:<region>:<account>:certificate/<id> of a certificate in the stack's region"
     )]
     BadCertificateArn(String),
+    #[error(
+        "a drill stack is a single-AZ recovery stack without bastion or certificate: make it with Options::drill_options"
+    )]
+    DrillShape,
 }
 
 /// The shape of an ACM certificate ARN (the `CertificateArn` parameter's pattern, without the
@@ -139,12 +166,31 @@ impl Options {
                 return Err(OptionsError::BadCertificateArn(arn.clone()));
             }
         }
+        if self.drill && *self != self.drill_options() {
+            return Err(OptionsError::DrillShape);
+        }
         Ok(())
     }
 
-    /// The developer bastion (`--dev` or `--force-bastion`).
+    /// The developer bastion (`--dev` or `--force-bastion`; never in a drill stack).
     pub fn bastion(&self) -> bool {
-        self.dev || self.force_bastion
+        !self.drill && (self.dev || self.force_bastion)
+    }
+
+    /// The options of the drill stack of a stack built with `self`: a recovery stack in drill
+    /// mode, single AZ, without bastion (so without `--dev`, whose Delete policies drill mode
+    /// has anyway), the same document store, bundle, platform and code location. No
+    /// certificate: the drill's load balancer is internal and answers plain HTTP.
+    pub fn drill_options(&self) -> Options {
+        Options {
+            dual_az: false,
+            recovery: true,
+            dev: false,
+            force_bastion: false,
+            certificate_arn: None,
+            drill: true,
+            ..self.clone()
+        }
     }
 
     /// CouchDB and its snapshots (not `--skip-document-store`).
@@ -208,6 +254,9 @@ impl Options {
         if self.skip_document_store {
             text.push_str(" [no document store]");
         }
+        if self.drill {
+            text.push_str(" [restore drill]");
+        }
         if let Some(version) = &self.beanstalk_version {
             text.push_str(&format!(" [platform: {version}]"));
         }
@@ -221,7 +270,9 @@ impl Options {
             }
             text.push_str("; for testing without patient data only.");
         }
-        if self.certificate_arn.is_none() {
+        if self.drill {
+            text.push_str(" Built and deleted by the source stack's restore drill: internal only, deleted with everything it holds.");
+        } else if self.certificate_arn.is_none() {
             text.push_str(NO_CERTIFICATE);
         }
         text

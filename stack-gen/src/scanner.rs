@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use crate::components::{backup_checker, document_backups, logs, recovery};
+use crate::components::{backup_checker, document_backups, logs, recovery, restore_drill};
 use crate::options::Options;
 use crate::template::Template;
 
@@ -33,6 +33,10 @@ pub enum Stacks {
     All,
     /// Without `--dual-az`.
     SingleAz,
+    /// The stacks clinicians use, not the restore drill's (whose endpoint is internal).
+    NotDrill,
+    /// The restore drill's stacks only.
+    Drill,
 }
 
 impl Stacks {
@@ -40,6 +44,8 @@ impl Stacks {
         match self {
             Stacks::All => true,
             Stacks::SingleAz => !o.dual_az,
+            Stacks::NotDrill => !o.drill,
+            Stacks::Drill => o.drill,
         }
     }
 
@@ -47,6 +53,8 @@ impl Stacks {
         match self {
             Stacks::All => "every one with the resource",
             Stacks::SingleAz => "single-AZ ones (no `--dual-az`)",
+            Stacks::NotDrill => "every one with the resource but the restore drill's",
+            Stacks::Drill => "the restore drill's",
         }
     }
 }
@@ -57,7 +65,11 @@ const FUNCTIONS: &[&str] = &[
     document_backups::FUNCTION,
     backup_checker::FUNCTION,
     recovery::FUNCTION,
+    restore_drill::ORCHESTRATOR,
 ];
+
+/// Why the drill stack's CloudFormation service role is broad.
+const DRILL_STACK_ROLE_REASON: &str = "CloudFormation's service role for the restore drill's stack: it creates and deletes a whole recovery stack (VPC, database, cache, file system, instances, Elastic Beanstalk, which builds its own stack with this role), whose resource ids do not exist before it makes them, so its service actions cannot be scoped by ARN; IAM roles and instance profiles are limited to the drill's names. Only CloudFormation may assume it, only the orchestrator may pass it, only with the drill template. Explicit Deny statements keep it off everything the source stack tagged, the source stack, its bucket, key and database.";
 
 /// The accepted findings, grouped by reason.
 pub const SUPPRESSIONS: &[Suppression] = &[
@@ -73,7 +85,11 @@ pub const SUPPRESSIONS: &[Suppression] = &[
     Suppression {
         check: "CKV_AWS_116",
         title: "Ensure that AWS Lambda function is configured for a Dead Letter Queue(DLQ)",
-        resources: &[document_backups::FUNCTION, backup_checker::FUNCTION],
+        resources: &[
+            document_backups::FUNCTION,
+            backup_checker::FUNCTION,
+            restore_drill::RECORDER,
+        ],
         stacks: Stacks::All,
         reason: "Runs on an EventBridge schedule; its EventInvokeConfig sends every failed invocation (after its retries) to the OperatorAlerts topic as an on-failure destination, the successor of a DLQ that also carries the error. A DLQ as well would report each failure twice.",
     },
@@ -84,11 +100,24 @@ pub const SUPPRESSIONS: &[Suppression] = &[
         stacks: Stacks::All,
         reason: "A custom resource: CloudFormation invokes it and waits for its answer on the response URL, which the function always sends (also on failure); a failure shows as the stack event and in its log group. A queued event would have no consumer: CloudFormation never replays it.",
     },
+    Suppression {
+        check: "CKV_AWS_116",
+        title: "Ensure that AWS Lambda function is configured for a Dead Letter Queue(DLQ)",
+        resources: &[restore_drill::ORCHESTRATOR, restore_drill::VERIFIER],
+        stacks: Stacks::All,
+        reason: "A step of the restore drill's state machine, which invokes it synchronously: a failure comes back to the state machine, whose Retry and Catch retry it, tear the drill stack down and report it (recovery/drills/ and OperatorAlerts). Nothing is invoked asynchronously, so a DLQ would never receive anything.",
+    },
     // What the environment holds.
     Suppression {
         check: "CKV_AWS_173",
         title: "Check encryption settings for Lambda environment variable",
-        resources: &[document_backups::FUNCTION, backup_checker::FUNCTION],
+        resources: &[
+            document_backups::FUNCTION,
+            backup_checker::FUNCTION,
+            restore_drill::ORCHESTRATOR,
+            restore_drill::RECORDER,
+            restore_drill::VERIFIER,
+        ],
         stacks: Stacks::All,
         reason: "Its environment holds resource names, IDs, ARNs and numbers, no secret (the stack's secrets are read from S3 and Secrets Manager at run time); Lambda encrypts it at rest with its AWS managed key. A customer key would add a key grant and a KMS call per cold start for nothing to protect.",
     },
@@ -120,7 +149,7 @@ pub const SUPPRESSIONS: &[Suppression] = &[
         check: "CKV_AWS_260",
         title: "Ensure no security groups allow ingress from 0.0.0.0:0 to port 80",
         resources: &["LoadBalancerHTTPIngress"],
-        stacks: Stacks::All,
+        stacks: Stacks::NotDrill,
         reason: "Port 80 of the load balancer answers every request with a redirect to HTTPS and forwards nothing (HTTPListener's only action); closing it would turn a typed http:// address into a timeout instead of the secure page.",
     },
     Suppression {
@@ -137,6 +166,50 @@ pub const SUPPRESSIONS: &[Suppression] = &[
         stacks: Stacks::All,
         reason: "Every request the load balancer receives is logged by the web ACL's logging configuration (client IP, method, URI, rule matched, action) into WebACLLogGroup, kept LogRetentionDays under the stack's log key, with cookies, Authorization and query strings (patient ids) redacted. ALB access logs would duplicate it unredacted in an SSE-S3 bucket.",
     },
+    // The restore drill's internal endpoint.
+    Suppression {
+        check: "CKV_AWS_2",
+        title: "Ensure ALB protocol is HTTPS",
+        resources: &["HTTPListener"],
+        stacks: Stacks::Drill,
+        reason: "The restore drill's load balancer is internal (private subnets), open only to the drill's verifier's security group, lives for the length of a drill and has no domain name a certificate could name; the verifier asks it for the login page over HTTP. From it to the instances the traffic is HTTPS, as in every stack.",
+    },
+    Suppression {
+        check: "CKV_AWS_103",
+        title: "Ensure that Load Balancer Listener is using at least TLS v1.2",
+        resources: &["HTTPListener"],
+        stacks: Stacks::Drill,
+        reason: "The restore drill's internal HTTP listener (see CKV_AWS_2 on it): reachable only by the drill's verifier inside the drill's VPC, for the length of a drill; no TLS to configure.",
+    },
+    // The drill stack's service role.
+    Suppression {
+        check: "CKV_AWS_107",
+        title: "Ensure IAM policies does not allow credentials exposure",
+        resources: &[restore_drill::STACK_ROLE],
+        stacks: Stacks::All,
+        reason: DRILL_STACK_ROLE_REASON,
+    },
+    Suppression {
+        check: "CKV_AWS_108",
+        title: "Ensure IAM policies does not allow data exfiltration",
+        resources: &[restore_drill::STACK_ROLE],
+        stacks: Stacks::All,
+        reason: DRILL_STACK_ROLE_REASON,
+    },
+    Suppression {
+        check: "CKV_AWS_109",
+        title: "Ensure IAM policies does not allow permissions management without constraints",
+        resources: &[restore_drill::STACK_ROLE],
+        stacks: Stacks::All,
+        reason: DRILL_STACK_ROLE_REASON,
+    },
+    Suppression {
+        check: "CKV_AWS_111",
+        title: "Ensure IAM policies does not allow write access without constraints",
+        resources: &[restore_drill::STACK_ROLE],
+        stacks: Stacks::All,
+        reason: DRILL_STACK_ROLE_REASON,
+    },
     // Where logs end.
     Suppression {
         check: "CKV_AWS_18",
@@ -144,6 +217,13 @@ pub const SUPPRESSIONS: &[Suppression] = &[
         resources: &["AccessLogBucket"],
         stacks: Stacks::All,
         reason: "It is the access-log bucket itself: the stack bucket, the trail bucket and its own writers log into it; logging it into another bucket would only move the question one bucket further. Versioned, private, TLS-only, and only S3's log delivery may write to it.",
+    },
+    Suppression {
+        check: "CKV_AWS_18",
+        title: "Ensure the S3 bucket has access logging enabled",
+        resources: &["S3Bucket"],
+        stacks: Stacks::Drill,
+        reason: "The restore drill's bucket: it holds, for the hour of a drill, what the recovery copies from the source bucket, and the drill empties it for its deletion. An access-log bucket would keep receiving log files (delivered hours late) after that and stop the deletion; the drill's reads of the source bucket are logged in the source's access log.",
     },
     // The session store.
     Suppression {

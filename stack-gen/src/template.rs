@@ -40,6 +40,12 @@ impl Template {
     adder!(add_resource, resources, "resource");
     adder!(add_output, outputs, "output");
 
+    /// Every resource, mutable (a final pass over the whole template, e.g. drill mode's
+    /// deletion policies).
+    pub fn resources_mut(&mut self) -> &mut Map<String, Value> {
+        &mut self.resources
+    }
+
     pub fn resources(&self) -> &Map<String, Value> {
         &self.resources
     }

@@ -37,6 +37,14 @@ const VOLUME: &str = "vol-0123456789abcdef0";
 const NFS_ROLE: &str = "arn:aws:iam::123456789012:role/openemr-NFSBackupRole-1A2B3C";
 const WEB_ROLE: &str = "arn:aws:iam::123456789012:role/openemr-BeanstalkInstanceRole-4D5E6F";
 const ADMIN: &str = "arn:aws:iam::123456789012:role/Admin";
+const DRILL_ROLE: &str = "arn:aws:iam::123456789012:role/openemr-DrillStackRole-7G8H9I";
+const DRILL_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-20261206/0d0d0d0d-0000-4000-8000-000000000002";
+/// The drill stack's buckets: `openemr-<source UUID group>-drill-<drill UUID group>`.
+const DRILL_BUCKET: &str = "openemr-5a3c1f00-drill-0d0d0d0d";
+const EFS: &str =
+    "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123456789abcdef0";
+const ACCESS_POINT: &str =
+    "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123456789abcdef0";
 
 /// Values of the references a policy makes (one set serves every combination).
 fn environment() -> BTreeMap<String, String> {
@@ -67,6 +75,18 @@ fn environment() -> BTreeMap<String, String> {
             "arn:aws:sns:us-east-1:123456789012:alerts",
         ),
         ("DocumentBackupCopyRegion", "us-west-2"),
+        ("DrillStackRole.Arn", DRILL_ROLE),
+        ("LambdaCodeBucket", "openemr-code"),
+        (
+            "RestoreDrillFunction.Arn",
+            "arn:aws:lambda:us-east-1:123456789012:function:openemr-RestoreDrillFunction-X",
+        ),
+        ("ElasticFileSystem.Arn", EFS),
+        ("DataReaderAccessPoint.Arn", ACCESS_POINT),
+        ("VPC", "vpc-0123456789abcdef0"),
+        ("PrivateSubnet1", "subnet-01"),
+        ("PrivateSubnet2", "subnet-02"),
+        ("DataReaderSecurityGroup", "sg-0data"),
         (
             "DocumentBackupCopyKmsKeyId",
             "77777777-2222-3333-4444-555555555555",
@@ -233,7 +253,17 @@ fn object(bucket: &str, key: &str) -> String {
 
 /// The condition keys each case below exercises (collected by the cases as they run would be
 /// neater; a fixed list keeps the coverage check readable).
-const DOCUMENTED_KEYS: [&str; 13] = [
+const DOCUMENTED_KEYS: [&str; 23] = [
+    "aws:RequestTag/openemr:drill",
+    "aws:RequestTag/openemr:drill-of",
+    "aws:ResourceTag/openemr:drill",
+    "aws:ResourceTag/aws:cloudformation:stack-name",
+    "cloudformation:RoleArn",
+    "cloudformation:TemplateUrl",
+    "iam:PassedToService",
+    "iam:AWSServiceName",
+    "elasticfilesystem:AccessPointArn",
+    "ec2:Vpc",
     "aws:PrincipalArn",
     "kms:EncryptionContext:aws:logs:arn",
     "cloudwatch:namespace",
@@ -269,7 +299,7 @@ fn condition_keys(value: &Value, found: &mut BTreeSet<String>) {
 #[test]
 fn every_condition_key_has_a_documented_case() {
     let mut found = BTreeSet::new();
-    for (_, _, t) in common::all_templates() {
+    for (_, _, t) in common::checked_templates() {
         condition_keys(&t["Resources"], &mut found);
     }
     let documented: BTreeSet<String> = DOCUMENTED_KEYS.iter().map(|k| (*k).to_owned()).collect();
@@ -932,4 +962,402 @@ fn beanstalk_service_role_is_for_elastic_beanstalk_with_its_external_id() {
         "ec2.amazonaws.com",
         &[("sts:ExternalId", "elasticbeanstalk")]
     ));
+}
+
+/// The drill template's URL as the orchestrator's environment gives it (and CreateStack sends).
+fn drill_template_url(t: &Value) -> String {
+    let env = &t["Resources"]["RestoreDrillFunction"]["Properties"]["Environment"]["Variables"];
+    resolve(
+        &env[stack_contract::restore_drill::orchestrator::TEMPLATE_URL],
+        &environment(),
+    )
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+/// The orchestrator builds only tagged drill stacks of this stack from the drill template with
+/// the drill's role, deletes only stacks tagged as drills, and never touches the source stack.
+#[test]
+fn the_drill_orchestrator_never_touches_the_source_stack() {
+    let t = template(&Options::default());
+    let policy = role_statements(&t, "RestoreDrillRole", &environment());
+    let url = drill_template_url(&t);
+    let url: &'static str = Box::leak(url.into_boxed_str());
+    assert!(
+        url.starts_with("https://openemr-code.s3.us-east-1.amazonaws.com/"),
+        "{url}"
+    );
+    for action in [
+        "cloudformation:DeleteStack",
+        "cloudformation:UpdateStack",
+        "cloudformation:CreateChangeSet",
+        "cloudformation:ExecuteChangeSet",
+    ] {
+        let on_source = request(
+            action,
+            STACK_ID,
+            &[("aws:ResourceTag/openemr:drill", "true")],
+        );
+        assert!(
+            denied(&policy, &on_source),
+            "{action} on the source is not denied"
+        );
+        assert!(!allowed(&policy, &on_source));
+    }
+    let create = |stack: &str, context: &[(&'static str, &'static str)]| {
+        allowed(
+            &policy,
+            &request("cloudformation:CreateStack", stack, context),
+        )
+    };
+    let good: [(&'static str, &'static str); 4] = [
+        ("aws:RequestTag/openemr:drill", "true"),
+        ("aws:RequestTag/openemr:drill-of", "openemr"),
+        ("cloudformation:RoleArn", DRILL_ROLE),
+        ("cloudformation:TemplateUrl", url),
+    ];
+    assert!(
+        create(DRILL_STACK, &good),
+        "a tagged drill stack is refused"
+    );
+    assert!(
+        !create(DRILL_STACK, &good[1..]),
+        "an untagged drill stack is allowed"
+    );
+    assert!(
+        !create(
+            DRILL_STACK,
+            &[good[0], good[1], ("cloudformation:RoleArn", ADMIN), good[3]]
+        ),
+        "another service role"
+    );
+    assert!(
+        !create(DRILL_STACK, &[good[0], good[1], good[2]]),
+        "a template body instead of the drill template"
+    );
+    assert!(
+        !create(
+            DRILL_STACK,
+            &[
+                good[0],
+                good[1],
+                good[2],
+                (
+                    "cloudformation:TemplateUrl",
+                    "https://evil.s3.amazonaws.com/t.json"
+                )
+            ]
+        ),
+        "another template"
+    );
+    assert!(
+        !create(
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/other/1",
+            &good
+        ),
+        "a stack not named as this stack's drill"
+    );
+    let delete = |context: &[(&'static str, &'static str)]| {
+        allowed(
+            &policy,
+            &request("cloudformation:DeleteStack", DRILL_STACK, context),
+        )
+    };
+    assert!(delete(&[("aws:ResourceTag/openemr:drill", "true")]));
+    assert!(!delete(&[]), "deletes an untagged stack");
+    let pass = |service: &'static str| {
+        allowed(
+            &policy,
+            &request(
+                "iam:PassRole",
+                DRILL_ROLE,
+                &[("iam:PassedToService", service)],
+            ),
+        )
+    };
+    assert!(pass("cloudformation.amazonaws.com"));
+    assert!(!pass("ec2.amazonaws.com"));
+    // Leftovers: only what carries the drill tag.
+    for (action, resource) in [
+        (
+            "ec2:DeleteVolume",
+            format!("arn:aws:ec2:{REGION}:{ACCOUNT}:volume/{VOLUME}"),
+        ),
+        (
+            "rds:DeleteDBSnapshot",
+            format!("arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:openemr-db-final"),
+        ),
+    ] {
+        assert!(allowed(
+            &policy,
+            &request(
+                action,
+                resource.clone(),
+                &[("aws:ResourceTag/openemr:drill", "true")]
+            )
+        ));
+        assert!(
+            !allowed(&policy, &request(action, resource, &[])),
+            "{action} untagged"
+        );
+    }
+    // The drill's buckets are emptied; the source's never.
+    assert!(allowed(
+        &policy,
+        &request(
+            "s3:DeleteObjectVersion",
+            object(DRILL_BUCKET, "Backup/x"),
+            &[]
+        )
+    ));
+    assert!(allowed(
+        &policy,
+        &request("s3:ListBucketVersions", bucket_arn(DRILL_BUCKET), &[])
+    ));
+    for key in [
+        "Backup/x",
+        "recovery/manifest.json",
+        "recovery/fingerprint.json",
+    ] {
+        assert!(
+            !allowed(
+                &policy,
+                &request("s3:DeleteObject", object(BUCKET, key), &[])
+            ),
+            "{key}"
+        );
+    }
+    assert!(allowed(
+        &policy,
+        &request(
+            "s3:GetObject",
+            object(BUCKET, "recovery/fingerprint.json"),
+            &[]
+        )
+    ));
+    assert!(allowed(
+        &policy,
+        &request(
+            "s3:PutObject",
+            object(BUCKET, "recovery/drills/2026-12-06.json"),
+            &[]
+        )
+    ));
+    assert!(!allowed(
+        &policy,
+        &request(
+            "s3:PutObject",
+            object(BUCKET, "recovery/manifest.json"),
+            &[]
+        )
+    ));
+    assert!(allowed(
+        &policy,
+        &request(
+            "logs:DeleteLogGroup",
+            format!(
+                "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/rds/instance/{DRILL_BUCKET}/error"
+            ),
+            &[]
+        )
+    ));
+    assert!(!allowed(
+        &policy,
+        &request(
+            "logs:DeleteLogGroup",
+            format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/rds/instance/openemr-db/error"),
+            &[]
+        )
+    ));
+}
+
+/// The drill stack's service role: only CloudFormation of this account assumes it, and
+/// whatever it may do to the drill stack, the source stack's resources are out of its reach.
+#[test]
+fn the_drill_stack_role_cannot_change_the_source_stack() {
+    let t = template(&Options::default());
+    let env = environment();
+    let policy = role_statements(&t, "DrillStackRole", &env);
+    let source_tag = [("aws:ResourceTag/aws:cloudformation:stack-name", "openemr")];
+    let drill_tag = [(
+        "aws:ResourceTag/aws:cloudformation:stack-name",
+        "openemr-drill-20261206",
+    )];
+    let instance = format!("arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0123456789abcdef0");
+    assert!(denied(
+        &policy,
+        &request("ec2:TerminateInstances", instance.clone(), &source_tag)
+    ));
+    assert!(allowed(
+        &policy,
+        &request("ec2:TerminateInstances", instance, &drill_tag)
+    ));
+    let db = format!("arn:aws:rds:{REGION}:{ACCOUNT}:db:openemr-db");
+    for action in ["rds:DeleteDBInstance", "rds:ModifyDBInstance"] {
+        assert!(
+            denied(&policy, &request(action, db.clone(), &[])),
+            "{action} on the source database"
+        );
+    }
+    assert!(allowed(
+        &policy,
+        &request(
+            "rds:DeleteDBInstance",
+            format!("arn:aws:rds:{REGION}:{ACCOUNT}:db:{DRILL_BUCKET}"),
+            &drill_tag
+        )
+    ));
+    for action in ["s3:DeleteObject", "s3:PutObject", "s3:DeleteObjectVersion"] {
+        assert!(
+            denied(&policy, &request(action, object(BUCKET, "Backup/x"), &[])),
+            "{action} on the source bucket"
+        );
+    }
+    assert!(denied(
+        &policy,
+        &request("s3:DeleteBucket", bucket_arn(BUCKET), &[])
+    ));
+    assert!(allowed(
+        &policy,
+        &request("s3:DeleteBucket", bucket_arn(DRILL_BUCKET), &[])
+    ));
+    for action in [
+        "kms:ScheduleKeyDeletion",
+        "kms:DisableKey",
+        "kms:PutKeyPolicy",
+    ] {
+        assert!(
+            denied(&policy, &request(action, KEY, &[])),
+            "{action} on the source key"
+        );
+    }
+    for action in ["cloudformation:DeleteStack", "cloudformation:UpdateStack"] {
+        assert!(
+            denied(&policy, &request(action, STACK_ID, &[])),
+            "{action} on the source stack"
+        );
+    }
+    let role = |name: &str| format!("arn:aws:iam::{ACCOUNT}:role/{name}");
+    assert!(allowed(
+        &policy,
+        &request(
+            "iam:CreateRole",
+            role("openemr-drill-20261206-CouchDBRole-1"),
+            &[]
+        )
+    ));
+    assert!(!allowed(
+        &policy,
+        &request("iam:CreateRole", role("Admin"), &[])
+    ));
+    assert!(!allowed(
+        &policy,
+        &request(
+            "iam:PutRolePolicy",
+            role("openemr-NFSBackupRole-1A2B3C"),
+            &[]
+        )
+    ));
+    let linked = |service: &'static str| {
+        allowed(
+            &policy,
+            &request(
+                "iam:CreateServiceLinkedRole",
+                "*",
+                &[("iam:AWSServiceName", service)],
+            ),
+        )
+    };
+    assert!(linked("elasticbeanstalk.amazonaws.com"));
+    assert!(!linked("support.amazonaws.com"));
+    let trust: Vec<Value> = list(
+        &t["Resources"]["DrillStackRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"],
+    )
+    .iter()
+    .map(|s| resolve(s, &env))
+    .collect();
+    let assume = |principal: &'static str, account: &'static str| {
+        allowed(
+            &trust,
+            &Request {
+                principal: Some(principal),
+                ..request("sts:AssumeRole", "", &[("aws:SourceAccount", account)])
+            },
+        )
+    };
+    assert!(assume("cloudformation.amazonaws.com", ACCOUNT));
+    assert!(!assume("cloudformation.amazonaws.com", "999999999999"));
+    assert!(!assume("lambda.amazonaws.com", ACCOUNT));
+}
+
+/// The fingerprint recorder and the drill's verifier mount EFS read-only through their access
+/// point, and manage ENIs in the stack's VPC only.
+#[test]
+fn data_readers_mount_efs_through_their_access_point_in_the_stacks_vpc() {
+    let drill = Options::default().drill_options();
+    for (o, role) in [
+        (Options::default(), "FingerprintRecorderRole"),
+        (drill, "DrillVerifierRole"),
+    ] {
+        let t = template(&o);
+        let policy = role_statements(&t, role, &environment());
+        let mount = |action: &'static str, context: &[(&'static str, &'static str)]| {
+            allowed(&policy, &request(action, EFS, context))
+        };
+        let through = [("elasticfilesystem:AccessPointArn", ACCESS_POINT)];
+        assert!(mount("elasticfilesystem:ClientMount", &through), "{role}");
+        assert!(
+            !mount("elasticfilesystem:ClientMount", &[]),
+            "{role} mounts without the access point"
+        );
+        assert!(
+            !mount("elasticfilesystem:ClientWrite", &through),
+            "{role} writes EFS"
+        );
+        let eni = format!("arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/eni-0123456789abcdef0");
+        let vpc = |v: &'static str| {
+            allowed(
+                &policy,
+                &request("ec2:DeleteNetworkInterface", eni.clone(), &[("ec2:Vpc", v)]),
+            )
+        };
+        assert!(
+            vpc("arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0"),
+            "{role}"
+        );
+        assert!(
+            !vpc("arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0ther"),
+            "{role}"
+        );
+        let key = if o.recovery { OLD_KEY } else { KEY };
+        assert!(allowed(
+            &policy,
+            &request(
+                "kms:Decrypt",
+                key,
+                &[("kms:ViaService", "s3.us-east-1.amazonaws.com")]
+            )
+        ));
+        assert!(
+            !allowed(&policy, &request("kms:Decrypt", key, &[])),
+            "{role} decrypts outside S3"
+        );
+        assert_eq!(
+            allowed(
+                &policy,
+                &request(
+                    "s3:PutObject",
+                    object(BUCKET, "recovery/fingerprint.json"),
+                    &[]
+                )
+            ),
+            !o.drill,
+            "{role}: only the recorder writes the fingerprint"
+        );
+        assert!(!allowed(
+            &policy,
+            &request("s3:GetObject", object(BUCKET, "Backup/passphrase.txt"), &[])
+        ));
+    }
 }

@@ -9,7 +9,7 @@ use std::process::Command;
 fn cfn_lint_passes_every_combination() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for (name, _, template) in common::all_templates() {
+    for (name, _, template) in common::checked_templates() {
         let path = dir.path().join(format!("{name}.json"));
         std::fs::write(&path, serde_json::to_string_pretty(&template).unwrap()).unwrap();
         files.push(path);

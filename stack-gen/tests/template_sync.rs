@@ -1,10 +1,11 @@
-//! `template/` holds what stack-gen prints now for every reference combination, and
+//! `template/` holds what stack-gen prints now for every reference combination and the drill
+//! stacks (`drill*.json`, what `stack-ops package` uploads), and
 //! ARCHITECTURE.md the default stack's graph and the scanner's accepted findings.
 //! After changing the generator: `UPDATE_TEMPLATES=1 cargo test -p stack-gen --test template_sync`.
 
 use std::path::PathBuf;
 
-use stack_gen::{generate, reference_combinations};
+use stack_gen::{drill_combinations, generate, reference_combinations};
 
 const GRAPH_BEGIN: &str = "<!-- graph:begin -->";
 const GRAPH_END: &str = "<!-- graph:end -->";
@@ -27,7 +28,10 @@ fn checked_in_templates_match_the_generator() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template");
     let update = std::env::var_os("UPDATE_TEMPLATES").is_some();
     let mut stale = Vec::new();
-    for (name, options) in reference_combinations() {
+    for (name, options) in reference_combinations()
+        .into_iter()
+        .chain(drill_combinations())
+    {
         let path = dir.join(format!("{name}.json"));
         let now = generate(&options).unwrap().render();
         if update {

@@ -66,6 +66,9 @@ pub mod backup_checker {
     pub const MAX_SKEW_HOURS: &str = "MAX_SKEW_HOURS";
     pub const TOPIC: &str = "ALERT_TOPIC_ARN";
     pub const STACK: &str = "STACK_NAME";
+    /// Days without a successful restore drill after which the checker reports it overdue
+    /// (`DrillMaxAgeDays`); unset when the stack's drill is off (or the stack has none).
+    pub const DRILL_MAX_AGE_DAYS: &str = "DRILL_MAX_AGE_DAYS";
     /// CloudWatch namespace of its metrics.
     pub const NAMESPACE: &str = "OpenEMR/BackupChecker";
     /// Per-run metric (dimension `Stack`): failed checks; `BackupCheckFailedAlarm` reads it.
@@ -239,6 +242,9 @@ pub mod restore_drill {
     pub const LAST_SUCCESS_KEY: &str = "recovery/drills/last-success.json";
     /// Reports: `recovery/drills/<yyyy-mm-dd>.json`.
     pub const REPORT_PREFIX: &str = "recovery/drills/";
+    /// The last successful drill's report (a copy), which the backup checker reads to publish
+    /// [`DAYS_SINCE_SUCCESS_METRIC`].
+    pub const LAST_SUCCESS_KEY: &str = "recovery/drills/last-success.json";
 
     /// EMF metrics (namespace, dimension `Stack`).
     pub const NAMESPACE: &str = "OpenEMR/RestoreDrill";
@@ -246,6 +252,11 @@ pub mod restore_drill {
     pub const OK_METRIC: &str = "DrillOk";
     pub const RECOVERY_MINUTES_METRIC: &str = "RecoveryMinutes";
     pub const DATA_AGE_HOURS_METRIC: &str = "DataAgeHours";
+    /// Published nightly by the backup checker (namespace [`NAMESPACE`], dimension `Stack`):
+    /// days since [`LAST_SUCCESS_KEY`]'s drill; `RestoreDrillOverdueAlarm` reads it.
+    pub const DAYS_SINCE_SUCCESS_METRIC: &str = "DaysSinceSuccessfulDrill";
+    /// Default of `DrillMaxAgeDays`: a monthly drill plus slack.
+    pub const DEFAULT_MAX_AGE_DAYS: u32 = 35;
 
     /// The orchestrator's environment (`RestoreDrillFunction`).
     pub mod orchestrator {

@@ -10,8 +10,10 @@
 //! 3. Key = `lambda/<package>/<sha256 of the normalised zip>.zip`: a code change changes the key,
 //!    so CloudFormation updates the function; unchanged code keeps its key.
 //! 4. Upload only the keys the bucket does not have yet (HeadObject first).
-//! 5. Generate the template with `LambdaCodeBucket` defaulting to the bucket and the
-//!    `FunctionCode` mapping naming the keys. The caller writes it (atomically with `--output`);
+//! 5. Generate the restore drill's template (the same flags in drill mode, the same code) and
+//!    upload it the same way, under `templates/recovery-drill/<sha256 of its text>.json`.
+//! 6. Generate the template with `LambdaCodeBucket` defaulting to the bucket, the
+//!    `FunctionCode` mapping naming the keys and the `DrillTemplate` mapping the drill's. The caller writes it (atomically with `--output`);
 //!    nothing is written when any step fails.
 
 use std::collections::BTreeMap;
@@ -80,6 +82,9 @@ impl fmt::Display for PackagedFunction {
 pub struct Packaged {
     pub bucket: String,
     pub functions: Vec<PackagedFunction>,
+    /// The restore drill's template, uploaded beside the zips (the template's `DrillTemplate`
+    /// mapping names its key).
+    pub drill_template: PackagedTemplate,
     /// The rendered template (what `stack-ops package` writes).
     pub template: String,
 }
@@ -156,21 +161,7 @@ pub async fn package(
         let sha256 = sha256_hex(&bytes);
         let key = content_key(package, &sha256);
         let size = bytes.len() as u64;
-        let uploaded = match existing_size(s3, bucket, &key).await? {
-            Some(existing) if existing == size => false,
-            _ => {
-                s3.put_object()
-                    .bucket(bucket)
-                    .key(&key)
-                    .content_type("application/zip")
-                    .body(ByteStream::from(bytes))
-                    .send()
-                    .await
-                    .map_err(aws_sdk_s3::Error::from)
-                    .with_context(|| format!("cannot upload s3://{bucket}/{key}"))?;
-                true
-            }
-        };
+        let uploaded = upload_if_absent(s3, bucket, &key, bytes, "application/zip").await?;
         let function = PackagedFunction {
             name: name.to_owned(),
             package: package.to_owned(),
@@ -189,20 +180,126 @@ pub async fn package(
         functions.len() - uploaded
     )?;
 
-    let mut options = options.clone();
-    options.code = CodeLocation {
+    let code = CodeLocation {
         bucket: Some(bucket.to_owned()),
         keys: functions
             .iter()
             .map(|f| (f.name.clone(), f.key.clone()))
             .collect(),
+        drill_template: None,
     };
-    let template = stack_gen::generate(&options)?.render();
+    // The restore drill's template, from the same flags and code, beside the zips.
+    let drill = drill_template(options, &code)?;
+    let drill_uploaded = upload_if_absent(
+        s3,
+        bucket,
+        &drill.key,
+        drill.text.clone().into_bytes(),
+        "application/json",
+    )
+    .await?;
+    let drill = PackagedTemplate {
+        uploaded: drill_uploaded,
+        ..drill
+    };
+    writeln!(log, "  {drill}")?;
+    let template = main_template(options, code, &drill.key)?;
     Ok(Packaged {
         bucket: bucket.to_owned(),
         functions,
+        drill_template: drill,
         template,
     })
+}
+
+/// The drill template as packaged: its text, size, S3 key and whether it was uploaded now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackagedTemplate {
+    pub text: String,
+    pub size: u64,
+    pub sha256: String,
+    pub key: String,
+    pub uploaded: bool,
+}
+
+impl fmt::Display for PackagedTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<20} {:>8}  {}  {}",
+            "drill template",
+            human_size(self.size),
+            self.key,
+            if self.uploaded {
+                "uploaded"
+            } else {
+                "already present"
+            }
+        )
+    }
+}
+
+/// The restore drill's template for a stack of `options` whose functions are at `code`
+/// ([`Options::drill_options`]), and its content-addressed key ([`drill_template_key`]).
+/// `uploaded` is false: the caller uploads it.
+pub fn drill_template(options: &Options, code: &CodeLocation) -> anyhow::Result<PackagedTemplate> {
+    let mut drill = options.drill_options();
+    drill.code = code.clone();
+    let text = stack_gen::generate(&drill)?.render();
+    let sha256 = sha256_hex(text.as_bytes());
+    Ok(PackagedTemplate {
+        size: text.len() as u64,
+        key: drill_template_key(&sha256),
+        sha256,
+        text,
+        uploaded: false,
+    })
+}
+
+/// The stack's template with its functions at `code` and its drill template at `drill_key`.
+pub fn main_template(
+    options: &Options,
+    code: CodeLocation,
+    drill_key: &str,
+) -> anyhow::Result<String> {
+    let mut options = options.clone();
+    options.code = CodeLocation {
+        drill_template: Some(drill_key.to_owned()),
+        ..code
+    };
+    Ok(stack_gen::generate(&options)?.render())
+}
+
+/// `templates/recovery-drill/<sha256>.json`.
+pub fn drill_template_key(sha256_hex: &str) -> String {
+    format!(
+        "{}{sha256_hex}.json",
+        stack_gen::options::DRILL_TEMPLATE_PREFIX
+    )
+}
+
+/// Uploads `bytes` to `key` unless an object of that size is there (the key is the content's
+/// hash). Whether it uploaded.
+async fn upload_if_absent(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    bytes: Vec<u8>,
+    content_type: &str,
+) -> anyhow::Result<bool> {
+    if existing_size(s3, bucket, key).await? == Some(bytes.len() as u64) {
+        return Ok(false);
+    }
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .body(ByteStream::from(bytes))
+        .send()
+        .await
+        .map_err(aws_sdk_s3::Error::from)
+        .with_context(|| format!("cannot upload s3://{bucket}/{key}"))?;
+    Ok(true)
 }
 
 /// `lambda/<package>/<sha256>.zip`.
@@ -619,5 +716,71 @@ mod tests {
         assert_eq!(human_size(3_412_345), "3.4 MB");
         assert_eq!(human_size(812_000), "812 KB");
         assert_eq!(human_size(17), "17 B");
+    }
+
+    fn packaged_code() -> CodeLocation {
+        CodeLocation {
+            bucket: Some("code".to_owned()),
+            keys: FUNCTIONS
+                .iter()
+                .map(|(name, package)| (name.to_string(), content_key(package, &"ab".repeat(32))))
+                .collect(),
+            drill_template: None,
+        }
+    }
+
+    #[test]
+    fn the_drill_template_is_content_addressed_and_in_drill_mode() {
+        let options = Options::default();
+        let drill = drill_template(&options, &packaged_code()).unwrap();
+        assert_eq!(drill.sha256, sha256_hex(drill.text.as_bytes()));
+        assert_eq!(
+            drill.key,
+            format!("templates/recovery-drill/{}.json", drill.sha256)
+        );
+        assert_eq!(drill.size, drill.text.len() as u64);
+        let template: serde_json::Value = serde_json::from_str(&drill.text).unwrap();
+        assert!(
+            template["Resources"]["DrillVerifierFunction"].is_object(),
+            "not a drill template"
+        );
+        // Its functions run the packaged zips too.
+        assert_eq!(
+            template["Mappings"]["FunctionCode"]["RestoreDrill"]["S3Key"],
+            packaged_code().key("RestoreDrill")
+        );
+        // Other flags, other template, other key; the same flags, the same key.
+        let other = drill_template(
+            &Options {
+                skip_document_store: true,
+                ..Options::default()
+            },
+            &packaged_code(),
+        )
+        .unwrap();
+        assert_ne!(other.key, drill.key);
+        assert_eq!(drill_template(&options, &packaged_code()).unwrap(), drill);
+    }
+
+    #[test]
+    fn the_main_template_points_at_the_drill_template() {
+        let options = Options::default();
+        let drill = drill_template(&options, &packaged_code()).unwrap();
+        let text = main_template(&options, packaged_code(), &drill.key).unwrap();
+        let template: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            template["Mappings"]["DrillTemplate"]["Recovery"]["S3Key"],
+            drill.key.as_str()
+        );
+        assert_eq!(
+            template["Parameters"]["LambdaCodeBucket"]["Default"],
+            "code"
+        );
+        // Unpackaged, the checked-in layout.
+        let unpackaged = stack_gen::generate(&options).unwrap().to_json();
+        assert_eq!(
+            unpackaged["Mappings"]["DrillTemplate"]["Recovery"]["S3Key"],
+            stack_gen::options::DEFAULT_DRILL_TEMPLATE_KEY
+        );
     }
 }

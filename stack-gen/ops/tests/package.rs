@@ -126,12 +126,17 @@ fn keys_are_content_hashes_and_the_template_points_at_exactly_the_uploaded_keys(
         assert_eq!(bucket.as_deref(), Some("code-hashes"));
         assert_eq!(keys, packaged.keys());
         let mut referenced: Vec<String> = keys.into_values().collect();
+        // The drill template, uploaded beside the zips.
+        referenced.push(packaged.drill_template.key.clone());
         referenced.sort();
         assert_eq!(
             referenced, uploaded,
             "the template references exactly the uploaded keys"
         );
-        assert!(log.contains("4 uploaded, 0 already present"), "{log}");
+        assert!(
+            log.contains(&format!("{} uploaded, 0 already present", FUNCTIONS.len())),
+            "{log}"
+        );
     });
 }
 
@@ -147,6 +152,11 @@ fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
 
         let (second, log) = run_package(&s3, "code-rerun", dir).await.unwrap();
         assert!(second.functions.iter().all(|f| !f.uploaded), "{log}");
+        assert!(
+            first.drill_template.uploaded && !second.drill_template.uploaded,
+            "{log}"
+        );
+        assert_eq!(second.drill_template.key, first.drill_template.key);
         assert_eq!(second.keys(), first.keys());
         assert_eq!(second.template, first.template);
         assert_eq!(

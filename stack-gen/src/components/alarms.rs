@@ -356,8 +356,13 @@ fn add_application(t: &mut Template) {
             }),
         ),
     );
-    // Enhanced health reporting runs as a service role of the environment (its managed policy
-    // AWSElasticBeanstalkEnhancedHealth, cut down to the describe calls health needs).
+    add_service_role(t);
+}
+
+/// Enhanced health reporting runs as a service role of the environment (its managed policy
+/// AWSElasticBeanstalkEnhancedHealth, cut down to the describe calls health needs). A drill
+/// stack has it without the alarms.
+pub fn add_service_role(t: &mut Template) {
     t.add_resource(
         BEANSTALK_SERVICE_ROLE,
         resource(
@@ -435,7 +440,11 @@ pub fn environment_health_instance_statement() -> Value {
 /// thresholds: these, and any other component's whose name says `Alarm` (the endpoint's, say).
 /// (Parameters in no group would show first.)
 pub fn add_parameter_groups(t: &mut Template) {
-    let mut thresholds: Vec<String> = THRESHOLDS.iter().map(|p| p.parameter.to_owned()).collect();
+    let mut thresholds: Vec<String> = THRESHOLDS
+        .iter()
+        .map(|p| p.parameter.to_owned())
+        .filter(|p| t.parameters().contains_key(p))
+        .collect();
     let mut stack = Vec::new();
     for name in t.parameters().keys() {
         if thresholds.contains(name) {
@@ -447,13 +456,12 @@ pub fn add_parameter_groups(t: &mut Template) {
             stack.push(name.clone());
         }
     }
+    let mut groups = vec![json!({ "Label": { "default": "OpenEMR stack" }, "Parameters": stack })];
+    if !thresholds.is_empty() {
+        groups.push(json!({ "Label": { "default": THRESHOLDS_LABEL }, "Parameters": thresholds }));
+    }
     t.add_metadata(
         "AWS::CloudFormation::Interface",
-        json!({
-            "ParameterGroups": [
-                { "Label": { "default": "OpenEMR stack" }, "Parameters": stack },
-                { "Label": { "default": THRESHOLDS_LABEL }, "Parameters": thresholds }
-            ]
-        }),
+        json!({ "ParameterGroups": groups }),
     );
 }

@@ -34,8 +34,11 @@ pub fn add(t: &mut Template, o: &Options) {
     add_parameters(t, o);
     add_instance_role(t, o);
     add_load_balancer(t, o);
-    add_firewall(t);
-    add_endpoint_alarms(t);
+    // A drill's balancer is internal: no firewall, no alarms on what clinicians meet.
+    if !o.drill {
+        add_firewall(t);
+        add_endpoint_alarms(t);
+    }
     t.add_resource(
         "EBApplication",
         resource(
@@ -77,10 +80,14 @@ pub fn add(t: &mut Template, o: &Options) {
                 // cannot change the balancer type of a running one); the new environment is
                 // created before the old one is removed. The stack id's first group keeps it
                 // unique within the account and under the 40-character limit.
-                "EnvironmentName": join("-", vec![
-                    json!("openemr"),
-                    crate::cfn::select(0, json!({ "Fn::Split": ["-", crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))] })),
-                ]),
+                "EnvironmentName": if o.drill {
+                    crate::components::restore_drill::drill_resource_name(None)
+                } else {
+                    join("-", vec![
+                        json!("openemr"),
+                        crate::cfn::select(0, json!({ "Fn::Split": ["-", crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))] })),
+                    ])
+                },
                 "ApplicationName": ref_("EBApplication"),
                 "Description": "OpenEMR",
                 "SolutionStackName": ref_("BeanstalkPlatform"),
@@ -113,6 +120,9 @@ fn add_parameters(t: &mut Template, o: &Options) {
         "BeanstalkInstanceType",
         json!({ "Type": "String", "Default": "t3.medium", "Description": "EC2 instance type of the application servers." }),
     );
+    if o.drill {
+        return;
+    }
     t.add_parameter(
         "CertificateArn",
         json!({
@@ -207,6 +217,10 @@ fn web_tier_statements(o: &Options) -> Vec<Value> {
 }
 
 fn add_load_balancer(t: &mut Template, o: &Options) {
+    if o.drill {
+        add_drill_load_balancer(t);
+        return;
+    }
     t.add_resource(
         "LoadBalancerSecurityGroup",
         resource(
@@ -300,6 +314,79 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
         }),
     );
 }
+
+/// The balancer of a drill stack: internal, in the private subnets, reachable only from the
+/// drill's verifier, and serving OpenEMR on plain HTTP (port 80 forwards through Elastic
+/// Beanstalk's listener rule; there is no certificate for an internal name). Behind it the
+/// instances still serve HTTPS, as in every stack.
+fn add_drill_load_balancer(t: &mut Template) {
+    use crate::components::restore_drill::DATA_SECURITY_GROUP;
+    t.add_resource(
+        "LoadBalancerSecurityGroup",
+        resource(
+            "AWS::EC2::SecurityGroup",
+            json!({
+                "GroupDescription": "OpenEMR drill load balancer: HTTP from the drill verifier only",
+                "VpcId": ref_("VPC"),
+                "SecurityGroupEgress": [
+                    { "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "DestinationSecurityGroupId": ref_("ApplicationSecurityGroup"), "Description": "HTTPS to the application servers (requests and health checks)" }
+                ],
+                "Tags": [crate::cfn::name_tag("load-balancer")]
+            }),
+        ),
+    );
+    t.add_resource(
+        "LoadBalancerHTTPIngress",
+        crate::cfn::ingress_from_group(
+            "LoadBalancerSecurityGroup",
+            80,
+            DATA_SECURITY_GROUP,
+            "HTTP from the drill's verifier (the login page check)",
+        ),
+    );
+    t.add_resource(
+        LOAD_BALANCER,
+        json!({
+            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Properties": {
+                "Type": "application",
+                "Scheme": "internal",
+                "Subnets": [ref_("PrivateSubnet1"), ref_("PrivateSubnet2")],
+                "SecurityGroups": [ref_("LoadBalancerSecurityGroup")],
+                "LoadBalancerAttributes": [
+                    { "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" },
+                    { "Key": "routing.http.desync_mitigation_mode", "Value": "strictest" },
+                    { "Key": "deletion_protection.enabled", "Value": "false" }
+                ],
+                "Tags": [crate::cfn::name_tag("load-balancer")]
+            }
+        }),
+    );
+    t.add_resource(
+        "HTTPListener",
+        resource(
+            "AWS::ElasticLoadBalancingV2::Listener",
+            json!({
+                "LoadBalancerArn": ref_(LOAD_BALANCER),
+                "Port": 80,
+                "Protocol": "HTTP",
+                // Elastic Beanstalk adds the rule that forwards to OpenEMR; anything else is 404.
+                "DefaultActions": [{
+                    "Type": "fixed-response",
+                    "FixedResponseConfig": { "StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not found" }
+                }]
+            }),
+        ),
+    );
+}
+
+/// The URL of OpenEMR's login page in a drill stack (inside its network, plain HTTP).
+pub fn drill_application_url() -> Value {
+    sub(&format!("http://${{{LOAD_BALANCER}.DNSName}}{LOGIN_PATH}"))
+}
+
+/// OpenEMR's login page under the bundle's `/openemr`.
+pub const LOGIN_PATH: &str = "/openemr/interface/login/login.php?site=default";
 
 /// The firewall: AWS's managed rule groups and a per-IP rate limit, blocking or (parameter)
 /// only counting.
@@ -470,6 +557,35 @@ fn option(namespace: &str, name: &str, value: Value) -> Value {
 /// Name of the environment's listener rule (`aws:elbv2:listenerrule:<name>`).
 const LISTENER_RULE: &str = "openemr";
 
+/// OpenEMR is routed from the HTTPS listener only. On the HTTP listener the rule list is given
+/// explicitly (empty of forwards), so Elastic Beanstalk adds no forward there and port 80 keeps
+/// answering with the redirect alone.
+fn listener_settings(rule: &str) -> Vec<Value> {
+    vec![
+        if_(
+            HAS_CERTIFICATE,
+            option("aws:elbv2:listener:443", "Rules", json!(LISTENER_RULE)),
+            no_value(),
+        ),
+        if_(
+            HAS_CERTIFICATE,
+            option(rule, "PathPatterns", json!("/*")),
+            no_value(),
+        ),
+        if_(
+            HAS_CERTIFICATE,
+            option(rule, "Process", json!("default")),
+            no_value(),
+        ),
+        if_(
+            HAS_CERTIFICATE,
+            option(rule, "Priority", json!("1")),
+            no_value(),
+        ),
+        option("aws:elbv2:listener:default", "Rules", json!("")),
+    ]
+}
+
 fn option_settings(o: &Options) -> Vec<Value> {
     let time_zone = if o.recovery {
         crate::cfn::get_att("RecoveryParameters", "TimeZone")
@@ -558,30 +674,19 @@ fn option_settings(o: &Options) -> Vec<Value> {
             "MatcherHTTPCode",
             json!("200-399"),
         ),
-        // OpenEMR is routed from the HTTPS listener only. On the HTTP listener the rule list
-        // is given explicitly (empty of forwards), so Elastic Beanstalk adds no forward there
-        // and port 80 keeps answering with the redirect alone.
-        if_(
-            HAS_CERTIFICATE,
-            option("aws:elbv2:listener:443", "Rules", json!(LISTENER_RULE)),
-            no_value(),
-        ),
-        if_(
-            HAS_CERTIFICATE,
+    ];
+    if o.drill {
+        // A drill routes OpenEMR from the internal HTTP listener (port 80, `default`).
+        settings.extend([
+            option("aws:elbv2:listener:default", "Rules", json!(LISTENER_RULE)),
             option(&rule, "PathPatterns", json!("/*")),
-            no_value(),
-        ),
-        if_(
-            HAS_CERTIFICATE,
             option(&rule, "Process", json!("default")),
-            no_value(),
-        ),
-        if_(
-            HAS_CERTIFICATE,
             option(&rule, "Priority", json!("1")),
-            no_value(),
-        ),
-        option("aws:elbv2:listener:default", "Rules", json!("")),
+        ]);
+    } else {
+        settings.extend(listener_settings(&rule));
+    }
+    settings.extend([
         option(
             "aws:elasticbeanstalk:cloudwatch:logs",
             "StreamLogs",
@@ -609,7 +714,7 @@ fn option_settings(o: &Options) -> Vec<Value> {
         option(env, "S3BUCKET", bucket()),
         option(env, "KMSKEY", key_arn(o)),
         option(env, "TIMEZONE", time_zone),
-    ];
+    ]);
     if o.dual_az {
         settings.push(option(env, "COUCHDBZONE", json!("dual")));
     }

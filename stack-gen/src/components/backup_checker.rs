@@ -56,41 +56,40 @@ pub fn add(t: &mut Template, o: &Options) {
         }),
     );
 
-    add_role(
-        t,
-        ROLE,
-        FUNCTION,
-        vec![
-            json!({
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket"],
-                "Resource": [foundation::bucket_arn()],
-                "Condition": { "StringLike": { "s3:prefix": [BACKUP_PREFIX, format!("{BACKUP_PREFIX}*")] } }
-            }),
-            // Interrupted volume uploads (incomplete multipart uploads) are leftovers too.
-            allow(
-                &["s3:ListBucketMultipartUploads"],
-                json!([foundation::bucket_arn()]),
-            ),
-            // HeadObject needs s3:GetObject; without kms:Decrypt the content stays unreadable.
-            allow(
-                &["s3:GetObject"],
-                json!([foundation::bucket_objects(PASSPHRASE_KEY)]),
-            ),
-            // DescribeSnapshots supports no resource-level permissions.
-            allow(&["ec2:DescribeSnapshots"], json!(["*"])),
-            allow(
-                &["rds:DescribeDBSnapshots"],
-                json!([
-                    sub(
-                        "arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"
-                    ),
-                    sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")
-                ]),
-            ),
-            allow(&["sns:Publish"], json!([ref_(ALERT_TOPIC)])),
-        ],
-    );
+    let mut environment = environment(o);
+    let drill_statements =
+        crate::components::restore_drill::add_checker_parts(t, o, &mut environment);
+    let mut statements = vec![
+        json!({
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [foundation::bucket_arn()],
+            "Condition": { "StringLike": { "s3:prefix": [BACKUP_PREFIX, format!("{BACKUP_PREFIX}*")] } }
+        }),
+        // Interrupted volume uploads (incomplete multipart uploads) are leftovers too.
+        allow(
+            &["s3:ListBucketMultipartUploads"],
+            json!([foundation::bucket_arn()]),
+        ),
+        // HeadObject needs s3:GetObject; without kms:Decrypt the content stays unreadable.
+        allow(
+            &["s3:GetObject"],
+            json!([foundation::bucket_objects(PASSPHRASE_KEY)]),
+        ),
+        // DescribeSnapshots supports no resource-level permissions.
+        allow(&["ec2:DescribeSnapshots"], json!(["*"])),
+        allow(
+            &["rds:DescribeDBSnapshots"],
+            json!([
+                sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"),
+                sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")
+            ]),
+        ),
+        allow(&["sns:Publish"], json!([ref_(ALERT_TOPIC)])),
+    ];
+    // The last successful drill's report: its LastModified (HeadObject), not its content.
+    statements.extend(drill_statements);
+    add_role(t, ROLE, FUNCTION, statements);
 
     add_function(
         t,
@@ -99,7 +98,7 @@ pub fn add(t: &mut Template, o: &Options) {
             code: "BackupChecker",
             role: ROLE,
             description: "Checks every night that the EFS backup, document snapshots and database snapshot exist, are fresh and line up",
-            environment: environment(o),
+            environment,
             timeout_seconds: 300,
             memory_mb: 256,
             reserved_concurrency: 1,

@@ -11,6 +11,10 @@ use crate::cfn::{find_in_map, ref_};
 use crate::options::Options;
 use crate::template::Template;
 
+/// Hours after the window opens that the monthly restore drill starts (the backup checker has
+/// seen the night's backups by then).
+pub const DRILL_DELAY_HOURS: u32 = 5;
+
 /// Hours after the window opens that the backup checker runs: the RDS window is 30 minutes,
 /// the EFS backup of a typical clinic well under two hours.
 pub const CHECK_DELAY_HOURS: u32 = 3;
@@ -29,6 +33,7 @@ pub fn add(t: &mut Template, _o: &Options) {
     let mut window = Map::new();
     for h in 0..24u32 {
         let check = (h + CHECK_DELAY_HOURS) % 24;
+        let drill = (h + DRILL_DELAY_HOURS) % 24;
         window.insert(
             format!("{h:02}"),
             json!({
@@ -38,6 +43,8 @@ pub fn add(t: &mut Template, _o: &Options) {
                 "CronHour": h.to_string(),
                 "SnapshotSchedule": format!("cron(0 {h} * * ? *)"),
                 "CheckerSchedule": format!("cron(0 {check} * * ? *)"),
+                "FingerprintSchedule": format!("cron(0 {h} * * ? *)"),
+                "DrillSchedule": format!("cron(0 {drill} ? * SUN#1 *)"),
             }),
         );
     }
@@ -71,4 +78,14 @@ pub fn snapshot_schedule() -> Value {
 /// EventBridge `ScheduleExpression` of the backup checker (after the three backups).
 pub fn checker_schedule() -> Value {
     window("CheckerSchedule")
+}
+
+/// EventBridge `ScheduleExpression` of the restore drill's fingerprint recorder (in the window).
+pub fn fingerprint_schedule() -> Value {
+    window("FingerprintSchedule")
+}
+
+/// EventBridge `ScheduleExpression` of the restore drill: the first Sunday of each month.
+pub fn drill_schedule() -> Value {
+    window("DrillSchedule")
 }

@@ -115,12 +115,18 @@ pub fn add(t: &mut Template, o: &Options) {
         "PreferredBackupWindow": rds_backup_window(),
         "PreferredMaintenanceWindow": rds_maintenance_window(),
         "CopyTagsToSnapshot": true,
-        "DeletionProtection": !o.dev,
+        "DeletionProtection": !(o.dev || o.drill),
         "EnableCloudwatchLogsExports": LOG_EXPORTS,
         "Tags": [crate::cfn::name_tag("database")]
     });
     if o.recovery {
         recovery_overrides(&mut p);
+    }
+    if o.drill {
+        // No final snapshot, no automated backups left behind; named so that the source
+        // stack's drill role may delete its log groups (see restore_drill).
+        p["DeleteAutomatedBackups"] = json!(true);
+        p["DBInstanceIdentifier"] = crate::components::restore_drill::drill_resource_name(None);
     }
     t.add_resource(
         "RDSInstance",

@@ -69,7 +69,11 @@ pub fn key_arn(o: &Options) -> Value {
 /// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
 /// `Delete` with `--dev`.
 pub fn keep_policy(o: &Options, production: &str) -> Value {
-    json!(if o.dev { "Delete" } else { production })
+    json!(if o.dev || o.drill {
+        "Delete"
+    } else {
+        production
+    })
 }
 
 /// The parameters the user answers, in the order the console shows them.
@@ -175,7 +179,11 @@ pub fn add(t: &mut Template, o: &Options) {
         add_key(t, o);
     }
     add_bucket(t, o);
-    add_trail(t, o);
+    // A drill stack is audited by the source account's trail; its own would outlive it
+    // (Object Lock) and a drill must be deletable.
+    if !o.drill {
+        add_trail(t, o);
+    }
     add_alerts(t, o);
     t.add_resource(
         "ApplicationSecurityGroup",
@@ -258,7 +266,8 @@ pub fn stack_key(o: &Options, purpose: &str, statements: Vec<Value>) -> Value {
         "Properties": {
             "Description": sub(&format!("OpenEMR ${{AWS::StackName}}: {purpose}")),
             "EnableKeyRotation": true,
-            "PendingWindowInDays": 30,
+            // A drill's keys encrypt nothing that outlives it: the shortest window.
+            "PendingWindowInDays": if o.drill { 7 } else { 30 },
             "KeyPolicy": { "Version": "2012-10-17", "Statement": all }
         }
     })
@@ -284,24 +293,31 @@ fn add_key(t: &mut Template, o: &Options) {
 fn add_bucket(t: &mut Template, o: &Options) {
     // Server access logs go to their own bucket: a bucket cannot log to itself usefully, and
     // log delivery supports only SSE-S3.
-    t.add_resource(
-        "AccessLogBucket",
-        json!({
-            "Type": "AWS::S3::Bucket",
-            // Retained like the stack bucket it audits, --dev included: CloudFormation cannot
-            // delete a bucket that holds objects, and this one always does (a --dev stack
-            // would stop at DELETE_FAILED). README says how to remove both afterwards.
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
-                "PublicAccessBlockConfiguration": public_access_block(),
-                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
-                "VersioningConfiguration": { "Status": "Enabled" },
-                "LifecycleConfiguration": { "Rules": [{ "Id": "ExpireAccessLogs", "Status": "Enabled", "ExpirationInDays": 365, "NoncurrentVersionExpiration": { "NoncurrentDays": 30 } }] }
-            }
-        }),
-    );
+    let access_log_bucket = json!({
+        "Type": "AWS::S3::Bucket",
+        // Retained like the stack bucket it audits, --dev included: CloudFormation cannot
+        // delete a bucket that holds objects, and this one always does (a --dev stack
+        // would stop at DELETE_FAILED). README says how to remove both afterwards.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketEncryption": { "ServerSideEncryptionConfiguration": [{ "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }] },
+            "PublicAccessBlockConfiguration": public_access_block(),
+            "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+            "VersioningConfiguration": { "Status": "Enabled" },
+            "LifecycleConfiguration": { "Rules": [{ "Id": "ExpireAccessLogs", "Status": "Enabled", "ExpirationInDays": 365, "NoncurrentVersionExpiration": { "NoncurrentDays": 30 } }] }
+        }
+    });
+    // A drill's bucket holds a copy of the source's data for an hour: no access log of its
+    // own, which would keep receiving log files after the drill emptied it for deletion.
+    if !o.drill {
+        add_access_log_bucket(t, access_log_bucket);
+    }
+    add_stack_bucket(t, o);
+}
+
+fn add_access_log_bucket(t: &mut Template, access_log_bucket: Value) {
+    t.add_resource("AccessLogBucket", access_log_bucket);
     t.add_resource(
         "AccessLogBucketPolicy",
         resource(
@@ -325,31 +341,47 @@ fn add_bucket(t: &mut Template, o: &Options) {
             }),
         ),
     );
-    t.add_resource(
-        "S3Bucket",
-        json!({
-            "Type": "AWS::S3::Bucket",
-            // The bucket outlives the stack: it holds the backups a recovery stack restores.
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
-            "Properties": {
-                "BucketName": join("-", vec![json!("openemr"), crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))]),
-                "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
-                    "ServerSideEncryptionByDefault": { "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn(o) },
-                    "BucketKeyEnabled": true
-                }] },
-                "PublicAccessBlockConfiguration": public_access_block(),
-                "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
-                "VersioningConfiguration": { "Status": "Enabled" },
-                "LoggingConfiguration": { "DestinationBucketName": ref_("AccessLogBucket"), "LogFilePrefix": "stack-bucket/" },
-                "LifecycleConfiguration": { "Rules": [
-                    { "Id": "ExpireOldVersions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": 90 } },
-                    { "Id": "AbortIncompleteUploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 7 } }
-                ] },
-                "Tags": [name_tag("bucket")]
-            }
-        }),
-    );
+}
+
+fn add_stack_bucket(t: &mut Template, o: &Options) {
+    let mut bucket = json!({
+        "Type": "AWS::S3::Bucket",
+        // The bucket outlives the stack: it holds the backups a recovery stack restores.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "BucketName": if o.drill {
+                crate::components::restore_drill::drill_resource_name(None)
+            } else {
+                join("-", vec![json!("openemr"), crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))])
+            },
+            "BucketEncryption": { "ServerSideEncryptionConfiguration": [{
+                "ServerSideEncryptionByDefault": { "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn(o) },
+                "BucketKeyEnabled": true
+            }] },
+            "PublicAccessBlockConfiguration": public_access_block(),
+            "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+            "VersioningConfiguration": { "Status": "Enabled" },
+            "LoggingConfiguration": { "DestinationBucketName": ref_("AccessLogBucket"), "LogFilePrefix": "stack-bucket/" },
+            "LifecycleConfiguration": { "Rules": [
+                { "Id": "ExpireOldVersions", "Status": "Enabled", "NoncurrentVersionExpiration": { "NoncurrentDays": 90 } },
+                { "Id": "AbortIncompleteUploads", "Status": "Enabled", "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 7 } }
+            ] },
+            "Tags": [name_tag("bucket")]
+        }
+    });
+    let mut statements = vec![deny_insecure_transport(bucket_arn(), bucket_objects("*"))];
+    if o.drill {
+        // No access log in a drill (see add_bucket); no Deny that would keep the drill from
+        // emptying it for its deletion.
+        bucket["Properties"]
+            .as_object_mut()
+            .expect("properties")
+            .remove("LoggingConfiguration");
+    } else {
+        statements.splice(0..0, backup_protection());
+    }
+    t.add_resource("S3Bucket", bucket);
     t.add_resource(
         "BucketPolicy",
         resource(
@@ -358,33 +390,38 @@ fn add_bucket(t: &mut Template, o: &Options) {
                 "Bucket": ref_("S3Bucket"),
                 "PolicyDocument": {
                     "Version": "2012-10-17",
-                    "Statement": [
-                        // The backups: only the NFS agent's own role removes them (pruning
-                        // old chains); no other principal of the account, administrators
-                        // included, until someone changes this policy (which CloudTrail
-                        // records). Deleted versions stay recoverable for the lifecycle's 90 days.
-                        {
-                            "Sid": "OnlyTheBackupAgentDeletesBackups",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                            "Resource": bucket_objects(&format!("{}*", stack_contract::bucket::BACKUP_PREFIX)),
-                            "Condition": { "ArnNotEquals": { "aws:PrincipalArn": get_att("NFSBackupRole", "Arn") } }
-                        },
-                        // Trail logs written here before the trail had its own bucket stay.
-                        {
-                            "Sid": "NobodyDeletesEarlierTrailLogs",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
-                            "Resource": bucket_objects("AWSLogs/*")
-                        },
-                        deny_insecure_transport(bucket_arn(), bucket_objects("*"))
-                    ]
+                    "Statement": statements
                 }
             }),
         ),
     );
+}
+
+/// The stack bucket's Deny statements that keep its backups and earlier trail logs (not in a
+/// drill stack, which must be deletable).
+fn backup_protection() -> Vec<Value> {
+    vec![
+        // The backups: only the NFS agent's own role removes them (pruning
+        // old chains); no other principal of the account, administrators
+        // included, until someone changes this policy (which CloudTrail
+        // records). Deleted versions stay recoverable for the lifecycle's 90 days.
+        json!({
+            "Sid": "OnlyTheBackupAgentDeletesBackups",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": bucket_objects(&format!("{}*", stack_contract::bucket::BACKUP_PREFIX)),
+            "Condition": { "ArnNotEquals": { "aws:PrincipalArn": get_att("NFSBackupRole", "Arn") } }
+        }),
+        // Trail logs written here before the trail had its own bucket stay.
+        json!({
+            "Sid": "NobodyDeletesEarlierTrailLogs",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            "Resource": bucket_objects("AWSLogs/*")
+        }),
+    ]
 }
 
 fn public_access_block() -> Value {

@@ -21,6 +21,7 @@ pub mod nfs_backup;
 pub mod outputs;
 pub mod recovery;
 pub mod redis;
+pub mod restore_drill;
 
 /// Adds every component, in build order.
 pub fn build(t: &mut Template, o: &Options) {
@@ -39,17 +40,32 @@ pub fn build(t: &mut Template, o: &Options) {
     nfs_backup::add(t, o);
     if o.document_store() {
         document_store::add(t, o);
-        document_backups::add(t, o);
+        // A drill takes no backups of its own.
+        if !o.drill {
+            document_backups::add(t, o);
+        }
     }
-    backup_checker::add(t, o);
+    if !o.drill {
+        backup_checker::add(t, o);
+    }
     recovery::add(t, o);
     application::add(t, o);
     // After the services whose log groups it adopts.
     logs::add_service_log_groups(t, o);
     // After what they watch (the application's health refers to its environment).
-    alarms::add(t, o);
+    if o.drill {
+        alarms::add_service_role(t);
+    } else {
+        alarms::add(t, o);
+    }
+    // After the database, the document store and EFS, whose security groups it joins.
+    restore_drill::add(t, o);
     outputs::add(t, o);
     alarms::add_parameter_groups(t);
-    // Last: the scanner's accepted findings go into the Metadata of resources built above.
+    // The scanner's accepted findings go into the Metadata of resources built above.
     crate::scanner::apply(t, o);
+    // Last: nothing of a drill survives it.
+    if o.drill {
+        restore_drill::delete_everything(t);
+    }
 }

@@ -38,3 +38,14 @@ pub fn resources_of<'a>(template: &'a Value, type_: &str) -> Vec<(&'a String, &'
         .filter(|(_, r)| r["Type"] == type_)
         .collect()
 }
+
+/// [`all_templates`] and the drill stacks' templates (`stack_gen::drill_combinations`): what
+/// cfn-lint, checkov and the IAM condition cases look at.
+pub fn checked_templates() -> Vec<(String, Options, Value)> {
+    let mut all = all_templates();
+    for (name, options) in stack_gen::drill_combinations() {
+        let json = generate(&options).expect("valid options").to_json();
+        all.push((name.to_owned(), options, json));
+    }
+    all
+}

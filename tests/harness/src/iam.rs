@@ -148,6 +148,26 @@ pub fn resolve(value: &Value, env: &BTreeMap<String, String>) -> Value {
                     json!(parts.join(v[0].as_str().unwrap_or_default()))
                 }
                 "Fn::If" => resolve(&v[1], env),
+                "Fn::Split" => {
+                    let text = resolve(&v[1], env);
+                    json!(
+                        text.as_str()
+                            .unwrap_or_default()
+                            .split(v[0].as_str().unwrap_or_default())
+                            .collect::<Vec<_>>()
+                    )
+                }
+                "Fn::Select" => {
+                    let index: usize = v[0]
+                        .as_str()
+                        .and_then(|i| i.parse().ok())
+                        .or_else(|| v[0].as_u64().map(|i| i as usize))
+                        .unwrap_or_default();
+                    resolve(&v[1], env)
+                        .get(index)
+                        .cloned()
+                        .unwrap_or_else(|| json!("<Fn::Select>"))
+                }
                 _ => json!({ k: resolve(v, env) }),
             }
         }

@@ -1,0 +1,1408 @@
+//! The restore drill (issue 13): every month, the source stack rebuilds itself from last
+//! night's backups in a drill stack, checks from inside it that OpenEMR came back with the
+//! data, deletes it and reports.
+//!
+//! In the source stack (not in a recovery stack, not in a drill stack):
+//! - `RestoreDrillFunction`, the orchestrator (the `restore-drill` zip, not in a VPC), run by
+//!   `RestoreDrillStateMachine` (Step Functions, [`definition`]) on a schedule
+//!   (`DrillSchedule`, the first Sunday of each month at BackupHour + 5 h UTC) or by hand
+//!   (`aws stepfunctions start-execution --state-machine-arn <output RestoreDrillStateMachine>`);
+//! - `DrillStackRole`, the CloudFormation service role the drill stack is created and deleted
+//!   with, which may never touch the source stack (explicit Deny statements);
+//! - `FingerprintRecorderFunction` (same zip, in the private subnets, reading the database,
+//!   CouchDB and EFS), nightly at BackupHour: counts and sizes into `recovery/fingerprint.json`.
+//!
+//! In the drill stack ([`Options::drill`]): `DrillVerifierFunction`, the recorder's deployment
+//! shape with the verifier's task, named `<drill stack>-verifier`, which the state machine
+//! invokes by name.
+//!
+//! Names the template and the functions share are `stack_contract::restore_drill`'s.
+
+use serde_json::{Value, json};
+use stack_contract::restore_drill::{
+    DEFAULT_MAX_AGE_DAYS, DRILL_OK, DRILL_TAG, DRILL_TAG_VALUE, ERROR, FINGERPRINT_KEY,
+    LAST_SUCCESS_KEY, OUTCOME, OUTCOME_DELETED, OUTCOME_FAILED, OUTCOME_READY, OUTCOME_WAITING,
+    REPORT_PREFIX, SOURCE_STACK_TAG, STACK_INFIX, STATE, TASK, TASK_BUILD, TASK_CHECK,
+    TASK_CHECK_TEARDOWN, TASK_GATHER, TASK_RECORD_FINGERPRINT, TASK_REPORT, TASK_TEARDOWN,
+    TASK_VERIFY, VERIFIER_FUNCTION, VERIFIER_OUTPUT, VERIFIER_SUFFIX, data, orchestrator,
+};
+
+use crate::cfn::{
+    allow, find_in_map, get_att, if_, ingress_from_group, no_value, policy_document, ref_,
+    resource, security_group, select, sub, sub_with,
+};
+use crate::components::document_store::{ADMIN_PASSWORD_KEY, COUCHDB_PORT};
+use crate::components::foundation::{self, ALERT_TOPIC, ZONE, key_arn};
+use crate::lambda::{RustFunction, Schedule, add_function, add_role, add_schedule};
+use crate::options::Options;
+use crate::template::Template;
+
+pub const ORCHESTRATOR: &str = "RestoreDrillFunction";
+pub const ORCHESTRATOR_ROLE: &str = "RestoreDrillRole";
+pub const STACK_ROLE: &str = "DrillStackRole";
+pub const STATE_MACHINE: &str = "RestoreDrillStateMachine";
+pub const STATE_MACHINE_ROLE: &str = "RestoreDrillStateMachineRole";
+pub const STATE_MACHINE_LOG_GROUP: &str = "RestoreDrillStateMachineLogGroup";
+pub const SCHEDULE: &str = "RestoreDrillSchedule";
+pub const SCHEDULE_ROLE: &str = "RestoreDrillScheduleRole";
+pub const RECORDER: &str = "FingerprintRecorderFunction";
+pub const RECORDER_ROLE: &str = "FingerprintRecorderRole";
+pub const RECORDER_SCHEDULE: &str = "FingerprintRecorderSchedule";
+pub const VERIFIER: &str = "DrillVerifierFunction";
+pub const VERIFIER_ROLE: &str = "DrillVerifierRole";
+/// The security group of the recorder (source) and the verifier (drill): allowed into the
+/// database, CouchDB and EFS (and, in a drill, the load balancer's HTTP listener).
+pub const DATA_SECURITY_GROUP: &str = "DataReaderSecurityGroup";
+/// The EFS access point the recorder and the verifier mount.
+pub const ACCESS_POINT: &str = "DataReaderAccessPoint";
+/// Condition: `DrillSchedule` is not `off`.
+pub const DRILL_ON: &str = "DrillScheduled";
+pub const SCHEDULE_PARAMETER: &str = "DrillSchedule";
+pub const WAIT_PARAMETER: &str = "DrillWaitMinutes";
+pub const TOLERANCE_PARAMETER: &str = "DrillTolerancePercent";
+pub const MAX_AGE_PARAMETER: &str = "DrillMaxAgeDays";
+pub const OVERDUE_ALARM: &str = "RestoreDrillOverdueAlarm";
+/// The mapping holding the drill template's S3 key (in `LambdaCodeBucket`).
+pub const TEMPLATE_MAPPING: &str = "DrillTemplate";
+/// Bounds of `DrillWaitMinutes`: a drill stack takes 40-70 minutes to create.
+pub const WAIT_MINUTES_RANGE: (u32, u32) = (30, 480);
+/// Bounds of `DrillTolerancePercent`.
+pub const TOLERANCE_RANGE: (u32, u32) = (0, 20);
+
+/// The drill stack's parameters the orchestrator sets to the smallest instance classes (the
+/// function crate reads this table; every other parameter it takes from the source stack or
+/// the recovery inputs it gathered). Redis (`cache.t4g.micro`) and the CouchDB and NFS
+/// instances have fixed types already.
+pub const DRILL_PARAMETER_OVERRIDES: &[(&str, &str)] = &[
+    // The smallest class RDS MySQL 8.0 and 8.4 run on (DBInstanceClass's pattern allows any).
+    ("DBInstanceClass", "db.t4g.micro"),
+    // The smallest x86 burstable type the PHP platform runs on (1 GiB): enough for the login
+    // page and the health checks.
+    ("BeanstalkInstanceType", "t3.micro"),
+];
+
+/// Timeouts of the three functions (seconds).
+const ORCHESTRATOR_TIMEOUT: u32 = 120;
+const DATA_READER_TIMEOUT: u32 = 900;
+
+/// Whether the stack has the drill of section A (the orchestration, the recorder): a source
+/// stack, not a recovery stack or a drill.
+pub fn drills(o: &Options) -> bool {
+    !o.recovery && !o.drill
+}
+
+pub fn add(t: &mut Template, o: &Options) {
+    if o.drill {
+        add_verifier(t, o);
+    } else if drills(o) {
+        add_parameters(t);
+        add_stack_role(t, o);
+        add_orchestrator(t, o);
+        add_state_machine(t);
+        add_drill_schedule(t);
+        add_recorder(t, o);
+    }
+}
+
+/// The first group of a stack id's UUID, from `stack_id` (an ARN value).
+fn uuid_group(stack_id: Value) -> Value {
+    select(
+        0,
+        json!({ "Fn::Split": ["-", select(2, json!({ "Fn::Split": ["/", stack_id] }))] }),
+    )
+}
+
+/// In the source stack: `openemr-<first group of the stack's UUID>-drill-`, the prefix of the
+/// names its drill stacks give their buckets, database and Elastic Beanstalk environment
+/// ([`drill_resource_name`]): lower case, as S3 and RDS need, which a stack name need not be
+/// (CloudFormation cannot lower-case). The source's own bucket is `openemr-<its UUID>`.
+pub fn drill_name_prefix() -> Value {
+    sub_with(
+        "openemr-${Group}-drill-",
+        json!({ "Group": uuid_group(ref_("AWS::StackId")) }),
+    )
+}
+
+/// In a drill stack: `openemr-<source UUID group>-drill-<drill UUID group>[-suffix]`, the source
+/// UUID group read from the source bucket's name (`RecoveryS3Bucket`, `openemr-<UUID>`).
+pub fn drill_resource_name(suffix: Option<&str>) -> Value {
+    let suffix = suffix.map(|s| format!("-{s}")).unwrap_or_default();
+    sub_with(
+        &format!("openemr-${{Source}}-drill-${{Drill}}{suffix}"),
+        json!({
+            "Source": select(1, json!({ "Fn::Split": ["-", ref_("RecoveryS3Bucket")] })),
+            "Drill": uuid_group(ref_("AWS::StackId"))
+        }),
+    )
+}
+
+/// Drill mode: every resource goes with the stack (no snapshot, nothing retained).
+pub fn delete_everything(t: &mut Template) {
+    for resource in t.resources_mut().values_mut() {
+        resource["DeletionPolicy"] = json!("Delete");
+        resource["UpdateReplacePolicy"] = json!("Delete");
+    }
+}
+
+fn add_parameters(t: &mut Template) {
+    t.add_parameter(
+        SCHEDULE_PARAMETER,
+        json!({
+            "Type": "String",
+            "Default": "monthly",
+            "AllowedValues": ["monthly", "off"],
+            "Description": "monthly: the restore drill rebuilds the stack from last night's backups in a temporary drill stack on the first Sunday of each month (BackupHour + 5 h, UTC), verifies it and deletes it. off: no scheduled drill and no overdue alarm (a drill can still be started by hand)."
+        }),
+    );
+    t.add_parameter(
+        WAIT_PARAMETER,
+        json!({
+            "Type": "Number",
+            "Default": orchestrator::DEFAULT_WAIT_MINUTES,
+            "MinValue": WAIT_MINUTES_RANGE.0,
+            "MaxValue": WAIT_MINUTES_RANGE.1,
+            "Description": "Minutes the drill waits for its stack to be created before it gives up, reports a failure and deletes it."
+        }),
+    );
+    t.add_parameter(
+        TOLERANCE_PARAMETER,
+        json!({
+            "Type": "Number",
+            "Default": orchestrator::DEFAULT_TOLERANCE_PERCENT,
+            "MinValue": TOLERANCE_RANGE.0,
+            "MaxValue": TOLERANCE_RANGE.1,
+            "Description": "Percent by which the drill's row, document and file counts may differ from the nightly fingerprint (writes between the fingerprint and the snapshots) and still pass, reported."
+        }),
+    );
+    t.add_parameter(
+        MAX_AGE_PARAMETER,
+        json!({
+            "Type": "Number",
+            "Default": DEFAULT_MAX_AGE_DAYS,
+            "MinValue": 1,
+            "MaxValue": 366,
+            "Description": "Alarm when no restore drill succeeded for this many days (while DrillSchedule is monthly)."
+        }),
+    );
+    t.add_condition(
+        DRILL_ON,
+        json!({ "Fn::Not": [{ "Fn::Equals": [ref_(SCHEDULE_PARAMETER), "off"] }] }),
+    );
+}
+
+/// `arn:<partition>:cloudformation:<region>:<account>:stack/<source>-drill-*/*`: the drill
+/// stacks of this stack (`<source>-drill-<yyyymmdd>`).
+fn drill_stacks() -> Value {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/${{AWS::StackName}}{STACK_INFIX}*/*"
+    ))
+}
+
+/// The drill template's HTTPS URL in the code bucket (CloudFormation's TemplateURL).
+pub fn template_url() -> Value {
+    sub_with(
+        "https://${LambdaCodeBucket}.s3.${AWS::Region}.amazonaws.com/${Key}",
+        json!({ "Key": template_key() }),
+    )
+}
+
+fn template_key() -> Value {
+    find_in_map(TEMPLATE_MAPPING, json!("Recovery"), "S3Key")
+}
+
+/// The source stack, which nothing of the drill may change: `AWS::StackId`.
+fn source_stack() -> Value {
+    ref_("AWS::StackId")
+}
+
+/// Condition: the resource carries the drill tag.
+fn tagged_as_drill() -> Value {
+    json!({ "StringEquals": { (format!("aws:ResourceTag/{DRILL_TAG}")): DRILL_TAG_VALUE } })
+}
+
+/// Log groups named `prefix*` (an `Fn::Sub` text, `${Prefix}` = [`drill_name_prefix`]).
+fn log_groups(prefix: &str) -> Value {
+    sub_with(
+        &format!(
+            "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{prefix}*"
+        ),
+        json!({ "Prefix": drill_name_prefix() }),
+    )
+}
+
+fn drill_buckets(objects: bool) -> Value {
+    sub_with(
+        if objects {
+            "arn:${AWS::Partition}:s3:::${Prefix}*/*"
+        } else {
+            "arn:${AWS::Partition}:s3:::${Prefix}*"
+        },
+        json!({ "Prefix": drill_name_prefix() }),
+    )
+}
+
+/// What the orchestrator may do (see the module and ARCHITECTURE.md).
+fn orchestrator_statements(o: &Options) -> Vec<Value> {
+    let kms_via_s3 =
+        json!({ "StringEquals": { "kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com") } });
+    let mut statements = vec![
+        // Gather: the source stack and its resources, as `stack-ops recovery-params` reads them.
+        allow(
+            &[
+                "cloudformation:DescribeStacks",
+                "cloudformation:ListStackResources",
+            ],
+            json!([source_stack()]),
+        ),
+        // ListStacks (one drill at a time) and GetTemplateSummary (the drill template's
+        // parameters) support no resource-level permissions.
+        allow(
+            &[
+                "cloudformation:ListStacks",
+                "cloudformation:GetTemplateSummary",
+            ],
+            json!(["*"]),
+        ),
+        // Build: only drill stacks of this stack, tagged as drills, from the drill template,
+        // with the drill's service role.
+        json!({
+            "Effect": "Allow",
+            "Action": ["cloudformation:CreateStack"],
+            "Resource": [drill_stacks()],
+            "Condition": { "StringEquals": {
+                (format!("aws:RequestTag/{DRILL_TAG}")): DRILL_TAG_VALUE,
+                (format!("aws:RequestTag/{SOURCE_STACK_TAG}")): ref_("AWS::StackName"),
+                "cloudformation:RoleArn": get_att(STACK_ROLE, "Arn"),
+                "cloudformation:TemplateUrl": template_url()
+            } }
+        }),
+        // Tags given with CreateStack are authorised as TagResource too (without the
+        // CreateStack-only keys).
+        json!({
+            "Effect": "Allow",
+            "Action": ["cloudformation:TagResource"],
+            "Resource": [drill_stacks()],
+            "Condition": { "StringEquals": {
+                (format!("aws:RequestTag/{DRILL_TAG}")): DRILL_TAG_VALUE,
+                (format!("aws:RequestTag/{SOURCE_STACK_TAG}")): ref_("AWS::StackName")
+            } }
+        }),
+        allow(
+            &[
+                "cloudformation:DescribeStacks",
+                "cloudformation:DescribeStackEvents",
+                "cloudformation:ListStackResources",
+            ],
+            json!([drill_stacks()]),
+        ),
+        json!({
+            "Effect": "Allow",
+            "Action": ["cloudformation:DeleteStack"],
+            "Resource": [drill_stacks()],
+            "Condition": tagged_as_drill()
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["iam:PassRole"],
+            "Resource": [get_att(STACK_ROLE, "Arn")],
+            "Condition": { "StringEquals": { "iam:PassedToService": "cloudformation.amazonaws.com" } }
+        }),
+        // CloudFormation fetches TemplateURL with the caller's credentials.
+        allow(
+            &["s3:GetObject"],
+            json!([sub_with(
+                "arn:${AWS::Partition}:s3:::${LambdaCodeBucket}/${Key}",
+                json!({ "Key": template_key() })
+            )]),
+        ),
+        // The recovery inputs: the newest snapshots and the key.
+        allow(
+            &["rds:DescribeDBSnapshots"],
+            json!([
+                sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"),
+                sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")
+            ]),
+        ),
+        // Describe calls of EC2 support no resource-level permissions.
+        allow(
+            &["ec2:DescribeSnapshots", "ec2:DescribeVolumes"],
+            json!(["*"]),
+        ),
+        allow(&["kms:DescribeKey"], json!([key_arn(o)])),
+        // The fingerprint in, the report out (SSE-KMS with the stack key, through S3).
+        allow(
+            &["s3:GetObject"],
+            json!([foundation::bucket_objects(FINGERPRINT_KEY)]),
+        ),
+        allow(
+            &["s3:PutObject"],
+            json!([foundation::bucket_objects(&format!("{REPORT_PREFIX}*"))]),
+        ),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [key_arn(o)],
+            "Condition": kms_via_s3
+        }),
+        allow(&["sns:Publish"], json!([ref_(ALERT_TOPIC)])),
+        // Teardown's leftovers: only what carries the drill tag, or the drill's names.
+        json!({
+            "Effect": "Allow",
+            "Action": ["ec2:DeleteVolume"],
+            "Resource": [sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:volume/*")],
+            "Condition": tagged_as_drill()
+        }),
+        json!({
+            "Effect": "Allow",
+            "Action": ["rds:DeleteDBSnapshot"],
+            "Resource": [sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")],
+            "Condition": tagged_as_drill()
+        }),
+        // DescribeLogGroups is authorised on the account's log groups as a whole.
+        allow(
+            &["logs:DescribeLogGroups"],
+            json!([sub(
+                "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+            )]),
+        ),
+        allow(
+            &["logs:DeleteLogGroup"],
+            json!([
+                sub(&format!(
+                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/${{AWS::StackName}}{STACK_INFIX}*"
+                )),
+                log_groups("/aws/elasticbeanstalk/${Prefix}"),
+                log_groups("/aws/rds/instance/${Prefix}")
+            ]),
+        ),
+        // Emptying the drill's own buckets, so that DeleteStack can delete them.
+        allow(
+            &["s3:ListBucket", "s3:ListBucketVersions"],
+            json!([drill_buckets(false)]),
+        ),
+        allow(
+            &["s3:DeleteObject", "s3:DeleteObjectVersion"],
+            json!([drill_buckets(true)]),
+        ),
+    ];
+    statements.extend(foundation::list_bucket(
+        foundation::bucket_arn(),
+        &[FINGERPRINT_KEY, &format!("{REPORT_PREFIX}*")],
+    ));
+    // Whatever the statements above allow: never the source stack.
+    statements.push(json!({
+        "Sid": "NeverTheSourceStack",
+        "Effect": "Deny",
+        "Action": [
+            "cloudformation:DeleteStack",
+            "cloudformation:UpdateStack",
+            "cloudformation:CreateChangeSet",
+            "cloudformation:ExecuteChangeSet"
+        ],
+        "Resource": [source_stack()]
+    }));
+    statements
+}
+
+/// The services the recovery template's resources belong to (creating and deleting them is
+/// the drill stack's job; their ids do not exist before CloudFormation creates them, so these
+/// cannot be scoped by ARN).
+const DRILL_SERVICES: [&str; 14] = [
+    "ec2:*",
+    "elasticloadbalancing:*",
+    "elasticbeanstalk:*",
+    "autoscaling:*",
+    "rds:*",
+    "elasticache:*",
+    "elasticfilesystem:*",
+    "route53:*",
+    "logs:*",
+    "lambda:*",
+    "kms:*",
+    "sns:*",
+    "cloudwatch:*",
+    "s3:*",
+];
+
+/// Mutating actions, for the Deny that protects whatever the source stack tagged.
+const MUTATING: [&str; 31] = [
+    "ec2:Delete*",
+    "ec2:Modify*",
+    "ec2:Terminate*",
+    "ec2:Stop*",
+    "ec2:Detach*",
+    "ec2:Disassociate*",
+    "ec2:Revoke*",
+    "ec2:Replace*",
+    "ec2:CreateTags",
+    "ec2:DeleteTags",
+    "rds:Delete*",
+    "rds:Modify*",
+    "rds:Stop*",
+    "rds:Reboot*",
+    "rds:RemoveTagsFromResource",
+    "elasticache:Delete*",
+    "elasticache:Modify*",
+    "elasticfilesystem:Delete*",
+    "elasticfilesystem:Put*",
+    "elasticfilesystem:Update*",
+    "elasticloadbalancing:Delete*",
+    "elasticloadbalancing:Modify*",
+    "elasticloadbalancing:Remove*",
+    "elasticbeanstalk:Terminate*",
+    "elasticbeanstalk:Update*",
+    "elasticbeanstalk:Delete*",
+    "lambda:Delete*",
+    "lambda:Update*",
+    "kms:ScheduleKeyDeletion",
+    "kms:Disable*",
+    "kms:PutKeyPolicy",
+];
+
+/// The drill stack's service role.
+fn stack_role_statements(o: &Options) -> Vec<Value> {
+    let iam_arn = |kind: &str| {
+        sub(&format!(
+            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/${{AWS::StackName}}{STACK_INFIX}*"
+        ))
+    };
+    vec![
+        allow(&DRILL_SERVICES, json!(["*"])),
+        // Elastic Beanstalk builds the environment with a CloudFormation stack of its own,
+        // with the caller's (this role's) permissions.
+        allow(
+            &["cloudformation:*"],
+            json!([sub(
+                "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/awseb-*"
+            )]),
+        ),
+        allow(
+            &["cloudformation:DescribeStacks", "cloudformation:ListStacks"],
+            json!(["*"]),
+        ),
+        // The drill's own roles and instance profiles only (CloudFormation names them
+        // `<drill stack>-<logical id>-<suffix>`).
+        allow(
+            &[
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:PassRole",
+            ],
+            json!([iam_arn("role")]),
+        ),
+        allow(
+            &[
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:GetInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+            ],
+            json!([iam_arn("instance-profile")]),
+        ),
+        // The services' own roles, made once per account when missing.
+        json!({
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": ["*"],
+            "Condition": { "StringLike": { "iam:AWSServiceName": [
+                "elasticbeanstalk.amazonaws.com",
+                "elasticloadbalancing.amazonaws.com",
+                "autoscaling.amazonaws.com",
+                "rds.amazonaws.com",
+                "elasticache.amazonaws.com",
+                "elasticfilesystem.amazonaws.com"
+            ] } }
+        }),
+        // Whatever the statements above allow, never the source stack's resources.
+        json!({
+            "Sid": "NeverWhatTheSourceStackTagged",
+            "Effect": "Deny",
+            "Action": MUTATING,
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:ResourceTag/aws:cloudformation:stack-name": ref_("AWS::StackName") } }
+        }),
+        json!({
+            "Sid": "NeverTheSourceStack",
+            "Effect": "Deny",
+            "Action": ["cloudformation:*"],
+            "Resource": [source_stack()]
+        }),
+        json!({
+            "Sid": "NeverTheSourceBucket",
+            "Effect": "Deny",
+            "Action": [
+                "s3:PutObject*",
+                "s3:DeleteObject*",
+                "s3:RestoreObject",
+                "s3:PutBucket*",
+                "s3:DeleteBucket*",
+                "s3:PutLifecycleConfiguration",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutReplicationConfiguration"
+            ],
+            "Resource": [foundation::bucket_arn(), foundation::bucket_objects("*")]
+        }),
+        json!({
+            "Sid": "NeverTheSourceKey",
+            "Effect": "Deny",
+            "Action": ["kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy", "kms:DisableKeyRotation", "kms:RevokeGrant", "kms:RetireGrant"],
+            "Resource": [key_arn(o)]
+        }),
+        json!({
+            "Sid": "NeverTheSourceDatabase",
+            "Effect": "Deny",
+            "Action": ["rds:Delete*", "rds:Modify*", "rds:Stop*", "rds:Reboot*"],
+            "Resource": [sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}")]
+        }),
+    ]
+}
+
+fn add_stack_role(t: &mut Template, o: &Options) {
+    t.add_resource(
+        STACK_ROLE,
+        resource(
+            "AWS::IAM::Role",
+            json!({
+                "Description": sub("CloudFormation builds and deletes the restore drill stacks of ${AWS::StackName} with this role; it may never change that stack's resources"),
+                "AssumeRolePolicyDocument": policy_document(vec![json!({
+                    "Effect": "Allow",
+                    "Principal": { "Service": ["cloudformation.amazonaws.com"] },
+                    "Action": ["sts:AssumeRole"],
+                    "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
+                })]),
+                "Policies": [{ "PolicyName": "DrillStack", "PolicyDocument": policy_document(stack_role_statements(o)) }]
+            }),
+        ),
+    );
+}
+
+fn add_orchestrator(t: &mut Template, o: &Options) {
+    t.add_mapping(
+        TEMPLATE_MAPPING,
+        json!({ "Recovery": { "S3Key": o.code.drill_template_key() } }),
+    );
+    add_role(
+        t,
+        ORCHESTRATOR_ROLE,
+        ORCHESTRATOR,
+        orchestrator_statements(o),
+    );
+    add_function(
+        t,
+        RustFunction {
+            id: ORCHESTRATOR,
+            code: "RestoreDrill",
+            role: ORCHESTRATOR_ROLE,
+            description: "The restore drill's steps (RestoreDrillStateMachine): gathers the recovery inputs, builds, checks and deletes the drill stack, reports",
+            environment: json!({
+                (orchestrator::STACK_NAME): ref_("AWS::StackName"),
+                (orchestrator::BUCKET): foundation::bucket(),
+                (orchestrator::KMS_KEY_ARN): key_arn(o),
+                (orchestrator::TEMPLATE_URL): template_url(),
+                (orchestrator::STACK_ROLE_ARN): get_att(STACK_ROLE, "Arn"),
+                (orchestrator::TOPIC): ref_(ALERT_TOPIC),
+                (orchestrator::WAIT_MINUTES): ref_(WAIT_PARAMETER),
+                (orchestrator::TOLERANCE_PERCENT): ref_(TOLERANCE_PARAMETER),
+            }),
+            timeout_seconds: ORCHESTRATOR_TIMEOUT,
+            memory_mb: 256,
+            reserved_concurrency: 2,
+        },
+    );
+}
+
+/// Errors of the Lambda service itself, worth a retry of any task.
+const LAMBDA_ERRORS: [&str; 4] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+];
+
+fn lambda_retry() -> Value {
+    json!({ "ErrorEquals": LAMBDA_ERRORS, "IntervalSeconds": 2, "MaxAttempts": 2, "BackoffRate": 2 })
+}
+
+fn catch(next: &str) -> Value {
+    json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": format!("$.{ERROR}"), "Next": next }])
+}
+
+/// The placeholder of the orchestrator's ARN in the definition (`DefinitionSubstitutions`).
+pub const ORCHESTRATOR_ARN: &str = "${RestoreDrillFunctionArn}";
+
+/// An orchestrator task: the function's output becomes the state.
+fn task(task: &str, next: &str, on_error: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Resource": ORCHESTRATOR_ARN,
+        "Parameters": { (TASK): task, (format!("{STATE}.$")): "$" },
+        "ResultPath": "$",
+        "Retry": [lambda_retry()],
+        "Catch": catch(on_error),
+        "Next": next
+    })
+}
+
+fn wait(next: &str) -> Value {
+    json!({ "Type": "Wait", "Seconds": 60, "Next": next })
+}
+
+fn outcome_is(value: &str, next: &str) -> Value {
+    json!({ "Variable": format!("$.{OUTCOME}"), "StringEquals": value, "Next": next })
+}
+
+/// The state machine's definition (Amazon States Language), with [`ORCHESTRATOR_ARN`] for the
+/// orchestrator's ARN. State names are stable: tests and the README name them.
+pub fn definition() -> Value {
+    let mut gather = task(TASK_GATHER, "Build", "Report");
+    gather["Parameters"] = json!({
+        (TASK): TASK_GATHER,
+        (STATE): { "execution.$": "$$.Execution.Id", "started.$": "$$.Execution.StartTime" }
+    });
+    let mut teardown = task(TASK_TEARDOWN, "WaitForTeardown", "Report");
+    // Teardown fails once: retried.
+    teardown["Retry"] = json!([
+        lambda_retry(),
+        { "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 2, "BackoffRate": 2 }
+    ]);
+    json!({
+        "Comment": "OpenEMR restore drill: rebuild the stack from last night's backups in a drill stack, verify, delete it, report",
+        "StartAt": "Gather",
+        "States": {
+            "Gather": gather,
+            "Build": task(TASK_BUILD, "WaitForStack", "Teardown"),
+            "WaitForStack": wait("CheckStack"),
+            "CheckStack": task(TASK_CHECK, "StackReady", "Teardown"),
+            "StackReady": {
+                "Type": "Choice",
+                "Choices": [outcome_is(OUTCOME_WAITING, "WaitForStack"), outcome_is(OUTCOME_READY, "Verify")],
+                "Default": "Teardown"
+            },
+            "Verify": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {
+                    "FunctionName.$": format!("$.{VERIFIER_FUNCTION}"),
+                    "Payload": { (TASK): TASK_VERIFY, (format!("{STATE}.$")): "$" }
+                },
+                "ResultPath": "$",
+                "OutputPath": "$.Payload",
+                "TimeoutSeconds": DATA_READER_TIMEOUT,
+                "Retry": [lambda_retry()],
+                "Catch": catch("Teardown"),
+                "Next": "Teardown"
+            },
+            "Teardown": teardown,
+            "WaitForTeardown": wait("CheckTeardown"),
+            "CheckTeardown": task(TASK_CHECK_TEARDOWN, "TeardownDone", "Report"),
+            "TeardownDone": {
+                "Type": "Choice",
+                "Choices": [
+                    outcome_is(OUTCOME_WAITING, "WaitForTeardown"),
+                    outcome_is(OUTCOME_DELETED, "Report"),
+                    outcome_is(OUTCOME_FAILED, "Teardown")
+                ],
+                "Default": "Report"
+            },
+            "Report": task(TASK_REPORT, "Outcome", "DrillFailed"),
+            "Outcome": {
+                "Type": "Choice",
+                "Choices": [{ "Variable": format!("$.{DRILL_OK}"), "BooleanEquals": true, "Next": "DrillSucceeded" }],
+                "Default": "DrillFailed"
+            },
+            "DrillSucceeded": { "Type": "Succeed" },
+            "DrillFailed": {
+                "Type": "Fail",
+                "Error": "DrillFailed",
+                "Cause": "The restore drill failed: its report in the stack bucket (recovery/drills/) and the OperatorAlerts message say which step."
+            }
+        }
+    })
+}
+
+fn add_state_machine(t: &mut Template) {
+    t.add_resource(
+        STATE_MACHINE_LOG_GROUP,
+        crate::components::logs::log_group(None),
+    );
+    let verifiers = format!(
+        "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{AWS::StackName}}{STACK_INFIX}*{VERIFIER_SUFFIX}"
+    );
+    t.add_resource(
+        STATE_MACHINE_ROLE,
+        resource(
+            "AWS::IAM::Role",
+            json!({
+                "AssumeRolePolicyDocument": policy_document(vec![json!({
+                    "Effect": "Allow",
+                    "Principal": { "Service": ["states.amazonaws.com"] },
+                    "Action": ["sts:AssumeRole"],
+                    "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
+                })]),
+                "Policies": [{ "PolicyName": "RestoreDrill", "PolicyDocument": policy_document(vec![
+                    allow(
+                        &["lambda:InvokeFunction"],
+                        json!([
+                            get_att(ORCHESTRATOR, "Arn"),
+                            sub("${RestoreDrillFunction.Arn}:*"),
+                            sub(&verifiers),
+                            sub(&format!("{verifiers}:*"))
+                        ]),
+                    ),
+                    // Step Functions' log delivery: these support no resource-level permissions.
+                    allow(
+                        &[
+                            "logs:CreateLogDelivery",
+                            "logs:GetLogDelivery",
+                            "logs:UpdateLogDelivery",
+                            "logs:DeleteLogDelivery",
+                            "logs:ListLogDeliveries",
+                            "logs:PutResourcePolicy",
+                            "logs:DescribeResourcePolicies",
+                            "logs:DescribeLogGroups"
+                        ],
+                        json!(["*"]),
+                    )
+                ]) }]
+            }),
+        ),
+    );
+    t.add_resource(
+        STATE_MACHINE,
+        resource(
+            "AWS::StepFunctions::StateMachine",
+            json!({
+                "StateMachineType": "STANDARD",
+                "RoleArn": get_att(STATE_MACHINE_ROLE, "Arn"),
+                "Definition": definition(),
+                "DefinitionSubstitutions": {
+                    (ORCHESTRATOR_ARN.trim_start_matches("${").trim_end_matches('}')): get_att(ORCHESTRATOR, "Arn")
+                },
+                "LoggingConfiguration": {
+                    "Level": "ERROR",
+                    // The drill's state names stacks and snapshots, no patient data; kept out of
+                    // the logs anyway.
+                    "IncludeExecutionData": false,
+                    "Destinations": [{ "CloudWatchLogsLogGroup": { "LogGroupArn": get_att(STATE_MACHINE_LOG_GROUP, "Arn") } }]
+                },
+                "TracingConfiguration": { "Enabled": false }
+            }),
+        ),
+    );
+}
+
+fn add_drill_schedule(t: &mut Template) {
+    t.add_resource(
+        SCHEDULE_ROLE,
+        resource(
+            "AWS::IAM::Role",
+            json!({
+                "AssumeRolePolicyDocument": policy_document(vec![json!({
+                    "Effect": "Allow",
+                    "Principal": { "Service": ["events.amazonaws.com"] },
+                    "Action": ["sts:AssumeRole"],
+                    "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
+                })]),
+                "Policies": [{ "PolicyName": "StartDrill", "PolicyDocument": policy_document(vec![
+                    allow(&["states:StartExecution"], json!([ref_(STATE_MACHINE)]))
+                ]) }]
+            }),
+        ),
+    );
+    t.add_resource(
+        SCHEDULE,
+        resource(
+            "AWS::Events::Rule",
+            json!({
+                "Description": "Starts the restore drill on the first Sunday of each month (BackupHour + 5 h, UTC), unless DrillSchedule is off",
+                "ScheduleExpression": crate::components::backup_schedule::drill_schedule(),
+                "State": if_(DRILL_ON, json!("ENABLED"), json!("DISABLED")),
+                "Targets": [{ "Arn": ref_(STATE_MACHINE), "Id": "RestoreDrill", "RoleArn": get_att(SCHEDULE_ROLE, "Arn") }]
+            }),
+        ),
+    );
+    t.add_output(
+        STATE_MACHINE,
+        json!({
+            "Description": "The restore drill. Start one by hand: aws stepfunctions start-execution --state-machine-arn <this value>",
+            "Value": ref_(STATE_MACHINE)
+        }),
+    );
+}
+
+/// The recorder's and the verifier's deployment: the same zip in the stack's private subnets,
+/// allowed into the database, CouchDB and EFS, mounting EFS read-only through an access point.
+struct DataReader<'a> {
+    id: &'a str,
+    role: &'a str,
+    description: &'a str,
+    environment: Value,
+    /// Statements besides the shared ones (the recorder's fingerprint write).
+    statements: Vec<Value>,
+}
+
+fn add_data_reader_network(t: &mut Template, o: &Options) {
+    t.add_resource(
+        DATA_SECURITY_GROUP,
+        security_group(
+            if o.drill {
+                "OpenEMR drill verifier (Lambda): reads the restored database, CouchDB and EFS, asks the load balancer for the login page"
+            } else {
+                "OpenEMR fingerprint recorder (Lambda): reads the database, CouchDB and EFS"
+            },
+            "data-reader",
+        ),
+    );
+    t.add_resource(
+        "DBDataReaderIngress",
+        ingress_from_group(
+            "DBSecurityGroup",
+            3306,
+            DATA_SECURITY_GROUP,
+            "MySQL from the fingerprint recorder / drill verifier (counts only)",
+        ),
+    );
+    if o.document_store() {
+        t.add_resource(
+            "CouchDBDataReaderIngress",
+            ingress_from_group(
+                "CouchDBSecurityGroup",
+                COUCHDB_PORT,
+                DATA_SECURITY_GROUP,
+                "CouchDB (TLS) from the fingerprint recorder / drill verifier (counts only)",
+            ),
+        );
+    }
+    t.add_resource(
+        "EFSDataReaderIngress",
+        ingress_from_group(
+            "EFSSecurityGroup",
+            2049,
+            DATA_SECURITY_GROUP,
+            "NFS from the fingerprint recorder / drill verifier (read-only mount)",
+        ),
+    );
+    t.add_resource(
+        ACCESS_POINT,
+        resource(
+            "AWS::EFS::AccessPoint",
+            json!({
+                "FileSystemId": ref_("ElasticFileSystem"),
+                // Root, to read every file of the site whatever its owner; read-only through
+                // IAM (ClientMount without ClientWrite).
+                "PosixUser": { "Uid": "0", "Gid": "0" },
+                "RootDirectory": { "Path": "/" },
+                "AccessPointTags": [crate::cfn::name_tag("data-reader")]
+            }),
+        ),
+    );
+}
+
+fn data_reader_statements(o: &Options) -> Vec<Value> {
+    use crate::components::certs::CA_CERT_KEY;
+    let mut objects = vec![
+        foundation::bucket_objects(stack_contract::bucket::MANIFEST_KEY),
+        foundation::bucket_objects(CA_CERT_KEY),
+    ];
+    if o.document_store() {
+        objects.push(foundation::bucket_objects(ADMIN_PASSWORD_KEY));
+    }
+    let subnet = |id: &str| {
+        sub(&format!(
+            "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:subnet/${{{id}}}"
+        ))
+    };
+    vec![
+        allow(&["s3:GetObject"], json!(objects)),
+        json!({
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": [key_arn(o)],
+            "Condition": { "StringEquals": { "kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com") } }
+        }),
+        // Lambda mounts EFS with the function's role: read-only (no ClientWrite), as root
+        // (the access point's user), through the access point only.
+        json!({
+            "Effect": "Allow",
+            "Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientRootAccess"],
+            "Resource": [get_att("ElasticFileSystem", "Arn")],
+            "Condition": { "StringEquals": { "elasticfilesystem:AccessPointArn": get_att(ACCESS_POINT, "Arn") } }
+        }),
+        // AWSLambdaVPCAccessExecutionRole's actions, scoped where EC2 allows: ENIs in the
+        // stack's private subnets with the reader's group, managed in the stack's VPC only.
+        allow(
+            &["ec2:CreateNetworkInterface"],
+            json!([
+                subnet("PrivateSubnet1"),
+                subnet("PrivateSubnet2"),
+                sub(&format!(
+                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:security-group/${{{DATA_SECURITY_GROUP}}}"
+                )),
+                sub(
+                    "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*"
+                )
+            ]),
+        ),
+        json!({
+            "Effect": "Allow",
+            "Action": ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+            "Resource": [sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*")],
+            "Condition": { "ArnEquals": { "ec2:Vpc": sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${VPC}") } }
+        }),
+        // Describe calls of EC2 support no resource-level permissions.
+        allow(
+            &["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            json!(["*"]),
+        ),
+    ]
+}
+
+fn data_environment(o: &Options) -> Value {
+    let mut env = json!({
+        (data::STACK_NAME): ref_("AWS::StackName"),
+        (data::BUCKET): foundation::bucket(),
+        (data::KMS_KEY_ARN): key_arn(o),
+        (data::DB_HOST): get_att("RDSInstance", "Endpoint.Address"),
+        (data::DB_PORT): get_att("RDSInstance", "Endpoint.Port"),
+        (data::DB_TLS): ref_(crate::components::database::REQUIRE_TLS_PARAMETER),
+        (data::EFS_MOUNT): data::DEFAULT_EFS_MOUNT,
+    });
+    if o.document_store() {
+        env[data::COUCHDB_URL] = json!(format!("https://couchdb.{ZONE}:{COUCHDB_PORT}"));
+    }
+    env
+}
+
+fn add_data_reader(t: &mut Template, o: &Options, r: DataReader) {
+    let mut statements = data_reader_statements(o);
+    statements.extend(r.statements);
+    add_role(t, r.role, r.id, statements);
+    add_function(
+        t,
+        RustFunction {
+            id: r.id,
+            code: "RestoreDrill",
+            role: r.role,
+            description: r.description,
+            environment: r.environment,
+            timeout_seconds: DATA_READER_TIMEOUT,
+            memory_mb: 512,
+            reserved_concurrency: 1,
+        },
+    );
+    let mut depends_on = vec![json!("EFSMountPrivate1"), json!("EFSMountPrivate2")];
+    for subnet in ["PrivateSubnet1", "PrivateSubnet2"] {
+        for id in crate::components::network::private_egress(o, subnet) {
+            if !depends_on.contains(&json!(id)) {
+                depends_on.push(json!(id));
+            }
+        }
+    }
+    let function = t.resource_mut(r.id).expect("just added");
+    function["DependsOn"] = json!(depends_on);
+    let p = &mut function["Properties"];
+    p["VpcConfig"] = json!({
+        "SubnetIds": [ref_("PrivateSubnet1"), ref_("PrivateSubnet2")],
+        "SecurityGroupIds": [ref_(DATA_SECURITY_GROUP)]
+    });
+    p["FileSystemConfigs"] =
+        json!([{ "Arn": get_att(ACCESS_POINT, "Arn"), "LocalMountPath": data::DEFAULT_EFS_MOUNT }]);
+}
+
+fn add_recorder(t: &mut Template, o: &Options) {
+    add_data_reader_network(t, o);
+    add_data_reader(
+        t,
+        o,
+        DataReader {
+            id: RECORDER,
+            role: RECORDER_ROLE,
+            description: "Records the restore drill's fingerprint every night: row counts of the main tables, CouchDB document counts, EFS file count and bytes (no patient data)",
+            environment: data_environment(o),
+            statements: vec![allow(
+                &["s3:PutObject"],
+                json!([foundation::bucket_objects(FINGERPRINT_KEY)]),
+            )],
+        },
+    );
+    add_schedule(
+        t,
+        Schedule {
+            rule: RECORDER_SCHEDULE,
+            permission: "FingerprintRecorderSchedulePermission",
+            invoke_config: "FingerprintRecorderInvokeConfig",
+            function: RECORDER,
+            description: "Records the restore drill's fingerprint in the nightly backup window (BackupHour, UTC)",
+            expression: crate::components::backup_schedule::fingerprint_schedule(),
+            target: "FingerprintRecorder",
+            max_retries: 1,
+        },
+    );
+    let rule = t.resource_mut(RECORDER_SCHEDULE).expect("just added");
+    rule["Properties"]["Targets"][0]["Input"] =
+        json!(json!({ (TASK): TASK_RECORD_FINGERPRINT }).to_string());
+}
+
+fn add_verifier(t: &mut Template, o: &Options) {
+    add_data_reader_network(t, o);
+    let mut environment = data_environment(o);
+    environment[data::APPLICATION_URL] = crate::components::application::drill_application_url();
+    add_data_reader(
+        t,
+        o,
+        DataReader {
+            id: VERIFIER,
+            role: VERIFIER_ROLE,
+            description: "Verifies the restore drill from inside its stack: the login page answers, and the database, CouchDB and EFS match the source's fingerprint",
+            environment,
+            statements: vec![],
+        },
+    );
+    let function = t.resource_mut(VERIFIER).expect("just added");
+    function["Properties"]["FunctionName"] = sub(&format!("${{AWS::StackName}}{VERIFIER_SUFFIX}"));
+    t.add_output(
+        VERIFIER_OUTPUT,
+        json!({ "Description": "The drill's verifier function (the state machine invokes it by name)", "Value": ref_(VERIFIER) }),
+    );
+    t.add_output(
+        stack_contract::restore_drill::APPLICATION_URL_OUTPUT,
+        json!({ "Description": "OpenEMR's login page inside the drill network (internal load balancer, plain HTTP)", "Value": crate::components::application::drill_application_url() }),
+    );
+}
+
+/// The backup checker's part of the drill (source stacks): its environment variable, what its
+/// role reads, and the alarm on the age of the last successful drill.
+pub fn add_checker_parts(t: &mut Template, o: &Options, env: &mut Value) -> Vec<Value> {
+    if !drills(o) {
+        return vec![];
+    }
+    use stack_contract::backup_checker::DRILL_MAX_AGE_DAYS;
+    use stack_contract::restore_drill::{DAYS_SINCE_SUCCESS_METRIC, NAMESPACE, STACK_DIMENSION};
+    env[DRILL_MAX_AGE_DAYS] = if_(DRILL_ON, ref_(MAX_AGE_PARAMETER), no_value());
+    t.add_resource(
+        OVERDUE_ALARM,
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Condition": DRILL_ON,
+            "Properties": {
+                "AlarmDescription": sub("No restore drill of ${AWS::StackName} succeeded within DrillMaxAgeDays: the backups are not proven to rebuild the application. The reports in recovery/drills/ of the stack bucket say why."),
+                "Namespace": NAMESPACE,
+                "MetricName": DAYS_SINCE_SUCCESS_METRIC,
+                "Dimensions": [{ "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") }],
+                "Statistic": "Maximum",
+                "Period": 86400,
+                "EvaluationPeriods": 1,
+                "Threshold": ref_(MAX_AGE_PARAMETER),
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [ref_(ALERT_TOPIC)],
+                "OKActions": [ref_(ALERT_TOPIC)]
+            }
+        }),
+    );
+    let mut statements = vec![allow(
+        &["s3:GetObject"],
+        json!([foundation::bucket_objects(LAST_SUCCESS_KEY)]),
+    )];
+    // A stack that never drilled has no last-success.json: 404, not 403.
+    statements.extend(foundation::list_bucket(
+        foundation::bucket_arn(),
+        &[REPORT_PREFIX, &format!("{REPORT_PREFIX}*")],
+    ));
+    statements
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate;
+
+    fn template(o: &Options) -> Value {
+        generate(o).expect("valid options").to_json()
+    }
+
+    fn drill() -> Value {
+        template(&Options::default().drill_options())
+    }
+
+    fn state<'a>(d: &'a Value, name: &str) -> &'a Value {
+        let s = &d["States"][name];
+        assert!(s.is_object(), "no state {name}");
+        s
+    }
+
+    #[test]
+    fn the_orchestration_is_in_source_stacks_only() {
+        let source = template(&Options::default());
+        for id in [
+            ORCHESTRATOR,
+            STATE_MACHINE,
+            STACK_ROLE,
+            SCHEDULE,
+            RECORDER,
+            OVERDUE_ALARM,
+        ] {
+            assert!(source["Resources"][id].is_object(), "{id}");
+        }
+        assert_eq!(
+            source["Outputs"][STATE_MACHINE]["Value"],
+            ref_(STATE_MACHINE)
+        );
+        for o in [
+            Options {
+                recovery: true,
+                ..Options::default()
+            },
+            Options::default().drill_options(),
+        ] {
+            let t = template(&o);
+            for id in [
+                ORCHESTRATOR,
+                STATE_MACHINE,
+                STACK_ROLE,
+                RECORDER,
+                OVERDUE_ALARM,
+            ] {
+                assert!(t["Resources"].get(id).is_none(), "{id} in {:?}", o.flags());
+            }
+            assert!(t["Parameters"].get(SCHEDULE_PARAMETER).is_none());
+        }
+        assert!(drill()["Resources"][VERIFIER].is_object());
+        assert!(
+            template(&Options::default())["Resources"]
+                .get(VERIFIER)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn every_task_state_runs_the_orchestrator_with_retries_and_a_catch() {
+        let d = definition();
+        let tasks = [
+            ("Gather", TASK_GATHER, "Report"),
+            ("Build", TASK_BUILD, "Teardown"),
+            ("CheckStack", TASK_CHECK, "Teardown"),
+            ("Teardown", TASK_TEARDOWN, "Report"),
+            ("CheckTeardown", TASK_CHECK_TEARDOWN, "Report"),
+            ("Report", TASK_REPORT, "DrillFailed"),
+        ];
+        for (name, task, on_error) in tasks {
+            let s = state(&d, name);
+            assert_eq!(s["Resource"], ORCHESTRATOR_ARN, "{name}");
+            assert_eq!(s["Parameters"][TASK], task, "{name}");
+            assert_eq!(s["ResultPath"], "$", "{name}");
+            assert_eq!(s["Retry"][0]["ErrorEquals"], json!(LAMBDA_ERRORS), "{name}");
+            assert_eq!(
+                s["Catch"][0]["ErrorEquals"],
+                json!(["States.ALL"]),
+                "{name}"
+            );
+            assert_eq!(s["Catch"][0]["ResultPath"], "$.error", "{name}");
+            assert_eq!(s["Catch"][0]["Next"], on_error, "{name}");
+            if name != "Gather" {
+                assert_eq!(s["Parameters"]["state.$"], "$", "{name}");
+            }
+        }
+        assert_eq!(
+            state(&d, "Gather")["Parameters"]["state"],
+            json!({ "execution.$": "$$.Execution.Id", "started.$": "$$.Execution.StartTime" })
+        );
+        assert_eq!(
+            state(&d, "Teardown")["Retry"][1],
+            json!({ "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 2, "BackoffRate": 2 })
+        );
+        let verify = state(&d, "Verify");
+        assert_eq!(verify["Resource"], "arn:aws:states:::lambda:invoke");
+        assert_eq!(
+            verify["Parameters"]["FunctionName.$"],
+            "$.verifier_function"
+        );
+        assert_eq!(verify["Parameters"]["Payload"]["task"], TASK_VERIFY);
+        assert_eq!(verify["OutputPath"], "$.Payload");
+        assert_eq!(verify["Catch"][0]["Next"], "Teardown");
+        assert_eq!(verify["Next"], "Teardown");
+    }
+
+    #[test]
+    fn every_transition_names_a_state_and_every_state_is_reached() {
+        let d = definition();
+        let states = d["States"].as_object().unwrap();
+        let mut reached = std::collections::BTreeSet::from(["Gather".to_owned()]);
+        for (name, s) in states {
+            let mut next: Vec<&Value> = vec![&s["Next"], &s["Default"]];
+            for c in s["Catch"].as_array().into_iter().flatten() {
+                next.push(&c["Next"]);
+            }
+            for c in s["Choices"].as_array().into_iter().flatten() {
+                next.push(&c["Next"]);
+            }
+            for n in next.into_iter().filter_map(Value::as_str) {
+                assert!(states.contains_key(n), "{name} -> {n}");
+                reached.insert(n.to_owned());
+            }
+        }
+        let all: std::collections::BTreeSet<String> = states.keys().cloned().collect();
+        assert_eq!(reached, all);
+        let choices = |name: &str| {
+            state(&d, name)["Choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| (c["StringEquals"].clone(), c["Next"].clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            choices("StackReady"),
+            [
+                (json!(OUTCOME_WAITING), json!("WaitForStack")),
+                (json!(OUTCOME_READY), json!("Verify"))
+            ]
+        );
+        assert_eq!(state(&d, "StackReady")["Default"], "Teardown");
+        assert_eq!(
+            choices("TeardownDone"),
+            [
+                (json!(OUTCOME_WAITING), json!("WaitForTeardown")),
+                (json!(OUTCOME_DELETED), json!("Report")),
+                (json!(OUTCOME_FAILED), json!("Teardown"))
+            ]
+        );
+        assert_eq!(state(&d, "Outcome")["Choices"][0]["Variable"], "$.ok");
+        assert_eq!(state(&d, "DrillSucceeded")["Type"], "Succeed");
+        assert_eq!(state(&d, "DrillFailed")["Type"], "Fail");
+    }
+
+    #[test]
+    fn the_state_machine_gets_the_orchestrators_arn_and_logs_to_a_stack_log_group() {
+        let t = template(&Options::default());
+        let p = &t["Resources"][STATE_MACHINE]["Properties"];
+        assert_eq!(p["StateMachineType"], "STANDARD");
+        assert_eq!(p["Definition"], definition());
+        assert_eq!(
+            p["DefinitionSubstitutions"]["RestoreDrillFunctionArn"],
+            get_att(ORCHESTRATOR, "Arn")
+        );
+        assert_eq!(
+            p["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"],
+            get_att(STATE_MACHINE_LOG_GROUP, "Arn")
+        );
+        let schedule = &t["Resources"][SCHEDULE]["Properties"];
+        assert_eq!(
+            schedule["ScheduleExpression"],
+            crate::components::backup_schedule::drill_schedule()
+        );
+        assert_eq!(
+            schedule["State"],
+            if_(DRILL_ON, json!("ENABLED"), json!("DISABLED"))
+        );
+        assert_eq!(
+            t["Mappings"]["BackupWindow"]["07"]["DrillSchedule"],
+            "cron(0 12 ? * SUN#1 *)"
+        );
+        assert_eq!(
+            t["Mappings"]["BackupWindow"]["22"]["DrillSchedule"],
+            "cron(0 3 ? * SUN#1 *)"
+        );
+        let env = &t["Resources"][ORCHESTRATOR]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env[orchestrator::TEMPLATE_URL], template_url());
+        assert_eq!(
+            env[orchestrator::STACK_ROLE_ARN],
+            get_att(STACK_ROLE, "Arn")
+        );
+        assert_eq!(env[orchestrator::TOPIC], ref_(ALERT_TOPIC));
+        let recorder = &t["Resources"][RECORDER_SCHEDULE]["Properties"]["Targets"][0];
+        assert_eq!(
+            recorder["Input"],
+            json!({ "task": "record-fingerprint" }).to_string()
+        );
+    }
+
+    #[test]
+    fn the_drill_is_internal_single_az_and_leaves_nothing_behind() {
+        let t = drill();
+        let r = t["Resources"].as_object().unwrap();
+        for (id, res) in r {
+            assert_eq!(res["DeletionPolicy"], "Delete", "{id}");
+            assert_eq!(res["UpdateReplacePolicy"], "Delete", "{id}");
+            assert_ne!(
+                res["Properties"]["CidrIp"], "0.0.0.0/0",
+                "{id} open to the internet"
+            );
+            for kind in [
+                "AWS::WAFv2::WebACL",
+                "AWS::CloudTrail::Trail",
+                "AWS::CloudWatch::Alarm",
+            ] {
+                assert_ne!(res["Type"], kind, "{id}");
+            }
+            assert_ne!(
+                res["Type"], "AWS::Events::Rule",
+                "{id}: a drill schedules nothing"
+            );
+        }
+        assert_eq!(
+            r["ApplicationLoadBalancer"]["Properties"]["Scheme"],
+            "internal"
+        );
+        assert!(r.get("DeveloperBastion").is_none());
+        assert!(r.get("RCouchDBVolume").is_none());
+        let db = &r["RDSInstance"]["Properties"];
+        assert_eq!(db["DeleteAutomatedBackups"], true);
+        assert_eq!(db["DeletionProtection"], false);
+        assert_eq!(db["MultiAZ"], false);
+        assert_eq!(
+            r[VERIFIER]["Properties"]["FunctionName"],
+            sub("${AWS::StackName}-verifier")
+        );
+        let env = &r[VERIFIER]["Properties"]["Environment"]["Variables"];
+        assert_eq!(env[data::BUCKET], ref_("S3Bucket"));
+        assert_eq!(env[data::KMS_KEY_ARN], ref_("RecoveryKMSKey"));
+        assert_eq!(
+            env[data::APPLICATION_URL],
+            crate::components::application::drill_application_url()
+        );
+        assert_eq!(t["Outputs"][VERIFIER_OUTPUT]["Value"], ref_(VERIFIER));
+        // Every parameter the orchestrator overrides exists in the drill template.
+        for (parameter, _) in DRILL_PARAMETER_OVERRIDES {
+            assert!(t["Parameters"][*parameter].is_object(), "{parameter}");
+        }
+        // The HTTP listener serves OpenEMR (Elastic Beanstalk's rule), it does not redirect.
+        let listener = &r["HTTPListener"]["Properties"]["DefaultActions"][0];
+        assert_eq!(listener["Type"], "fixed-response");
+        assert!(r.get("HTTPSListener").is_none());
+    }
+
+    #[test]
+    fn a_drill_must_have_the_drill_shape() {
+        let shaped = Options::default().drill_options();
+        assert!(generate(&shaped).is_ok());
+        let two_az = Options {
+            dual_az: true,
+            ..shaped
+        };
+        assert_eq!(
+            generate(&two_az).unwrap_err(),
+            crate::OptionsError::DrillShape
+        );
+        assert_eq!(
+            Options {
+                dual_az: true,
+                dev: true,
+                ..Options::default()
+            }
+            .drill_options(),
+            Options::default().drill_options()
+        );
+    }
+}
