@@ -230,16 +230,18 @@ pub mod restore_drill {
 
     /// Parameter values a drill stack always gets, whatever the source uses: the smallest
     /// instance classes that still run OpenEMR (a drill proves the data, not the capacity).
+    /// Every other parameter comes from the source stack or the gathered recovery inputs;
+    /// Redis (`cache.t4g.micro`) and the CouchDB and NFS instances have fixed types already.
     /// The drill template must accept them (stack-gen's tests check).
     pub const DRILL_PARAMETER_OVERRIDES: &[(&str, &str)] = &[
+        // The smallest class RDS MySQL 8.0 and 8.4 run on.
         ("DBInstanceClass", "db.t4g.micro"),
+        // 2 GiB: OpenEMR's PHP workers and the EFS restore fit; 1 GiB (t3.micro) swaps.
         ("BeanstalkInstanceType", "t3.small"),
     ];
 
     /// Keys in the stack bucket (SSE-KMS with the stack key).
     pub const FINGERPRINT_KEY: &str = "recovery/fingerprint.json";
-    /// A copy of the newest passed drill's report; the backup checker reads its age.
-    pub const LAST_SUCCESS_KEY: &str = "recovery/drills/last-success.json";
     /// Reports: `recovery/drills/<yyyy-mm-dd>.json`.
     pub const REPORT_PREFIX: &str = "recovery/drills/";
     /// The last successful drill's report (a copy), which the backup checker reads to publish

@@ -1,8 +1,9 @@
-//! The orchestrator's tasks in the order the state machine runs them, against the emulator's
-//! CloudFormation, S3, RDS, EC2, CloudWatch Logs and SNS. moto cannot invoke Lambda tasks from a
-//! state machine (it needs docker), so [`Drill`] plays Step Functions: it calls the same task
-//! entry point ([`restore_drill::handle`]) with the state, and on an error does what the Catch
-//! does (the state before the step plus `error: {Error, Cause}`) and goes where the Catch goes.
+//! The orchestrator's tasks in the order the generated state machine runs them, against the
+//! emulator's CloudFormation, S3, RDS, EC2, CloudWatch Logs and SNS. moto cannot invoke Lambda
+//! tasks from a state machine (it needs docker), so [`Drill`] plays Step Functions over the
+//! template's own definition: it calls the same task entry point ([`restore_drill::handle`])
+//! with the state, on an error does what the Catch does (the state before the step plus
+//! `error: {Error, Cause}`) and goes where the Catch goes, and follows the Choices.
 //! The source stack is a stand-in (moto cannot create the real template), the drill template a
 //! small one uploaded as `stack-ops package` uploads it; the verifier's step is stood in by
 //! the pure comparison (tests/data.rs runs the verifier against real servers).
@@ -198,8 +199,10 @@ fn fingerprint() -> restore_drill::fingerprint::Fingerprint {
 struct Drill<'a> {
     world: &'a World,
     metrics: Vec<u8>,
-    /// The states visited, in order.
+    /// The tasks run, in order.
     path: Vec<String>,
+    /// The state the machine ended in (Succeed or Fail).
+    end: Option<String>,
 }
 
 impl<'a> Drill<'a> {
@@ -208,6 +211,7 @@ impl<'a> Drill<'a> {
             world,
             metrics: Vec::new(),
             path: Vec::new(),
+            end: None,
         }
     }
 
@@ -242,62 +246,76 @@ impl<'a> Drill<'a> {
         }
     }
 
-    /// The whole drill; `verify` stands in for the drill stack's verifier.
+    /// The whole drill, as the generated state machine runs it: its states, its Catch edges and
+    /// its Choices, read from the template; `verify` stands in for the drill stack's verifier
+    /// (the `lambda:invoke` state). Wait states pass at once.
     async fn run(&mut self, verify: impl Fn(Value) -> Value) -> Value {
-        let start = json!({"execution": "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:test", "started": null});
-        let state = match self.task(contract::TASK_GATHER, start).await {
-            Err(caught) => return self.report(caught).await,
-            Ok(s) => s,
-        };
-        let state = match self.task(contract::TASK_BUILD, state).await {
-            Err(caught) => return self.teardown(caught).await,
-            Ok(s) => s,
-        };
-        let mut state = state;
-        loop {
-            state = match self.task(contract::TASK_CHECK, state).await {
-                Err(caught) => return self.teardown(caught).await,
-                Ok(s) => s,
-            };
-            match state[contract::OUTCOME].as_str() {
-                Some(contract::OUTCOME_WAITING) => continue,
-                Some(OUTCOME_READY) => break,
-                _ => return self.teardown(state).await,
-            }
-        }
-        self.path.push(contract::TASK_VERIFY.into());
-        let state = verify(state);
-        self.teardown(state).await
-    }
-
-    async fn teardown(&mut self, state: Value) -> Value {
-        let mut state = state;
-        loop {
-            state = match self.task(contract::TASK_TEARDOWN, state).await {
-                Err(caught) => return self.report(caught).await,
-                Ok(s) => s,
-            };
-            state = loop {
-                let s = match self.task(contract::TASK_CHECK_TEARDOWN, state).await {
-                    Err(caught) => return self.report(caught).await,
-                    Ok(s) => s,
-                };
-                if s[contract::OUTCOME] != contract::OUTCOME_WAITING {
-                    break s;
+        let template = stack_gen::generate(&stack_gen::Options::default())
+            .unwrap()
+            .to_json();
+        let definition =
+            template["Resources"]["RestoreDrillStateMachine"]["Properties"]["Definition"].clone();
+        let states = &definition["States"];
+        let mut name = definition["StartAt"].as_str().unwrap().to_owned();
+        let mut state = json!({});
+        for _ in 0..200 {
+            let s = &states[&name];
+            let next = |key: &str| s[key].as_str().map(str::to_owned);
+            match s["Type"].as_str().unwrap() {
+                "Task" if s["Resource"] == "arn:aws:states:::lambda:invoke" => {
+                    assert_eq!(s["Parameters"]["FunctionName.$"], "$.verifier_function");
+                    assert_eq!(s["Parameters"]["Payload"]["task"], contract::TASK_VERIFY);
+                    self.path.push(contract::TASK_VERIFY.into());
+                    state = verify(state);
+                    name = next("Next").unwrap();
                 }
-                state = s;
-            };
-            if state[contract::OUTCOME] != contract::OUTCOME_FAILED {
-                return self.report(state).await;
+                "Task" => {
+                    let task = s["Parameters"]["task"].as_str().unwrap().to_owned();
+                    let input = if s["Parameters"]["state.$"] == "$" {
+                        state.clone()
+                    } else {
+                        // Gather: the execution's id and start time.
+                        json!({"execution": "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:test"})
+                    };
+                    assert_eq!(s["ResultPath"], "$", "{name}");
+                    match self.task(&task, input).await {
+                        Ok(result) => {
+                            state = result;
+                            name = next("Next").unwrap();
+                        }
+                        Err(caught) => {
+                            let catch = &s["Catch"][0];
+                            assert_eq!(catch["ResultPath"], "$.error", "{name}");
+                            state = caught;
+                            name = catch["Next"].as_str().unwrap().to_owned();
+                        }
+                    }
+                }
+                "Wait" => name = next("Next").unwrap(),
+                "Choice" => {
+                    let chosen = s["Choices"].as_array().unwrap().iter().find(|c| {
+                        let path = c["Variable"].as_str().unwrap().trim_start_matches("$.");
+                        if let Some(v) = c.get("StringEquals") {
+                            state[path] == *v
+                        } else {
+                            state[path] == c["BooleanEquals"]
+                        }
+                    });
+                    name = chosen
+                        .map(|c| c["Next"].as_str().unwrap().to_owned())
+                        .unwrap_or_else(|| next("Default").unwrap());
+                }
+                "Succeed" | "Fail" => {
+                    self.end = Some(name.clone());
+                    return state;
+                }
+                other => panic!("state {name} has type {other}, which this driver does not know"),
             }
         }
-    }
-
-    async fn report(&mut self, state: Value) -> Value {
-        match self.task(contract::TASK_REPORT, state).await {
-            Ok(s) => s,
-            Err(caught) => caught,
-        }
+        panic!(
+            "the state machine did not end within 200 transitions: {:?}",
+            self.path
+        );
     }
 
     fn metric_lines(&self) -> Vec<Value> {
@@ -351,6 +369,7 @@ async fn a_drill_builds_verifies_tears_down_and_reports() {
             "report"
         ]
     );
+    assert_eq!(drill.end.as_deref(), Some("DrillSucceeded"));
     let name = state["drill_stack"].as_str().unwrap().to_owned();
     assert!(name.starts_with("openemr-drill-"), "{name}");
     // The drill stack is gone, the source untouched.
@@ -489,6 +508,7 @@ async fn a_drill_stack_that_fails_to_create_is_reported_failed_and_still_torn_do
         "{:?}",
         drill.path
     );
+    assert_eq!(drill.end.as_deref(), Some("DrillFailed"));
     let report = object(&world, state["report_key"].as_str().unwrap())
         .await
         .unwrap();
@@ -530,6 +550,7 @@ async fn a_second_drill_is_refused_while_one_exists_and_reports_nothing() {
     let mut drill = Drill::new(&world);
     let state = drill.run(restored_as_recorded).await;
     assert_eq!(drill.path, ["gather", "report"]);
+    assert_eq!(drill.end.as_deref(), Some("DrillFailed"));
     assert_eq!(state["ok"], json!(false));
     assert_eq!(state["refused"], json!(true));
     assert!(

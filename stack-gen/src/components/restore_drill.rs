@@ -70,16 +70,8 @@ pub const WAIT_MINUTES_RANGE: (u32, u32) = (30, 480);
 pub const TOLERANCE_RANGE: (u32, u32) = (0, 20);
 
 /// The drill stack's parameters the orchestrator sets to the smallest instance classes (the
-/// function crate reads this table; every other parameter it takes from the source stack or
-/// the recovery inputs it gathered). Redis (`cache.t4g.micro`) and the CouchDB and NFS
-/// instances have fixed types already.
-pub const DRILL_PARAMETER_OVERRIDES: &[(&str, &str)] = &[
-    // The smallest class RDS MySQL 8.0 and 8.4 run on (DBInstanceClass's pattern allows any).
-    ("DBInstanceClass", "db.t4g.micro"),
-    // The smallest x86 burstable type the PHP platform runs on (1 GiB): enough for the login
-    // page and the health checks.
-    ("BeanstalkInstanceType", "t3.micro"),
-];
+/// contract's table: the function passes it, the tests here check the template accepts it).
+pub use stack_contract::restore_drill::DRILL_PARAMETER_OVERRIDES;
 
 /// Timeouts of the three functions (seconds).
 const ORCHESTRATOR_TIMEOUT: u32 = 120;
