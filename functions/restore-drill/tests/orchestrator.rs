@@ -12,8 +12,8 @@ use aws_config::SdkConfig;
 use serde_json::{Value, json};
 use stack_contract::env::Env;
 use stack_contract::restore_drill::{
-    self as contract, DRILL_TAG, FINGERPRINT_KEY, LAST_SUCCESS_KEY, OUTCOME_DELETED, OUTCOME_READY,
-    REPORT_PREFIX, SOURCE_STACK_TAG, orchestrator as env_names,
+    self as contract, DRILL_TAG, FINGERPRINT_KEY, LAST_SUCCESS_KEY, OUTCOME_DELETED, REPORT_PREFIX,
+    SOURCE_STACK_TAG, orchestrator as env_names,
 };
 use test_harness::Moto;
 use time::OffsetDateTime;
