@@ -28,8 +28,8 @@ use stack_contract::restore_drill::{
 };
 
 use crate::cfn::{
-    allow, find_in_map, get_att, if_, ingress_from_group, no_value, policy_document, ref_,
-    resource, security_group, select, sub, sub_with,
+    allow, find_in_map, get_att, if_, ingress_from_group, policy_document, ref_, resource,
+    security_group, select, sub, sub_with,
 };
 use crate::components::document_store::{ADMIN_PASSWORD_KEY, COUCHDB_PORT};
 use crate::components::foundation::{self, ALERT_TOPIC, ZONE, key_arn};
@@ -1079,9 +1079,10 @@ pub fn add_checker_parts(t: &mut Template, o: &Options, env: &mut Value) -> Vec<
     if !drills(o) {
         return vec![];
     }
-    use stack_contract::backup_checker::DRILL_MAX_AGE_DAYS;
     use stack_contract::restore_drill::{DAYS_SINCE_SUCCESS_METRIC, NAMESPACE, STACK_DIMENSION};
-    env[DRILL_MAX_AGE_DAYS] = if_(DRILL_ON, ref_(MAX_AGE_PARAMETER), no_value());
+    // The checker's DRILL_MAX_AGE_DAYS (publishing DaysSinceSuccessfulDrill) is not written yet:
+    // the template sets no variable the function does not read (template_contract.rs).
+    let _ = &env;
     t.add_resource(
         OVERDUE_ALARM,
         json!({
