@@ -189,7 +189,8 @@ async fn put_once(uri: &Uri, body: Bytes) -> Attempt {
     }
 }
 
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+/// An error and its causes on one line (hyper's top-level message alone says little).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -9,6 +9,7 @@ use stack_contract::bucket::{CA_CERT_KEY, COUCHDB_ADMIN_PASSWORD_KEY, MANIFEST_K
 use stack_contract::restore_drill::FINGERPRINT_KEY;
 use time::OffsetDateTime;
 
+use crate::bucket;
 use crate::config::DataConfig;
 use crate::error::DrillError;
 use crate::fingerprint::{self, Check, Fingerprint, Verdict};
@@ -100,25 +101,15 @@ pub async fn record_fingerprint(
 ) -> Result<Fingerprint, DrillError> {
     let sources = sources(s3, config).await?;
     let fingerprint = observe::fingerprint_of(&sources, None, now).await?;
-    s3.put_object()
-        .bucket(&config.bucket)
-        .key(FINGERPRINT_KEY)
-        .body(
-            serde_json::to_vec_pretty(&fingerprint)
-                .expect("a fingerprint serialises")
-                .into(),
-        )
-        .content_type("application/json")
-        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
-        .ssekms_key_id(&config.kms_key_arn)
-        .send()
-        .await
-        .map_err(|e| {
-            DrillError::aws(
-                format!("writing s3://{}/{FINGERPRINT_KEY}", config.bucket),
-                ApiError::from_sdk(&e),
-            )
-        })?;
+    let body = serde_json::to_vec_pretty(&fingerprint).expect("a fingerprint serialises");
+    bucket::put_json(
+        s3,
+        &config.bucket,
+        &config.kms_key_arn,
+        FINGERPRINT_KEY,
+        body,
+    )
+    .await?;
     tracing::info!(
         tables = fingerprint.database.tables,
         document_files = fingerprint.files.document_files,

@@ -97,7 +97,7 @@ impl Client {
                 .inner
                 .request(request)
                 .await
-                .map_err(|e| HttpError::Transport(describe(&e)))?;
+                .map_err(|e| HttpError::Transport(custom_resource::put::error_chain(&e)))?;
             let status = response.status().as_u16();
             let body = Limited::new(response.into_body(), MAX_BODY)
                 .collect()
@@ -110,16 +110,4 @@ impl Client {
             .await
             .map_err(|_| HttpError::Timeout(timeout))?
     }
-}
-
-/// The error and its causes, one line (hyper's top-level message alone says little).
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -8,6 +8,7 @@
 //! Decisions are pure ([`plan`], [`fingerprint::compare`], [`report::build`]); the tasks
 //! gather through the SDK and the data readers ([`observe`]), decide, act.
 
+pub mod bucket;
 pub mod config;
 pub mod data;
 pub mod error;

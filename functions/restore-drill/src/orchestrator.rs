@@ -668,9 +668,23 @@ pub async fn report(
     if !state.refused {
         let key = report::key(&report);
         let body = serde_json::to_vec_pretty(&report).expect("a report serialises");
-        put(aws, config, &key, body.clone()).await?;
+        crate::bucket::put_json(
+            &aws.s3,
+            &config.bucket,
+            &config.kms_key_arn,
+            &key,
+            body.clone(),
+        )
+        .await?;
         if report.ok {
-            put(aws, config, LAST_SUCCESS_KEY, body).await?;
+            crate::bucket::put_json(
+                &aws.s3,
+                &config.bucket,
+                &config.kms_key_arn,
+                LAST_SUCCESS_KEY,
+                body,
+            )
+            .await?;
         }
         let _ = writeln!(metrics, "{}", report::emf_line(&report));
         location = Some(format!("s3://{}/{key}", config.bucket));
@@ -692,29 +706,4 @@ pub async fn report(
     tracing::info!(ok = report.ok, problems = report.problems.len(), report = ?state.report_key, "drill reported");
     state.ok = report.ok;
     Ok(state)
-}
-
-async fn put(
-    aws: &Aws,
-    config: &OrchestratorConfig,
-    key: &str,
-    body: Vec<u8>,
-) -> Result<(), DrillError> {
-    aws.s3
-        .put_object()
-        .bucket(&config.bucket)
-        .key(key)
-        .body(body.into())
-        .content_type("application/json")
-        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
-        .ssekms_key_id(&config.kms_key_arn)
-        .send()
-        .await
-        .map_err(|e| {
-            DrillError::aws(
-                format!("writing s3://{}/{key}", config.bucket),
-                ApiError::from_sdk(&e),
-            )
-        })?;
-    Ok(())
 }

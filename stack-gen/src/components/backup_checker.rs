@@ -56,9 +56,8 @@ pub fn add(t: &mut Template, o: &Options) {
         }),
     );
 
-    let mut environment = environment(o);
-    let drill_statements =
-        crate::components::restore_drill::add_checker_parts(t, o, &mut environment);
+    let environment = environment(o);
+    let drill_statements = crate::components::restore_drill::add_checker_parts(t, o);
     let mut statements = vec![
         json!({
             "Effect": "Allow",

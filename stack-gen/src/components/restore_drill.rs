@@ -1073,16 +1073,15 @@ fn add_verifier(t: &mut Template, o: &Options) {
     );
 }
 
-/// The backup checker's part of the drill (source stacks): its environment variable, what its
-/// role reads, and the alarm on the age of the last successful drill.
-pub fn add_checker_parts(t: &mut Template, o: &Options, env: &mut Value) -> Vec<Value> {
+/// The backup checker's part of the drill (source stacks): what its role reads, and the alarm on
+/// the age of the last successful drill. (Its DRILL_MAX_AGE_DAYS, publishing
+/// DaysSinceSuccessfulDrill, is not written yet: the template sets no variable the function
+/// does not read, which its template_contract.rs checks.)
+pub fn add_checker_parts(t: &mut Template, o: &Options) -> Vec<Value> {
     if !drills(o) {
         return vec![];
     }
     use stack_contract::restore_drill::{DAYS_SINCE_SUCCESS_METRIC, NAMESPACE, STACK_DIMENSION};
-    // The checker's DRILL_MAX_AGE_DAYS (publishing DaysSinceSuccessfulDrill) is not written yet:
-    // the template sets no variable the function does not read (template_contract.rs).
-    let _ = &env;
     t.add_resource(
         OVERDUE_ALARM,
         json!({
