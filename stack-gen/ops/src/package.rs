@@ -173,13 +173,6 @@ pub async fn package(
         writeln!(log, "  {function}")?;
         functions.push(function);
     }
-    let uploaded = functions.iter().filter(|f| f.uploaded).count();
-    writeln!(
-        log,
-        "stack-ops package: {uploaded} uploaded, {} already present; LambdaCodeBucket defaults to {bucket}",
-        functions.len() - uploaded
-    )?;
-
     let code = CodeLocation {
         bucket: Some(bucket.to_owned()),
         keys: functions
@@ -203,6 +196,12 @@ pub async fn package(
         ..drill
     };
     writeln!(log, "  {drill}")?;
+    let uploaded = functions.iter().filter(|f| f.uploaded).count();
+    writeln!(
+        log,
+        "stack-ops package: {uploaded} uploaded, {} already present; LambdaCodeBucket defaults to {bucket}",
+        functions.len() - uploaded
+    )?;
     let template = main_template(options, code, &drill.key)?;
     Ok(Packaged {
         bucket: bucket.to_owned(),

@@ -168,10 +168,10 @@ fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
             log.contains(&format!("0 uploaded, {} already present", FUNCTIONS.len())),
             "{log}"
         );
-        // Every zip and the drill template.
+        // Every zip, the summary line, and the drill template.
         assert_eq!(
             log.matches("already present").count(),
-            FUNCTIONS.len() + 1,
+            FUNCTIONS.len() + 2,
             "{log}"
         );
 
