@@ -24,6 +24,10 @@
 //! NoEcho parameters unmasked (CloudFormation shows `****`), and the SDK's trace log would show
 //! it. The drill passes it to `RecoveryManifest` as CloudFormation passes `RDSPassword`.
 //!
+//! The restore drill's own steps run on the same stacks: the original's nightly fingerprint
+//! (real MariaDB, pouchdb-server and a directory tree; step 2b), the drill's gather (3b), its
+//! recovery inputs resolved (4) and its verifier against the data a recovery brings back (5b).
+//!
 //! Throughout, the password must appear in no log line (all levels, SDK traces included), no Reason, no non-NoEcho answer and no
 //! parameters file.
 
@@ -296,6 +300,177 @@ async fn nightly_backups(
     }
 }
 
+fn s3(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_clients::s3_client(config)
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// The schema OpenEMR's sqlconf.php names, and CouchDB's admin password (in the stack bucket,
+/// where the document store's user-data keeps it).
+const SCHEMA: &str = "openemr";
+const COUCH_PASSWORD: &str = "Couch-5e1d-never-in-logs";
+/// The drill's stand-in for RecoveryParameters' stack id.
+const DRILL_STACK_ID: &str =
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-drill-20261206/5e0c";
+
+/// One stack's data on real servers: the database, CouchDB, the EFS tree.
+struct SiteData {
+    db: test_harness::servers::Mariadb,
+    couch: test_harness::servers::Pouchdb,
+    efs: tempfile::TempDir,
+    bucket: String,
+    key_arn: String,
+    /// The database user of the stack's manifest.
+    user: String,
+}
+
+impl SiteData {
+    /// The original's: seeded, its CouchDB admin password in `bucket`.
+    async fn original(config: &SdkConfig, bucket: &str, key_arn: &str) -> SiteData {
+        use test_harness::openemr_data::*;
+        let user = manifest_user(config, bucket).await;
+        let db = test_harness::servers::Mariadb::start();
+        seed_database(
+            &db,
+            SCHEMA,
+            &restore_drill::fingerprint::MAIN_TABLES,
+            &user,
+            PASSWORD,
+        );
+        let couch = test_harness::servers::Pouchdb::start();
+        couch_admin(&couch, COUCH_PASSWORD);
+        couch_docs(&couch, COUCH_PASSWORD, "openemr", 12);
+        let efs = tempfile::tempdir().unwrap();
+        write_site(efs.path(), SCHEMA);
+        SiteData {
+            db,
+            couch,
+            efs,
+            bucket: bucket.to_owned(),
+            key_arn: key_arn.to_owned(),
+            user,
+        }
+        .keeping_couch_password(config)
+        .await
+    }
+
+    /// What a recovery into the stack whose bucket is `bucket` brings back of this data.
+    async fn restored(&self, config: &SdkConfig, bucket: &str, key_arn: &str) -> SiteData {
+        use test_harness::openemr_data::*;
+        let user = manifest_user(config, bucket).await;
+        assert_eq!(
+            user, self.user,
+            "the recovery's manifest names the original's user"
+        );
+        let db = test_harness::servers::Mariadb::start();
+        restore_database(&self.db, &db, SCHEMA);
+        // The restored instance keeps its master user, with the original's password.
+        grant_reader(&db, SCHEMA, &user, PASSWORD);
+        let couch = test_harness::servers::Pouchdb::start();
+        couch_admin(&couch, COUCH_PASSWORD);
+        restore_documents(&self.couch, &couch, COUCH_PASSWORD, "openemr");
+        let efs = tempfile::tempdir().unwrap();
+        restore_site(self.efs.path(), efs.path());
+        // The recovery's CouchDB node copies the original's password into its own bucket.
+        SiteData {
+            db,
+            couch,
+            efs,
+            bucket: bucket.to_owned(),
+            key_arn: key_arn.to_owned(),
+            user,
+        }
+        .keeping_couch_password(config)
+        .await
+    }
+
+    /// CouchDB's admin password put where the document store's user-data keeps it.
+    async fn keeping_couch_password(self, config: &SdkConfig) -> SiteData {
+        s3(config)
+            .put_object()
+            .bucket(&self.bucket)
+            .key(stack_contract::bucket::COUCHDB_ADMIN_PASSWORD_KEY)
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&self.key_arn)
+            .body(format!("{COUCH_PASSWORD}\n").into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+        self
+    }
+
+    /// The recorder's or the verifier's configuration for this data.
+    fn config(&self) -> restore_drill::config::DataConfig {
+        restore_drill::config::DataConfig {
+            stack_name: ORIGINAL.into(),
+            bucket: self.bucket.clone(),
+            kms_key_arn: self.key_arn.clone(),
+            db_host: "127.0.0.1".into(),
+            db_port: self.db.port,
+            db_tls: false,
+            couchdb_url: Some(self.couch.url()),
+            efs: self.efs.path().to_owned(),
+            application_url: None,
+        }
+    }
+}
+
+/// The database user the manifest in `bucket` records.
+async fn manifest_user(config: &SdkConfig, bucket: &str) -> String {
+    let body = s3(config)
+        .get_object()
+        .bucket(bucket)
+        .key(stack_contract::bucket::MANIFEST_KEY)
+        .send()
+        .await
+        .expect("the manifest")
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    recovery_params::manifest::Manifest::parse(&body)
+        .expect("a manifest")
+        .database
+        .master_username
+}
+
+/// The drill's gather task, as the state machine starts it, for the stack `ORIGINAL`.
+async fn drill_gather(
+    config: &SdkConfig,
+    bucket: &str,
+    key_arn: &str,
+) -> restore_drill::state::DrillState {
+    use stack_contract::restore_drill::{self as drill, orchestrator as vars};
+    let env: Vec<(&str, String)> = vec![
+        (vars::STACK_NAME, ORIGINAL.to_owned()),
+        (vars::BUCKET, bucket.to_owned()),
+        (vars::KMS_KEY_ARN, key_arn.to_owned()),
+        (
+            vars::TEMPLATE_URL,
+            "https://code.s3.amazonaws.com/templates/recovery-drill/x.json".to_owned(),
+        ),
+        (
+            vars::STACK_ROLE_ARN,
+            "arn:aws:iam::123456789012:role/DrillStackRole".to_owned(),
+        ),
+    ];
+    let env = stack_contract::env::Env::new(move |name: &str| {
+        env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    });
+    let event = json!({
+        drill::TASK: drill::TASK_GATHER,
+        drill::STATE: { "execution": "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:e2e" }
+    });
+    let state = restore_drill::handle(config, &env, event, now(), &mut Vec::new())
+        .await
+        .unwrap_or_else(|e| panic!("the drill's gather: {e}"));
+    serde_json::from_value(state).unwrap()
+}
+
 fn file_to_map(file: &str) -> BTreeMap<String, String> {
     let value: Value = serde_json::from_str(file).expect("the parameters file is JSON");
     value
@@ -418,6 +593,16 @@ async fn recovery_drill() {
     };
     let backed_up = nightly_backups(&config, &original_id, &original, "drill-original").await;
 
+    // 2b. The night's fingerprint, by FingerprintRecorderFunction's code, from the original's
+    //     data on real servers: MariaDB (logged in as its manifest says), CouchDB, the EFS tree.
+    let source = SiteData::original(&config, &original.bucket, &key_arn).await;
+    let fingerprint =
+        restore_drill::data::record_fingerprint(&s3(&config), &source.config(), now())
+            .await
+            .expect("the recorder reads the original's data");
+    assert_eq!(fingerprint.database.schema, SCHEMA);
+    assert_eq!(fingerprint.files.document_files, 7);
+
     // 3. The parameters file, from the stack alone.
     let file =
         stack_ops::recovery_lookup::recovery_parameters(&config, &Options::default(), ORIGINAL)
@@ -438,9 +623,35 @@ async fn recovery_drill() {
     assert_eq!(file["TimeZone"], TIME_ZONE);
     assert_eq!(file["EC2KeyPair"], "ops");
 
-    // 4. Resolve: the original's values.
+    // 3b. The drill's gather (RestoreDrillFunction's first task) finds the same inputs, one
+    //     implementation with the lookup above, and the night's fingerprint.
+    let gathered = drill_gather(&config, &original.bucket, &key_arn).await;
+    let inputs = gathered
+        .inputs
+        .clone()
+        .expect("the drill's recovery inputs");
+    assert_eq!(inputs.kms_key_arn, file["RecoveryKMSKey"]);
+    assert_eq!(inputs.bucket, file["RecoveryS3Bucket"]);
+    assert_eq!(inputs.rds_snapshot_arn, file["RecoveryRDSSnapshotARN"]);
+    assert_eq!(
+        inputs.couchdb_snapshot.as_deref(),
+        Some(file["RecoveryCouchDBSnapshot"].as_str())
+    );
+    assert_eq!(gathered.fingerprint.as_ref(), Some(&fingerprint));
+
+    // 4. Resolve: the original's values, from the lookup's file and from the drill's inputs.
     let first = resolve_from(&aws, fixtures::RECOVERY_STACK_ID, &file).await;
     assert_original_values("first recovery", &first);
+    let mut drill_file = file.clone();
+    for (name, value) in [
+        ("RecoveryKMSKey", &inputs.kms_key_arn),
+        ("RecoveryS3Bucket", &inputs.bucket),
+        ("RecoveryRDSSnapshotARN", &inputs.rds_snapshot_arn),
+    ] {
+        drill_file.insert(name.to_owned(), value.clone());
+    }
+    let drilled = resolve_from(&aws, DRILL_STACK_ID, &drill_file).await;
+    assert_original_values("the drill's recovery", &drilled);
 
     // 5. The recovery stack: built from the resolved values, records its own manifest, is
     //    backed up, looked up and resolved again.
@@ -494,6 +705,38 @@ async fn recovery_drill() {
         db_instance: rids["RDSInstance"].clone(),
         volume_id: rids["CouchDBVolume"].clone(),
     };
+
+    // 5b. The verifier (DrillVerifierFunction's code) against the restored data: the database
+    //     dumped and loaded into another server, the documents replicated into another CouchDB,
+    //     the site tree copied; logged in as the recovery stack's own manifest says, the login
+    //     page served. Everything the fingerprint counted came back.
+    let restored = source.restored(&config, &recovered.bucket, &key_arn).await;
+    let login = test_harness::openemr_data::LoginPage::start();
+    let mut verifier = restored.config();
+    verifier.application_url = Some(login.url.clone());
+    let verified = restore_drill::data::verify(&s3(&config), &verifier, gathered, now())
+        .await
+        .expect("the verifier reads the restored data");
+    let verification = verified.verification.as_ref().unwrap();
+    for check in &verification.checks {
+        eprintln!("drill verification: {}", check.describe());
+    }
+    assert!(verification.ok, "{verification:#?}");
+    assert!(verified.application_answered.is_some());
+    // The login page, the table count, the five main tables' rows, the documents, sqlconf.php,
+    // the documents' files and bytes: each exactly as recorded (nothing wrote in between).
+    assert_eq!(
+        verification.checks.len(),
+        1 + 1 + 5 + 1 + 1 + 2,
+        "{verification:#?}"
+    );
+    assert!(
+        verification
+            .checks
+            .iter()
+            .all(|c| c.verdict == restore_drill::fingerprint::Verdict::Match),
+        "{verification:#?}"
+    );
     let backed_up_again =
         nightly_backups(&config, &recovery_id, &recovered, "drill-recovered").await;
     let file =
@@ -545,6 +788,10 @@ async fn recovery_drill() {
     assert!(
         !text.contains(PASSWORD),
         "the password appeared in the logs"
+    );
+    assert!(
+        !text.contains(COUCH_PASSWORD),
+        "CouchDB's admin password appeared in the logs"
     );
     eprintln!(
         "recovery drill (two recoveries, chained) took {} ms",

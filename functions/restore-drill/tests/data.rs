@@ -4,8 +4,6 @@
 //! fingerprint). Matching data passes; a dropped table, missing documents, a missing site file
 //! each fail naming what differs.
 
-use std::path::Path;
-
 use recovery_params::manifest::{Database, Manifest, Secret};
 use restore_drill::config::DataConfig;
 use restore_drill::fingerprint::{MAIN_TABLES, Verdict};
@@ -14,107 +12,17 @@ use restore_drill::{data, observe};
 use stack_contract::bucket::{COUCHDB_ADMIN_PASSWORD_KEY, MANIFEST_KEY};
 use stack_contract::restore_drill::FINGERPRINT_KEY;
 use test_harness::Moto;
-use test_harness::servers::{Mariadb, Pouchdb, write_file};
+use test_harness::openemr_data::{
+    LoginPage, couch_admin, couch_delete, couch_docs, seed_database, write_site,
+};
+use test_harness::servers::{Mariadb, Pouchdb};
 use time::OffsetDateTime;
 
 const DB_USER: &str = "openemr_admin";
 const DB_PASSWORD: &str = "s3cret-db-pass-Zq7";
 const COUCH_PASSWORD: &str = "couch-admin-pass-Xy9";
 const BUCKET: &str = "openemr-drill-test";
-
-/// OpenEMR's main tables and a few others, with rows.
-fn seed(db: &Mariadb) {
-    let mut sql = String::from(
-        "CREATE DATABASE clinic_emr; USE clinic_emr;
-         CREATE TABLE globals (gl_name VARCHAR(63), gl_value TEXT);
-         CREATE TABLE lists (id INT);
-         CREATE TABLE facility (id INT);",
-    );
-    for (i, table) in MAIN_TABLES.iter().enumerate() {
-        sql.push_str(&format!("CREATE TABLE {table} (id INT PRIMARY KEY);"));
-        let rows: Vec<String> = (1..=(i + 1) * 10).map(|n| format!("({n})")).collect();
-        sql.push_str(&format!("INSERT INTO {table} VALUES {};", rows.join(",")));
-    }
-    sql.push_str(&format!(
-        "CREATE USER '{DB_USER}'@'127.0.0.1' IDENTIFIED BY '{DB_PASSWORD}';
-         GRANT SELECT ON clinic_emr.* TO '{DB_USER}'@'127.0.0.1';"
-    ));
-    db.sql(&sql);
-}
-
-/// The site: sqlconf.php naming the schema, and a documents tree.
-fn site(root: &Path) {
-    write_file(
-        root,
-        "default/sqlconf.php",
-        b"<?php\n$host = 'db';\n$dbase = 'clinic_emr';\n",
-    );
-    for n in 0..7 {
-        write_file(
-            root,
-            &format!("default/documents/{}/doc-{n}.pdf", n % 3),
-            &vec![b'x'; 1000 + n],
-        );
-    }
-}
-
-async fn couch_docs(url: &str, db: &str, count: usize) {
-    let client = http_put(url, &format!("/{db}"), "", true).await;
-    assert!(client < 300, "create {db}: {client}");
-    for n in 0..count {
-        let status = http_put(
-            url,
-            &format!("/{db}/doc-{n}"),
-            &format!("{{\"n\":{n}}}"),
-            true,
-        )
-        .await;
-        assert!(status < 300, "put doc {n}: {status}");
-    }
-}
-
-/// A PUT, with Basic auth as the admin or none (curl: the test's own client, not the code
-/// under test).
-async fn http_put(url: &str, path: &str, body: &str, as_admin: bool) -> u16 {
-    let mut curl = tokio::process::Command::new("curl");
-    curl.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT"]);
-    if as_admin {
-        curl.args(["-u", &format!("admin:{COUCH_PASSWORD}")]);
-    }
-    let out = curl
-        .args(["-H", "Content-Type: application/json", "--data", body])
-        .arg(format!("{url}{path}"))
-        .output()
-        .await
-        .expect("curl");
-    String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
-}
-
-async fn delete_doc(url: &str, db: &str, doc: &str) {
-    let out = tokio::process::Command::new("curl")
-        .args(["-s", "-u", &format!("admin:{COUCH_PASSWORD}")])
-        .arg(format!("{url}/{db}/{doc}"))
-        .output()
-        .await
-        .expect("curl");
-    let rev = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["_rev"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let out = tokio::process::Command::new("curl")
-        .args([
-            "-s",
-            "-X",
-            "DELETE",
-            "-u",
-            &format!("admin:{COUCH_PASSWORD}"),
-        ])
-        .arg(format!("{url}/{db}/{doc}?rev={rev}"))
-        .output()
-        .await
-        .expect("curl");
-    assert!(out.status.success());
-}
+const SCHEMA: &str = "clinic_emr";
 
 /// The world of one stack: its servers, its EFS tree, its bucket in the emulator.
 struct World {
@@ -128,20 +36,13 @@ struct World {
 impl World {
     async fn new() -> World {
         let db = Mariadb::start();
-        seed(&db);
+        seed_database(&db, SCHEMA, &MAIN_TABLES, DB_USER, DB_PASSWORD);
         let couch = Pouchdb::start();
         // An admin: from here on CouchDB wants the password.
-        let status = http_put(
-            &couch.url(),
-            "/_config/admins/admin",
-            &format!("\"{COUCH_PASSWORD}\""),
-            false,
-        )
-        .await;
-        assert!(status < 300, "admin: {status}");
-        couch_docs(&couch.url(), "openemr", 12).await;
+        couch_admin(&couch, COUCH_PASSWORD);
+        couch_docs(&couch, COUCH_PASSWORD, "openemr", 12);
         let efs = tempfile::tempdir().unwrap();
-        site(efs.path());
+        write_site(efs.path(), SCHEMA);
         let moto = Moto::start();
         let sdk = moto.sdk_config().await;
         let s3 = aws_clients::s3_client(&sdk);
@@ -297,7 +198,7 @@ async fn a_dropped_table_fails_naming_it() {
 async fn missing_documents_fail_naming_the_database() {
     let failed = verify_after(async |w| {
         for n in 0..4 {
-            delete_doc(&w.couch.url(), "openemr", &format!("doc-{n}")).await;
+            couch_delete(&w.couch, COUCH_PASSWORD, "openemr", &format!("doc-{n}"));
         }
     })
     .await;
@@ -405,36 +306,9 @@ async fn the_verifier_passes_a_stack_whose_application_answers_and_data_match() 
         .await
         .unwrap();
     // A real HTTP server serving a page where the login page is.
-    let web = tempfile::tempdir().unwrap();
-    write_file(
-        web.path(),
-        "openemr/interface/login/login.php",
-        b"<html><title>OpenEMR Login</title></html>",
-    );
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut server = std::process::Command::new("python3")
-        .args([
-            "-m",
-            "http.server",
-            "--bind",
-            "127.0.0.1",
-            &port.to_string(),
-        ])
-        .current_dir(web.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let web = LoginPage::start();
     let mut config = world.config();
-    config.application_url = Some(format!(
-        "http://127.0.0.1:{port}/openemr/interface/login/login.php"
-    ));
+    config.application_url = Some(web.url.clone());
     let state = DrillState {
         fingerprint: Some(fingerprint),
         tolerance_percent: 1,
@@ -444,8 +318,6 @@ async fn the_verifier_passes_a_stack_whose_application_answers_and_data_match() 
     let state = data::verify(&world.s3(), &config, state, now)
         .await
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
     let v = state.verification.as_ref().unwrap();
     assert!(v.ok, "{v:?}");
     assert!(state.application_answered.is_some());

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::{free_port, workspace_root};
 
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+pub(crate) fn wait_for_port(port: u16, what: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -91,7 +91,8 @@ impl Mariadb {
         );
     }
 
-    fn socket(&self) -> PathBuf {
+    /// The server's socket, where root logs in.
+    pub fn socket(&self) -> PathBuf {
         self.dir.path().join("sock")
     }
 }
