@@ -1085,8 +1085,8 @@ fn the_drill_orchestrator_never_touches_the_source_stack() {
             format!("arn:aws:ec2:{REGION}:{ACCOUNT}:volume/{VOLUME}"),
         ),
         (
-            "rds:DeleteDBSnapshot",
-            format!("arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:openemr-db-final"),
+            "ec2:DeleteSnapshot",
+            format!("arn:aws:ec2:{REGION}::snapshot/snap-0123456789abcdef0"),
         ),
     ] {
         assert!(allowed(

@@ -3,7 +3,8 @@
 
 use aws_clients::ApiError;
 use serde::Serialize;
-use stack_contract::backup_checker::passphrase_name;
+use stack_contract::backup_checker::{DRILL_CHECK, passphrase_name};
+use stack_contract::restore_drill::{DAYS_SINCE_SUCCESS_METRIC, REPORT_PREFIX};
 use stack_contract::volumes::Volume;
 
 use crate::duplicity::EfsFindings;
@@ -54,6 +55,23 @@ pub struct DatabaseFinding {
     pub newest: Option<Snapshot>,
 }
 
+/// The restore drill's reports (`recovery/drills/`), from one listing of their names and
+/// times (never their content).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrillReports {
+    /// When `last-success.json` was written (Unix seconds): the last drill that passed.
+    pub last_success: Option<i64>,
+    /// When the oldest report was written: the first drill, passed or not.
+    pub first: Option<i64>,
+}
+
+/// A stack with a scheduled drill: its reports and the age `DrillMaxAgeDays` alarms after.
+#[derive(Debug, Clone)]
+pub struct DrillFinding {
+    pub max_age_days: i64,
+    pub reports: Result<DrillReports, ApiError>,
+}
+
 /// Everything gathered, or why it could not be (an API error is a failed check too).
 #[derive(Debug, Clone)]
 pub struct Findings {
@@ -66,6 +84,8 @@ pub struct Findings {
     pub volumes: Vec<Result<VolumeFinding, (Volume, ApiError)>>,
     /// `None` when no database instance is configured.
     pub database: Option<Result<DatabaseFinding, (String, ApiError)>>,
+    /// `None` when the stack has no scheduled restore drill.
+    pub drill: Option<DrillFinding>,
 }
 
 /// Incomplete multipart uploads under the backup prefix: a count and the oldest, never a list.
@@ -209,6 +229,9 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
     let mut checks: Vec<Check> = judged.into_iter().map(|j| j.check).collect();
     let skew = skew(&newest);
     checks.push(skew_check(skew.as_ref(), &newest, limits));
+    if let Some(drill) = &findings.drill {
+        checks.push(restore_drill(drill, now));
+    }
     Report {
         ok: checks.iter().all(|c| c.ok),
         checked_at: stamp::iso(now),
@@ -538,6 +561,65 @@ fn skew_check(
     }
 }
 
+/// `restore-drill`: days since the last successful restore drill, the metric
+/// `RestoreDrillOverdueAlarm` reads ([`DAYS_SINCE_SUCCESS_METRIC`]). Before any drill passed it
+/// counts from the first drill; before any drill ran there is nothing to count from, and no
+/// metric (the alarm treats that as not breaching). An overdue drill does not fail the night's
+/// check: the backups are what this function proves; the alarm, with its OK action when a
+/// drill passes again, is the one message about the drill. Only an unreadable listing fails.
+fn restore_drill(drill: &DrillFinding, now: i64) -> Check {
+    let look = format!(
+        "the reports in recovery/drills/ of the stack bucket (aws s3 ls s3://<bucket>/{REPORT_PREFIX}), and the RestoreDrillStateMachine's executions"
+    );
+    let reports = match &drill.reports {
+        Ok(reports) => reports,
+        Err(error) => {
+            return Check::api_failure(
+                DRILL_CHECK,
+                format!("could not list the restore drill's reports under {REPORT_PREFIX}"),
+                look,
+                error,
+            );
+        }
+    };
+    let days = |since: i64| (now - since).max(0) as f64 / 86_400.0;
+    let (message, since) = match (reports.last_success, reports.first) {
+        (Some(success), _) => (
+            format!(
+                "last successful restore drill {:.1} days ago ({})",
+                days(success),
+                stamp::iso(success)
+            ),
+            success,
+        ),
+        (None, Some(first)) => (
+            format!(
+                "no restore drill has passed yet; the first ran {:.1} days ago ({})",
+                days(first),
+                stamp::iso(first)
+            ),
+            first,
+        ),
+        (None, None) => {
+            let message = "no restore drill has run yet (the first runs on the first Sunday of the month, or start one by hand)";
+            return Check::new(DRILL_CHECK, true, message.into(), look);
+        }
+    };
+    let message = if days(since) > drill.max_age_days as f64 {
+        format!(
+            "{message}: overdue (DrillMaxAgeDays {})",
+            drill.max_age_days
+        )
+    } else {
+        message
+    };
+    Check::new(DRILL_CHECK, true, message, look).with_metric(metric(
+        DAYS_SINCE_SUCCESS_METRIC,
+        days(since),
+        "None",
+    ))
+}
+
 fn time_of(newest: &[(String, i64)], kind: &str) -> i64 {
     newest
         .iter()
@@ -626,6 +708,7 @@ mod tests {
                     time: t + 600,
                 }),
             })),
+            drill: None,
         }
     }
 
@@ -897,5 +980,63 @@ mod tests {
         f.efs.as_mut().unwrap().partials = 1;
         assert!(!evaluate(&f, NOW, LIMITS).unverified());
         assert!(!evaluate(&healthy(), NOW, LIMITS).unverified());
+    }
+
+    #[test]
+    fn the_drill_age_counts_from_the_last_success_then_the_first_drill_and_never_fails_a_night() {
+        const D: i64 = 24 * H;
+        let drill = |last_success, first| DrillFinding {
+            max_age_days: 35,
+            reports: Ok(DrillReports {
+                last_success,
+                first,
+            }),
+        };
+        let check = |finding: DrillFinding| {
+            let mut f = healthy();
+            f.drill = Some(finding);
+            let r = evaluate(&f, NOW, LIMITS);
+            let c = r.checks.iter().find(|c| c.name == DRILL_CHECK).cloned();
+            (r.ok, c.expect("a restore-drill check"))
+        };
+        let days = |c: &Check| c.metrics.first().map(|m| (m.name, m.value));
+
+        // (last success, first report) → (metric, words in the message)
+        let cases = [
+            (
+                drill(Some(NOW - 6 * D), Some(NOW - 90 * D)),
+                Some(6.0),
+                "last successful restore drill 6.0 days ago",
+            ),
+            (
+                drill(Some(NOW - 40 * D), Some(NOW - 90 * D)),
+                Some(40.0),
+                "overdue (DrillMaxAgeDays 35)",
+            ),
+            (
+                drill(None, Some(NOW - 36 * D - 12 * H)),
+                Some(36.5),
+                "no restore drill has passed yet; the first ran 36.5 days ago",
+            ),
+            (drill(None, None), None, "no restore drill has run yet"),
+        ];
+        for (finding, metric, words) in cases {
+            let (ok, c) = check(finding);
+            assert!(ok && c.ok, "an overdue drill is the alarm's to tell: {c:?}");
+            assert_eq!(days(&c), metric.map(|m| (DAYS_SINCE_SUCCESS_METRIC, m)));
+            assert!(c.message.contains(words), "{}", c.message);
+        }
+
+        // An unreadable listing is a check that could not look.
+        let (ok, c) = check(DrillFinding {
+            max_age_days: 35,
+            reports: Err(api("AccessDenied")),
+        });
+        assert!(!ok && !c.ok && c.api_error.is_some(), "{c:?}");
+        assert!(c.message.contains(REPORT_PREFIX), "{}", c.message);
+
+        // No scheduled drill: no check at all.
+        let r = evaluate(&healthy(), NOW, LIMITS);
+        assert!(r.checks.iter().all(|c| c.name != DRILL_CHECK));
     }
 }

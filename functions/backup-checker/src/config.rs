@@ -2,8 +2,8 @@
 //! [`stack_contract::backup_checker`]).
 
 use stack_contract::backup_checker::{
-    BUCKET, DB_INSTANCE, DEFAULT_MAX_AGE_HOURS, DEFAULT_MAX_SKEW_HOURS, MAX_AGE_HOURS, MAX_HOURS,
-    MAX_SKEW_HOURS, PREFIX, STACK, TOPIC, VOLUMES, passphrase_name,
+    BUCKET, DB_INSTANCE, DEFAULT_MAX_AGE_HOURS, DEFAULT_MAX_SKEW_HOURS, DRILL_MAX_AGE_DAYS,
+    MAX_AGE_HOURS, MAX_HOURS, MAX_SKEW_HOURS, PREFIX, STACK, TOPIC, VOLUMES, passphrase_name,
 };
 use stack_contract::bucket::BACKUP_PREFIX;
 use stack_contract::env::{self, Env, EnvError};
@@ -25,6 +25,8 @@ pub struct Config {
     pub limits: Thresholds,
     pub topic: Option<String>,
     pub stack: String,
+    /// `DrillMaxAgeDays` when the stack has a scheduled restore drill: its age is reported.
+    pub drill_max_age_days: Option<i64>,
 }
 
 impl Config {
@@ -61,6 +63,10 @@ impl Config {
             stack: env
                 .optional(STACK)
                 .unwrap_or_else(|| DEFAULT_STACK.to_owned()),
+            drill_max_age_days: match env.optional(DRILL_MAX_AGE_DAYS) {
+                None => None,
+                Some(_) => Some(env.number_in(DRILL_MAX_AGE_DAYS, 0, 1..=366, "days")?),
+            },
         })
     }
 
@@ -112,6 +118,10 @@ mod tests {
         );
         assert_eq!(c.db_instance.as_deref(), Some("db"));
         assert_eq!(c.topic, None);
+        assert_eq!(
+            c.drill_max_age_days, None,
+            "no drill unless the template says so"
+        );
         assert_eq!(c.passphrase_key(), stack_contract::bucket::PASSPHRASE_KEY);
         // no document store: empty list
         let c = config(&[
@@ -119,11 +129,13 @@ mod tests {
             (VOLUMES, ""),
             (PREFIX, "x"),
             (MAX_SKEW_HOURS, "0"),
+            (DRILL_MAX_AGE_DAYS, "35"),
         ])
         .unwrap();
         assert!(c.volumes.is_empty());
         assert_eq!(c.prefix, "x/");
         assert_eq!(c.limits.max_skew_secs, 0);
+        assert_eq!(c.drill_max_age_days, Some(35));
     }
 
     #[test]
@@ -134,6 +146,10 @@ mod tests {
             (vec![(BUCKET, "b"), (VOLUMES, "CouchDBVolume=i-1")], VOLUMES),
             (vec![(BUCKET, "b"), (MAX_AGE_HOURS, "0")], MAX_AGE_HOURS),
             (vec![(BUCKET, "b"), (MAX_SKEW_HOURS, "two")], MAX_SKEW_HOURS),
+            (
+                vec![(BUCKET, "b"), (DRILL_MAX_AGE_DAYS, "0")],
+                DRILL_MAX_AGE_DAYS,
+            ),
         ] {
             let e = config(&vars).unwrap_err();
             assert!(e.contains(word), "{e}");

@@ -10,7 +10,12 @@ use aws_sdk_ec2::types::{Filter, SnapshotState};
 use serde::Serialize;
 use stack_contract::volumes::Volume;
 
-use crate::checks::{DatabaseFinding, Findings, Multipart, Passphrase, Snapshot, VolumeFinding};
+use stack_contract::restore_drill::{LAST_SUCCESS_KEY, REPORT_PREFIX};
+
+use crate::checks::{
+    DatabaseFinding, DrillFinding, DrillReports, Findings, Multipart, Passphrase, Snapshot,
+    VolumeFinding,
+};
 use crate::config::Config;
 use crate::duplicity::{BackupScan, EfsFindings};
 
@@ -69,7 +74,7 @@ pub(crate) fn count(counter: &AtomicU32) {
 pub async fn findings(clients: &Clients, config: &Config, calls: &ApiCalls) -> Findings {
     let (bucket, prefix) = (config.bucket.as_str(), config.prefix.as_str());
     let passphrase_key = config.passphrase_key();
-    let (efs, multipart, passphrase, volumes, database) = tokio::join!(
+    let (efs, multipart, passphrase, volumes, database, drill) = tokio::join!(
         scan_backup(&clients.s3, bucket, prefix, calls),
         multipart_uploads(&clients.s3, bucket, prefix, calls),
         passphrase(&clients.s3, bucket, &passphrase_key, calls),
@@ -79,6 +84,14 @@ pub async fn findings(clients: &Clients, config: &Config, calls: &ApiCalls) -> F
             let found = database_snapshots(&clients.rds, id, calls).await;
             Some(found.map_err(|e| (id.to_owned(), e)))
         },
+        async {
+            let max_age_days = config.drill_max_age_days?;
+            let reports = drill_reports(&clients.s3, bucket, calls).await;
+            Some(DrillFinding {
+                max_age_days,
+                reports,
+            })
+        },
     );
     Findings {
         location: config.location(),
@@ -87,6 +100,7 @@ pub async fn findings(clients: &Clients, config: &Config, calls: &ApiCalls) -> F
         multipart,
         volumes,
         database,
+        drill,
     }
 }
 
@@ -104,14 +118,15 @@ async fn all_volume_snapshots(
     found
 }
 
-/// Lists every object under `prefix`, page by page, into a [`BackupScan`].
-pub async fn scan_backup(
+/// Every object under `prefix`, page by page as the pages stream in (nothing kept but what
+/// `each` keeps).
+async fn each_object(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
     calls: &ApiCalls,
-) -> Result<EfsFindings, ApiError> {
-    let mut scan = BackupScan::new();
+    mut each: impl FnMut(&aws_sdk_s3::types::Object),
+) -> Result<(), ApiError> {
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
@@ -121,13 +136,49 @@ pub async fn scan_backup(
     while let Some(page) = pages.next().await {
         count(&calls.s3_list_objects);
         let page = page.map_err(|e| ApiError::from_sdk(&e))?;
-        for object in page.contents() {
-            if let Some(key) = object.key() {
-                scan.add(key.strip_prefix(prefix).unwrap_or(key));
-            }
-        }
+        page.contents().iter().for_each(&mut each);
     }
+    Ok(())
+}
+
+/// Lists every object under `prefix` into a [`BackupScan`].
+pub async fn scan_backup(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    calls: &ApiCalls,
+) -> Result<EfsFindings, ApiError> {
+    let mut scan = BackupScan::new();
+    each_object(s3, bucket, prefix, calls, |object| {
+        if let Some(key) = object.key() {
+            scan.add(key.strip_prefix(prefix).unwrap_or(key));
+        }
+    })
+    .await?;
     Ok(scan.finish())
+}
+
+/// The restore drill's reports under [`REPORT_PREFIX`]: when the last success and the first
+/// report were written, from their listing (LastModified; the reports are never read).
+pub async fn drill_reports(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    calls: &ApiCalls,
+) -> Result<DrillReports, ApiError> {
+    let mut reports = DrillReports::default();
+    each_object(s3, bucket, REPORT_PREFIX, calls, |object| {
+        let (Some(key), Some(written)) = (object.key(), object.last_modified()) else {
+            return;
+        };
+        let written = written.secs();
+        if key == LAST_SUCCESS_KEY {
+            reports.last_success = Some(written);
+        } else if reports.first.is_none_or(|first| written < first) {
+            reports.first = Some(written);
+        }
+    })
+    .await?;
+    Ok(reports)
 }
 
 /// The passphrase object's encryption, from a HEAD request (the body is never read; the role

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 // The template's alarm reads the same namespace, metric and dimension.
-use stack_contract::backup_checker::{FAILED_METRIC, NAMESPACE, STACK_DIMENSION};
+use stack_contract::backup_checker::{CHECK_DIMENSION, FAILED_METRIC, NAMESPACE, STACK_DIMENSION};
 
 use crate::checks::Report;
 
@@ -26,11 +26,11 @@ pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String>
             "_aws".into(),
             json!({
                 "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION, "Check"]], "Metrics": metrics }]
+                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION, CHECK_DIMENSION]], "Metrics": metrics }]
             }),
         );
         line.insert(STACK_DIMENSION.into(), json!(stack));
-        line.insert("Check".into(), json!(check.name));
+        line.insert(CHECK_DIMENSION.into(), json!(check.name));
         for m in &check.metrics {
             line.insert(m.name.into(), json!(m.value));
         }

@@ -131,6 +131,7 @@ fn config(bucket: &str, volumes: &[&str], db: Option<&str>, topic: Option<&str>)
         },
         topic: topic.map(str::to_owned),
         stack: "test-stack".to_owned(),
+        drill_max_age_days: None,
     }
 }
 
@@ -553,12 +554,53 @@ async fn its_own_role_checks_and_alerts() {
         "the checker's role deleted a backup"
     );
 
+    // The restore drill's reports: the role lists their names and times, nothing else.
+    let reports = [
+        "recovery/drills/2026-11-01.json".to_owned(),
+        stack_contract::restore_drill::LAST_SUCCESS_KEY.to_owned(),
+    ];
+    put_keys(&admin.clients.s3, bucket, &reports).await;
+    assert!(
+        clients
+            .s3
+            .get_object()
+            .bucket(bucket)
+            .key(&reports[1])
+            .send()
+            .await
+            .is_err(),
+        "the checker's role read a drill report"
+    );
+
     let mut emf = Vec::new();
-    let healthy = config(bucket, &[&volume], Some("openemr-db"), Some(&topic));
+    let mut healthy = config(bucket, &[&volume], Some("openemr-db"), Some(&topic));
+    healthy.drill_max_age_days = Some(35);
     let result = handle(&clients, &healthy, now, &mut emf)
         .await
         .expect("healthy backups pass under the role");
     assert_eq!(result["ok"], true, "{result:#}");
+    let drill = result["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == stack_contract::backup_checker::DRILL_CHECK)
+        .unwrap_or_else(|| panic!("no drill check: {result:#}"));
+    assert!(
+        drill["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("last successful restore drill 0.0 days ago"),
+        "{drill:#}"
+    );
+    use stack_contract::restore_drill::DAYS_SINCE_SUCCESS_METRIC as DAYS;
+    let emf = String::from_utf8(emf.clone()).unwrap();
+    let line = emf
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l.get(DAYS).is_some())
+        .unwrap_or_else(|| panic!("no drill metric in {emf}"));
+    assert!(line[DAYS].as_f64().unwrap() < 1.0);
+    let mut emf = Vec::new();
     // A night without a fresh backup: the alert goes out with the role's sns:Publish.
     let stale = handle(&clients, &healthy, now + 30 * H, &mut emf).await;
     assert!(stale.is_err(), "a stale backup fails the invocation");

@@ -35,6 +35,7 @@ async fn hundred_thousand_objects_one_list_call_per_thousand() {
         },
         topic: None,
         stack: "big".into(),
+        drill_max_age_days: None,
     };
     let run = check(&clients, &config, now).await;
     assert!(run.report.ok, "{:#?}", run.report.checks);

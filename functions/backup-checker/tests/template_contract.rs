@@ -32,6 +32,9 @@ fn resolved_env(o: &Options) -> Vec<(String, String)> {
                         "26".into()
                     } else if text.contains("BackupMaxSkewHours") {
                         "2".into()
+                    } else if text.contains("DrillMaxAgeDays") {
+                        // Fn::If DrillScheduled: the parameter's value.
+                        "35".into()
                     } else {
                         format!("resolved-{k}")
                     }
@@ -53,15 +56,18 @@ fn template_environment_is_what_the_function_reads() {
         env::MAX_SKEW_HOURS,
         env::TOPIC,
         env::STACK,
+        env::DRILL_MAX_AGE_DAYS,
     ];
-    for (o, roles) in [
-        (Options::default(), vec![PRIMARY]),
+    // (options, volume roles, drill age reported)
+    for (o, roles, drill) in [
+        (Options::default(), vec![PRIMARY], Some(35)),
         (
             Options {
                 dual_az: true,
                 ..Options::default()
             },
             vec![PRIMARY, REPLICA],
+            Some(35),
         ),
         (
             Options {
@@ -69,13 +75,16 @@ fn template_environment_is_what_the_function_reads() {
                 ..Options::default()
             },
             vec![],
+            Some(35),
         ),
+        // A recovery stack has no drill of its own.
         (
             Options {
                 recovery: true,
                 ..Options::default()
             },
             vec![PRIMARY],
+            None,
         ),
     ] {
         let vars = resolved_env(&o);
@@ -101,6 +110,7 @@ fn template_environment_is_what_the_function_reads() {
         assert_eq!(config.prefix, "Backup/");
         assert!(config.topic.is_some() && config.db_instance.is_some());
         assert_eq!(config.limits.max_age_secs, 26 * 3600);
+        assert_eq!(config.drill_max_age_days, drill, "{:?}", o.flags());
     }
 }
 
@@ -114,4 +124,27 @@ fn alarm_watches_the_metric_the_function_writes() {
     // the function's STACK_NAME is the same value as the alarm's dimension
     let env = &t["Resources"]["BackupCheckerFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(env[env::STACK], alarm["Dimensions"][0]["Value"]);
+}
+
+#[test]
+fn the_overdue_drill_alarm_watches_the_age_the_function_writes() {
+    use stack_contract::restore_drill::DAYS_SINCE_SUCCESS_METRIC;
+    let t = generate(&Options::default()).unwrap().to_json();
+    let alarm = &t["Resources"]["RestoreDrillOverdueAlarm"]["Properties"];
+    // The function writes check metrics with dimensions Stack and Check (output::emf_lines).
+    assert_eq!(alarm["Namespace"], env::NAMESPACE);
+    assert_eq!(alarm["MetricName"], DAYS_SINCE_SUCCESS_METRIC);
+    let vars = &t["Resources"]["BackupCheckerFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        alarm["Dimensions"],
+        serde_json::json!([
+            { "Name": env::STACK_DIMENSION, "Value": vars[env::STACK] },
+            { "Name": env::CHECK_DIMENSION, "Value": env::DRILL_CHECK }
+        ])
+    );
+    // Its threshold and the function's are the same parameter.
+    assert_eq!(
+        vars[env::DRILL_MAX_AGE_DAYS]["Fn::If"][1],
+        alarm["Threshold"]
+    );
 }

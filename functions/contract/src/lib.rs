@@ -66,15 +66,20 @@ pub mod backup_checker {
     pub const MAX_SKEW_HOURS: &str = "MAX_SKEW_HOURS";
     pub const TOPIC: &str = "ALERT_TOPIC_ARN";
     pub const STACK: &str = "STACK_NAME";
-    /// Days without a successful restore drill after which the checker reports it overdue
-    /// (`DrillMaxAgeDays`); unset when the stack's drill is off (or the stack has none).
+    /// `DrillMaxAgeDays`, set when the stack has a scheduled restore drill (unset when it is
+    /// off, or in a recovery stack): the checker then lists the drill's reports and publishes
+    /// [`crate::restore_drill::DAYS_SINCE_SUCCESS_METRIC`] in its [`DRILL_CHECK`] check.
     pub const DRILL_MAX_AGE_DAYS: &str = "DRILL_MAX_AGE_DAYS";
+    /// The check (its `Check` dimension) that carries the drill's age.
+    pub const DRILL_CHECK: &str = "restore-drill";
     /// CloudWatch namespace of its metrics.
     pub const NAMESPACE: &str = "OpenEMR/BackupChecker";
     /// Per-run metric (dimension `Stack`): failed checks; `BackupCheckFailedAlarm` reads it.
     pub const FAILED_METRIC: &str = "FailedChecks";
     /// Dimension of every metric.
     pub const STACK_DIMENSION: &str = "Stack";
+    /// Second dimension of a check's metrics: the check's name.
+    pub const CHECK_DIMENSION: &str = "Check";
     /// Defaults of `BackupMaxAgeHours` / `BackupMaxSkewHours`, also the function's when its
     /// variable is unset.
     pub const DEFAULT_MAX_AGE_HOURS: i64 = 26;
@@ -221,6 +226,52 @@ pub mod restore_drill {
     pub const SOURCE_STACK_TAG: &str = "openemr:drill-of";
     /// Drill stacks are named `<source stack>-drill-<yyyymmdd>`.
     pub const STACK_INFIX: &str = "-drill-";
+    /// What a drill stack's names start with: `openemr-`, then the first group of the source
+    /// stack's UUID, then [`STACK_INFIX`] (see [`resource_name`]).
+    pub const RESOURCE_NAME_HEAD: &str = "openemr-";
+
+    /// The name a drill stack gives its bucket, database and Elastic Beanstalk environment
+    /// (lower case, as S3 and RDS need, which a stack name need not be):
+    /// `openemr-<first group of the source's UUID>-drill-<first group of the drill's UUID>`.
+    /// The source's group is read from its bucket's name (`openemr-<UUID>`), the drill's from
+    /// its stack id (`arn:…:stack/<name>/<UUID>`), as the template's `Fn::Sub` reads them.
+    /// `None` when either is not of that form.
+    pub fn resource_name(source_bucket: &str, drill_stack_id: &str) -> Option<String> {
+        fn first_group(uuid: &str) -> Option<&str> {
+            uuid.split('-').next().filter(|g| !g.is_empty())
+        }
+        let source = first_group(source_bucket.strip_prefix(RESOURCE_NAME_HEAD)?)?;
+        let drill = first_group(drill_stack_id.split('/').nth(2)?)?;
+        Some(format!("{RESOURCE_NAME_HEAD}{source}{STACK_INFIX}{drill}"))
+    }
+
+    /// Where AWS writes the logs of a drill's resources, which deleting the drill stack leaves:
+    /// Lambda's groups are named after the function (the drill's functions after the drill
+    /// stack), RDS's and Elastic Beanstalk's after the instance and the environment
+    /// ([`resource_name`]). The orchestrator may delete only groups under these.
+    pub const LAMBDA_LOG_GROUPS: &str = "/aws/lambda/";
+    pub const RDS_LOG_GROUPS: &str = "/aws/rds/instance/";
+    pub const BEANSTALK_LOG_GROUPS: &str = "/aws/elasticbeanstalk/";
+
+    #[cfg(test)]
+    mod resource_name_tests {
+        use super::resource_name;
+
+        #[test]
+        fn names_come_from_the_source_bucket_and_the_drill_stack_id() {
+            let id = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-20261206/5e0c7a10-96b1-11ef-8d0b-0affd3c5b3a1";
+            assert_eq!(
+                resource_name("openemr-2f1d4c80-96b1-11ef-a1b2-12a3b4c5d6e7", id).as_deref(),
+                Some("openemr-2f1d4c80-drill-5e0c7a10")
+            );
+            assert_eq!(resource_name("my-own-bucket", id), None);
+            assert_eq!(resource_name("openemr-", id), None);
+            assert_eq!(
+                resource_name("openemr-2f1d4c80", "openemr-drill-20261206"),
+                None
+            );
+        }
+    }
     /// The verifier's function name in the drill stack: `<drill stack>-verifier`.
     pub const VERIFIER_SUFFIX: &str = "-verifier";
     /// Output of the drill stack naming its verifier function.
@@ -254,8 +305,10 @@ pub mod restore_drill {
     pub const OK_METRIC: &str = "DrillOk";
     pub const RECOVERY_MINUTES_METRIC: &str = "RecoveryMinutes";
     pub const DATA_AGE_HOURS_METRIC: &str = "DataAgeHours";
-    /// Published nightly by the backup checker (namespace [`NAMESPACE`], dimension `Stack`):
-    /// days since [`LAST_SUCCESS_KEY`]'s drill; `RestoreDrillOverdueAlarm` reads it.
+    /// Published nightly by the backup checker, in its own namespace
+    /// ([`crate::backup_checker::NAMESPACE`], dimensions `Stack` and `Check` =
+    /// [`crate::backup_checker::DRILL_CHECK`]): days since [`LAST_SUCCESS_KEY`] was written
+    /// (before any drill passed: since the first report); `RestoreDrillOverdueAlarm` reads it.
     pub const DAYS_SINCE_SUCCESS_METRIC: &str = "DaysSinceSuccessfulDrill";
     /// Default of `DrillMaxAgeDays`: a monthly drill plus slack.
     pub const DEFAULT_MAX_AGE_DAYS: u32 = 35;

@@ -79,7 +79,9 @@ pub async fn handle<F: Fn(&str) -> Option<String>>(
                 }
                 TASK_CHECK => orchestrator::check(&aws, state, now).await?,
                 TASK_TEARDOWN => orchestrator::teardown(&aws, &config, state, now).await?,
-                TASK_CHECK_TEARDOWN => orchestrator::check_teardown(&aws, state, now).await?,
+                TASK_CHECK_TEARDOWN => {
+                    orchestrator::check_teardown(&aws, &config, state, now).await?
+                }
                 _ => orchestrator::report(&aws, &config, state, now, metrics).await?,
             })
         }

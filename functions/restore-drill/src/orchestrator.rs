@@ -7,7 +7,7 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag};
 use stack_contract::restore_drill::{
     APPLICATION_URL_OUTPUT, DRILL_TAG, DRILL_TAG_VALUE, FINGERPRINT_KEY, SOURCE_STACK_TAG,
-    VERIFIER_OUTPUT,
+    TASK_BUILD, TASK_REPORT, TASK_TEARDOWN, VERIFIER_OUTPUT,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -152,7 +152,7 @@ pub async fn build(
     mut state: DrillState,
     now: OffsetDateTime,
 ) -> Result<DrillState, DrillError> {
-    state.absorb_error(now);
+    state.absorb_error(TASK_BUILD, now);
     let name = state
         .drill_stack
         .clone()
@@ -352,7 +352,7 @@ pub async fn teardown(
     mut state: DrillState,
     now: OffsetDateTime,
 ) -> Result<DrillState, DrillError> {
-    state.absorb_error(now);
+    state.absorb_error(TASK_TEARDOWN, now);
     // By id once CreateStack answered; by name when its answer was lost (the stack may exist).
     let Some(stack) = state.stack_id.clone().or_else(|| state.drill_stack.clone()) else {
         // Gather failed: nothing was created.
@@ -485,6 +485,7 @@ async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<(), DrillError> {
 /// Check-teardown: is the drill stack gone? Then its leftovers are deleted too.
 pub async fn check_teardown(
     aws: &Aws,
+    config: &OrchestratorConfig,
     mut state: DrillState,
     now: OffsetDateTime,
 ) -> Result<DrillState, DrillError> {
@@ -506,7 +507,11 @@ pub async fn check_teardown(
     match &outcome {
         Outcome::Deleted => {
             let name = state.drill_stack.clone().unwrap_or_default();
-            let removed = delete_leftovers(aws, &name).await?;
+            let resource_name = state
+                .stack_id
+                .as_deref()
+                .and_then(|id| stack_contract::restore_drill::resource_name(&config.bucket, id));
+            let removed = delete_leftovers(aws, &name, resource_name.as_deref()).await?;
             state.record(
                 "teardown",
                 started,
@@ -529,23 +534,29 @@ pub async fn check_teardown(
 }
 
 /// Deletes the log groups, volumes and snapshots the drill stack left; says what it removed.
-async fn delete_leftovers(aws: &Aws, drill_stack: &str) -> Result<String, DrillError> {
+async fn delete_leftovers(
+    aws: &Aws,
+    drill_stack: &str,
+    resource_name: Option<&str>,
+) -> Result<String, DrillError> {
     let mut groups = Vec::new();
-    let mut pages = aws
-        .logs
-        .describe_log_groups()
-        .log_group_name_pattern(drill_stack)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            DrillError::aws("listing the drill's log groups", ApiError::from_sdk(&e))
-        })?;
-        groups.extend(
-            page.log_groups()
-                .iter()
-                .filter_map(|g| g.log_group_name().map(str::to_owned)),
-        );
+    for prefix in plan::log_group_prefixes(drill_stack, resource_name) {
+        let mut pages = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                DrillError::aws("listing the drill's log groups", ApiError::from_sdk(&e))
+            })?;
+            groups.extend(
+                page.log_groups()
+                    .iter()
+                    .filter_map(|g| g.log_group_name().map(str::to_owned)),
+            );
+        }
     }
     let tag_filter = |key: &str, value: &str| {
         aws_sdk_ec2::types::Filter::builder()
@@ -589,7 +600,7 @@ async fn delete_leftovers(aws: &Aws, drill_stack: &str) -> Result<String, DrillE
             state: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         })
         .collect();
-    let leftovers = plan::leftovers(drill_stack, &groups, &volumes, &snapshots);
+    let leftovers = plan::leftovers(drill_stack, resource_name, &groups, &volumes, &snapshots);
     for group in &leftovers.log_groups {
         aws.logs
             .delete_log_group()
@@ -659,7 +670,7 @@ pub async fn report(
     {
         state.refused = true;
     }
-    state.absorb_error(now);
+    state.absorb_error(TASK_REPORT, now);
     if state.source_stack.is_empty() {
         state.source_stack = config.stack_name.clone();
     }

@@ -1,10 +1,11 @@
 //! The drill's decisions, as pure functions over facts the tasks gathered: what the drill stack
 //! is called and built with, whether another drill is running, whether a wait is over, what is
-//! left to clean up. No AWS here; `tasks` gathers and acts.
+//! left to clean up. No AWS here; [`crate::orchestrator`] gathers and acts.
 
 use serde_json::Value;
 use stack_contract::restore_drill::{
-    OUTCOME_DELETED, OUTCOME_FAILED, OUTCOME_READY, OUTCOME_TIMED_OUT, OUTCOME_WAITING, STACK_INFIX,
+    BEANSTALK_LOG_GROUPS, LAMBDA_LOG_GROUPS, OUTCOME_DELETED, OUTCOME_FAILED, OUTCOME_READY,
+    OUTCOME_TIMED_OUT, OUTCOME_WAITING, RDS_LOG_GROUPS, STACK_INFIX,
 };
 use time::OffsetDateTime;
 
@@ -173,21 +174,23 @@ pub struct Tagged {
     pub state: String,
 }
 
-/// The leftovers of `drill_stack` among what was listed: log groups named after it (Lambda,
-/// RDS, Elastic Beanstalk name their groups after the resources, which carry the stack's
-/// name), unattached volumes and snapshots tagged with it. Never anything of another stack.
+/// The leftovers of one drill among what was listed: the log groups of its functions (named
+/// after `drill_stack`) and of its database and environment (named `resource_name`), under the
+/// prefixes the orchestrator's role may delete; unattached volumes and snapshots tagged with
+/// the drill stack. Never anything of another stack.
 pub fn leftovers(
     drill_stack: &str,
+    resource_name: Option<&str>,
     log_groups: &[String],
     volumes: &[Tagged],
     snapshots: &[Tagged],
 ) -> Leftovers {
-    let needle = drill_stack.to_ascii_lowercase();
     let ours = |t: &&Tagged| t.stack.as_deref() == Some(drill_stack);
+    let prefixes = log_group_prefixes(drill_stack, resource_name);
     Leftovers {
         log_groups: log_groups
             .iter()
-            .filter(|g| g.to_ascii_lowercase().contains(&needle))
+            .filter(|g| prefixes.iter().any(|p| g.starts_with(p.as_str())))
             .cloned()
             .collect(),
         volumes: volumes
@@ -202,6 +205,18 @@ pub fn leftovers(
             .map(|s| s.id.clone())
             .collect(),
     }
+}
+
+/// The name prefixes of one drill's log groups: `/aws/lambda/<drill stack>-` (the verifier
+/// `<drill stack>-verifier`, the functions CloudFormation names `<drill stack>-<id>-<suffix>`),
+/// `/aws/rds/instance/<resource name>/`, `/aws/elasticbeanstalk/<resource name>/`.
+pub fn log_group_prefixes(drill_stack: &str, resource_name: Option<&str>) -> Vec<String> {
+    let mut prefixes = vec![format!("{LAMBDA_LOG_GROUPS}{drill_stack}-")];
+    if let Some(name) = resource_name {
+        prefixes.push(format!("{RDS_LOG_GROUPS}{name}/"));
+        prefixes.push(format!("{BEANSTALK_LOG_GROUPS}{name}/"));
+    }
+    prefixes
 }
 
 #[cfg(test)]
@@ -364,11 +379,18 @@ mod tests {
     #[test]
     fn leftovers_are_the_drill_stacks_only() {
         let drill = "openemr-drill-20261206";
+        let name = "openemr-2f1d4c80-drill-5e0c7a10";
         let groups = [
             "/aws/lambda/openemr-drill-20261206-verifier".to_owned(),
-            "/aws/rds/instance/openemr-drill-20261206-rdsinstance-x/error".to_owned(),
+            "/aws/rds/instance/openemr-2f1d4c80-drill-5e0c7a10/error".to_owned(),
+            "/aws/elasticbeanstalk/openemr-2f1d4c80-drill-5e0c7a10/var/log/httpd/error_log"
+                .to_owned(),
+            // The source's own, another drill's, and a name that only contains the drill's.
             "/aws/lambda/openemr-RestoreDrillFunction-1".to_owned(),
             "/aws/lambda/openemr-drill-20261101-verifier".to_owned(),
+            "/aws/rds/instance/openemr-2f1d4c80-drill-0000aaaa/error".to_owned(),
+            "/aws/rds/instance/openemr-db/error".to_owned(),
+            "/custom/openemr-drill-20261206-verifier".to_owned(),
         ];
         let tagged = |id: &str, stack: Option<&str>, state: &str| Tagged {
             id: id.into(),
@@ -385,10 +407,13 @@ mod tests {
             tagged("snap-1", Some(drill), "completed"),
             tagged("snap-2", Some("openemr"), "completed"),
         ];
-        let l = leftovers(drill, &groups, &volumes, &snapshots);
-        assert_eq!(l.log_groups, groups[..2]);
+        let l = leftovers(drill, Some(name), &groups, &volumes, &snapshots);
+        assert_eq!(l.log_groups, groups[..3]);
         assert_eq!(l.volumes, ["vol-1"]);
         assert_eq!(l.snapshots, ["snap-1"]);
-        assert!(leftovers(drill, &[], &[], &[]).is_empty());
+        // Without the resource name (a stack id never seen), the functions' groups only.
+        let l = leftovers(drill, None, &groups, &[], &[]);
+        assert_eq!(l.log_groups, groups[..1]);
+        assert!(leftovers(drill, Some(name), &[], &[], &[]).is_empty());
     }
 }

@@ -3,6 +3,7 @@
 //! the state of a drill that failed before it (the Catch adds `error` and goes on).
 
 use serde::{Deserialize, Serialize};
+use stack_contract::restore_drill::TASK_REPORT;
 use time::OffsetDateTime;
 
 use crate::fingerprint::{Fingerprint, Verification};
@@ -119,12 +120,15 @@ pub struct DrillState {
 }
 
 impl DrillState {
-    /// The step a caught error came from, told by how far the drill got (the Catch records
-    /// only the error).
-    pub fn failed_step(&self) -> &'static str {
-        if self.teardown_attempts > 0 {
-            "teardown"
-        } else if self.verifier_function.is_some() {
+    /// The step a caught error came from, told by the task it was handed to (the Catch records
+    /// only the error) and how far the drill got: Report receives the errors of gather (nothing
+    /// built yet), teardown and check-teardown; Teardown those of build, wait and verify.
+    pub fn failed_step(&self, receiver: &str) -> &'static str {
+        let named = self.stack_id.is_some() || self.drill_stack.is_some();
+        if receiver == TASK_REPORT {
+            return if named { "teardown" } else { "gather" };
+        }
+        if self.verifier_function.is_some() {
             "verify"
         } else if self.stack_id.is_some() {
             "wait"
@@ -135,12 +139,20 @@ impl DrillState {
         }
     }
 
-    /// Moves a caught error into `failures` and records the step it came from as failed.
-    pub fn absorb_error(&mut self, now: OffsetDateTime) {
-        let name = self.failed_step();
+    /// Moves a caught error (handed to the task `receiver`) into `failures` and records the
+    /// step it came from as failed. A failed teardown leaves the drill stack standing: the
+    /// failure says so, and how to delete it.
+    pub fn absorb_error(&mut self, receiver: &str, now: OffsetDateTime) {
+        let name = self.failed_step(receiver);
         if let Some(error) = self.error.take() {
-            let message = format!("{}: {}", error.error, error.message());
-            self.failures.push(message.clone());
+            let mut message = format!("{}: {}", error.error, error.message());
+            if name == "teardown" {
+                let stack = self.drill_stack.as_deref().unwrap_or("the drill stack");
+                message.push_str(&format!(
+                    "; the drill stack {stack} may still exist: delete it by hand (aws cloudformation delete-stack --stack-name {stack})"
+                ));
+            }
+            self.failures.push(format!("{name}: {message}"));
             self.steps.push(Step {
                 name: name.to_owned(),
                 started: now,
@@ -166,5 +178,58 @@ impl DrillState {
             result,
             detail: detail.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use stack_contract::restore_drill::{TASK_REPORT, TASK_TEARDOWN};
+
+    use super::*;
+
+    #[test]
+    fn a_caught_error_is_charged_to_the_step_that_failed() {
+        let name = |drill_stack: bool, stack_id: bool, verifier: bool| DrillState {
+            drill_stack: drill_stack.then(|| "openemr-drill-20261206".to_owned()),
+            stack_id: stack_id
+                .then(|| "arn:aws:cloudformation:…/openemr-drill-20261206/u".to_owned()),
+            verifier_function: verifier.then(|| "openemr-drill-20261206-verifier".to_owned()),
+            ..DrillState::default()
+        };
+        // (state, the task the Catch hands it to) → the step that failed
+        let cases = [
+            (name(false, false, false), TASK_REPORT, "gather"),
+            (name(true, false, false), TASK_TEARDOWN, "build"),
+            (name(true, true, false), TASK_TEARDOWN, "wait"),
+            (name(true, true, true), TASK_TEARDOWN, "verify"),
+            // Teardown's and check-teardown's Catch lead to Report, however far the drill got.
+            (name(true, true, true), TASK_REPORT, "teardown"),
+            (name(true, false, false), TASK_REPORT, "teardown"),
+        ];
+        for (state, receiver, step) in cases {
+            assert_eq!(state.failed_step(receiver), step, "{state:?} → {receiver}");
+        }
+    }
+
+    #[test]
+    fn a_failed_teardown_says_the_stack_may_still_exist_and_how_to_delete_it() {
+        let mut state = DrillState {
+            drill_stack: Some("openemr-drill-20261206".into()),
+            error: Some(TaskError {
+                error: "DrillAwsCall".into(),
+                cause: r#"{"errorMessage":"describing the drill stack: dispatch failure"}"#.into(),
+            }),
+            ..DrillState::default()
+        };
+        state.absorb_error(TASK_REPORT, OffsetDateTime::UNIX_EPOCH);
+        assert!(state.error.is_none());
+        assert_eq!(state.steps[0].name, "teardown");
+        assert_eq!(state.steps[0].result, StepResult::Failed);
+        assert!(
+            state.failures[0].starts_with("teardown: DrillAwsCall: describing the drill stack")
+                && state.failures[0].contains("delete-stack --stack-name openemr-drill-20261206"),
+            "{}",
+            state.failures[0]
+        );
     }
 }

@@ -31,7 +31,10 @@ fn source_template() -> Value {
         },
         "Resources": {
             "OpenEMRKey": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": {"Ref": "KeyId"}, "Type": "String", "Value": "stand-in"}},
-            "S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"VersioningConfiguration": {"Status": "Enabled"}}},
+            // Named as the real template names it: `openemr-<the stack's UUID>`.
+            "S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+                "BucketName": {"Fn::Join": ["-", ["openemr", {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]]},
+                "VersioningConfiguration": {"Status": "Enabled"}}},
             "RDSInstance": {"Type": "AWS::RDS::DBInstance", "Properties": {
                 "Engine": "mysql", "EngineVersion": "8.0", "DBInstanceClass": {"Ref": "DBInstanceClass"},
                 "AllocatedStorage": 20, "MasterUsername": "openemr", "MasterUserPassword": "stand-in-password"}}
@@ -39,15 +42,37 @@ fn source_template() -> Value {
     })
 }
 
+/// What the drill stack does when created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum DrillStack {
+    /// Comes up.
+    Comes,
+    /// Fails to create (CreateStack is refused).
+    Fails,
+    /// Never finishes: a custom resource whose function never answers (moto cannot run it),
+    /// as a real one that hangs keeps a stack CREATE_IN_PROGRESS.
+    Hangs,
+}
+
 /// A drill template with the recovery template's inputs, a bucket (which teardown must
 /// empty) and the outputs the drill reads.
-fn drill_template(broken: bool) -> Value {
+fn drill_template(kind: DrillStack) -> Value {
     let mut resources = json!({
-        "S3Bucket": {"Type": "AWS::S3::Bucket"},
+        // Named as the drill template names it (its role may empty only such buckets).
+        "S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
+            "BucketName": stack_gen::components::restore_drill::drill_resource_name(None)}},
         "Marker": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-marker"}, "Type": "String", "Value": {"Ref": "RecoveryRDSSnapshotARN"}}}
     });
-    if broken {
-        resources["Broken"] = json!({"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-does-not-exist", "InstanceType": "no.such.type", "SubnetId": "subnet-nope"}});
+    match kind {
+        DrillStack::Comes => {}
+        DrillStack::Fails => {
+            resources["Broken"] = json!({"Type": "AWS::EC2::Instance", "Properties": {"ImageId": "ami-does-not-exist", "InstanceType": "no.such.type", "SubnetId": "subnet-nope"}});
+        }
+        DrillStack::Hangs => {
+            resources["HoldRole"] = json!({"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}}});
+            resources["HoldFunction"] = json!({"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "provided.al2023", "Handler": "bootstrap", "Role": {"Fn::GetAtt": ["HoldRole", "Arn"]}, "Code": {"ZipFile": "never answers"}}});
+            resources["Hold"] = json!({"Type": "Custom::Hold", "Properties": {"ServiceToken": {"Fn::GetAtt": ["HoldFunction", "Arn"]}}});
+        }
     }
     json!({
         "Parameters": {
@@ -72,16 +97,22 @@ struct World {
     bucket: String,
     key_arn: String,
     topic: String,
+    source_id: String,
+    db_instance: String,
 }
 
 impl World {
-    async fn new(broken: bool) -> World {
-        let moto = Moto::start();
+    async fn new(kind: DrillStack) -> World {
+        World::on(Moto::start(), kind).await
+    }
+
+    async fn on(moto: Moto, kind: DrillStack) -> World {
         let sdk = moto.sdk_config().await;
         let key_arn = test_harness::recovery::create_key(&sdk).await;
         let key_id = key_arn.rsplit('/').next().unwrap().to_owned();
         let cfn = aws_sdk_cloudformation::Client::new(&sdk);
-        cfn.create_stack()
+        let source_id = cfn
+            .create_stack()
             .stack_name(SOURCE)
             .template_body(source_template().to_string())
             .parameters(
@@ -92,6 +123,8 @@ impl World {
             )
             .send()
             .await
+            .unwrap()
+            .stack_id
             .unwrap();
         let resources = cfn
             .list_stack_resources()
@@ -109,7 +142,8 @@ impl World {
                 .to_owned()
         };
         let bucket = physical("S3Bucket");
-        test_harness::recovery::snapshot_db(&sdk, &physical("RDSInstance"), "nightly").await;
+        let db_instance = physical("RDSInstance");
+        test_harness::recovery::snapshot_db(&sdk, &db_instance, "nightly").await;
         let s3 = aws_clients::s3_client(&sdk);
         s3.put_object()
             .bucket(&bucket)
@@ -122,7 +156,7 @@ impl World {
         s3.put_object()
             .bucket(CODE_BUCKET)
             .key(TEMPLATE_KEY)
-            .body(drill_template(broken).to_string().into_bytes().into())
+            .body(drill_template(kind).to_string().into_bytes().into())
             .send()
             .await
             .unwrap();
@@ -140,7 +174,29 @@ impl World {
             bucket,
             key_arn,
             topic,
+            source_id,
+            db_instance,
         }
+    }
+
+    /// An SDK configuration holding only what the generated template gives `role` (IAM
+    /// enforced by the emulator), its references resolved to this world's resources.
+    async fn as_role(&self, role: &str) -> SdkConfig {
+        let template = stack_gen::generate(&stack_gen::Options::default())
+            .unwrap()
+            .to_json();
+        let mut refs = test_harness::iam::stack_env(&self.bucket);
+        for (name, value) in [
+            ("AWS::StackName", SOURCE.to_owned()),
+            ("AWS::StackId", self.source_id.clone()),
+            ("OpenEMRKey.Arn", self.key_arn.clone()),
+            ("OperatorAlerts", self.topic.clone()),
+            ("RDSInstance", self.db_instance.clone()),
+            ("LambdaCodeBucket", CODE_BUCKET.to_owned()),
+        ] {
+            refs.insert(name.to_owned(), value);
+        }
+        test_harness::iam::component(&self.moto, &template, role, &refs).await
     }
 
     fn env(&self) -> Vec<(&'static str, String)> {
@@ -195,14 +251,25 @@ fn fingerprint() -> restore_drill::fingerprint::Fingerprint {
     }
 }
 
-/// Step Functions, played: runs the tasks in the definition's order with its Catch edges.
+/// Step Functions, played: runs the tasks in the definition's order with its Retry and Catch
+/// edges, on a clock that its Wait states (and Retry intervals) move forward.
 struct Drill<'a> {
     world: &'a World,
     metrics: Vec<u8>,
-    /// The tasks run, in order.
+    /// The tasks run, in order (a retried one twice).
     path: Vec<String>,
     /// The state the machine ended in (Succeed or Fail).
     end: Option<String>,
+    /// The execution's clock: the tasks' `now`.
+    clock: OffsetDateTime,
+    /// Attempts of a task that reach no AWS endpoint (a port nothing listens on): a real
+    /// failure of the SDK's call, as an outage or a network fault gives it.
+    unreachable: Vec<(&'static str, u32)>,
+    /// Log groups the drill stack's resources write to, made when the stack is ready (AWS
+    /// makes them as the database and the functions run; deleting the stack leaves them).
+    logs_of_the_drill: bool,
+    /// The tasks' credentials (the emulator's admin unless set).
+    sdk: SdkConfig,
 }
 
 impl<'a> Drill<'a> {
@@ -212,7 +279,29 @@ impl<'a> Drill<'a> {
             metrics: Vec::new(),
             path: Vec::new(),
             end: None,
+            clock: OffsetDateTime::now_utc(),
+            unreachable: Vec::new(),
+            logs_of_the_drill: false,
+            sdk: world.sdk.clone(),
         }
+    }
+
+    /// The SDK configuration of the next attempt of `task`.
+    fn sdk_for(&mut self, task: &str) -> SdkConfig {
+        if let Some((_, left)) = self
+            .unreachable
+            .iter_mut()
+            .find(|(t, left)| *t == task && *left > 0)
+        {
+            *left -= 1;
+            return self
+                .sdk
+                .to_builder()
+                .endpoint_url("http://127.0.0.1:1")
+                .retry_config(aws_config::retry::RetryConfig::disabled())
+                .build();
+        }
+        self.sdk.clone()
     }
 
     /// One task: Ok(new state), or Err(state + error) as the Catch hands it on.
@@ -224,16 +313,9 @@ impl<'a> Drill<'a> {
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.clone())
         });
+        let sdk = self.sdk_for(task);
         let event = json!({ contract::TASK: task, contract::STATE: state.clone() });
-        match restore_drill::handle(
-            &self.world.sdk,
-            &env,
-            event,
-            OffsetDateTime::now_utc(),
-            &mut self.metrics,
-        )
-        .await
-        {
+        match restore_drill::handle(&sdk, &env, event, self.clock, &mut self.metrics).await {
             Ok(next) => Ok(next),
             Err(e) => {
                 let mut caught = state;
@@ -246,9 +328,27 @@ impl<'a> Drill<'a> {
         }
     }
 
-    /// The whole drill, as the generated state machine runs it: its states, its Catch edges and
-    /// its Choices, read from the template; `verify` stands in for the drill stack's verifier
-    /// (the `lambda:invoke` state). Wait states pass at once.
+    /// The log groups a drill's resources leave: its verifier's, its database's.
+    async fn make_the_drills_log_groups(&self, state: &Value) {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.world.sdk);
+        let stack = state["drill_stack"].as_str().unwrap();
+        let name = contract::resource_name(&self.world.bucket, state["stack_id"].as_str().unwrap())
+            .unwrap();
+        for group in [
+            format!("/aws/lambda/{stack}{}", contract::VERIFIER_SUFFIX),
+            format!("/aws/rds/instance/{name}/error"),
+        ] {
+            logs.create_log_group()
+                .log_group_name(group)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    /// The whole drill, as the generated state machine runs it: its states, its Retry and
+    /// Catch edges and its Choices, read from the template; `verify` stands in for the drill
+    /// stack's verifier (the `lambda:invoke` state).
     async fn run(&mut self, verify: impl Fn(Value) -> Value) -> Value {
         let template = stack_gen::generate(&stack_gen::Options::default())
             .unwrap()
@@ -258,7 +358,9 @@ impl<'a> Drill<'a> {
         let states = &definition["States"];
         let mut name = definition["StartAt"].as_str().unwrap().to_owned();
         let mut state = json!({});
-        for _ in 0..200 {
+        // Attempts so far of the current state's retriers.
+        let mut retried = [0u32; 8];
+        for _ in 0..1000 {
             let s = &states[&name];
             let next = |key: &str| s[key].as_str().map(str::to_owned);
             match s["Type"].as_str().unwrap() {
@@ -266,6 +368,9 @@ impl<'a> Drill<'a> {
                     assert_eq!(s["Parameters"]["FunctionName.$"], "$.verifier_function");
                     assert_eq!(s["Parameters"]["Payload"]["task"], contract::TASK_VERIFY);
                     self.path.push(contract::TASK_VERIFY.into());
+                    if self.logs_of_the_drill {
+                        self.make_the_drills_log_groups(&state).await;
+                    }
                     state = verify(state);
                     name = next("Next").unwrap();
                 }
@@ -281,9 +386,33 @@ impl<'a> Drill<'a> {
                     match self.task(&task, input).await {
                         Ok(result) => {
                             state = result;
+                            retried.fill(0);
                             name = next("Next").unwrap();
                         }
                         Err(caught) => {
+                            let error = caught["error"]["Error"].as_str().unwrap().to_owned();
+                            let retrier =
+                                s["Retry"].as_array().into_iter().flatten().position(|r| {
+                                    r["ErrorEquals"]
+                                        .as_array()
+                                        .unwrap()
+                                        .iter()
+                                        .any(|e| *e == json!(error) || *e == json!("States.ALL"))
+                                });
+                            if let Some(i) = retrier {
+                                let r = &s["Retry"][i];
+                                if u64::from(retried[i]) < r["MaxAttempts"].as_u64().unwrap() {
+                                    let wait = r["IntervalSeconds"].as_f64().unwrap()
+                                        * r["BackoffRate"]
+                                            .as_f64()
+                                            .unwrap()
+                                            .powi(retried[i] as i32);
+                                    self.clock += time::Duration::seconds_f64(wait);
+                                    retried[i] += 1;
+                                    continue;
+                                }
+                            }
+                            retried.fill(0);
                             let catch = &s["Catch"][0];
                             assert_eq!(catch["ResultPath"], "$.error", "{name}");
                             state = caught;
@@ -291,7 +420,10 @@ impl<'a> Drill<'a> {
                         }
                     }
                 }
-                "Wait" => name = next("Next").unwrap(),
+                "Wait" => {
+                    self.clock += time::Duration::seconds(s["Seconds"].as_i64().unwrap());
+                    name = next("Next").unwrap();
+                }
                 "Choice" => {
                     let chosen = s["Choices"].as_array().unwrap().iter().find(|c| {
                         let path = c["Variable"].as_str().unwrap().trim_start_matches("$.");
@@ -313,7 +445,7 @@ impl<'a> Drill<'a> {
             }
         }
         panic!(
-            "the state machine did not end within 200 transitions: {:?}",
+            "the state machine did not end within 1000 transitions: {:?}",
             self.path
         );
     }
@@ -353,8 +485,9 @@ async fn object(world: &World, key: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn a_drill_builds_verifies_tears_down_and_reports() {
-    let world = World::new(false).await;
+    let world = World::new(DrillStack::Comes).await;
     let mut drill = Drill::new(&world);
+    drill.logs_of_the_drill = true;
     let state = drill.run(restored_as_recorded).await;
     assert_eq!(state["ok"], json!(true), "{state:#}");
     assert_eq!(
@@ -408,6 +541,17 @@ async fn a_drill_builds_verifies_tears_down_and_reports() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(steps, ["gather", "build", "wait", "teardown"]);
+    // The log groups the drill's verifier and database left are gone too.
+    assert!(
+        report["steps"][3]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("removed 2 log group(s)"),
+        "{report:#}"
+    );
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&world.sdk);
+    let left = logs.describe_log_groups().send().await.unwrap();
+    assert!(left.log_groups().is_empty(), "{:?}", left.log_groups());
     assert_eq!(
         object(&world, LAST_SUCCESS_KEY).await.unwrap()["execution"],
         report["execution"]
@@ -426,7 +570,7 @@ async fn a_drill_builds_verifies_tears_down_and_reports() {
 
 #[tokio::test]
 async fn the_drill_stack_is_tagged_and_built_with_the_recovery_inputs_and_overrides() {
-    let world = World::new(false).await;
+    let world = World::new(DrillStack::Comes).await;
     let mut drill = Drill::new(&world);
     let gathered = drill.task(contract::TASK_GATHER, json!({})).await.unwrap();
     let built = drill.task(contract::TASK_BUILD, gathered).await.unwrap();
@@ -494,7 +638,7 @@ async fn the_drill_stack_is_tagged_and_built_with_the_recovery_inputs_and_overri
 
 #[tokio::test]
 async fn a_drill_stack_that_fails_to_create_is_reported_failed_and_still_torn_down() {
-    let world = World::new(true).await;
+    let world = World::new(DrillStack::Fails).await;
     let mut drill = Drill::new(&world);
     let state = drill.run(restored_as_recorded).await;
     assert_eq!(state["ok"], json!(false), "{state:#}");
@@ -539,7 +683,7 @@ async fn a_drill_stack_that_fails_to_create_is_reported_failed_and_still_torn_do
 
 #[tokio::test]
 async fn a_second_drill_is_refused_while_one_exists_and_reports_nothing() {
-    let world = World::new(false).await;
+    let world = World::new(DrillStack::Comes).await;
     let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
     cfn.create_stack()
         .stack_name("openemr-drill-20261101")
@@ -574,7 +718,7 @@ async fn a_second_drill_is_refused_while_one_exists_and_reports_nothing() {
 
 #[tokio::test]
 async fn teardown_never_deletes_a_stack_that_is_not_a_drill() {
-    let world = World::new(false).await;
+    let world = World::new(DrillStack::Comes).await;
     let mut drill = Drill::new(&world);
     let source_id = world.stack_status(SOURCE).await;
     assert!(source_id.is_some());
@@ -589,4 +733,159 @@ async fn teardown_never_deletes_a_stack_that_is_not_a_drill() {
         Some("CREATE_COMPLETE")
     );
     let _ = &world.moto;
+}
+
+#[tokio::test]
+async fn a_drill_stack_that_never_comes_up_times_out_and_is_torn_down() {
+    let world = World::new(DrillStack::Hangs).await;
+    let mut drill = Drill::new(&world);
+    let started = drill.clock;
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(state["ok"], json!(false), "{state:#}");
+    assert_eq!(drill.end.as_deref(), Some("DrillFailed"));
+    // It checked until DrillWaitMinutes (120, the default) had passed on the execution's clock.
+    let checks = drill.path.iter().filter(|t| *t == "check").count();
+    assert!(checks > 100, "{checks} checks: {:?}", drill.path);
+    assert!(drill.clock - started > time::Duration::minutes(120));
+    assert!(!drill.path.contains(&"verify".to_owned()));
+    let report = object(&world, state["report_key"].as_str().unwrap())
+        .await
+        .unwrap();
+    let wait = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "wait")
+        .unwrap_or_else(|| panic!("no wait step: {report:#}"));
+    assert_eq!(wait["result"], json!("timed_out"), "{report:#}");
+    assert!(
+        wait["detail"]
+            .as_str()
+            .unwrap()
+            .contains("DrillWaitMinutes"),
+        "{wait:#}"
+    );
+    assert_eq!(
+        world
+            .stack_status(state["drill_stack"].as_str().unwrap())
+            .await
+            .as_deref()
+            .unwrap_or("DELETE_COMPLETE"),
+        "DELETE_COMPLETE",
+        "a drill stack still being created is deleted"
+    );
+    assert_eq!(
+        world.stack_status(SOURCE).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    assert_eq!(drill.metric_lines()[0][contract::OK_METRIC], json!(0));
+}
+
+#[tokio::test]
+async fn a_teardown_that_fails_once_is_retried_and_the_drill_still_passes() {
+    let world = World::new(DrillStack::Comes).await;
+    let mut drill = Drill::new(&world);
+    drill.unreachable = vec![(contract::TASK_TEARDOWN, 1)];
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(state["ok"], json!(true), "{state:#}");
+    assert_eq!(
+        drill.path.iter().filter(|t| *t == "teardown").count(),
+        2,
+        "{:?}",
+        drill.path
+    );
+    assert_eq!(
+        world
+            .stack_status(state["drill_stack"].as_str().unwrap())
+            .await
+            .as_deref()
+            .unwrap_or("DELETE_COMPLETE"),
+        "DELETE_COMPLETE"
+    );
+}
+
+#[tokio::test]
+async fn a_teardown_that_keeps_failing_is_reported_with_the_stack_left_to_delete() {
+    let world = World::new(DrillStack::Comes).await;
+    let mut drill = Drill::new(&world);
+    // The first attempt and both of the definition's retries.
+    drill.unreachable = vec![(contract::TASK_TEARDOWN, 3)];
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(state["ok"], json!(false), "{state:#}");
+    assert_eq!(drill.end.as_deref(), Some("DrillFailed"));
+    assert_eq!(
+        drill.path.iter().filter(|t| *t == "teardown").count(),
+        3,
+        "{:?}",
+        drill.path
+    );
+    let name = state["drill_stack"].as_str().unwrap();
+    assert_eq!(
+        world.stack_status(name).await.as_deref(),
+        Some("CREATE_COMPLETE"),
+        "nothing deleted it"
+    );
+    let report = object(&world, state["report_key"].as_str().unwrap())
+        .await
+        .unwrap();
+    let problems = report["problems"].to_string();
+    assert!(
+        problems.contains("teardown") && problems.contains(name),
+        "the report names the stack left standing: {report:#}"
+    );
+    assert!(object(&world, LAST_SUCCESS_KEY).await.is_none());
+}
+
+/// The whole drill with only what the template gives `RestoreDrillRole` (IAM enforced by the
+/// emulator; `stack-gen/tests/iam_conditions.rs` judges its Conditions and Denies): it reads
+/// the source, builds, empties and deletes its own drill stack, cleans up and reports; it may
+/// not delete or read the source's data.
+#[tokio::test]
+async fn its_own_role_runs_the_whole_drill_and_cannot_touch_the_source() {
+    let world = World::on(Moto::start_with_iam(), DrillStack::Comes).await;
+    let role = world.as_role("RestoreDrillRole").await;
+    let mut drill = Drill::new(&world);
+    drill.sdk = role.clone();
+    drill.logs_of_the_drill = true;
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(state["ok"], json!(true), "{state:#}");
+    assert_eq!(drill.end.as_deref(), Some("DrillSucceeded"));
+    assert!(
+        object(&world, state["report_key"].as_str().unwrap())
+            .await
+            .is_some()
+    );
+
+    // What the role may not do to the source: read or delete its backups, delete its bucket.
+    let s3 = aws_clients::s3_client(&role);
+    assert!(
+        s3.get_object()
+            .bucket(&world.bucket)
+            .key(LAST_SUCCESS_KEY)
+            .send()
+            .await
+            .is_err(),
+        "the orchestrator read a report it only writes"
+    );
+    assert!(
+        s3.delete_object()
+            .bucket(&world.bucket)
+            .key(FINGERPRINT_KEY)
+            .send()
+            .await
+            .is_err(),
+        "the orchestrator deleted the source's fingerprint"
+    );
+    assert!(
+        s3.list_object_versions()
+            .bucket(&world.bucket)
+            .send()
+            .await
+            .is_err(),
+        "the orchestrator may list the source's bucket as it empties a drill's"
+    );
+    assert_eq!(
+        world.stack_status(SOURCE).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
 }

@@ -56,8 +56,9 @@ pub fn add(t: &mut Template, o: &Options) {
         }),
     );
 
-    let environment = environment(o);
-    let drill_statements = crate::components::restore_drill::add_checker_parts(t, o);
+    let mut environment = environment(o);
+    let drill_statements =
+        crate::components::restore_drill::add_checker_parts(t, o, &mut environment);
     let mut statements = vec![
         json!({
             "Effect": "Allow",
@@ -86,7 +87,6 @@ pub fn add(t: &mut Template, o: &Options) {
         ),
         allow(&["sns:Publish"], json!([ref_(ALERT_TOPIC)])),
     ];
-    // The last successful drill's report: its LastModified (HeadObject), not its content.
     statements.extend(drill_statements);
     add_role(t, ROLE, FUNCTION, statements);
 

@@ -20,16 +20,17 @@
 
 use serde_json::{Value, json};
 use stack_contract::restore_drill::{
-    DEFAULT_MAX_AGE_DAYS, DRILL_OK, DRILL_TAG, DRILL_TAG_VALUE, ERROR, FINGERPRINT_KEY,
-    LAST_SUCCESS_KEY, OUTCOME, OUTCOME_DELETED, OUTCOME_FAILED, OUTCOME_READY, OUTCOME_WAITING,
-    REPORT_PREFIX, SOURCE_STACK_TAG, STACK_INFIX, STATE, TASK, TASK_BUILD, TASK_CHECK,
-    TASK_CHECK_TEARDOWN, TASK_GATHER, TASK_RECORD_FINGERPRINT, TASK_REPORT, TASK_TEARDOWN,
-    TASK_VERIFY, VERIFIER_FUNCTION, VERIFIER_OUTPUT, VERIFIER_SUFFIX, data, orchestrator,
+    BEANSTALK_LOG_GROUPS, DEFAULT_MAX_AGE_DAYS, DRILL_OK, DRILL_TAG, DRILL_TAG_VALUE, ERROR,
+    FINGERPRINT_KEY, LAMBDA_LOG_GROUPS, OUTCOME, OUTCOME_DELETED, OUTCOME_FAILED, OUTCOME_READY,
+    OUTCOME_WAITING, RDS_LOG_GROUPS, REPORT_PREFIX, RESOURCE_NAME_HEAD, SOURCE_STACK_TAG,
+    STACK_INFIX, STATE, TASK, TASK_BUILD, TASK_CHECK, TASK_CHECK_TEARDOWN, TASK_GATHER,
+    TASK_RECORD_FINGERPRINT, TASK_REPORT, TASK_TEARDOWN, TASK_VERIFY, VERIFIER_FUNCTION,
+    VERIFIER_OUTPUT, VERIFIER_SUFFIX, data, orchestrator,
 };
 
 use crate::cfn::{
-    allow, find_in_map, get_att, if_, ingress_from_group, policy_document, ref_, resource,
-    security_group, select, sub, sub_with,
+    allow, find_in_map, get_att, if_, ingress_from_group, no_value, policy_document, ref_,
+    resource, security_group, select, sub, sub_with,
 };
 use crate::components::document_store::{ADMIN_PASSWORD_KEY, COUCHDB_PORT};
 use crate::components::foundation::{self, ALERT_TOPIC, ZONE, key_arn};
@@ -110,7 +111,7 @@ fn uuid_group(stack_id: Value) -> Value {
 /// (CloudFormation cannot lower-case). The source's own bucket is `openemr-<its UUID>`.
 pub fn drill_name_prefix() -> Value {
     sub_with(
-        "openemr-${Group}-drill-",
+        &format!("{RESOURCE_NAME_HEAD}${{Group}}{STACK_INFIX}"),
         json!({ "Group": uuid_group(ref_("AWS::StackId")) }),
     )
 }
@@ -120,7 +121,7 @@ pub fn drill_name_prefix() -> Value {
 pub fn drill_resource_name(suffix: Option<&str>) -> Value {
     let suffix = suffix.map(|s| format!("-{s}")).unwrap_or_default();
     sub_with(
-        &format!("openemr-${{Source}}-drill-${{Drill}}{suffix}"),
+        &format!("{RESOURCE_NAME_HEAD}${{Source}}{STACK_INFIX}${{Drill}}{suffix}"),
         json!({
             "Source": select(1, json!({ "Fn::Split": ["-", ref_("RecoveryS3Bucket")] })),
             "Drill": uuid_group(ref_("AWS::StackId"))
@@ -346,8 +347,8 @@ fn orchestrator_statements(o: &Options) -> Vec<Value> {
         }),
         json!({
             "Effect": "Allow",
-            "Action": ["rds:DeleteDBSnapshot"],
-            "Resource": [sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")],
+            "Action": ["ec2:DeleteSnapshot"],
+            "Resource": [sub("arn:${AWS::Partition}:ec2:${AWS::Region}::snapshot/*")],
             "Condition": tagged_as_drill()
         }),
         // DescribeLogGroups is authorised on the account's log groups as a whole.
@@ -357,14 +358,15 @@ fn orchestrator_statements(o: &Options) -> Vec<Value> {
                 "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
             )]),
         ),
+        // The groups of the leftovers' prefixes (stack_contract::restore_drill::LAMBDA_LOG_GROUPS …).
         allow(
             &["logs:DeleteLogGroup"],
             json!([
                 sub(&format!(
-                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:/aws/lambda/${{AWS::StackName}}{STACK_INFIX}*"
+                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{LAMBDA_LOG_GROUPS}${{AWS::StackName}}{STACK_INFIX}*"
                 )),
-                log_groups("/aws/elasticbeanstalk/${Prefix}"),
-                log_groups("/aws/rds/instance/${Prefix}")
+                log_groups(&format!("{BEANSTALK_LOG_GROUPS}${{Prefix}}")),
+                log_groups(&format!("{RDS_LOG_GROUPS}${{Prefix}}"))
             ]),
         ),
         // Emptying the drill's own buckets, so that DeleteStack can delete them.
@@ -1073,15 +1075,18 @@ fn add_verifier(t: &mut Template, o: &Options) {
     );
 }
 
-/// The backup checker's part of the drill (source stacks): what its role reads, and the alarm on
-/// the age of the last successful drill. (Its DRILL_MAX_AGE_DAYS, publishing
-/// DaysSinceSuccessfulDrill, is not written yet: the template sets no variable the function
-/// does not read, which its template_contract.rs checks.)
-pub fn add_checker_parts(t: &mut Template, o: &Options) -> Vec<Value> {
+/// The backup checker's part of the drill (source stacks): `DRILL_MAX_AGE_DAYS` while the drill
+/// is scheduled (it then publishes the days since the last successful drill), listing the
+/// reports' names and times (never their content), and the alarm on that age.
+pub fn add_checker_parts(t: &mut Template, o: &Options, environment: &mut Value) -> Vec<Value> {
     if !drills(o) {
         return vec![];
     }
-    use stack_contract::restore_drill::{DAYS_SINCE_SUCCESS_METRIC, NAMESPACE, STACK_DIMENSION};
+    use stack_contract::backup_checker::{
+        CHECK_DIMENSION, DRILL_CHECK, DRILL_MAX_AGE_DAYS, NAMESPACE, STACK_DIMENSION,
+    };
+    use stack_contract::restore_drill::DAYS_SINCE_SUCCESS_METRIC;
+    environment[DRILL_MAX_AGE_DAYS] = if_(DRILL_ON, ref_(MAX_AGE_PARAMETER), no_value());
     t.add_resource(
         OVERDUE_ALARM,
         json!({
@@ -1091,28 +1096,28 @@ pub fn add_checker_parts(t: &mut Template, o: &Options) -> Vec<Value> {
                 "AlarmDescription": sub("No restore drill of ${AWS::StackName} succeeded within DrillMaxAgeDays: the backups are not proven to rebuild the application. The reports in recovery/drills/ of the stack bucket say why."),
                 "Namespace": NAMESPACE,
                 "MetricName": DAYS_SINCE_SUCCESS_METRIC,
-                "Dimensions": [{ "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") }],
+                "Dimensions": [
+                    { "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") },
+                    { "Name": CHECK_DIMENSION, "Value": DRILL_CHECK }
+                ],
                 "Statistic": "Maximum",
                 "Period": 86400,
                 "EvaluationPeriods": 1,
                 "Threshold": ref_(MAX_AGE_PARAMETER),
                 "ComparisonOperator": "GreaterThanThreshold",
+                // Before the first drill the checker publishes nothing: not overdue yet.
                 "TreatMissingData": "notBreaching",
                 "AlarmActions": [ref_(ALERT_TOPIC)],
                 "OKActions": [ref_(ALERT_TOPIC)]
             }
         }),
     );
-    let mut statements = vec![allow(
-        &["s3:GetObject"],
-        json!([foundation::bucket_objects(LAST_SUCCESS_KEY)]),
-    )];
-    // A stack that never drilled has no last-success.json: 404, not 403.
-    statements.extend(foundation::list_bucket(
-        foundation::bucket_arn(),
-        &[REPORT_PREFIX, &format!("{REPORT_PREFIX}*")],
-    ));
-    statements
+    vec![json!({
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": [foundation::bucket_arn()],
+        "Condition": { "StringLike": { "s3:prefix": [REPORT_PREFIX, format!("{REPORT_PREFIX}*")] } }
+    })]
 }
 
 #[cfg(test)]

@@ -240,10 +240,19 @@ pub fn role_statements(template: &Value, role: &str, env: &BTreeMap<String, Stri
 /// `statements` as moto can enforce them: S3 statements keep their resources, other
 /// services' become `*`; Conditions are dropped (moto would never match a statement with one);
 /// and `s3:ListBucket` is granted under moto's name for HeadBucket too (AWS authorises
-/// HeadBucket as ListBucket, moto checks `s3:HeadBucket`).
+/// HeadBucket as ListBucket, moto checks `s3:HeadBucket`). A Deny that moto could only widen
+/// (a Condition, or a resource it does not judge) is left out rather than made to deny
+/// everything: `stack-gen/tests/iam_conditions.rs` judges those.
 pub fn as_moto_enforces(statements: &[Value]) -> Vec<Value> {
+    let judged_as_written = |s: &Value| {
+        s["Condition"].is_null()
+            && as_list(&s["Action"])
+                .iter()
+                .all(|a| a.as_str().is_some_and(|a| a.starts_with("s3:")))
+    };
     statements
         .iter()
+        .filter(|s| s["Effect"] != "Deny" || judged_as_written(s))
         .map(|s| {
             let mut s = s.clone();
             let map = s.as_object_mut().expect("statement");
