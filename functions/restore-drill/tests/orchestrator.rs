@@ -270,6 +270,8 @@ struct Drill<'a> {
     logs_of_the_drill: bool,
     /// The tasks' credentials (the emulator's admin unless set).
     sdk: SdkConfig,
+    /// How long each task took (real time, against the emulator).
+    timings: Vec<(String, std::time::Duration)>,
 }
 
 impl<'a> Drill<'a> {
@@ -283,6 +285,7 @@ impl<'a> Drill<'a> {
             unreachable: Vec::new(),
             logs_of_the_drill: false,
             sdk: world.sdk.clone(),
+            timings: Vec::new(),
         }
     }
 
@@ -315,7 +318,10 @@ impl<'a> Drill<'a> {
         });
         let sdk = self.sdk_for(task);
         let event = json!({ contract::TASK: task, contract::STATE: state.clone() });
-        match restore_drill::handle(&sdk, &env, event, self.clock, &mut self.metrics).await {
+        let started = std::time::Instant::now();
+        let result = restore_drill::handle(&sdk, &env, event, self.clock, &mut self.metrics).await;
+        self.timings.push((task.to_owned(), started.elapsed()));
+        match result {
             Ok(next) => Ok(next),
             Err(e) => {
                 let mut caught = state;
@@ -349,7 +355,7 @@ impl<'a> Drill<'a> {
     /// The whole drill, as the generated state machine runs it: its states, its Retry and
     /// Catch edges and its Choices, read from the template; `verify` stands in for the drill
     /// stack's verifier (the `lambda:invoke` state).
-    async fn run(&mut self, verify: impl Fn(Value) -> Value) -> Value {
+    async fn run(&mut self, verify: impl Fn(Value, OffsetDateTime) -> Value) -> Value {
         let template = stack_gen::generate(&stack_gen::Options::default())
             .unwrap()
             .to_json();
@@ -371,7 +377,7 @@ impl<'a> Drill<'a> {
                     if self.logs_of_the_drill {
                         self.make_the_drills_log_groups(&state).await;
                     }
-                    state = verify(state);
+                    state = verify(state, self.clock);
                     name = next("Next").unwrap();
                 }
                 "Task" => {
@@ -460,13 +466,12 @@ impl<'a> Drill<'a> {
 
 /// The verifier's step, stood in: the restored data equals the fingerprint, the login page
 /// answered.
-fn restored_as_recorded(mut state: Value) -> Value {
+fn restored_as_recorded(mut state: Value, now: OffsetDateTime) -> Value {
     let recorded = fingerprint();
     let verification = restore_drill::fingerprint::compare(&recorded, &recorded, 1);
     state["verification"] = serde_json::to_value(verification).unwrap();
     state["application_answered"] = json!(
-        OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
+        now.format(&time::format_description::well_known::Rfc3339)
             .unwrap()
     );
     state
@@ -531,8 +536,19 @@ async fn a_drill_builds_verifies_tears_down_and_reports() {
         "drill report:\n{}",
         serde_json::to_string_pretty(&report).unwrap()
     );
+    let timings: Vec<String> = drill
+        .timings
+        .iter()
+        .map(|(task, took)| format!("{task} {} ms", took.as_millis()))
+        .collect();
+    println!(
+        "the drill's tasks against the emulator: {}",
+        timings.join(", ")
+    );
     assert_eq!(report["ok"], json!(true));
-    assert!(report["recovery_minutes"].as_f64().is_some());
+    // RTO: from the start to the login page answering, past one 60 s Wait on the clock.
+    let rto = report["recovery_minutes"].as_f64().unwrap();
+    assert!((1.0..1.1).contains(&rto), "{rto}");
     assert!(report["data_age_hours"].as_f64().unwrap() >= 0.0);
     let steps: Vec<&str> = report["steps"]
         .as_array()
