@@ -569,7 +569,7 @@ fn skew_check(
 /// drill passes again, is the one message about the drill. Only an unreadable listing fails.
 fn restore_drill(drill: &DrillFinding, now: i64) -> Check {
     let look = format!(
-        "the reports in recovery/drills/ of the stack bucket (aws s3 ls s3://<bucket>/{REPORT_PREFIX}), and the RestoreDrillStateMachine's executions"
+        "the reports under {REPORT_PREFIX} of the stack bucket (aws s3 ls s3://<bucket>/{REPORT_PREFIX}), and the RestoreDrillStateMachine's executions"
     );
     let reports = match &drill.reports {
         Ok(reports) => reports,

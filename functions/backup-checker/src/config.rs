@@ -7,6 +7,7 @@ use stack_contract::backup_checker::{
 };
 use stack_contract::bucket::BACKUP_PREFIX;
 use stack_contract::env::{self, Env, EnvError};
+use stack_contract::restore_drill::MAX_AGE_DAYS_RANGE;
 use stack_contract::volumes::Volume;
 
 use crate::checks::Thresholds;
@@ -65,7 +66,11 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_STACK.to_owned()),
             drill_max_age_days: match env.optional(DRILL_MAX_AGE_DAYS) {
                 None => None,
-                Some(_) => Some(env.number_in(DRILL_MAX_AGE_DAYS, 0, 1..=366, "days")?),
+                Some(_) => {
+                    let (min, max) = MAX_AGE_DAYS_RANGE;
+                    let days = min.into()..=max.into();
+                    Some(env.number_in(DRILL_MAX_AGE_DAYS, 0, days, "days")?)
+                }
             },
         })
     }

@@ -312,6 +312,8 @@ pub mod restore_drill {
     pub const DAYS_SINCE_SUCCESS_METRIC: &str = "DaysSinceSuccessfulDrill";
     /// Default of `DrillMaxAgeDays`: a monthly drill plus slack.
     pub const DEFAULT_MAX_AGE_DAYS: u32 = 35;
+    /// Bounds of `DrillMaxAgeDays`, the template's and the backup checker's.
+    pub const MAX_AGE_DAYS_RANGE: (u32, u32) = (1, 366);
 
     /// The orchestrator's environment (`RestoreDrillFunction`).
     pub mod orchestrator {
