@@ -7,7 +7,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     aws_clients::init_logging();
-    let clients = Clients::new(&aws_clients::sdk_config().await);
+    let clients = Clients::new(&aws_clients::lambda_sdk_config());
     let clients = &clients;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
         // Read per invocation: a bad configuration fails every one with its reason

@@ -7,7 +7,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     aws_clients::init_logging();
     let config = Config::from_env()?;
-    let sdk = aws_clients::sdk_config().await;
+    let sdk = aws_clients::lambda_sdk_config();
     let snapshotter = Snapshotter::from_sdk(&sdk, config);
     let snapshotter = &snapshotter;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Request>| async move {

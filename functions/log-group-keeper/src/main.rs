@@ -4,7 +4,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     aws_clients::init_logging();
-    let config = aws_clients::sdk_config().await;
+    let config = aws_clients::lambda_sdk_config();
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     custom_resource::run(move |request, _context| {
         let logs = logs.clone();

@@ -7,7 +7,7 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     aws_clients::init_logging();
-    let sdk = aws_clients::sdk_config().await;
+    let sdk = aws_clients::lambda_sdk_config();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let sdk = sdk.clone();
         async move {

@@ -28,8 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
+use aws_config::SdkConfig;
 
 /// The region every emulator test uses unless it is testing regions.
 pub const REGION: &str = "us-east-1";
@@ -116,20 +115,18 @@ impl Moto {
         self.sdk_config_as(&self.keys, region).await
     }
 
-    /// SDK configuration calling this emulator with `keys`.
+    /// SDK configuration calling this emulator with `keys`: the Lambdas' own
+    /// ([`aws_clients::lambda_sdk_config_from`]), from the environment a function would have
+    /// here, so every emulator test goes through the configuration the deployed code builds.
     pub async fn sdk_config_as(&self, keys: &iam::Keys, region: &str) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new(
-                &keys.access_key_id,
-                &keys.secret_access_key,
-                None,
-                None,
-                "moto",
-            ))
-            .load()
-            .await
+        let endpoint = self.endpoint();
+        aws_clients::lambda_sdk_config_from(|name| match name {
+            "AWS_REGION" => Some(region.to_owned()),
+            "AWS_ACCESS_KEY_ID" => Some(keys.access_key_id.clone()),
+            "AWS_SECRET_ACCESS_KEY" => Some(keys.secret_access_key.clone()),
+            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+            _ => None,
+        })
     }
 
     /// Environment for a child process (stack-gen, cargo lambda invoke) that should talk to

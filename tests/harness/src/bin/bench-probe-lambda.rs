@@ -7,12 +7,8 @@ use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let config = aws_config::load_from_env().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(config.endpoint_url().is_some())
-            .build(),
-    );
+    // The Lambdas' configuration, read from the process environment the harness gives it.
+    let s3 = aws_clients::s3_client(&aws_clients::lambda_sdk_config());
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let s3 = s3.clone();
         async move {
