@@ -2,8 +2,8 @@
 //! errors ([`ApiError`]): the Lambdas' configuration comes from their environment alone
 //! ([`lambda_sdk_config`]), stack-ops' from aws-config's whole chain ([`sdk_config`]).
 //!
-//! `aws-config` already honours `AWS_ENDPOINT_URL`, which is how the tests point every client
-//! at the emulator on loopback. The one thing it does not do for us is S3 addressing: against a
+//! Both honour `AWS_ENDPOINT_URL`, which is how the tests point every client at the emulator
+//! on loopback. The one thing it does not do for us is S3 addressing: against a
 //! `localhost` endpoint, virtual-host style (`bucket.localhost`) does not resolve, so S3 clients
 //! use path-style whenever an explicit endpoint is configured. Real AWS keeps virtual-host style.
 
@@ -35,7 +35,7 @@ pub fn lambda_sdk_config() -> SdkConfig {
 /// Why not aws-config's default chain: Lambda hands every function its role's credentials and
 /// its region in exactly these variables, the chain's first link; its other links (profile
 /// files, SSO, STS web identity, instance metadata) never answer in Lambda but cost each zip
-/// ~0.2 MB and each cold start a profile-file read. Locally, export credentials
+/// ~0.3 MB and each cold start a profile-file read. Locally, export credentials
 /// (`eval "$(aws configure export-credentials --format env)"`) instead of `AWS_PROFILE`.
 /// Without keys in `var` the clients still sign with the process environment's at call time,
 /// so a missing key fails the call (a custom resource answers FAILED), naming the variable.

@@ -46,9 +46,7 @@ pub fn run(options: &Options, stack_name: &str) -> anyhow::Result<String> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let config = aws_clients::sdk_config().await;
         if config.region().is_none() {
             bail!("no AWS region: set AWS_REGION (the region of stack {stack_name})");
         }

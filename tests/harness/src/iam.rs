@@ -25,6 +25,16 @@ pub struct Keys {
     pub secret_access_key: String,
 }
 
+impl Keys {
+    /// The keys every emulator starts with: the root account's, which IAM does not restrict.
+    pub fn testing() -> Keys {
+        Keys {
+            access_key_id: "testing".to_owned(),
+            secret_access_key: "testing".to_owned(),
+        }
+    }
+}
+
 /// Creates user `name` with an inline policy of `statements` and returns its keys, calling the
 /// emulator's IAM with `caller` (None: unsigned calls of the no-auth window).
 fn create_user(endpoint: &str, caller: Option<&Keys>, name: &str, statements: &[Value]) -> Keys {

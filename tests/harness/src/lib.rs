@@ -33,6 +33,19 @@ use aws_config::SdkConfig;
 /// The region every emulator test uses unless it is testing regions.
 pub const REGION: &str = "us-east-1";
 
+/// The Lambdas' SDK configuration ([`aws_clients::lambda_sdk_config_from`]) for an emulator at
+/// `endpoint`, from the environment a function would have there: every emulator test goes
+/// through the configuration the deployed code builds.
+pub fn emulator_sdk_config(endpoint: &str, keys: &iam::Keys, region: &str) -> SdkConfig {
+    aws_clients::lambda_sdk_config_from(|name| match name {
+        "AWS_REGION" => Some(region.to_owned()),
+        "AWS_ACCESS_KEY_ID" => Some(keys.access_key_id.clone()),
+        "AWS_SECRET_ACCESS_KEY" => Some(keys.secret_access_key.clone()),
+        "AWS_ENDPOINT_URL" => Some(endpoint.to_owned()),
+        _ => None,
+    })
+}
+
 /// The workspace root (where Cargo.toml and .venv live).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -84,11 +97,11 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .expect("start moto_server");
-        let keys = iam::Keys {
-            access_key_id: "testing".to_owned(),
-            secret_access_key: "testing".to_owned(),
+        let moto = Moto {
+            child,
+            port,
+            keys: iam::Keys::testing(),
         };
-        let moto = Moto { child, port, keys };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -115,18 +128,9 @@ impl Moto {
         self.sdk_config_as(&self.keys, region).await
     }
 
-    /// SDK configuration calling this emulator with `keys`: the Lambdas' own
-    /// ([`aws_clients::lambda_sdk_config_from`]), from the environment a function would have
-    /// here, so every emulator test goes through the configuration the deployed code builds.
+    /// SDK configuration calling this emulator with `keys` ([`emulator_sdk_config`]).
     pub async fn sdk_config_as(&self, keys: &iam::Keys, region: &str) -> SdkConfig {
-        let endpoint = self.endpoint();
-        aws_clients::lambda_sdk_config_from(|name| match name {
-            "AWS_REGION" => Some(region.to_owned()),
-            "AWS_ACCESS_KEY_ID" => Some(keys.access_key_id.clone()),
-            "AWS_SECRET_ACCESS_KEY" => Some(keys.secret_access_key.clone()),
-            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
-            _ => None,
-        })
+        emulator_sdk_config(&self.endpoint(), keys, region)
     }
 
     /// Environment for a child process (stack-gen, cargo lambda invoke) that should talk to

@@ -9,8 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
+use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -199,12 +198,11 @@ impl SeededMoto {
     }
 
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(test_harness::REGION))
-            .endpoint_url(self.endpoint())
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await
+        test_harness::emulator_sdk_config(
+            &self.endpoint(),
+            &test_harness::iam::Keys::testing(),
+            test_harness::REGION,
+        )
     }
 
     /// Writes `keys` (empty objects) into `bucket`, which must exist. Once per server.
