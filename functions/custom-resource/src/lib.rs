@@ -192,6 +192,20 @@ pub struct Answer {
     pub handler_called: bool,
 }
 
+/// The environment variable that makes every handler of a shipped custom resource panic, read
+/// once at cold start by [`run_with`]. It exists for one test: `stack-ops`' packaging test runs
+/// the very zip `stack-ops package` uploads with it set, and expects FAILED "the handler
+/// panicked" — the proof that the shipped profile unwinds (with `panic = "abort"` the process
+/// dies and CloudFormation waits an hour). No template sets it (stack-gen's
+/// `tests/deploy.rs` checks every function's environment); setting it on a deployed function
+/// only makes its requests fail, as any change of its code could.
+pub const PANIC_PROBE_VAR: &str = "CUSTOM_RESOURCE_PANIC_PROBE";
+
+/// Whether `env` (a variable reader) turns the panic probe on: [`PANIC_PROBE_VAR`] is `1`.
+pub fn panic_probe_enabled(env: impl Fn(&str) -> Option<String>) -> bool {
+    env(PANIC_PROBE_VAR).as_deref() == Some("1")
+}
+
 /// Runs the Lambda: every invocation goes through [`handle`] with `handler` and default
 /// [`Options`]. Call it from `main` after setting up logging.
 pub async fn run<P, F, Fut, E>(handler: F) -> Result<(), Error>
@@ -212,7 +226,18 @@ where
     Fut: Future<Output = Result<Success, E>> + Send + 'static,
     E: Display + Send + 'static,
 {
-    let handler = Arc::new(handler);
+    let panic_probe = panic_probe_enabled(|name| std::env::var(name).ok());
+    if panic_probe {
+        tracing::warn!(
+            "{PANIC_PROBE_VAR}=1: every request's handler panics (the packaging test's probe)"
+        );
+    }
+    let handler = Arc::new(move |request: Request<P>, context: Context| {
+        if panic_probe {
+            panic!("{PANIC_PROBE_VAR} is set: deliberate panic");
+        }
+        handler(request, context)
+    });
     let options = Arc::new(options);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = Arc::clone(&handler);
@@ -504,6 +529,18 @@ fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_panic_probe_needs_exactly_one() {
+        let with = |value: &'static str| {
+            move |name: &str| (name == PANIC_PROBE_VAR).then(|| value.to_owned())
+        };
+        assert!(panic_probe_enabled(with("1")));
+        for off in ["", "0", "true", "yes", " 1"] {
+            assert!(!panic_probe_enabled(with(off)), "{off:?}");
+        }
+        assert!(!panic_probe_enabled(|_| None));
+    }
 
     #[test]
     fn budgets() {

@@ -423,14 +423,17 @@ fn the_normalised_zips_hold_what_lambda_runs() {
     }
 }
 
-/// The panic probe (functions/custom-resource/examples/panic_probe.rs: a custom resource whose
-/// handler panics on Create), built with the same cargo-lambda command and profile as the
-/// functions, run once against a fake Runtime API (qemu-user on x86_64): the process survives
-/// and answers CloudFormation exactly once, FAILED. With `panic = "abort"` it would die silently
-/// and the stack would hang for an hour.
+/// The custom resources among the shipped functions: their `main` runs `custom_resource::run`.
+const CUSTOM_RESOURCES: [&str; 2] = ["recovery-params", "log-group-keeper"];
+
+/// The shipped zips of the custom resources, run once each against a fake Runtime API
+/// (qemu-user on x86_64) with [`custom_resource::PANIC_PROBE_VAR`] set so that their handler
+/// panics: the process survives and answers CloudFormation exactly once, FAILED. With
+/// `panic = "abort"` it would die silently and the stack would hang for an hour. The very
+/// bootstrap `stack-ops package` uploads, so no second build with another profile or features.
 #[test]
-fn a_panicking_custom_resource_built_like_the_functions_still_answers_failed() {
-    lambda_dir(); // same profile and target: the probe reuses the functions' build
+fn a_panicking_shipped_custom_resource_still_answers_failed() {
+    let dir = lambda_dir();
     if std::env::consts::ARCH != "aarch64" {
         let qemu = std::process::Command::new("qemu-aarch64")
             .arg("--version")
@@ -440,26 +443,41 @@ fn a_panicking_custom_resource_built_like_the_functions_still_answers_failed() {
             "qemu-aarch64 is missing: run tests/setup (it installs qemu-user and libc6-arm64-cross)"
         );
     }
-    let probe_dir = package::target_dir().join("lambda-probe");
-    let mut build = package::cargo_lambda_build(&probe_dir).unwrap();
-    build.args(["--package", "custom-resource", "--example", "panic_probe"]);
     assert!(
-        build.status().unwrap().success(),
-        "cargo lambda build of panic_probe"
+        CUSTOM_RESOURCES
+            .iter()
+            .all(|p| FUNCTIONS.iter().any(|(_, f)| f == p)),
+        "every probed package is shipped"
     );
-
     let script =
         package::workspace_root().join("functions/custom-resource/scripts/run_bootstrap.py");
-    let run = std::process::Command::new("python3")
-        .arg(script)
-        .arg(probe_dir.join("panic_probe/bootstrap"))
-        .arg("--expect-panic")
-        .output()
-        .expect("run python3 run_bootstrap.py");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success() && stdout.contains("PANIC CHECK: PASS"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let unpacked = tempfile::tempdir().unwrap();
+    for package in CUSTOM_RESOURCES {
+        // The bootstrap as Lambda unpacks it from the zip that is uploaded.
+        let zip = normalise_zip(&std::fs::read(zip_path(dir, package)).unwrap()).unwrap();
+        let mut archive = ZipArchive::new(Cursor::new(&zip)).unwrap();
+        let mut bootstrap = Vec::new();
+        std::io::Read::read_to_end(&mut archive.by_name("bootstrap").unwrap(), &mut bootstrap)
+            .unwrap();
+        let path = unpacked.path().join(package);
+        std::fs::write(&path, bootstrap).unwrap();
+        std::fs::set_permissions(
+            &path,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let run = std::process::Command::new("python3")
+            .arg(&script)
+            .arg(&path)
+            .arg("--expect-panic")
+            .env(custom_resource::PANIC_PROBE_VAR, "1")
+            .output()
+            .expect("run python3 run_bootstrap.py");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(
+            run.status.success() && stdout.contains("PANIC CHECK: PASS"),
+            "{package}: {stdout}\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
 }
