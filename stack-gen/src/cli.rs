@@ -37,9 +37,13 @@ pub struct StackFlags {
     #[arg(long, value_name = "NAME", global = true)]
     pub beanstalk_version: Option<String>,
     /// ACM certificate (ARN, in the stack's region) of the public HTTPS endpoint: the default
-    /// of the CertificateArn parameter. Without it the endpoint is not HTTPS (a warning says so).
+    /// of the CertificateArn parameter (without it, creating the stack asks for one).
     #[arg(long, value_name = "ARN", global = true)]
     pub certificate_arn: Option<String>,
+    /// The clinic's DNS name of OpenEMR, the certificate's (e.g. openemr.clinic.example): the
+    /// default of the DomainName parameter (without it, creating the stack asks for one).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub domain_name: Option<String>,
 }
 
 impl StackFlags {
@@ -53,6 +57,7 @@ impl StackFlags {
             beanstalk_key: self.beanstalk_key.clone(),
             beanstalk_version: self.beanstalk_version.clone(),
             certificate_arn: self.certificate_arn.clone(),
+            domain_name: self.domain_name.clone(),
             ..Options::default()
         }
     }

@@ -24,8 +24,6 @@ pub const DEFAULT_BEANSTALK_PLATFORM: &str = "64bit Amazon Linux 2023 v4.7.3 run
 /// The application bundle used unless `--beanstalk-key` names another (see README).
 pub const DEFAULT_BEANSTALK_KEY: &str = "openemr-7.0.3.zip";
 
-/// What the Description says of a stack generated without `--certificate-arn`.
-pub const NO_CERTIFICATE: &str = " NOTE: not HTTPS until the CertificateArn parameter names an ACM certificate; until then OpenEMR is not reachable (port 80 only redirects).";
 
 /// The flags of the original `stack.py`, with the same meaning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -40,8 +38,11 @@ pub struct Options {
     /// Elastic Beanstalk solution stack name; `None` = [`DEFAULT_BEANSTALK_PLATFORM`].
     pub beanstalk_version: Option<String>,
     /// ACM certificate of the public HTTPS endpoint: the `CertificateArn` parameter's default.
-    /// `None`: the parameter is empty by default and the stack serves no HTTPS until it is set.
+    /// `None`: the parameter has no default and CloudFormation asks for it at create.
     pub certificate_arn: Option<String>,
+    /// The clinic's name of OpenEMR (the certificate's): the `DomainName` parameter's default.
+    /// `None`: the parameter has no default and CloudFormation asks for it at create.
+    pub domain_name: Option<String>,
     /// Where the Lambda zips are: S3 key per `FUNCTIONS` mapping key, and the bucket's default.
     /// Empty = the unpackaged layout (`lambda/<package>.zip`, bucket given at deploy time).
     pub code: CodeLocation,
@@ -107,6 +108,10 @@ pub enum OptionsError {
     )]
     BadCertificateArn(String),
     #[error(
+        "--domain-name {0:?} is not a DNS name: give the name clinicians type, e.g. openemr.clinic.example (the certificate's name), without scheme, port or path"
+    )]
+    BadDomainName(String),
+    #[error(
         "a drill stack is a single-AZ recovery stack without bastion or certificate: make it with Options::drill_options"
     )]
     DrillShape,
@@ -116,6 +121,29 @@ pub enum OptionsError {
 /// empty alternative).
 pub const CERTIFICATE_ARN_PATTERN: &str =
     "arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}";
+
+/// The shape of a DNS name (the `DomainName` parameter's pattern): labels of letters, digits
+/// and inner hyphens, at least two, the last alphabetic.
+pub const DOMAIN_NAME_PATTERN: &str =
+    "([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\\.)+[a-zA-Z]{2,63}";
+
+/// `name` matches [`DOMAIN_NAME_PATTERN`] (by hand, as [`is_certificate_arn`]).
+fn is_domain_name(name: &str) -> bool {
+    let labels: Vec<&str> = name.split('.').collect();
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let (last, rest) = labels.split_last().expect("split yields one part at least");
+    labels.len() >= 2
+        && name.len() <= 253
+        && rest.iter().all(|l| label_ok(l))
+        && (2..=63).contains(&last.len())
+        && last.chars().all(|c| c.is_ascii_alphabetic())
+}
 
 /// `arn` matches [`CERTIFICATE_ARN_PATTERN`] (checked by hand: the generator has no regex crate).
 fn is_certificate_arn(arn: &str) -> bool {
@@ -166,6 +194,11 @@ impl Options {
                 return Err(OptionsError::BadCertificateArn(arn.clone()));
             }
         }
+        if let Some(name) = &self.domain_name {
+            if !is_domain_name(name) {
+                return Err(OptionsError::BadDomainName(name.clone()));
+            }
+        }
         if self.drill && *self != self.drill_options() {
             return Err(OptionsError::DrillShape);
         }
@@ -188,6 +221,7 @@ impl Options {
             dev: false,
             force_bastion: false,
             certificate_arn: None,
+            domain_name: None,
             drill: true,
             ..self.clone()
         }
@@ -234,6 +268,9 @@ impl Options {
         if let Some(arn) = &self.certificate_arn {
             flags.push(format!("--certificate-arn={arn}"));
         }
+        if let Some(name) = &self.domain_name {
+            flags.push(format!("--domain-name={name}"));
+        }
         flags
     }
 
@@ -272,8 +309,6 @@ impl Options {
         }
         if self.drill {
             text.push_str(" Built and deleted by the source stack's restore drill: internal only, deleted with everything it holds.");
-        } else if self.certificate_arn.is_none() {
-            text.push_str(NO_CERTIFICATE);
         }
         text
     }
@@ -286,8 +321,8 @@ impl Options {
         } else if self.force_bastion {
             warnings.push("--force-bastion: a world-reachable SSH bastion is added. This breaches HIPAA with live patient data: use it for testing only.".to_owned());
         }
-        if self.certificate_arn.is_none() {
-            warnings.push("no --certificate-arn: the endpoint is not HTTPS. The load balancer only redirects port 80 to 443, where nothing listens until the CertificateArn parameter names an ACM certificate: OpenEMR is not reachable until then.".to_owned());
+        if !self.drill && (self.certificate_arn.is_none() || self.domain_name.is_none()) {
+            warnings.push("no --certificate-arn or --domain-name: the template has no default for CertificateArn or DomainName, so creating the stack asks for them (the load balancer routes only the certificate's name to OpenEMR, and that rule cannot change once the environment exists).".to_owned());
         }
         if self.skip_document_store {
             warnings.push("--skip-document-store: patient documents are kept on EFS, which the original project does not consider HIPAA eligible for documents.".to_owned());

@@ -19,7 +19,12 @@ const CERTIFICATE: &str =
 
 #[test]
 fn prints_the_default_template_on_stdout() {
-    let out = stack_gen(&["--certificate-arn", CERTIFICATE]);
+    let out = stack_gen(&[
+        "--certificate-arn",
+        CERTIFICATE,
+        "--domain-name",
+        "emr.clinic.example",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let template: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(template["Description"], "OpenEMR cloud deployment");
@@ -27,29 +32,53 @@ fn prints_the_default_template_on_stdout() {
         template["Parameters"]["CertificateArn"]["Default"],
         CERTIFICATE
     );
+    assert_eq!(
+        template["Parameters"]["DomainName"]["Default"],
+        "emr.clinic.example"
+    );
     assert!(
         stderr(&out).is_empty(),
-        "no warnings for the default stack with a certificate: {}",
+        "no warnings for the default stack with a certificate and a name: {}",
         stderr(&out)
     );
 }
 
 #[test]
-fn without_a_certificate_it_says_the_endpoint_is_not_https() {
-    let out = stack_gen(&[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("WARNING: no --certificate-arn: the endpoint is not HTTPS"),
-        "{}",
-        stderr(&out)
-    );
-    let template: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let description = template["Description"].as_str().unwrap();
-    assert!(
-        description.contains("not HTTPS until the CertificateArn parameter"),
-        "{description}"
-    );
-    assert_eq!(template["Parameters"]["CertificateArn"]["Default"], "");
+fn without_a_certificate_or_a_name_the_stack_asks_for_them() {
+    for args in [
+        &[][..],
+        &["--certificate-arn", CERTIFICATE],
+        &["--domain-name", "emr.clinic.example"],
+    ] {
+        let out = stack_gen(args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(
+                "WARNING: no --certificate-arn or --domain-name: the template has no default"
+            ),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        let template: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let defaults = ["CertificateArn", "DomainName"]
+            .map(|p| template["Parameters"][p].get("Default").is_some());
+        assert_eq!(defaults, [args.contains(&"--certificate-arn"), args.contains(&"--domain-name")]);
+    }
+}
+
+#[test]
+fn a_domain_name_of_the_wrong_shape_is_refused() {
+    for name in [
+        "https://emr.clinic.example",
+        "emr.clinic.example/openemr",
+        "emr.clinic.example:443",
+        "localhost",
+        "emr-.clinic.example",
+        "emr..clinic.example",
+        "emr.clinic.3xample9",
+    ] {
+        assert_rejected(&["--domain-name", name], "--domain-name");
+    }
 }
 
 #[test]

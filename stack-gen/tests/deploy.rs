@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_templates, resources_of};
+use common::{all_templates, checked_templates, resources_of};
 use serde_json::Value;
 
 fn depends_on(resource: &Value) -> Vec<String> {
@@ -142,5 +142,75 @@ fn the_couchdb_replica_starts_after_the_first_node() {
                 "{name}"
             );
         }
+    }
+}
+
+/// The panic probe of the packaging test (`custom_resource::PANIC_PROBE_VAR`) makes every
+/// request of a custom resource fail: no generated function may carry it.
+#[test]
+fn no_function_carries_the_panic_probe() {
+    let mut functions = 0;
+    for (name, _, t) in checked_templates() {
+        for (id, function) in resources_of(&t, "AWS::Lambda::Function") {
+            functions += 1;
+            let variables = &function["Properties"]["Environment"]["Variables"];
+            assert!(
+                variables.get(custom_resource::PANIC_PROBE_VAR).is_none(),
+                "{name}: {id} sets {}",
+                custom_resource::PANIC_PROBE_VAR
+            );
+        }
+    }
+    assert!(functions > 0);
+}
+
+/// A bucket that outlives the stack keeps its policy (TLS only, backups and trail logs
+/// undeletable): CloudFormation deletes a policy whose DeletionPolicy is not Retain even when
+/// its bucket stays.
+#[test]
+fn a_retained_bucket_keeps_its_policy() {
+    let mut checked = 0;
+    for (name, _, t) in checked_templates() {
+        for (id, policy) in resources_of(&t, "AWS::S3::BucketPolicy") {
+            let bucket = policy["Properties"]["Bucket"]["Ref"].as_str().unwrap();
+            let bucket = &t["Resources"][bucket];
+            for key in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                assert_eq!(policy[key], bucket[key], "{name}: {id} {key}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+/// Elastic Beanstalk's log streaming takes only the retentions its option
+/// `aws:elasticbeanstalk:cloudwatch:logs RetentionInDays` lists (Elastic Beanstalk developer
+/// guide, "General options for all environments"), a subset of CloudWatch Logs' values: the
+/// stack's one `LogRetentionDays` reaches it, so every allowed value must be in that list.
+#[test]
+fn every_log_retention_is_one_elastic_beanstalk_accepts() {
+    const ELASTIC_BEANSTALK_RETENTION_DAYS: [u64; 17] = [
+        1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653,
+    ];
+    for (name, _, t) in all_templates() {
+        let parameter = &t["Parameters"]["LogRetentionDays"];
+        let allowed = parameter["AllowedValues"].as_array().unwrap();
+        for days in allowed.iter().chain([&parameter["Default"]]) {
+            assert!(
+                ELASTIC_BEANSTALK_RETENTION_DAYS.contains(&days.as_u64().unwrap()),
+                "{name}: LogRetentionDays allows {days}, which Elastic Beanstalk's log streaming rejects"
+            );
+        }
+        let streamed = t["Resources"]["EBEnvironment"]["Properties"]["OptionSettings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["OptionName"] == "RetentionInDays")
+            .map(|o| o["Value"].clone());
+        assert_eq!(
+            streamed,
+            Some(serde_json::json!({ "Ref": "LogRetentionDays" })),
+            "{name}"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{all_templates, resources_of};
+use common::{all_templates, checked_templates, resources_of};
 use serde_json::{Value, json};
 
 fn option<'a>(settings: &'a [Value], namespace: &str, name: &str) -> Option<&'a Value> {
@@ -14,21 +14,16 @@ fn option<'a>(settings: &'a [Value], namespace: &str, name: &str) -> Option<&'a 
         .map(|s| &s["Value"])
 }
 
-/// The settings of the environment, conditional ones (`Fn::If`) counted with their value.
+/// The settings of the environment (none of them conditional).
 fn settings(t: &Value) -> Vec<Value> {
-    t["Resources"]["EBEnvironment"]["Properties"]["OptionSettings"]
+    let settings = t["Resources"]["EBEnvironment"]["Properties"]["OptionSettings"]
         .as_array()
         .unwrap()
-        .iter()
-        .map(|s| match s.get("Fn::If") {
-            Some(branches) => {
-                assert_eq!(branches[0], "HasCertificate", "{s}");
-                assert_eq!(branches[2], json!({ "Ref": "AWS::NoValue" }), "{s}");
-                branches[1].clone()
-            }
-            None => s.clone(),
-        })
-        .collect()
+        .clone();
+    for s in &settings {
+        assert!(s.get("Fn::If").is_none(), "conditional setting {s}");
+    }
+    settings
 }
 
 #[test]
@@ -45,7 +40,10 @@ fn only_https_reaches_openemr_and_port_80_only_redirects() {
             "{name}: port 80 redirects"
         );
         let https = &r["HTTPSListener"];
-        assert_eq!(https["Condition"], "HasCertificate", "{name}");
+        assert!(
+            https.get("Condition").is_none(),
+            "{name}: the HTTPS listener always exists"
+        );
         assert_eq!(https["Properties"]["Protocol"], "HTTPS", "{name}");
         assert_eq!(
             https["Properties"]["SslPolicy"], "ELBSecurityPolicy-TLS13-1-2-2021-06",
@@ -55,23 +53,87 @@ fn only_https_reaches_openemr_and_port_80_only_redirects() {
             https["Properties"]["Certificates"],
             json!([{ "CertificateArn": { "Ref": "CertificateArn" } }])
         );
-        assert_eq!(
-            t["Conditions"]["HasCertificate"],
-            json!({ "Fn::Not": [{ "Fn::Equals": [{ "Ref": "CertificateArn" }, ""] }] })
-        );
-        // Elastic Beanstalk's rule is on 443; the default (80) listener gets none.
-        let s = settings(&t);
-        assert_eq!(
-            option(&s, "aws:elbv2:listener:443", "Rules"),
-            Some(&json!("openemr"))
-        );
-        assert_eq!(
-            option(&s, "aws:elbv2:listener:default", "Rules"),
-            Some(&json!(""))
-        );
+        // The certificate is required: no empty default, no empty alternative.
+        let certificate = &t["Parameters"]["CertificateArn"];
+        assert!(certificate.get("Default").is_none(), "{name}");
         assert!(
-            s.iter().all(|x| x["Namespace"] != "aws:elbv2:listener:80"),
+            !certificate["AllowedPattern"]
+                .as_str()
+                .unwrap()
+                .contains("^$|"),
             "{name}"
+        );
+        assert!(t["Conditions"].get("HasCertificate").is_none(), "{name}");
+        assert_eq!(
+            t["Outputs"]["OpenEMR"]["Value"],
+            json!({ "Fn::Sub": "https://${DomainName}/" }),
+            "{name}: the clinic's URL"
+        );
+    }
+}
+
+/// Elastic Beanstalk's documented rules for an environment on a shared Application Load
+/// Balancer (developer guide, "Configuring a shared Application Load Balancer", and the
+/// `aws:elbv2:*` namespaces of "General options for all environments"), in every stack and
+/// drill: the environment's rule sits on one listener and names its host (without
+/// `HostHeaders` Elastic Beanstalk matches only the environment's CNAME, and a request for the
+/// clinic's name gets the listener's 404); `aws:elbv2:listener:default` does not apply to a
+/// shared balancer; only `SharedLoadBalancer` and `SecurityGroups` are valid in
+/// `aws:elbv2:loadbalancer`, and without `SecurityGroups` Elastic Beanstalk adds a group of its
+/// own; the process speaks HTTPS to the instances and checks OpenEMR's login page.
+#[test]
+fn the_environment_follows_the_shared_load_balancer_rules() {
+    for (name, options, t) in checked_templates() {
+        let s = settings(&t);
+        let (listener, port, host) = if options.drill {
+            (
+                "HTTPListener",
+                "80",
+                json!({ "Fn::GetAtt": ["ApplicationLoadBalancer", "DNSName"] }),
+            )
+        } else {
+            ("HTTPSListener", "443", json!({ "Ref": "DomainName" }))
+        };
+        let listeners: Vec<&Value> = s
+            .iter()
+            .filter(|x| {
+                x["Namespace"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("aws:elbv2:listener:")
+            })
+            .collect();
+        assert_eq!(
+            listeners,
+            [&json!({ "Namespace": format!("aws:elbv2:listener:{port}"), "OptionName": "Rules", "Value": "openemr" })],
+            "{name}: one listener carries the rule, and no listener:default"
+        );
+        assert_eq!(
+            t["Resources"][listener]["Properties"]["Port"].to_string(),
+            port,
+            "{name}"
+        );
+        let depends = &t["Resources"]["EBEnvironment"]["DependsOn"];
+        assert!(
+            depends.as_array().unwrap().contains(&json!(listener)),
+            "{name}: the listener exists before Elastic Beanstalk adds its rule"
+        );
+        let rule = "aws:elbv2:listenerrule:openemr";
+        assert_eq!(option(&s, rule, "HostHeaders"), Some(&host), "{name}");
+        assert_eq!(option(&s, rule, "Process"), Some(&json!("default")));
+        let load_balancer: Vec<&Value> = s
+            .iter()
+            .filter(|x| x["Namespace"] == "aws:elbv2:loadbalancer")
+            .map(|x| &x["OptionName"])
+            .collect();
+        assert_eq!(
+            load_balancer,
+            [&json!("SharedLoadBalancer"), &json!("SecurityGroups")],
+            "{name}"
+        );
+        assert_eq!(
+            option(&s, "aws:elbv2:loadbalancer", "SecurityGroups"),
+            Some(&json!({ "Ref": "LoadBalancerSecurityGroup" }))
         );
         assert_eq!(
             option(
@@ -85,24 +147,72 @@ fn only_https_reaches_openemr_and_port_80_only_redirects() {
             option(&s, "aws:elbv2:loadbalancer", "SharedLoadBalancer"),
             Some(&json!({ "Ref": "ApplicationLoadBalancer" }))
         );
-        // HTTPS to the instances too.
         let process = "aws:elasticbeanstalk:environment:process:default";
         assert_eq!(option(&s, process, "Protocol"), Some(&json!("HTTPS")));
         assert_eq!(option(&s, process, "Port"), Some(&json!("443")));
+        assert_eq!(
+            option(&s, process, "HealthCheckPath"),
+            Some(&json!(
+                stack_gen::components::application::HEALTH_CHECK_PATH
+            ))
+        );
+        assert_eq!(option(&s, process, "MatcherHTTPCode"), Some(&json!("200")));
         // No Classic Load Balancer option is left.
         assert!(
             s.iter()
                 .all(|x| !x["Namespace"].as_str().unwrap().starts_with("aws:elb:")),
             "{name}: Classic Load Balancer settings"
         );
-        assert!(
-            t["Outputs"]["OpenEMR"]["Value"]["Fn::Sub"]
-                .as_str()
-                .unwrap()
-                .starts_with("https://"),
+        // Replaceable: a fixed name would forbid the create-before-delete of a replacement
+        // (SolutionStackName and the rules change only that way); a drill's is its teardown's.
+        assert_eq!(
+            t["Resources"]["EBEnvironment"]["Properties"]
+                .get("EnvironmentName")
+                .is_some(),
+            options.drill,
             "{name}"
         );
     }
+}
+
+/// The drill's verifier requests the login page at a URL whose host is the one the drill
+/// stack's rule forwards: resolved from the generated templates with the same load balancer.
+#[test]
+fn the_drill_verifier_requests_what_the_drill_rule_forwards() {
+    use test_harness::intrinsics::resolve;
+    let dns = "internal-openemr-drill-123.us-east-1.elb.amazonaws.com";
+    let lookup = |name: &str| match name {
+        "ApplicationLoadBalancer.DNSName" => Some(json!(dns)),
+        _ => None,
+    };
+    let mut drills = 0;
+    for (name, options, t) in checked_templates() {
+        if !options.drill {
+            continue;
+        }
+        drills += 1;
+        let s = settings(&t);
+        let host = resolve(
+            option(&s, "aws:elbv2:listenerrule:openemr", "HostHeaders").unwrap(),
+            &lookup,
+        );
+        let url = resolve(
+            &t["Resources"][stack_gen::components::restore_drill::VERIFIER]["Properties"]["Environment"]["Variables"]
+                [stack_contract::restore_drill::data::APPLICATION_URL],
+            &lookup,
+        );
+        let url = url.as_str().unwrap();
+        let requested = url
+            .strip_prefix("http://")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("{name}: {url} is not plain HTTP"));
+        assert_eq!(json!(requested), host, "{name}: {url}");
+        assert!(
+            url.ends_with(stack_gen::components::application::LOGIN_PATH),
+            "{name}: {url}"
+        );
+    }
+    assert!(drills > 0);
 }
 
 #[test]
@@ -252,7 +362,10 @@ fn the_endpoint_alarms_page_the_operators_with_their_thresholds() {
                 "{name} {alarm}"
             );
         }
-        assert_eq!(r["CertificateExpiryAlarm"]["Condition"], "HasCertificate");
+        assert!(
+            r["CertificateExpiryAlarm"].get("Condition").is_none(),
+            "{name}: the certificate is required, so always watched"
+        );
         assert_eq!(
             r["ApplicationErrorsAlarm"]["Properties"]["Dimensions"],
             json!([{ "Name": "LoadBalancer", "Value": { "Fn::GetAtt": ["ApplicationLoadBalancer", "LoadBalancerFullName"] } }])

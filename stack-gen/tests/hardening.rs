@@ -57,13 +57,18 @@ fn identity_policies(template: &Value) -> Vec<(String, &Value)> {
 
 /// Read-only actions AWS only authorises on `Resource: "*"`: the snapshotter's and checker's,
 /// and Elastic Beanstalk's enhanced health (its service role).
-const STAR_RESOURCE_ACTIONS: [&str; 26] = [
+const STAR_RESOURCE_ACTIONS: [&str; 30] = [
     // The restore drill: its orchestrator, its VPC functions' ENIs (AWSLambdaVPCAccessExecutionRole),
     // and Step Functions' log delivery (AWS documents these on "*" only).
     "cloudformation:ListStacks",
     "cloudformation:GetTemplateSummary",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
+    // Lambda checks these at create on "*" with no request context (tests/lambda_create.rs).
+    "ec2:CreateNetworkInterface",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
     "logs:UpdateLogDelivery",

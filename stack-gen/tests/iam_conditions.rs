@@ -1315,21 +1315,20 @@ fn data_readers_mount_efs_through_their_access_point_in_the_stacks_vpc() {
             !mount("elasticfilesystem:ClientWrite", &through),
             "{role} writes EFS"
         );
-        let eni = format!("arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/eni-0123456789abcdef0");
-        let vpc = |v: &'static str| {
-            allowed(
-                &policy,
-                &request("ec2:DeleteNetworkInterface", eni.clone(), &[("ec2:Vpc", v)]),
-            )
-        };
-        assert!(
-            vpc("arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0"),
-            "{role}"
-        );
-        assert!(
-            !vpc("arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0ther"),
-            "{role}"
-        );
+        // Lambda's create-time check: the interface actions with no VPC, subnet or interface
+        // in the request (AWSLambdaVPCAccessExecutionRole's form, unconditioned on "*").
+        for action in [
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+        ] {
+            let any_interface = format!("arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*");
+            assert!(
+                allowed(&policy, &request(action, any_interface, &[])),
+                "{role}: {action}"
+            );
+        }
         let key = if o.recovery { OLD_KEY } else { KEY };
         assert!(allowed(
             &policy,

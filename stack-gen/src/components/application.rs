@@ -12,15 +12,16 @@
 
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, if_, join, no_value, ref_, resource, sub};
+use crate::cfn::{allow, get_att, if_, join, ref_, resource, sub};
 use crate::components::foundation::{ZONE, bucket, bucket_arn, bucket_objects, key_arn};
-use crate::options::{CERTIFICATE_ARN_PATTERN, Options};
+use crate::options::{CERTIFICATE_ARN_PATTERN, DOMAIN_NAME_PATTERN, Options};
 use crate::template::Template;
 
 /// Logical ID of the public load balancer (the alarms watch it by this name).
 pub const LOAD_BALANCER: &str = "ApplicationLoadBalancer";
-/// Condition: the `CertificateArn` parameter names a certificate, so the HTTPS listener exists.
-pub const HAS_CERTIFICATE: &str = "HasCertificate";
+/// The parameter naming the clinic's DNS name of OpenEMR (the certificate's): the only host
+/// the load balancer's rule forwards to the environment.
+pub const DOMAIN_NAME: &str = "DomainName";
 /// The TLS policy of the HTTPS listener: TLS 1.3 and 1.2 only, forward-secret ciphers.
 pub const TLS_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /// The AWS managed rule groups the firewall runs, in priority order.
@@ -61,39 +62,35 @@ pub fn add(t: &mut Template, o: &Options) {
         json!("NFSBackupInstance"),
         json!("EFSMountPrivate1"),
         json!("EFSMountPrivate2"),
-        json!("HTTPListener"),
+        json!(rule_listener(o).0),
     ];
     if o.document_store() {
         depends.push(json!("CouchDBInstance"));
         depends.push(json!("CouchDBVolumeAttachment"));
+    }
+    let mut properties = json!({
+        "ApplicationName": ref_("EBApplication"),
+        "Description": "OpenEMR",
+        "SolutionStackName": ref_("BeanstalkPlatform"),
+        "VersionLabel": ref_("EBApplicationVersion"),
+        "OptionSettings": option_settings(o)
+    });
+    // No name of ours outside a drill: the platform (SolutionStackName, create-only) and the
+    // shared balancer's rules change only by replacing the environment, and CloudFormation
+    // creates the replacement before it deletes the old one, which a fixed name forbids. The
+    // drill's name is how its teardown finds what it left.
+    if o.drill {
+        properties["EnvironmentName"] =
+            crate::components::restore_drill::drill_resource_name(None);
     }
     t.add_resource(
         "EBEnvironment",
         json!({
             "Type": "AWS::ElasticBeanstalk::Environment",
             // In a recovery stack EFS must be restored before OpenEMR starts on it; the shared
-            // balancer's listeners must exist before Elastic Beanstalk adds its rules to them.
+            // balancer's listener must exist before Elastic Beanstalk adds its rule to it.
             "DependsOn": depends,
-            "Properties": {
-                // A name, so that the update from a stack whose environment ran behind the
-                // original's Classic Load Balancer replaces the environment (Elastic Beanstalk
-                // cannot change the balancer type of a running one); the new environment is
-                // created before the old one is removed. The stack id's first group keeps it
-                // unique within the account and under the 40-character limit.
-                "EnvironmentName": if o.drill {
-                    crate::components::restore_drill::drill_resource_name(None)
-                } else {
-                    join("-", vec![
-                        json!("openemr"),
-                        crate::cfn::select(0, json!({ "Fn::Split": ["-", crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))] })),
-                    ])
-                },
-                "ApplicationName": ref_("EBApplication"),
-                "Description": "OpenEMR",
-                "SolutionStackName": ref_("BeanstalkPlatform"),
-                "VersionLabel": ref_("EBApplicationVersion"),
-                "OptionSettings": option_settings(o)
-            }
+            "Properties": properties
         }),
     );
 }
@@ -123,16 +120,26 @@ fn add_parameters(t: &mut Template, o: &Options) {
     if o.drill {
         return;
     }
-    t.add_parameter(
-        "CertificateArn",
-        json!({
-            "Type": "String",
-            "Default": o.certificate_arn.as_deref().unwrap_or(""),
-            "AllowedPattern": format!("^$|^{CERTIFICATE_ARN_PATTERN}$"),
-            "ConstraintDescription": "empty, or an ACM certificate ARN: arn:aws:acm:<region>:<account>:certificate/<id>",
-            "Description": "ACM certificate (in the stack's region) for the clinic's OpenEMR domain name; the load balancer serves HTTPS with it. Empty: no HTTPS listener, so OpenEMR is not reachable (port 80 only redirects to HTTPS). --certificate-arn sets the default."
-        }),
-    );
+    let mut certificate = json!({
+        "Type": "String",
+        "AllowedPattern": format!("^{CERTIFICATE_ARN_PATTERN}$"),
+        "ConstraintDescription": "an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<id>, in the stack's region (for a trial without a domain, import a self-signed certificate for a test name into ACM: README, \"The domain and its certificate\")",
+        "Description": "ACM certificate (in the stack's region) for DomainName: the load balancer serves HTTPS with it. Required: the balancer's rule for OpenEMR cannot be added later. --certificate-arn sets the default."
+    });
+    if let Some(arn) = &o.certificate_arn {
+        certificate["Default"] = json!(arn);
+    }
+    t.add_parameter("CertificateArn", certificate);
+    let mut domain = json!({
+        "Type": "String",
+        "AllowedPattern": format!("^{DOMAIN_NAME_PATTERN}$"),
+        "ConstraintDescription": "a DNS name such as openemr.clinic.example (no scheme, port or path)",
+        "Description": "The clinic's DNS name of OpenEMR, one the certificate covers: the load balancer forwards requests for this host (and only it) to OpenEMR. Point it at the LoadBalancerDNSName output. Changing it replaces the Elastic Beanstalk environment. --domain-name sets the default."
+    });
+    if let Some(name) = &o.domain_name {
+        domain["Default"] = json!(name);
+    }
+    t.add_parameter(DOMAIN_NAME, domain);
     t.add_parameter(
         "WebFirewallMode",
         json!({
@@ -151,10 +158,6 @@ fn add_parameters(t: &mut Template, o: &Options) {
             "MaxValue": 2000000000,
             "Description": "Requests one client IP may make in any 5 minutes before the firewall blocks (or counts) it. A clinic behind one NAT address is one IP: raise this for large sites."
         }),
-    );
-    t.add_condition(
-        HAS_CERTIFICATE,
-        json!({ "Fn::Not": [{ "Fn::Equals": [ref_("CertificateArn"), ""] }] }),
     );
     t.add_condition(
         "WebFirewallBlocks",
@@ -296,22 +299,22 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
     );
     t.add_resource(
         "HTTPSListener",
-        json!({
-            "Type": "AWS::ElasticLoadBalancingV2::Listener",
-            "Condition": HAS_CERTIFICATE,
-            "Properties": {
+        resource(
+            "AWS::ElasticLoadBalancingV2::Listener",
+            json!({
                 "LoadBalancerArn": ref_(LOAD_BALANCER),
                 "Port": 443,
                 "Protocol": "HTTPS",
                 "SslPolicy": TLS_POLICY,
                 "Certificates": [{ "CertificateArn": ref_("CertificateArn") }],
-                // Elastic Beanstalk adds the rule that forwards to OpenEMR; anything else is 404.
+                // Elastic Beanstalk adds the rule that forwards DomainName to OpenEMR; any
+                // other host is 404.
                 "DefaultActions": [{
                     "Type": "fixed-response",
                     "FixedResponseConfig": { "StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not found" }
                 }]
-            }
-        }),
+            }),
+        ),
     );
 }
 
@@ -385,8 +388,12 @@ pub fn drill_application_url() -> Value {
     sub(&format!("http://${{{LOAD_BALANCER}.DNSName}}{LOGIN_PATH}"))
 }
 
-/// OpenEMR's login page under the bundle's `/openemr`.
-pub const LOGIN_PATH: &str = "/openemr/interface/login/login.php?site=default";
+/// OpenEMR's login page in the official image, whose document root is OpenEMR itself.
+pub const LOGIN_PATH: &str = "/interface/login/login.php?site=default";
+/// The balancer's health check: the login page (site `default` when none is named). The
+/// image starts Apache only once OpenEMR is installed, and the page needs PHP and the site's
+/// configuration: it answers 200 only when OpenEMR does.
+pub const HEALTH_CHECK_PATH: &str = "/interface/login/login.php";
 
 /// The firewall: AWS's managed rule groups and a per-IP rate limit, blocking or (parameter)
 /// only counting.
@@ -526,7 +533,6 @@ fn add_endpoint_alarms(t: &mut Template) {
         "CertificateExpiryAlarm",
         json!({
             "Type": "AWS::CloudWatch::Alarm",
-            "Condition": HAS_CERTIFICATE,
             "Properties": {
                 "AlarmDescription": sub("The HTTPS certificate of OpenEMR (${AWS::StackName}) expires in fewer than AlarmCertificateExpiryDays days: renew or re-import it, then update CertificateArn if it changed."),
                 "Namespace": "AWS/CertificateManager",
@@ -557,32 +563,46 @@ fn option(namespace: &str, name: &str, value: Value) -> Value {
 /// Name of the environment's listener rule (`aws:elbv2:listenerrule:<name>`).
 const LISTENER_RULE: &str = "openemr";
 
-/// OpenEMR is routed from the HTTPS listener only. On the HTTP listener the rule list is given
-/// explicitly (empty of forwards), so Elastic Beanstalk adds no forward there and port 80 keeps
-/// answering with the redirect alone.
-fn listener_settings(rule: &str) -> Vec<Value> {
+/// The listener Elastic Beanstalk adds the environment's rule to (logical ID, port): HTTPS,
+/// or in a drill the internal balancer's plain HTTP.
+fn rule_listener(o: &Options) -> (&'static str, u16) {
+    if o.drill {
+        ("HTTPListener", 80)
+    } else {
+        ("HTTPSListener", 443)
+    }
+}
+
+/// The host the environment's rule forwards: the clinic's name, or in a drill the internal
+/// balancer's own DNS name, which the drill's verifier requests
+/// ([`drill_application_url`]).
+fn rule_host(o: &Options) -> Value {
+    if o.drill {
+        get_att(LOAD_BALANCER, "DNSName")
+    } else {
+        ref_(DOMAIN_NAME)
+    }
+}
+
+/// The environment's rule on the shared balancer (Elastic Beanstalk developer guide,
+/// "Configuring a shared Application Load Balancer"): on one listener only, so the other keeps
+/// its own default action (port 80's redirect); for one host, since without `HostHeaders`
+/// Elastic Beanstalk matches the environment's CNAME, which nobody requests. There is no
+/// `aws:elbv2:listener:default` (it does not apply to shared balancers), and none of this can
+/// change once the environment exists.
+fn listener_settings(o: &Options) -> Vec<Value> {
+    let rule = format!("aws:elbv2:listenerrule:{LISTENER_RULE}");
+    let (_, port) = rule_listener(o);
     vec![
-        if_(
-            HAS_CERTIFICATE,
-            option("aws:elbv2:listener:443", "Rules", json!(LISTENER_RULE)),
-            no_value(),
+        option(
+            &format!("aws:elbv2:listener:{port}"),
+            "Rules",
+            json!(LISTENER_RULE),
         ),
-        if_(
-            HAS_CERTIFICATE,
-            option(rule, "PathPatterns", json!("/*")),
-            no_value(),
-        ),
-        if_(
-            HAS_CERTIFICATE,
-            option(rule, "Process", json!("default")),
-            no_value(),
-        ),
-        if_(
-            HAS_CERTIFICATE,
-            option(rule, "Priority", json!("1")),
-            no_value(),
-        ),
-        option("aws:elbv2:listener:default", "Rules", json!("")),
+        option(&rule, "HostHeaders", rule_host(o)),
+        option(&rule, "PathPatterns", json!("/*")),
+        option(&rule, "Process", json!("default")),
+        option(&rule, "Priority", json!("1")),
     ]
 }
 
@@ -593,7 +613,6 @@ fn option_settings(o: &Options) -> Vec<Value> {
         ref_("TimeZone")
     };
     let env = "aws:elasticbeanstalk:application:environment";
-    let rule = format!("aws:elbv2:listenerrule:{LISTENER_RULE}");
     let mut settings = vec![
         option("aws:ec2:vpc", "VPCId", ref_("VPC")),
         option(
@@ -652,6 +671,13 @@ fn option_settings(o: &Options) -> Vec<Value> {
             "SharedLoadBalancer",
             ref_(LOAD_BALANCER),
         ),
+        // The balancer's own group, so that Elastic Beanstalk attaches no group of its own
+        // (it does to a shared balancer unless this is set).
+        option(
+            "aws:elbv2:loadbalancer",
+            "SecurityGroups",
+            ref_("LoadBalancerSecurityGroup"),
+        ),
         // The instances serve HTTPS (the stack CA's beanstalk certificate): traffic from the
         // balancer to them is encrypted too.
         option(
@@ -667,25 +693,16 @@ fn option_settings(o: &Options) -> Vec<Value> {
         option(
             "aws:elasticbeanstalk:environment:process:default",
             "HealthCheckPath",
-            json!("/"),
+            json!(HEALTH_CHECK_PATH),
         ),
         option(
             "aws:elasticbeanstalk:environment:process:default",
             "MatcherHTTPCode",
-            json!("200-399"),
+            // Not a redirect (to the setup wizard, say): the login page itself.
+            json!("200"),
         ),
     ];
-    if o.drill {
-        // A drill routes OpenEMR from the internal HTTP listener (port 80, `default`).
-        settings.extend([
-            option("aws:elbv2:listener:default", "Rules", json!(LISTENER_RULE)),
-            option(&rule, "PathPatterns", json!("/*")),
-            option(&rule, "Process", json!("default")),
-            option(&rule, "Priority", json!("1")),
-        ]);
-    } else {
-        settings.extend(listener_settings(&rule));
-    }
+    settings.extend(listener_settings(o));
     settings.extend([
         option(
             "aws:elasticbeanstalk:cloudwatch:logs",

@@ -68,6 +68,18 @@ pub fn key_arn(o: &Options) -> Value {
 
 /// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
 /// `Delete` with `--dev`.
+/// A bucket policy, kept with its bucket: the buckets are retained when the stack goes (their
+/// backups and logs outlive it), and so are the policies that keep them TLS-only and their
+/// objects undeletable. (A drill's are deleted with everything else.)
+fn retained_bucket_policy(properties: Value) -> Value {
+    json!({
+        "Type": "AWS::S3::BucketPolicy",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties
+    })
+}
+
 pub fn keep_policy(o: &Options, production: &str) -> Value {
     json!(if o.dev || o.drill {
         "Delete"
@@ -320,8 +332,7 @@ fn add_access_log_bucket(t: &mut Template, access_log_bucket: Value) {
     t.add_resource("AccessLogBucket", access_log_bucket);
     t.add_resource(
         "AccessLogBucketPolicy",
-        resource(
-            "AWS::S3::BucketPolicy",
+        retained_bucket_policy(
             json!({
                 "Bucket": ref_("AccessLogBucket"),
                 "PolicyDocument": {
@@ -384,8 +395,7 @@ fn add_stack_bucket(t: &mut Template, o: &Options) {
     t.add_resource("S3Bucket", bucket);
     t.add_resource(
         "BucketPolicy",
-        resource(
-            "AWS::S3::BucketPolicy",
+        retained_bucket_policy(
             json!({
                 "Bucket": ref_("S3Bucket"),
                 "PolicyDocument": {
@@ -482,8 +492,7 @@ fn add_trail_bucket(t: &mut Template) {
     );
     t.add_resource(
         "CloudTrailBucketPolicy",
-        resource(
-            "AWS::S3::BucketPolicy",
+        retained_bucket_policy(
             json!({
                 "Bucket": ref_("CloudTrailBucket"),
                 "PolicyDocument": {

@@ -19,10 +19,10 @@ pub const RETENTION_PARAMETER: &str = "LogRetentionDays";
 pub const LOG_KEY: &str = "LogGroupKey";
 /// The retention a new stack gets: a year.
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
-/// The values CloudWatch Logs accepts from three months to ten years.
-const RETENTION_CHOICES: [u32; 13] = [
-    90, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+/// The values from three months to ten years that both CloudWatch Logs and Elastic
+/// Beanstalk's log streaming accept (the application servers' logs take the same retention;
+/// Elastic Beanstalk rejects 1096, 2192, 2557, 2922 and 3288).
+const RETENTION_CHOICES: [u32; 10] = [90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653];
 
 pub fn add(t: &mut Template, o: &Options) {
     t.add_parameter(

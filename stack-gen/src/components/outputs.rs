@@ -10,10 +10,18 @@ use crate::options::Options;
 use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {
-    t.add_output("OpenEMR", json!({
-        "Description": "OpenEMR's address through the load balancer. Point the clinic's DNS name (the certificate's) at LoadBalancerDNSName and use https://<that name>/openemr; without CertificateArn nothing answers but the redirect.",
-        "Value": sub("https://${ApplicationLoadBalancer.DNSName}/openemr")
-    }));
+    if o.drill {
+        // A drill's application is reached by its verifier alone (DrillApplicationURL).
+        t.add_output("OpenEMR", json!({
+            "Description": "OpenEMR inside the drill network (internal load balancer, plain HTTP)",
+            "Value": sub("http://${ApplicationLoadBalancer.DNSName}/")
+        }));
+    } else {
+        t.add_output("OpenEMR", json!({
+            "Description": "OpenEMR: the clinic's address (DomainName, served with CertificateArn). Point DomainName's DNS record at LoadBalancerDNSName first.",
+            "Value": sub(&format!("https://${{{}}}/", crate::components::application::DOMAIN_NAME))
+        }));
+    }
     t.add_output("LoadBalancerDNSName", json!({ "Description": "The load balancer's DNS name: the target of the clinic's CNAME (or Route 53 alias) record", "Value": get_att("ApplicationLoadBalancer", "DNSName") }));
     t.add_output(
         "OpenEMRVPC",

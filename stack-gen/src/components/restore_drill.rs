@@ -912,11 +912,6 @@ fn data_reader_statements(o: &Options) -> Vec<Value> {
     if o.document_store() {
         objects.push(foundation::bucket_objects(ADMIN_PASSWORD_KEY));
     }
-    let subnet = |id: &str| {
-        sub(&format!(
-            "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:subnet/${{{id}}}"
-        ))
-    };
     vec![
         allow(&["s3:GetObject"], json!(objects)),
         json!({
@@ -933,30 +928,19 @@ fn data_reader_statements(o: &Options) -> Vec<Value> {
             "Resource": [get_att("ElasticFileSystem", "Arn")],
             "Condition": { "StringEquals": { "elasticfilesystem:AccessPointArn": get_att(ACCESS_POINT, "Arn") } }
         }),
-        // AWSLambdaVPCAccessExecutionRole's actions, scoped where EC2 allows: ENIs in the
-        // stack's private subnets with the reader's group, managed in the stack's VPC only.
+        // AWSLambdaVPCAccessExecutionRole's network-interface actions, in its form: on "*"
+        // without conditions. Lambda checks them with the execution role when it creates the
+        // function, with no subnet, VPC or interface in the request; a statement scoped to
+        // ARNs or by `ec2:Vpc` fails that check (tests/lambda_create.rs).
         allow(
-            &["ec2:CreateNetworkInterface"],
-            json!([
-                subnet("PrivateSubnet1"),
-                subnet("PrivateSubnet2"),
-                sub(&format!(
-                    "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:security-group/${{{DATA_SECURITY_GROUP}}}"
-                )),
-                sub(
-                    "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*"
-                )
-            ]),
-        ),
-        json!({
-            "Effect": "Allow",
-            "Action": ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
-            "Resource": [sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:network-interface/*")],
-            "Condition": { "ArnEquals": { "ec2:Vpc": sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc/${VPC}") } }
-        }),
-        // Describe calls of EC2 support no resource-level permissions.
-        allow(
-            &["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+            &[
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DescribeSubnets",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
             json!(["*"]),
         ),
     ]
@@ -1024,10 +1008,18 @@ fn add_recorder(t: &mut Template, o: &Options) {
             role: RECORDER_ROLE,
             description: "Records the restore drill's fingerprint every night: row counts of the main tables, CouchDB document counts, EFS file count and bytes (no patient data)",
             environment: data_environment(o),
-            statements: vec![allow(
-                &["s3:PutObject"],
-                json!([foundation::bucket_objects(FINGERPRINT_KEY)]),
-            )],
+            statements: vec![
+                allow(
+                    &["s3:PutObject"],
+                    json!([foundation::bucket_objects(FINGERPRINT_KEY)]),
+                ),
+                // Its invoke configuration's on-failure destination: Lambda checks at create
+                // that the role may publish there (tests/lambda_create.rs).
+                allow(
+                    &["sns:Publish"],
+                    json!([ref_(foundation::ALERT_TOPIC)]),
+                ),
+            ],
         },
     );
     add_schedule(
