@@ -24,7 +24,6 @@ pub const DEFAULT_BEANSTALK_PLATFORM: &str = "64bit Amazon Linux 2023 v4.7.3 run
 /// The application bundle used unless `--beanstalk-key` names another (see README).
 pub const DEFAULT_BEANSTALK_KEY: &str = "openemr-7.0.3.zip";
 
-
 /// The flags of the original `stack.py`, with the same meaning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Options {

@@ -62,7 +62,13 @@ fn without_a_certificate_or_a_name_the_stack_asks_for_them() {
         let template: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let defaults = ["CertificateArn", "DomainName"]
             .map(|p| template["Parameters"][p].get("Default").is_some());
-        assert_eq!(defaults, [args.contains(&"--certificate-arn"), args.contains(&"--domain-name")]);
+        assert_eq!(
+            defaults,
+            [
+                args.contains(&"--certificate-arn"),
+                args.contains(&"--domain-name")
+            ]
+        );
     }
 }
 

@@ -105,7 +105,9 @@ fn the_environment_follows_the_shared_load_balancer_rules() {
             .collect();
         assert_eq!(
             listeners,
-            [&json!({ "Namespace": format!("aws:elbv2:listener:{port}"), "OptionName": "Rules", "Value": "openemr" })],
+            [
+                &json!({ "Namespace": format!("aws:elbv2:listener:{port}"), "OptionName": "Rules", "Value": "openemr" })
+            ],
             "{name}: one listener carries the rule, and no listener:default"
         );
         assert_eq!(
@@ -197,8 +199,8 @@ fn the_drill_verifier_requests_what_the_drill_rule_forwards() {
             &lookup,
         );
         let url = resolve(
-            &t["Resources"][stack_gen::components::restore_drill::VERIFIER]["Properties"]["Environment"]["Variables"]
-                [stack_contract::restore_drill::data::APPLICATION_URL],
+            &t["Resources"][stack_gen::components::restore_drill::VERIFIER]["Properties"]["Environment"]
+                ["Variables"][stack_contract::restore_drill::data::APPLICATION_URL],
             &lookup,
         );
         let url = url.as_str().unwrap();

@@ -152,8 +152,10 @@ fn the_check_refuses_what_lambda_refuses() {
         "Condition": { "ArnEquals": { "ec2:Vpc": "arn:aws:ec2:us-east-1:1:vpc/vpc-1" } }
     })];
     assert!(!allowed(&scoped, "ec2:DeleteNetworkInterface", &json!("*")));
-    let other_topic = [json!({ "Effect": "Allow", "Action": "sns:Publish", "Resource": { "Ref": "Other" } })];
+    let other_topic =
+        [json!({ "Effect": "Allow", "Action": "sns:Publish", "Resource": { "Ref": "Other" } })];
     assert!(!allowed(&other_topic, "sns:Publish", &topic));
-    let right = [json!({ "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic.clone()] })];
+    let right =
+        [json!({ "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic.clone()] })];
     assert!(allowed(&right, "sns:Publish", &topic));
 }

@@ -19,8 +19,10 @@ use crate::state::{DrillState, StepResult};
 
 /// CouchDB's admin user (the document store's user-data creates it).
 pub const COUCHDB_ADMIN: &str = "admin";
-/// What the login page must contain to count as OpenEMR answering.
-pub const LOGIN_PAGE_MARK: &str = "OpenEMR";
+/// What the login page must contain to count as OpenEMR answering: the fields of the login
+/// form OpenEMR renders whatever the clinic's branding (its title and logo may say anything).
+/// A setup wizard, an upgrade page or a web server's error page has neither.
+pub const LOGIN_FORM_FIELDS: [&str; 2] = ["name=\"authUser\"", "name=\"clearPass\""];
 /// How long the application gets to answer one request.
 pub const APPLICATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -125,7 +127,8 @@ pub async fn application_check(url: &str) -> Check {
         Err(_) => None,
     };
     let ok = answered.as_ref().is_some_and(|a| {
-        a.status == 200 && String::from_utf8_lossy(&a.body).contains(LOGIN_PAGE_MARK)
+        let page = String::from_utf8_lossy(&a.body);
+        a.status == 200 && LOGIN_FORM_FIELDS.iter().all(|field| page.contains(field))
     });
     Check {
         what: format!(

@@ -276,7 +276,7 @@ async fn the_verifier_reports_an_application_that_does_not_answer() {
         .unwrap();
     let mut config = world.config();
     // Nothing listens there.
-    config.application_url = Some("http://127.0.0.1:9/openemr/interface/login/login.php".into());
+    config.application_url = Some("http://127.0.0.1:9/interface/login/login.php".into());
     let state = DrillState {
         fingerprint: Some(fingerprint),
         tolerance_percent: 1,
@@ -322,4 +322,32 @@ async fn the_verifier_passes_a_stack_whose_application_answers_and_data_match() 
     assert!(v.ok, "{v:?}");
     assert!(state.application_answered.is_some());
     assert_eq!(state.steps.last().unwrap().name, "verify");
+}
+
+/// "OpenEMR answers" means its login form, not a word a clinic may rebrand away or a page that
+/// is not the login: the rebranded login page passes, a page titled OpenEMR without the form
+/// (the setup wizard's, an error page) does not.
+#[tokio::test]
+async fn the_application_check_looks_for_openemrs_login_form() {
+    let rebranded = LoginPage::start();
+    let check = data::application_check(&rebranded.url).await;
+    assert_eq!(check.verdict, Verdict::Match, "{check:?}");
+    assert!(
+        !String::from_utf8_lossy(test_harness::openemr_data::LOGIN_PAGE).contains("OpenEMR"),
+        "the stand-in is rebranded"
+    );
+    for page in [
+        &b"<html><title>OpenEMR Setup</title><form><input name=\"dbname\"></form></html>"[..],
+        b"<html><title>OpenEMR</title><p>Site ID is missing from session data!</p></html>",
+        b"<html><input name=\"authUser\"></html>",
+    ] {
+        let web = LoginPage::serving(page);
+        let check = data::application_check(&web.url).await;
+        assert_eq!(
+            check.verdict,
+            Verdict::Missing,
+            "{}: {check:?}",
+            String::from_utf8_lossy(page)
+        );
+    }
 }

@@ -86,7 +86,7 @@ fn drill_template(kind: DrillStack) -> Value {
         "Resources": resources,
         "Outputs": {
             contract::VERIFIER_OUTPUT: {"Value": {"Fn::Sub": "${AWS::StackName}-verifier"}},
-            contract::APPLICATION_URL_OUTPUT: {"Value": "http://internal-lb/openemr/interface/login/login.php"}
+            contract::APPLICATION_URL_OUTPUT: {"Value": "http://internal-lb/interface/login/login.php"}
         }
     })
 }

@@ -461,11 +461,8 @@ fn a_panicking_shipped_custom_resource_still_answers_failed() {
             .unwrap();
         let path = unpacked.path().join(package);
         std::fs::write(&path, bootstrap).unwrap();
-        std::fs::set_permissions(
-            &path,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let run = std::process::Command::new("python3")
             .arg(&script)
             .arg(&path)

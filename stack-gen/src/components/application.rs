@@ -80,8 +80,7 @@ pub fn add(t: &mut Template, o: &Options) {
     // creates the replacement before it deletes the old one, which a fixed name forbids. The
     // drill's name is how its teardown finds what it left.
     if o.drill {
-        properties["EnvironmentName"] =
-            crate::components::restore_drill::drill_resource_name(None);
+        properties["EnvironmentName"] = crate::components::restore_drill::drill_resource_name(None);
     }
     t.add_resource(
         "EBEnvironment",

@@ -395,15 +395,13 @@ fn add_stack_bucket(t: &mut Template, o: &Options) {
     t.add_resource("S3Bucket", bucket);
     t.add_resource(
         "BucketPolicy",
-        retained_bucket_policy(
-            json!({
-                "Bucket": ref_("S3Bucket"),
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": statements
-                }
-            }),
-        ),
+        retained_bucket_policy(json!({
+            "Bucket": ref_("S3Bucket"),
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": statements
+            }
+        })),
     );
 }
 

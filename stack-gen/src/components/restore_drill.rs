@@ -1015,10 +1015,7 @@ fn add_recorder(t: &mut Template, o: &Options) {
                 ),
                 // Its invoke configuration's on-failure destination: Lambda checks at create
                 // that the role may publish there (tests/lambda_create.rs).
-                allow(
-                    &["sns:Publish"],
-                    json!([ref_(foundation::ALERT_TOPIC)]),
-                ),
+                allow(&["sns:Publish"], json!([ref_(foundation::ALERT_TOPIC)])),
             ],
         },
     );

@@ -175,8 +175,18 @@ pub fn restore_documents(source: &Pouchdb, restored: &Pouchdb, password: &str, d
     );
 }
 
-/// A web server (Python's http.server) answering with OpenEMR's login page at
-/// `/openemr/interface/login/login.php`; stopped on drop.
+/// The login page of the official image as a clinic may have rebranded it: its title names
+/// the clinic, not OpenEMR, and the form is OpenEMR's own (`authUser`, `clearPass`).
+pub const LOGIN_PAGE: &[u8] =
+    br#"<!DOCTYPE html><html><head><title>Riverside Clinic EHR</title></head><body>
+<form method="POST" id="login_form" action="../main/main_screen.php?auth=login&amp;site=default">
+<input type="text" class="form-control" id="authUser" name="authUser" placeholder="Username">
+<input type="password" class="form-control" id="clearPass" name="clearPass" placeholder="Password">
+<button type="submit" class="btn btn-primary" id="login-button">Login</button>
+</form></body></html>"#;
+
+/// A web server (Python's http.server) answering with a page at the official image's login
+/// path, `/interface/login/login.php`; stopped on drop.
 pub struct LoginPage {
     child: std::process::Child,
     pub url: String,
@@ -184,13 +194,15 @@ pub struct LoginPage {
 }
 
 impl LoginPage {
+    /// Serving [`LOGIN_PAGE`].
     pub fn start() -> LoginPage {
+        LoginPage::serving(LOGIN_PAGE)
+    }
+
+    /// Serving `page` where the login page should be (a setup wizard, say).
+    pub fn serving(page: &[u8]) -> LoginPage {
         let root = tempfile::tempdir().expect("temp dir");
-        write_file(
-            root.path(),
-            "openemr/interface/login/login.php",
-            b"<html><title>OpenEMR Login</title></html>",
-        );
+        write_file(root.path(), "interface/login/login.php", page);
         let port = crate::free_port();
         let mut child = Command::new("python3")
             .args([
@@ -208,7 +220,7 @@ impl LoginPage {
         crate::servers::wait_for_port(port, "python3 -m http.server", &mut child);
         LoginPage {
             child,
-            url: format!("http://127.0.0.1:{port}/openemr/interface/login/login.php"),
+            url: format!("http://127.0.0.1:{port}/interface/login/login.php"),
             _root: root,
         }
     }
