@@ -289,6 +289,10 @@ pub mod restore_drill {
         ("DBInstanceClass", "db.t4g.micro"),
         // 2 GiB: OpenEMR's PHP workers and the EFS restore fit; 1 GiB (t3.micro) swaps.
         ("BeanstalkInstanceType", "t3.small"),
+        // No subscription on the drill's own alert topic: every drill would e-mail the
+        // source's operators a subscription confirmation. The drill's report and alert go
+        // to the source stack's topic.
+        ("AlertEmail", ""),
     ];
 
     /// Keys in the stack bucket (SSE-KMS with the stack key).

@@ -311,6 +311,25 @@ mod tests {
     }
 
     #[test]
+    fn a_drill_stack_subscribes_nobody_to_its_alerts() {
+        let recovery = json!([
+            {"ParameterKey": "AlertEmail", "ParameterValue": "ops@clinic.example"},
+        ]);
+        let p = drill_parameters(
+            &recovery,
+            stack_contract::restore_drill::DRILL_PARAMETER_OVERRIDES,
+        );
+        let email: Vec<&Value> = p
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["ParameterKey"] == "AlertEmail")
+            .map(|p| &p["ParameterValue"])
+            .collect();
+        assert_eq!(email, [&json!("")]);
+    }
+
+    #[test]
     fn creation_waits_until_complete_failed_or_out_of_time() {
         let by = NOW + Duration::minutes(120);
         let table = [
