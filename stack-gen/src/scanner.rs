@@ -14,6 +14,9 @@ use crate::components::{backup_checker, document_backups, logs, recovery, restor
 use crate::options::Options;
 use crate::template::Template;
 
+/// Why a recovery stack's database and document volumes name no encryption.
+const RESTORED_ENCRYPTED: &str = "Restored from a snapshot of the source stack's encrypted database or volume, so encrypted with the snapshot's key: CloudFormation's reference says not to specify the encryption properties beside a snapshot (the value is inherited), and the original's recovery stacks named none, so naming them now would replace the restored data on update.";
+
 /// One accepted finding: checkov's `check` on each of `resources`, in the stacks `stacks`.
 pub struct Suppression {
     /// checkov's check id, e.g. `CKV_AWS_117`.
@@ -37,6 +40,8 @@ pub enum Stacks {
     NotDrill,
     /// The restore drill's stacks only.
     Drill,
+    /// Recovery stacks (`--recovery`, the restore drill's among them).
+    Recovery,
 }
 
 impl Stacks {
@@ -46,6 +51,7 @@ impl Stacks {
             Stacks::SingleAz => !o.dual_az,
             Stacks::NotDrill => !o.drill,
             Stacks::Drill => o.drill,
+            Stacks::Recovery => o.recovery,
         }
     }
 
@@ -55,6 +61,7 @@ impl Stacks {
             Stacks::SingleAz => "single-AZ ones (no `--dual-az`)",
             Stacks::NotDrill => "every one with the resource but the restore drill's",
             Stacks::Drill => "the restore drill's",
+            Stacks::Recovery => "recovery ones (`--recovery`, the restore drill's too)",
         }
     }
 }
@@ -217,6 +224,20 @@ pub const SUPPRESSIONS: &[Suppression] = &[
         stacks: Stacks::All,
         reason: "A Lambda function in the VPC: its role holds AWSLambdaVPCAccessExecutionRole's network-interface actions in that policy's form, on \"*\" without conditions, because Lambda checks them with the role when it creates the function and has no subnet, VPC or interface in that request; a scoped statement fails the check and the stack rolls back.",
     },
+    Suppression {
+        check: "CKV_AWS_16",
+        title: "Ensure all data stored in the RDS is securely encrypted at rest",
+        resources: &["RDSInstance"],
+        stacks: Stacks::Recovery,
+        reason: RESTORED_ENCRYPTED,
+    },
+    Suppression {
+        check: "CKV_AWS_3",
+        title: "Ensure all data stored in the EBS is securely encrypted",
+        resources: &["CouchDBVolume", "RCouchDBVolume"],
+        stacks: Stacks::Recovery,
+        reason: RESTORED_ENCRYPTED,
+    },
     // Where logs end.
     Suppression {
         check: "CKV_AWS_18",
@@ -236,7 +257,7 @@ pub const SUPPRESSIONS: &[Suppression] = &[
     Suppression {
         check: "CKV_AWS_31",
         title: "Ensure all data stored in the ElastiCache Replication Group is securely encrypted at transit and has auth token",
-        resources: &["RedisCluster"],
+        resources: &[crate::components::redis::REPLICATION_GROUP],
         stacks: Stacks::All,
         reason: "Encrypted in transit (TLS required by default, RedisRequireTLS) and at rest with the stack key; reachable only from the application servers' security group in private subnets. No AUTH token yet: OpenEMR's PHP session handler would need it in the bundle's session.save_path, and adding one to a running group is a two-step rotation; it is the next step for the session store.",
     },

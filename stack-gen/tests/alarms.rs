@@ -105,7 +105,10 @@ fn expected(o: &Options) -> Vec<Expected> {
                 (
                     "AWS/ElastiCache",
                     metric,
-                    dims(&[("CacheClusterId", sub(&format!("${{RedisCluster}}-00{n}")))]),
+                    dims(&[(
+                        "CacheClusterId",
+                        sub(&format!("${{RedisReplicationGroup}}-00{n}")),
+                    )]),
                 )
             })
             .collect()

@@ -245,7 +245,20 @@ fn cloudtrail_validates_encrypts_and_logs_to_cloudwatch() {
 fn data_at_rest_is_encrypted_and_kept() {
     for (name, options, t) in all_templates() {
         let rds = &t["Resources"]["RDSInstance"];
-        assert_eq!(rds["Properties"]["StorageEncrypted"], true, "{name}");
+        if options.recovery {
+            // Restored from the original's snapshot of its encrypted database: encryption and
+            // key are the snapshot's (CloudFormation: "don't specify" them beside it).
+            assert!(
+                rds["Properties"]["DBSnapshotIdentifier"].is_object(),
+                "{name}"
+            );
+            assert!(
+                rds["Properties"].get("StorageEncrypted").is_none(),
+                "{name}"
+            );
+        } else {
+            assert_eq!(rds["Properties"]["StorageEncrypted"], true, "{name}");
+        }
         assert!(
             rds["Properties"]["BackupRetentionPeriod"].as_u64().unwrap() >= 7,
             "{name}: backup retention"
@@ -268,7 +281,16 @@ fn data_at_rest_is_encrypted_and_kept() {
             "{name}"
         );
         for (id, volume) in resources_of(&t, "AWS::EC2::Volume") {
-            assert_eq!(volume["Properties"]["Encrypted"], true, "{name} {id}");
+            if volume["Properties"].get("SnapshotId").is_some() {
+                // A volume made from an encrypted snapshot is encrypted with its key.
+                assert!(options.recovery, "{name} {id}");
+                assert!(
+                    volume["Properties"].get("Encrypted").is_none(),
+                    "{name} {id}"
+                );
+            } else {
+                assert_eq!(volume["Properties"]["Encrypted"], true, "{name} {id}");
+            }
             assert_eq!(
                 volume["DeletionPolicy"],
                 if options.dev { "Delete" } else { "Snapshot" },
@@ -291,7 +313,7 @@ fn data_at_rest_is_encrypted_and_kept() {
             t["Resources"]["ElasticFileSystem"]["Properties"]["Encrypted"], true,
             "{name}"
         );
-        let redis = &t["Resources"]["RedisCluster"]["Properties"];
+        let redis = &t["Resources"]["RedisReplicationGroup"]["Properties"];
         assert_eq!(redis["AtRestEncryptionEnabled"], true, "{name}");
         assert_eq!(redis["TransitEncryptionEnabled"], true, "{name}");
         for (id, key) in resources_of(&t, "AWS::KMS::Key") {

@@ -370,3 +370,128 @@ fn a_one_shot_instance_is_replaced_not_modified_when_its_script_changes() {
         );
     }
 }
+
+/// `value` with every scalar as a string: troposphere wrote `"0"` where stack-gen writes `0`,
+/// and CloudFormation passes both to the resource as the same string.
+fn normalised(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => json!(n.to_string()),
+        Value::Bool(b) => json!(b.to_string()),
+        Value::Array(items) => Value::Array(items.iter().map(normalised).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), normalised(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// What the update from an original stack must never replace: what holds the clinic's data
+/// (a replacement starts empty) and what holds an exclusive claim its replacement would
+/// collide with (a CIDR, one EFS mount target per zone).
+const NEVER_REPLACED: [&str; 14] = [
+    "RDSInstance",
+    "ElasticFileSystem",
+    "EFSMountPrivate1",
+    "EFSMountPrivate2",
+    "CouchDBVolume",
+    "RCouchDBVolume",
+    "S3Bucket",
+    "OpenEMRKey",
+    "VPC",
+    "PublicSubnet1",
+    "PublicSubnet2",
+    "PrivateSubnet1",
+    "PrivateSubnet2",
+    "RDSSubnetGroup",
+];
+
+/// The update of a stack the original generator made (its 8 templates are fixtures): no kept
+/// logical ID changes type (CloudFormation refuses it), and no create-only property (the
+/// registry schemas' `createOnlyProperties`) of what holds data or an exclusive claim changes,
+/// not even in form (the key's id written as its ARN is another value to CloudFormation).
+/// Other replacements (instances on new images, roles, security groups) are printed.
+#[test]
+fn the_update_from_an_original_stack_keeps_the_data_and_the_network() {
+    let dir = test_harness::workspace_root().join("stack-gen/tests/data/original-templates");
+    for (name, options) in stack_gen::reference_combinations() {
+        let original = read_json(&dir.join(format!("{name}.json")));
+        let ours = stack_gen::generate(&options).unwrap().to_json();
+        let types: BTreeSet<String> = ours["Resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| r["Type"].as_str().unwrap().to_owned())
+            .collect();
+        let create_only = create_only_properties(&types);
+        let mut replaced = BTreeMap::new();
+        for (id, old) in original["Resources"].as_object().unwrap() {
+            let Some(new) = ours["Resources"].get(id) else {
+                continue; // removed: CloudFormation deletes it
+            };
+            assert_eq!(
+                new["Type"], old["Type"],
+                "{name}: {id} changes type, which CloudFormation refuses"
+            );
+            let Some(properties) = create_only.get(old["Type"].as_str().unwrap()) else {
+                continue;
+            };
+            for property in properties {
+                let before = normalised(&old["Properties"][property]);
+                let after = normalised(&new["Properties"][property]);
+                if before != after {
+                    replaced
+                        .entry(id.clone())
+                        .or_insert_with(Vec::new)
+                        .push(format!("{property}: {before} -> {after}"));
+                }
+            }
+        }
+        for id in NEVER_REPLACED {
+            assert!(
+                !replaced.contains_key(id),
+                "{name}: the update from the original replaces {id}: {:?}",
+                replaced[id]
+            );
+        }
+        println!(
+            "{name}: replaced on the update from the original: {:?}",
+            replaced.keys().collect::<Vec<_>>()
+        );
+    }
+}
+
+/// The comparison itself: a key written as its ARN where the original wrote its id is a change.
+#[test]
+fn a_create_only_value_in_another_form_is_a_change() {
+    let id = json!({ "Ref": "OpenEMRKey" });
+    let arn = json!({ "Fn::GetAtt": ["OpenEMRKey", "Arn"] });
+    assert_ne!(normalised(&id), normalised(&arn));
+    assert_eq!(normalised(&json!("0")), normalised(&json!(0)));
+}
+
+/// RDS upgrades MySQL one major version at a time (5.7 -> 8.0 -> 8.4) and the original's
+/// databases run 5.7 (5.6 in its template, upgraded by RDS at 5.6's end of life): every step
+/// of that path is a MySQLVersion a stack may take, in order, so the update from the original
+/// keeps 5.7 and each later update takes one step.
+#[test]
+fn every_step_of_the_mysql_upgrade_path_is_allowed() {
+    const RDS_PATH_FROM_THE_ORIGINAL: [&str; 3] = ["5.7", "8.0", "8.4"];
+    for (name, options, t) in common::all_templates() {
+        if options.recovery {
+            continue; // a recovery runs its snapshot's version
+        }
+        let p = &t["Parameters"]["MySQLVersion"];
+        let allowed: Vec<&str> = p["AllowedValues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(allowed, RDS_PATH_FROM_THE_ORIGINAL, "{name}");
+        assert_eq!(p["Default"], "8.4", "{name}: a new stack runs the newest");
+        let db = &t["Resources"]["RDSInstance"]["Properties"];
+        assert_eq!(db["AllowMajorVersionUpgrade"], true, "{name}");
+    }
+}

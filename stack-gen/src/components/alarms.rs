@@ -237,13 +237,18 @@ fn add_database(t: &mut Template, o: &Options) {
     );
 }
 
-/// The cache clusters of `RedisCluster`: a replication group's member clusters are named
+/// The cache clusters of the replication group: its member clusters are named
 /// `<ReplicationGroupId>-001`, `-002`, ... and ElastiCache publishes each one's metrics under
 /// its `CacheClusterId` (the primary can move between them on fail-over).
 pub fn redis_nodes(o: &Options) -> Vec<Value> {
     let count = if o.dual_az { 2 } else { 1 };
     (1..=count)
-        .map(|n| sub(&format!("${{RedisCluster}}-{n:03}")))
+        .map(|n| {
+            sub(&format!(
+                "${{{}}}-{n:03}",
+                crate::components::redis::REPLICATION_GROUP
+            ))
+        })
         .collect()
 }
 

@@ -22,12 +22,18 @@ const REQUIRE_TLS_CONDITION: &str = "DatabaseRequiresTLS";
 /// Days RDS keeps automated backups (the original left the default, 1).
 pub const BACKUP_RETENTION_DAYS: u32 = 35;
 
+/// The MySQL major versions a stack may run, oldest first: RDS's major-upgrade path, one step
+/// per update (5.7 -> 8.0 -> 8.4; RDS has no 5.7 -> 8.4). 5.7 is where the original's
+/// databases are (5.6 in its template, upgraded by RDS at 5.6's end of life); the newest is
+/// the default of a new stack.
+pub const MYSQL_VERSIONS: [&str; 3] = ["5.7", "8.0", "8.4"];
+
 pub fn add(t: &mut Template, o: &Options) {
     if !o.recovery {
         // A recovery stack runs the engine version of its snapshot (see recovery_overrides).
         t.add_parameter(
         "MySQLVersion",
-        json!({ "Type": "String", "Default": "8.4", "AllowedValues": ["8.0", "8.4"], "Description": "MySQL major version; minor versions are upgraded automatically in the maintenance window." }),
+        json!({ "Type": "String", "Default": MYSQL_VERSIONS[MYSQL_VERSIONS.len() - 1], "AllowedValues": MYSQL_VERSIONS, "Description": "MySQL major version; minor versions are upgraded automatically in the maintenance window. 5.7 only for a stack updated from the original generator's (whose database RDS moved to 5.7): keep it in that update, then upgrade 5.7 -> 8.0 -> 8.4 in one update each (RDS's upgrade path; README)." }),
         );
     }
     t.add_switch(
@@ -101,7 +107,7 @@ pub fn add(t: &mut Template, o: &Options) {
         "StorageType": "gp3",
         "AllocatedStorage": ref_("PatientRecords"),
         "StorageEncrypted": true,
-        "KmsKeyId": key_arn(o),
+        "KmsKeyId": crate::components::foundation::key_id(o),
         "DBName": MASTER_USER,
         "MasterUsername": MASTER_USER,
         // Resolved from Secrets Manager at deploy time: the password stays out of the
@@ -168,11 +174,20 @@ fn parameter_group_family(o: &Options) -> Value {
 }
 
 /// A restore takes the schema, master user and password from the snapshot (CloudFormation
-/// rejects them beside `DBSnapshotIdentifier`); size and engine version come from the
-/// recovery manifest, resolved by `RecoveryParameters`.
+/// rejects them beside `DBSnapshotIdentifier`), and its encryption and key too (the
+/// CloudFormation reference: with `DBSnapshotIdentifier`, "don't specify" `KmsKeyId` or
+/// `StorageEncrypted`, "the value is inherited from the snapshot"; the original's recovery
+/// stacks set neither, so setting them would replace their database on update); size and
+/// engine version come from the recovery manifest, resolved by `RecoveryParameters`.
 fn recovery_overrides(p: &mut Value) {
     let p = p.as_object_mut().expect("object");
-    for property in ["DBName", "MasterUsername", "MasterUserPassword"] {
+    for property in [
+        "DBName",
+        "MasterUsername",
+        "MasterUserPassword",
+        "KmsKeyId",
+        "StorageEncrypted",
+    ] {
         p.remove(property);
     }
     p.insert(

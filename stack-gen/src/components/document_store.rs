@@ -128,10 +128,15 @@ pub fn add(t: &mut Template, o: &Options) {
             "VolumeType": "sc1",
             "Size": size,
             "Encrypted": true,
-            "KmsKeyId": key_arn(o),
+            "KmsKeyId": crate::components::foundation::key_id(o),
             "Tags": [crate::cfn::name_tag(&format!("documents-az{}", zone + 1))]
         });
         if o.recovery {
+            // Encrypted with the snapshot's key, as the snapshot is: the original's recovery
+            // stacks named no key, and naming one now would replace their volumes on update.
+            let props = p.as_object_mut().expect("object");
+            props.remove("Encrypted");
+            props.remove("KmsKeyId");
             p["SnapshotId"] = ref_("RecoveryCouchDBSnapshot");
         }
         t.add_resource(

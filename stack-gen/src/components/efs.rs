@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::cfn::{ingress_from_group, name_tag, ref_, resource, security_group, sub};
-use crate::components::foundation::{ZONE, keep_policy, key_arn};
+use crate::components::foundation::{ZONE, keep_policy};
 use crate::options::Options;
 use crate::template::Template;
 
@@ -17,8 +17,7 @@ pub fn add(t: &mut Template, o: &Options) {
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "Encrypted": true,
-                "KmsKeyId": key_arn(o),
-                "PerformanceMode": "generalPurpose",
+                "KmsKeyId": crate::components::foundation::key_id(o),
                 "ThroughputMode": "elastic",
                 "FileSystemTags": [name_tag("efs")]
             }

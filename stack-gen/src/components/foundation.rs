@@ -66,8 +66,19 @@ pub fn key_arn(o: &Options) -> Value {
     }
 }
 
-/// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
-/// `Delete` with `--dev`.
+/// The data key as the create-only `KmsKeyId` of the database, the file system and the
+/// document volumes: in the form the original wrote it (the key id: `Ref OpenEMRKey`, or in a
+/// recovery stack the id cut from `RecoveryKMSKey`'s ARN). The same key as its ARN is another
+/// value to CloudFormation, which would replace each of them, empty, on the update from the
+/// original (stack-gen/tests/updates.rs).
+pub fn key_id(o: &Options) -> Value {
+    if o.recovery {
+        crate::cfn::select(1, json!({ "Fn::Split": ["/", ref_("RecoveryKMSKey")] }))
+    } else {
+        ref_("OpenEMRKey")
+    }
+}
+
 /// A bucket policy, kept with its bucket: the buckets are retained when the stack goes (their
 /// backups and logs outlive it), and so are the policies that keep them TLS-only and their
 /// objects undeletable. (A drill's are deleted with everything else.)
@@ -80,6 +91,8 @@ fn retained_bucket_policy(properties: Value) -> Value {
     })
 }
 
+/// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
+/// `Delete` with `--dev`.
 pub fn keep_policy(o: &Options, production: &str) -> Value {
     json!(if o.dev || o.drill {
         "Delete"

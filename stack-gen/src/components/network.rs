@@ -22,10 +22,12 @@ pub fn add(t: &mut Template, o: &Options) {
             }),
         ),
     );
+    // The original's CIDRs, subnet by subnet: a subnet whose CIDR changes is replaced, and
+    // its replacement is created while the old one (or the one holding that CIDR) still exists.
     for (id, cidr, zone) in [
         ("PublicSubnet1", "10.0.1.0/24", 0),
-        ("PublicSubnet2", "10.0.2.0/24", 1),
-        ("PrivateSubnet1", "10.0.3.0/24", 0),
+        ("PublicSubnet2", "10.0.3.0/24", 1),
+        ("PrivateSubnet1", "10.0.2.0/24", 0),
         ("PrivateSubnet2", "10.0.4.0/24", 1),
     ] {
         t.add_resource(

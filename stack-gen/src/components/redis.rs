@@ -2,7 +2,10 @@
 //! administrator relaxes it to "preferred" for a bundle whose session handler cannot speak TLS
 //! yet (README, "The application bundle"); the switch is an in-place change either way.
 //! A replication group in every stack (the original's single-AZ CacheCluster cannot encrypt
-//! at rest): one node, or two with automatic fail-over in `--dual-az`.
+//! at rest): one node, or two with automatic fail-over in `--dual-az`. It has a logical ID of
+//! its own, [`REPLICATION_GROUP`]: CloudFormation refuses an update that changes the type of a
+//! logical ID, so a stack made by the original keeps its `RedisCluster` (CacheCluster) until
+//! the update removes it, and gets this group beside it (sessions only: users log in again).
 
 use serde_json::json;
 
@@ -11,6 +14,9 @@ use crate::components::efs::dns_record;
 use crate::components::foundation::{ZONE, key_arn};
 use crate::options::Options;
 use crate::template::Template;
+
+/// Logical ID of the replication group (not the original's `RedisCluster`, a CacheCluster).
+pub const REPLICATION_GROUP: &str = "RedisReplicationGroup";
 
 /// The parameter that makes Redis refuse plain connections.
 pub const REQUIRE_TLS_PARAMETER: &str = "RedisRequireTLS";
@@ -42,7 +48,7 @@ pub fn add(t: &mut Template, o: &Options) {
         ),
     );
     t.add_resource(
-        "RedisCluster",
+        REPLICATION_GROUP,
         json!({
             "Type": "AWS::ElastiCache::ReplicationGroup",
             // Sessions only: nothing to keep when it goes.
@@ -71,7 +77,7 @@ pub fn add(t: &mut Template, o: &Options) {
         dns_record(
             &format!("redis.{ZONE}"),
             "CNAME",
-            get_att("RedisCluster", "PrimaryEndPoint.Address"),
+            get_att(REPLICATION_GROUP, "PrimaryEndPoint.Address"),
         ),
     );
 }
