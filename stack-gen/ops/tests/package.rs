@@ -423,8 +423,16 @@ fn the_normalised_zips_hold_what_lambda_runs() {
     }
 }
 
-/// The custom resources among the shipped functions: their `main` runs `custom_resource::run`.
-const CUSTOM_RESOURCES: [&str; 2] = ["recovery-params", "log-group-keeper"];
+/// The custom resources among the shipped functions (their `main` runs
+/// `custom_resource::run`), each with a Create request it accepts (`events/`), so that the
+/// request reaches the handler.
+const CUSTOM_RESOURCES: [(&str, &str); 2] = [
+    (
+        "recovery-params",
+        "events/recovery-params/record-create.json",
+    ),
+    ("log-group-keeper", "events/log-group-keeper/create.json"),
+];
 
 /// The shipped zips of the custom resources, run once each against a fake Runtime API
 /// (qemu-user on x86_64) with [`custom_resource::PANIC_PROBE_VAR`] set so that their handler
@@ -446,13 +454,13 @@ fn a_panicking_shipped_custom_resource_still_answers_failed() {
     assert!(
         CUSTOM_RESOURCES
             .iter()
-            .all(|p| FUNCTIONS.iter().any(|(_, f)| f == p)),
+            .all(|(p, _)| FUNCTIONS.iter().any(|(_, f)| f == p)),
         "every probed package is shipped"
     );
     let script =
         package::workspace_root().join("functions/custom-resource/scripts/run_bootstrap.py");
     let unpacked = tempfile::tempdir().unwrap();
-    for package in CUSTOM_RESOURCES {
+    for (package, event) in CUSTOM_RESOURCES {
         // The bootstrap as Lambda unpacks it from the zip that is uploaded.
         let zip = normalise_zip(&std::fs::read(zip_path(dir, package)).unwrap()).unwrap();
         let mut archive = ZipArchive::new(Cursor::new(&zip)).unwrap();
@@ -466,6 +474,7 @@ fn a_panicking_shipped_custom_resource_still_answers_failed() {
         let run = std::process::Command::new("python3")
             .arg(&script)
             .arg(&path)
+            .arg(package::workspace_root().join(event))
             .arg("--expect-panic")
             .env(custom_resource::PANIC_PROBE_VAR, "1")
             .output()
