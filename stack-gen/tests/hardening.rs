@@ -2,35 +2,8 @@
 
 mod common;
 
-use common::{all_templates, resources_of};
+use common::{all_templates, as_list, resources_of, statements};
 use serde_json::Value;
-
-/// The statements of a policy document; a conditional statement (`Fn::If`) counts with both
-/// of its branches.
-fn statements(document: &Value) -> Vec<&Value> {
-    let listed: Vec<&Value> = match &document["Statement"] {
-        Value::Array(list) => list.iter().collect(),
-        single @ Value::Object(_) => vec![single],
-        _ => vec![],
-    };
-    listed
-        .into_iter()
-        .flat_map(|s| match s.get("Fn::If") {
-            Some(branches) => branches.as_array().unwrap()[1..]
-                .iter()
-                .filter(|b| b.get("Effect").is_some())
-                .collect(),
-            None => vec![s],
-        })
-        .collect()
-}
-
-fn as_list(value: &Value) -> Vec<&Value> {
-    match value {
-        Value::Array(list) => list.iter().collect(),
-        other => vec![other],
-    }
-}
 
 /// Every IAM policy document of identity policies in the template: (where, document).
 fn identity_policies(template: &Value) -> Vec<(String, &Value)> {

@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{checked_templates, resources_of};
+use common::{as_list, checked_templates, resources_of, statements};
 use serde_json::{Value, json};
 
 /// The network-interface actions of `AWSLambdaVPCAccessExecutionRole` (v3), which the Lambda
@@ -25,34 +25,26 @@ const VPC_ACTIONS: [&str; 5] = [
     "ec2:UnassignPrivateIpAddresses",
 ];
 
-fn list(value: &Value) -> Vec<Value> {
-    match value {
-        Value::Array(items) => items.clone(),
-        Value::Null => vec![],
-        one => vec![one.clone()],
-    }
-}
-
-/// The Allow statements of `role`'s inline policies.
-fn allows(template: &Value, role: &str) -> Vec<Value> {
+/// The Allow statements of `role`'s inline policies (both branches of a conditional one).
+fn allows<'a>(template: &'a Value, role: &str) -> Vec<&'a Value> {
     template["Resources"][role]["Properties"]["Policies"]
         .as_array()
         .unwrap_or_else(|| panic!("{role} has inline policies"))
         .iter()
-        .flat_map(|p| list(&p["PolicyDocument"]["Statement"]))
+        .flat_map(|p| statements(&p["PolicyDocument"]))
         .filter(|s| s["Effect"] == "Allow")
         .collect()
 }
 
 /// Whether one of `statements` allows `action` on `resource` (compared as the template writes
 /// it, a `Ref` or a literal) without a Condition, which a create-time check cannot meet.
-fn allowed(statements: &[Value], action: &str, resource: &Value) -> bool {
+fn allowed(statements: &[&Value], action: &str, resource: &Value) -> bool {
     statements.iter().any(|s| {
         s.get("Condition").is_none()
-            && list(&s["Action"]).iter().any(|a| a == action)
-            && list(&s["Resource"])
+            && as_list(&s["Action"]).iter().any(|a| *a == action)
+            && as_list(&s["Resource"])
                 .iter()
-                .any(|r| r == resource || r == "*")
+                .any(|r| *r == resource || *r == "*")
     })
 }
 
@@ -147,15 +139,19 @@ fn functions_in_a_vpc_hold_the_network_interface_actions_as_lambda_checks_them()
 #[test]
 fn the_check_refuses_what_lambda_refuses() {
     let topic = json!({ "Ref": "OperatorAlerts" });
-    let scoped = [json!({
+    let scoped = json!({
         "Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface"], "Resource": ["*"],
         "Condition": { "ArnEquals": { "ec2:Vpc": "arn:aws:ec2:us-east-1:1:vpc/vpc-1" } }
-    })];
-    assert!(!allowed(&scoped, "ec2:DeleteNetworkInterface", &json!("*")));
+    });
+    assert!(!allowed(
+        &[&scoped],
+        "ec2:DeleteNetworkInterface",
+        &json!("*")
+    ));
     let other_topic =
-        [json!({ "Effect": "Allow", "Action": "sns:Publish", "Resource": { "Ref": "Other" } })];
-    assert!(!allowed(&other_topic, "sns:Publish", &topic));
+        json!({ "Effect": "Allow", "Action": "sns:Publish", "Resource": { "Ref": "Other" } });
+    assert!(!allowed(&[&other_topic], "sns:Publish", &topic));
     let right =
-        [json!({ "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic.clone()] })];
-    assert!(allowed(&right, "sns:Publish", &topic));
+        json!({ "Effect": "Allow", "Action": ["sns:Publish"], "Resource": [topic.clone()] });
+    assert!(allowed(&[&right], "sns:Publish", &topic));
 }

@@ -49,3 +49,30 @@ pub fn checked_templates() -> Vec<(String, Options, Value)> {
     }
     all
 }
+
+/// The statements of a policy document; a conditional statement (`Fn::If`) counts with both
+/// of its branches.
+pub fn statements(document: &Value) -> Vec<&Value> {
+    let listed: Vec<&Value> = match &document["Statement"] {
+        Value::Array(list) => list.iter().collect(),
+        single @ Value::Object(_) => vec![single],
+        _ => vec![],
+    };
+    listed
+        .into_iter()
+        .flat_map(|s| match s.get("Fn::If") {
+            Some(branches) => branches.as_array().unwrap()[1..]
+                .iter()
+                .filter(|b| b.get("Effect").is_some())
+                .collect(),
+            None => vec![s],
+        })
+        .collect()
+}
+
+pub fn as_list(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(list) => list.iter().collect(),
+        other => vec![other],
+    }
+}
