@@ -30,10 +30,12 @@ pub struct StackFlags {
     /// No CouchDB: patient documents are kept on EFS.
     #[arg(long, global = true)]
     pub skip_document_store: bool,
-    /// S3 key of the OpenEMR application bundle (default: see README).
+    /// S3 key of the application bundle (default: the project's, which `stack-ops package`
+    /// uploads; see README).
     #[arg(long, value_name = "KEY", global = true)]
     pub beanstalk_key: Option<String>,
-    /// Elastic Beanstalk solution stack name (a PHP platform).
+    /// Pin an Elastic Beanstalk solution stack (a Docker platform on Amazon Linux 2023); without
+    /// it, the newest version of the branch when the environment is created.
     #[arg(long, value_name = "NAME", global = true)]
     pub beanstalk_version: Option<String>,
     /// ACM certificate (ARN, in the stack's region) of the public HTTPS endpoint: the default

@@ -14,6 +14,7 @@ pub mod output;
 pub mod scanner;
 pub mod template;
 
+pub use components::application::bundle;
 pub use options::{CodeLocation, Options, OptionsError};
 pub use template::Template;
 

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 /// The Rust Lambdas the template deploys: (mapping key in `FunctionCode`, cargo package).
 /// `RestoreDrill` is one zip deployed as three functions: the drill's orchestrator and the
 /// fingerprint recorder (source stack), the verifier (drill stack).
-pub const FUNCTIONS: [(&str, &str); 5] = [
+pub const FUNCTIONS: [(&str, &str); 6] = [
     ("LogGroupKeeper", "log-group-keeper"),
+    ("PlatformResolver", "platform-resolver"),
     ("DocumentSnapshotter", "document-snapshotter"),
     ("BackupChecker", "backup-checker"),
     ("RecoveryParams", "recovery-params"),
@@ -19,10 +20,11 @@ pub const DEFAULT_DRILL_TEMPLATE_KEY: &str = "templates/recovery-drill.json";
 /// Where `stack-ops package` puts the drill template: `<prefix><sha256>.json`.
 pub const DRILL_TEMPLATE_PREFIX: &str = "templates/recovery-drill/";
 
-/// The Elastic Beanstalk platform used unless `--beanstalk-version` names another.
-pub const DEFAULT_BEANSTALK_PLATFORM: &str = "64bit Amazon Linux 2023 v4.7.3 running PHP 8.3";
-/// The application bundle used unless `--beanstalk-key` names another (see README).
-pub const DEFAULT_BEANSTALK_KEY: &str = "openemr-7.0.3.zip";
+/// S3 key (in `LambdaCodeBucket`) of the project's application bundle in the unpackaged
+/// layout; `stack-ops package` uploads it content-addressed under [`BUNDLE_PREFIX`] instead.
+pub const DEFAULT_BEANSTALK_KEY: &str = "beanstalk/openemr-bundle.zip";
+/// Where `stack-ops package` puts the application bundle: `<prefix><sha256>.zip`.
+pub const BUNDLE_PREFIX: &str = "beanstalk/";
 
 /// The flags of the original `stack.py`, with the same meaning.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,7 +36,8 @@ pub struct Options {
     pub skip_document_store: bool,
     /// S3 key of the OpenEMR application bundle; `None` = [`DEFAULT_BEANSTALK_KEY`].
     pub beanstalk_key: Option<String>,
-    /// Elastic Beanstalk solution stack name; `None` = [`DEFAULT_BEANSTALK_PLATFORM`].
+    /// Elastic Beanstalk solution stack name (a Docker platform on Amazon Linux 2023); `None` =
+    /// the newest version of the branch when the environment is created.
     pub beanstalk_version: Option<String>,
     /// ACM certificate of the public HTTPS endpoint: the `CertificateArn` parameter's default.
     /// `None`: the parameter has no default and CloudFormation asks for it at create.
@@ -59,6 +62,8 @@ pub struct CodeLocation {
     pub keys: BTreeMap<String, String>,
     /// S3 key of the drill template; `None` = [`DEFAULT_DRILL_TEMPLATE_KEY`].
     pub drill_template: Option<String>,
+    /// S3 key of the application bundle; `None` = [`DEFAULT_BEANSTALK_KEY`].
+    pub bundle: Option<String>,
 }
 
 impl CodeLocation {
@@ -95,13 +100,13 @@ pub enum OptionsError {
     )]
     BadBeanstalkKey(String),
     #[error(
-        "--beanstalk-version must not be empty: give an Elastic Beanstalk solution stack name, or leave the flag out for {DEFAULT_BEANSTALK_PLATFORM:?}"
+        "--beanstalk-version must not be empty: give an Elastic Beanstalk solution stack name, or leave the flag out for the newest Docker platform on Amazon Linux 2023"
     )]
     EmptyBeanstalkVersion,
     #[error(
-        "--beanstalk-version {0:?} is not a PHP platform: OpenEMR needs a solution stack name containing \"running PHP\""
+        "--beanstalk-version {0:?} is not a Docker platform on Amazon Linux 2023: OpenEMR's image needs a solution stack name like \"64bit Amazon Linux 2023 v4.7.3 running Docker\" (or leave the flag out for the newest)"
     )]
-    NotPhpPlatform(String),
+    NotDockerPlatform(String),
     #[error(
         "--certificate-arn {0:?} is not an ACM certificate ARN: give arn:aws:acm:<region>:<account>:certificate/<id> of a certificate in the stack's region"
     )]
@@ -184,8 +189,10 @@ impl Options {
             if version.trim().is_empty() {
                 return Err(OptionsError::EmptyBeanstalkVersion);
             }
-            if !version.contains("running PHP") {
-                return Err(OptionsError::NotPhpPlatform(version.clone()));
+            if !(version.starts_with("64bit Amazon Linux 2023 ")
+                && version.ends_with(" running Docker"))
+            {
+                return Err(OptionsError::NotDockerPlatform(version.clone()));
             }
         }
         if let Some(arn) = &self.certificate_arn {
@@ -231,16 +238,18 @@ impl Options {
         !self.skip_document_store
     }
 
+    /// The bundle's key: `--beanstalk-key`'s, else the one `stack-ops package` uploaded, else
+    /// the unpackaged layout's.
     pub fn beanstalk_key(&self) -> &str {
         self.beanstalk_key
             .as_deref()
+            .or(self.code.bundle.as_deref())
             .unwrap_or(DEFAULT_BEANSTALK_KEY)
     }
 
+    /// The pinned solution stack, or "" for the newest of the branch at create.
     pub fn beanstalk_platform(&self) -> &str {
-        self.beanstalk_version
-            .as_deref()
-            .unwrap_or(DEFAULT_BEANSTALK_PLATFORM)
+        self.beanstalk_version.as_deref().unwrap_or("")
     }
 
     /// The flags as given on the command line, in a fixed order (recorded in the recovery

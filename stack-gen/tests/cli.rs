@@ -181,7 +181,14 @@ fn bad_input_is_named_and_writes_nothing() {
             "--beanstalk-version",
             "64bit Amazon Linux 2023 v6.1.0 running Node.js 20",
         ],
-        "not a PHP platform",
+        "not a Docker platform on Amazon Linux 2023",
+    );
+    assert_rejected(
+        &[
+            "--beanstalk-version",
+            "64bit Amazon Linux 2 v4.1.0 running Docker",
+        ],
+        "not a Docker platform on Amazon Linux 2023",
     );
     assert_rejected(&["--recovery", "--recovery"], "--recovery");
 }

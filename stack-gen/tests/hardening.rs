@@ -30,9 +30,11 @@ fn identity_policies(template: &Value) -> Vec<(String, &Value)> {
 
 /// Read-only actions AWS only authorises on `Resource: "*"`: the snapshotter's and checker's,
 /// and Elastic Beanstalk's enhanced health (its service role).
-const STAR_RESOURCE_ACTIONS: [&str; 30] = [
+const STAR_RESOURCE_ACTIONS: [&str; 31] = [
     // The restore drill: its orchestrator, its VPC functions' ENIs (AWSLambdaVPCAccessExecutionRole),
     // and Step Functions' log delivery (AWS documents these on "*" only).
+    // The platform resolver: ListPlatformVersions has no resource types.
+    "elasticbeanstalk:ListPlatformVersions",
     "cloudformation:ListStacks",
     "cloudformation:GetTemplateSummary",
     "ec2:DescribeNetworkInterfaces",

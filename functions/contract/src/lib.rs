@@ -25,6 +25,42 @@ pub mod bucket {
     pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
 }
 
+/// The custom resource `ApplicationPlatform` (function `platform-resolver`).
+pub mod platform_resolver {
+    pub mod properties {
+        /// The Elastic Beanstalk platform branch, e.g. "Docker running on 64bit Amazon Linux 2023".
+        pub const BRANCH: &str = "BranchName";
+    }
+    pub mod attributes {
+        /// The newest recommended platform version's ARN (the environment's `PlatformArn`).
+        pub const PLATFORM_ARN: &str = "PlatformArn";
+        /// Its version, e.g. "4.7.3" (for the operator).
+        pub const VERSION: &str = "PlatformVersion";
+    }
+}
+
+/// OpenEMR's `sites/` directory on EFS: the root of the file system is `sites/`. The web tier
+/// binds it into the official image (`APPLICATION_SITES_DIR`), the NFS backup agent backs it
+/// up whole, and the fingerprint recorder and the drill verifier read the site through these
+/// paths (relative to `sites/`).
+pub mod site {
+    /// Where the application servers mount EFS (the bundle's hook) and the Lambdas that read
+    /// it mount their access point: one path on every reader.
+    pub const EFS_MOUNT: &str = "/mnt/efs";
+    /// `sites/` inside the official image (its document root is OpenEMR itself).
+    pub const APPLICATION_SITES_DIR: &str = "/var/www/localhost/htdocs/openemr/sites";
+    /// The site OpenEMR serves when none is named.
+    pub const SITE: &str = "default";
+    /// The site's database configuration: host, port, user, password, schema.
+    pub const SQLCONF: &str = "default/sqlconf.php";
+    /// The site's documents tree.
+    pub const DOCUMENTS_DIR: &str = "default/documents";
+    /// The CA certificates OpenEMR trusts for MySQL and Redis TLS (its presence turns MySQL
+    /// TLS on).
+    pub const MYSQL_CA: &str = "default/documents/certificates/mysql-ca";
+    pub const REDIS_CA: &str = "default/documents/certificates/redis-ca";
+}
+
 /// Tags on the resources a function finds by tag.
 pub mod tags {
     /// Document snapshots: the stack that made it (`AWS::StackId`).
@@ -350,11 +386,11 @@ pub mod restore_drill {
         /// Base URL of CouchDB (`https://couchdb.openemr.internal:6984`); unset without a
         /// document store.
         pub const COUCHDB_URL: &str = "COUCHDB_URL";
-        /// Where the Lambda mounts EFS (OpenEMR's `sites/`).
+        /// Where the Lambda mounts EFS (OpenEMR's `sites/`, [`crate::site`]).
         pub const EFS_MOUNT: &str = "EFS_MOUNT";
         /// Verifier only: the application's URL inside the drill network.
         pub const APPLICATION_URL: &str = "APPLICATION_URL";
         /// The Lambda file-system mount path both use.
-        pub const DEFAULT_EFS_MOUNT: &str = "/mnt/efs";
+        pub const DEFAULT_EFS_MOUNT: &str = crate::site::EFS_MOUNT;
     }
 }

@@ -24,12 +24,12 @@ pub const MAIN_TABLES: [&str; 5] = [
     "users",
 ];
 
-/// The OpenEMR site on EFS (EFS holds OpenEMR's `sites/` directory).
-pub const SITE: &str = "default";
+/// The OpenEMR site on EFS (EFS holds OpenEMR's `sites/` directory: `stack_contract::site`).
+pub const SITE: &str = stack_contract::site::SITE;
 /// Files of the site that must exist, relative to `sites/`.
-pub const SITE_FILES: [&str; 1] = ["default/sqlconf.php"];
+pub const SITE_FILES: [&str; 1] = [stack_contract::site::SQLCONF];
 /// The documents tree of the site, relative to `sites/`.
-pub const DOCUMENTS_DIR: &str = "default/documents";
+pub const DOCUMENTS_DIR: &str = stack_contract::site::DOCUMENTS_DIR;
 
 /// What one stack's data looks like; the recorder's fingerprint and the verifier's observation
 /// are both one.

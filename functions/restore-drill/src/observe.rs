@@ -19,7 +19,8 @@ use crate::http::{self, HttpError};
 /// The schema OpenEMR uses when `sqlconf.php` does not say (its installer's default).
 pub const DEFAULT_SCHEMA: &str = "openemr";
 /// Where the site keeps the RDS CA bundle OpenEMR trusts (README, "The application bundle").
-pub const MYSQL_CA: &str = "default/documents/certificates/mysql-ca";
+/// The application servers' hook writes it there on every deployment.
+pub const MYSQL_CA: &str = stack_contract::site::MYSQL_CA;
 /// How long one connection attempt to MySQL or CouchDB may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 

@@ -10,10 +10,13 @@
 //! 3. Key = `lambda/<package>/<sha256 of the normalised zip>.zip`: a code change changes the key,
 //!    so CloudFormation updates the function; unchanged code keeps its key.
 //! 4. Upload only the keys the bucket does not have yet (HeadObject first).
-//! 5. Generate the restore drill's template (the same flags in drill mode, the same code) and
+//! 5. Write the application bundle ([`bundle_zip`]: compose file, hooks, CA file; the same bytes
+//!    on every machine) and upload it the same way, under `beanstalk/<sha256>.zip`.
+//! 6. Generate the restore drill's template (the same flags in drill mode, the same code) and
 //!    upload it the same way, under `templates/recovery-drill/<sha256 of its text>.json`.
-//! 6. Generate the template with `LambdaCodeBucket` defaulting to the bucket, the
-//!    `FunctionCode` mapping naming the keys and the `DrillTemplate` mapping the drill's. The caller writes it (atomically with `--output`);
+//! 7. Generate the template with `LambdaCodeBucket` defaulting to the bucket, the
+//!    `FunctionCode` mapping naming the keys, `BeanstalkBundleKey` the bundle's and the
+//!    `DrillTemplate` mapping the drill's. The caller writes it (atomically with `--output`);
 //!    nothing is written when any step fails.
 
 use std::collections::BTreeMap;
@@ -82,6 +85,9 @@ impl fmt::Display for PackagedFunction {
 pub struct Packaged {
     pub bucket: String,
     pub functions: Vec<PackagedFunction>,
+    /// The application bundle, uploaded beside the zips (`BeanstalkBundleKey` defaults to its
+    /// key).
+    pub bundle: PackagedBundle,
     /// The restore drill's template, uploaded beside the zips (the template's `DrillTemplate`
     /// mapping names its key).
     pub drill_template: PackagedTemplate,
@@ -173,6 +179,23 @@ pub async fn package(
         writeln!(log, "  {function}")?;
         functions.push(function);
     }
+    // The application bundle, beside the zips.
+    let bundle = bundle_zip().context("cannot write the application bundle")?;
+    let bundle_sha256 = sha256_hex(&bundle);
+    let bundle = PackagedBundle {
+        size: bundle.len() as u64,
+        key: bundle_key(&bundle_sha256),
+        uploaded: upload_if_absent(
+            s3,
+            bucket,
+            &bundle_key(&bundle_sha256),
+            bundle,
+            "application/zip",
+        )
+        .await?,
+        sha256: bundle_sha256,
+    };
+    writeln!(log, "  {bundle}")?;
     let code = CodeLocation {
         bucket: Some(bucket.to_owned()),
         keys: functions
@@ -180,6 +203,7 @@ pub async fn package(
             .map(|f| (f.name.clone(), f.key.clone()))
             .collect(),
         drill_template: None,
+        bundle: Some(bundle.key.clone()),
     };
     // The restore drill's template, from the same flags and code, beside the zips.
     let drill = drill_template(options, &code)?;
@@ -206,9 +230,36 @@ pub async fn package(
     Ok(Packaged {
         bucket: bucket.to_owned(),
         functions,
+        bundle,
         drill_template: drill,
         template,
     })
+}
+
+/// The application bundle as packaged: its size, hash, S3 key and whether it was uploaded now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackagedBundle {
+    pub size: u64,
+    pub sha256: String,
+    pub key: String,
+    pub uploaded: bool,
+}
+
+impl fmt::Display for PackagedBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<20} {:>8}  {}  {}",
+            "application bundle",
+            human_size(self.size),
+            self.key,
+            if self.uploaded {
+                "uploaded"
+            } else {
+                "already present"
+            }
+        )
+    }
 }
 
 /// The drill template as packaged: its text, size, S3 key and whether it was uploaded now.
@@ -534,6 +585,32 @@ pub fn normalise_zip(zip: &[u8]) -> Result<Vec<u8>, ZipError> {
     Ok(normalised.finish()?.into_inner())
 }
 
+/// The application bundle's zip (`stack_gen::bundle::files`), deterministic like the Lambda
+/// zips: entries in the files' order, the zip epoch as their time, 0o755 for hooks and 0o644
+/// for the rest (Elastic Beanstalk runs only executable hooks), deflated at [`DEFLATE_LEVEL`].
+pub fn bundle_zip() -> Result<Vec<u8>, ZipError> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for file in stack_gen::bundle::files() {
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(DEFLATE_LEVEL))
+            .last_modified_time(zip::DateTime::default())
+            .unix_permissions(if file.executable {
+                EXECUTABLE_MODE
+            } else {
+                REGULAR_MODE
+            });
+        zip.start_file(file.path, options)?;
+        zip.write_all(file.content)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// `beanstalk/<sha256>.zip`.
+pub fn bundle_key(sha256_hex: &str) -> String {
+    format!("{}{sha256_hex}.zip", stack_gen::options::BUNDLE_PREFIX)
+}
+
 /// [`EXECUTABLE_MODE`] for `bootstrap` and for entries with any execute bit, else 0o644.
 fn fixed_mode(name: &str, mode: Option<u32>) -> u32 {
     if name == BOOTSTRAP || mode.is_some_and(|m| m & 0o111 != 0) {
@@ -703,6 +780,39 @@ mod tests {
     }
 
     #[test]
+    fn the_bundle_is_the_same_bytes_every_time_with_executable_hooks_only() {
+        let bundle = bundle_zip().unwrap();
+        assert_eq!(bundle, bundle_zip().unwrap());
+        let mut archive = ZipArchive::new(Cursor::new(&bundle)).unwrap();
+        let mut seen = Vec::new();
+        for index in 0..archive.len() {
+            let mut entry = archive.by_index(index).unwrap();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            let file = stack_gen::bundle::files()
+                .into_iter()
+                .find(|f| f.path == entry.name())
+                .unwrap_or_else(|| panic!("{} is not a bundle file", entry.name()));
+            assert_eq!(content, file.content, "{}", file.path);
+            let mode = entry.unix_mode().unwrap() & 0o777;
+            assert_eq!(
+                mode,
+                if file.executable { 0o755 } else { 0o644 },
+                "{}",
+                file.path
+            );
+            assert_eq!(entry.last_modified(), Some(DateTime::default()));
+            seen.push(entry.name().to_owned());
+        }
+        assert!(seen.contains(&"docker-compose.yml".to_owned()));
+        assert!(
+            !seen.iter().any(|name| name == ".env"),
+            "Elastic Beanstalk writes .env only when the bundle has none"
+        );
+        assert!(bundle_key(&sha256_hex(&bundle)).starts_with("beanstalk/"));
+    }
+
+    #[test]
     fn keys_are_per_package_content_hashes() {
         assert_eq!(
             content_key("backup-checker", &sha256_hex(b"abc")),
@@ -725,6 +835,7 @@ mod tests {
                 .map(|(name, package)| (name.to_string(), content_key(package, &"ab".repeat(32))))
                 .collect(),
             drill_template: None,
+            bundle: Some(bundle_key(&"cd".repeat(32))),
         }
     }
 

@@ -1,8 +1,10 @@
-//! Application: OpenEMR on Elastic Beanstalk (PHP platform) behind the stack's own
-//! Application Load Balancer: HTTPS only (port 80 answers with a redirect and nothing else),
-//! a current TLS policy, a web application firewall in front, and HTTPS again from the
-//! balancer to the instances. Bundle and platform are parameters with the flags' values as
-//! defaults.
+//! Application: OpenEMR's official image on Elastic Beanstalk's Docker platform (Amazon Linux
+//! 2023, the newest version of the branch when the environment is created), from the project's
+//! bundle ([`bundle`]), behind the stack's own Application Load Balancer: HTTPS only (port 80
+//! answers with a redirect and nothing else), a current TLS policy, a web application firewall
+//! in front, and HTTPS again from the balancer to the instances. The image gets the real RDS
+//! and ElastiCache endpoints (their certificates name them), its passwords as environment
+//! secrets, and EFS as OpenEMR's `sites/`.
 //!
 //! The balancer is the stack's, shared with the environment (`LoadBalancerIsShared`), not one
 //! Elastic Beanstalk makes: only then does the template own its listeners (the redirect, the
@@ -10,15 +12,29 @@
 //! authenticate the instances the way the original's Classic one did with `EBCert`; what
 //! replaces that guarantee is in ARCHITECTURE.md ("The public endpoint").
 
+pub mod bundle;
+pub mod platform;
+
 use serde_json::{Value, json};
 
-use crate::cfn::{allow, get_att, if_, join, ref_, resource, sub};
-use crate::components::foundation::{ZONE, bucket, bucket_arn, bucket_objects, key_arn};
+use crate::cfn::{allow, get_att, if_, join, no_value, ref_, resource, sub};
+use crate::components::foundation::{bucket, bucket_arn, bucket_objects, keep_policy, key_arn};
 use crate::options::{CERTIFICATE_ARN_PATTERN, DOMAIN_NAME_PATTERN, Options};
 use crate::template::Template;
 
 /// Logical ID of the public load balancer (the alarms watch it by this name).
 pub const LOAD_BALANCER: &str = "ApplicationLoadBalancer";
+/// The bundle's bucket parameter (empty: `LambdaCodeBucket`) and its condition.
+const BUNDLE_BUCKET: &str = "BeanstalkBundleBucket";
+const BUNDLE_IN_CODE_BUCKET: &str = "BundleInCodeBucket";
+/// The image parameter.
+pub const IMAGE_PARAMETER: &str = "OpenEMRImage";
+/// The platform parameter (empty: resolved) and its condition.
+pub const PLATFORM_PARAMETER: &str = "BeanstalkPlatform";
+pub const PLATFORM_RESOLVED: &str = "ResolvePlatform";
+use platform::{DOCKER_BRANCH, PLATFORM};
+/// The OpenEMR administrator's initial password (generated; README, "First login").
+pub const ADMIN_SECRET: &str = "OpenEMRAdminSecret";
 /// The parameter naming the clinic's DNS name of OpenEMR (the certificate's): the only host
 /// the load balancer's rule forwards to the environment.
 pub const DOMAIN_NAME: &str = "DomainName";
@@ -33,6 +49,8 @@ pub const MANAGED_RULE_GROUPS: [&str; 3] = [
 
 pub fn add(t: &mut Template, o: &Options) {
     add_parameters(t, o);
+    add_secrets(t, o);
+    platform::add(t);
     add_instance_role(t, o);
     add_load_balancer(t, o);
     // A drill's balancer is internal: no firewall, no alarms on what clinicians meet.
@@ -54,7 +72,10 @@ pub fn add(t: &mut Template, o: &Options) {
             json!({
                 "ApplicationName": ref_("EBApplication"),
                 "Description": "OpenEMR application bundle",
-                "SourceBundle": { "S3Bucket": ref_("BeanstalkBundleBucket"), "S3Key": ref_("BeanstalkBundleKey") }
+                "SourceBundle": {
+                    "S3Bucket": if_(BUNDLE_IN_CODE_BUCKET, ref_("LambdaCodeBucket"), ref_(BUNDLE_BUCKET)),
+                    "S3Key": ref_("BeanstalkBundleKey")
+                }
             }),
         ),
     );
@@ -71,7 +92,8 @@ pub fn add(t: &mut Template, o: &Options) {
     let mut properties = json!({
         "ApplicationName": ref_("EBApplication"),
         "Description": "OpenEMR",
-        "SolutionStackName": ref_("BeanstalkPlatform"),
+        "SolutionStackName": if_(PLATFORM_RESOLVED, no_value(), ref_(PLATFORM_PARAMETER)),
+        "PlatformArn": if_(PLATFORM_RESOLVED, get_att(PLATFORM, stack_contract::platform_resolver::attributes::PLATFORM_ARN), no_value()),
         "VersionLabel": ref_("EBApplicationVersion"),
         "OptionSettings": option_settings(o)
     });
@@ -96,21 +118,40 @@ pub fn add(t: &mut Template, o: &Options) {
 
 fn add_parameters(t: &mut Template, o: &Options) {
     t.add_parameter(
-        "BeanstalkBundleBucket",
+        BUNDLE_BUCKET,
         json!({
             "Type": "String",
-            "Description": "S3 bucket (in the stack's region) holding the OpenEMR application bundle. The original's regional buckets are gone; upload the bundle to a bucket you control.",
-            "AllowedPattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
-            "ConstraintDescription": "an S3 bucket name"
+            "Default": "",
+            "Description": "S3 bucket (in the stack's region) of the application bundle. Empty: the project's bundle, which `stack-ops package` uploads beside the Lambda zips in LambdaCodeBucket.",
+            "AllowedPattern": "^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$",
+            "ConstraintDescription": "an S3 bucket name, or empty for LambdaCodeBucket"
         }),
+    );
+    t.add_condition(
+        BUNDLE_IN_CODE_BUCKET,
+        json!({ "Fn::Equals": [ref_(BUNDLE_BUCKET), ""] }),
     );
     t.add_parameter(
         "BeanstalkBundleKey",
-        json!({ "Type": "String", "Default": o.beanstalk_key(), "MinLength": 1, "Description": "S3 key of the OpenEMR application bundle (--beanstalk-key sets the default)." }),
+        json!({ "Type": "String", "Default": o.beanstalk_key(), "MinLength": 1, "Description": "S3 key of the application bundle: the project's (what `stack-ops package` uploaded), or --beanstalk-key's." }),
     );
     t.add_parameter(
-        "BeanstalkPlatform",
-        json!({ "Type": "String", "Default": o.beanstalk_platform(), "MinLength": 1, "Description": "Elastic Beanstalk solution stack (a PHP platform; --beanstalk-version sets the default)." }),
+        IMAGE_PARAMETER,
+        json!({
+            "Type": "String",
+            "Default": bundle::DEFAULT_IMAGE,
+            "AllowedPattern": "^[a-z0-9][a-z0-9._/:-]*(@sha256:[a-f0-9]{64})?$",
+            "ConstraintDescription": "an image reference, e.g. openemr/openemr:8.0.0.3-2026-03-25 or <account>.dkr.ecr.<region>.amazonaws.com/openemr:8.0.0.3",
+            "Description": "OpenEMR's container image: the project's official one, pinned (README, \"The application\", for mirroring it into your own ECR). A newer release upgrades the site on the next deployment (the image's own upgrade)."
+        }),
+    );
+    t.add_parameter(
+        PLATFORM_PARAMETER,
+        json!({ "Type": "String", "Default": o.beanstalk_platform(), "Description": format!("Elastic Beanstalk solution stack. Empty: the newest version of the {DOCKER_BRANCH} branch when the environment is created (managed updates keep it patched); --beanstalk-version pins one.") }),
+    );
+    t.add_condition(
+        PLATFORM_RESOLVED,
+        json!({ "Fn::Equals": [ref_(PLATFORM_PARAMETER), ""] }),
     );
     t.add_parameter(
         "BeanstalkInstanceType",
@@ -189,8 +230,8 @@ fn add_instance_role(t: &mut Template, o: &Options) {
 }
 
 /// The internet-facing tier reads only what serving OpenEMR needs, and writes nothing: its
-/// own TLS certificate and key, the CA certificate (to trust CouchDB) and, with a document
-/// store, CouchDB's admin password. Nothing under `CA/keys` but its own key, nothing under
+/// own TLS certificate and key, the CA certificate (to trust CouchDB), with a document store
+/// CouchDB's admin password, and where a first install can happen the two passwords it needs. Nothing under `CA/keys` but its own key, nothing under
 /// `Backup/` or `recovery/`, no trail logs, no deletes.
 fn web_tier_statements(o: &Options) -> Vec<Value> {
     use crate::components::certs::{BEANSTALK_CERT_KEY, CA_CERT_KEY, WEB_TIER_KEY};
@@ -208,13 +249,23 @@ fn web_tier_statements(o: &Options) -> Vec<Value> {
     statements.extend([
         crate::components::alarms::environment_health_instance_statement(),
         allow(&["s3:GetObject"], json!(objects)),
-        json!({
-            "Effect": "Allow",
-            "Action": ["kms:Decrypt"],
-            "Resource": [key_arn(o)],
-            "Condition": { "StringEquals": { "kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com") } }
-        }),
     ]);
+    let mut services = vec![sub("s3.${AWS::Region}.amazonaws.com")];
+    if !o.recovery {
+        // Elastic Beanstalk reads the environment's secrets with the instance profile when an
+        // instance boots (developer guide, "IAM permissions for secrets").
+        statements.push(allow(
+            &["secretsmanager:GetSecretValue"],
+            json!(install_secrets()),
+        ));
+        services.push(sub("secretsmanager.${AWS::Region}.amazonaws.com"));
+    }
+    statements.push(json!({
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt"],
+        "Resource": [key_arn(o)],
+        "Condition": { "StringEquals": { "kms:ViaService": services } }
+    }));
     statements
 }
 
@@ -274,6 +325,8 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
                     // Requests with malformed headers never reach OpenEMR.
                     { "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" },
                     { "Key": "routing.http.desync_mitigation_mode", "Value": "strictest" },
+                    // Set here: Elastic Beanstalk takes no balancer settings for a shared one.
+                    { "Key": "idle_timeout.timeout_seconds", "Value": IDLE_TIMEOUT_SECONDS.to_string() },
                     // A production stack's endpoint is not deleted by a stray console click.
                     { "Key": "deletion_protection.enabled", "Value": if o.dev { "false" } else { "true" } }
                 ],
@@ -358,6 +411,8 @@ fn add_drill_load_balancer(t: &mut Template) {
                 "LoadBalancerAttributes": [
                     { "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" },
                     { "Key": "routing.http.desync_mitigation_mode", "Value": "strictest" },
+                    // Set here: Elastic Beanstalk takes no balancer settings for a shared one.
+                    { "Key": "idle_timeout.timeout_seconds", "Value": IDLE_TIMEOUT_SECONDS.to_string() },
                     { "Key": "deletion_protection.enabled", "Value": "false" }
                 ],
                 "Tags": [crate::cfn::name_tag("load-balancer")]
@@ -559,6 +614,107 @@ fn option(namespace: &str, name: &str, value: Value) -> Value {
     json!({ "Namespace": namespace, "OptionName": name, "Value": value })
 }
 
+/// How long Elastic Beanstalk waits for a deployment (its range is 1-3600 s; it adds 240).
+pub const DEPLOYMENT_TIMEOUT_SECONDS: u32 = 3600;
+/// How long the balancer keeps an idle connection: long reports answer after minutes.
+pub const IDLE_TIMEOUT_SECONDS: u32 = 300;
+
+const ENVIRONMENT: &str = "aws:elasticbeanstalk:application:environment";
+const ENVIRONMENT_SECRETS: &str = "aws:elasticbeanstalk:application:environmentsecrets";
+
+/// What the bundle reads from the environment (its [`bundle::CONTAINER_VARIABLES`] and
+/// [`bundle::HOOK_VARIABLES`]): the real RDS and ElastiCache endpoints (their certificates
+/// name them, not the stack's private-zone CNAMEs), and, where a first install can happen,
+/// the passwords as environment secrets: the ARN of the secret (and its JSON key) is in the
+/// template, its value only on the instances. A recovery or drill stack restores a configured
+/// site, so it gives no install credentials at all.
+fn application_environment(o: &Options) -> Vec<Value> {
+    use crate::components::database::{MASTER_USER, SCHEMA};
+    use bundle::hook;
+    let mut settings = vec![
+        option(ENVIRONMENT, "OPENEMR_IMAGE", ref_(IMAGE_PARAMETER)),
+        option(
+            ENVIRONMENT,
+            "MYSQL_HOST",
+            get_att("RDSInstance", "Endpoint.Address"),
+        ),
+        option(
+            ENVIRONMENT,
+            "MYSQL_PORT",
+            get_att("RDSInstance", "Endpoint.Port"),
+        ),
+        option(ENVIRONMENT, "MYSQL_DATABASE", json!(SCHEMA)),
+        option(
+            ENVIRONMENT,
+            "REDIS_SERVER",
+            get_att(
+                crate::components::redis::REPLICATION_GROUP,
+                "PrimaryEndPoint.Address",
+            ),
+        ),
+        option(ENVIRONMENT, hook::EFS_ID, ref_("ElasticFileSystem")),
+        option(ENVIRONMENT, hook::BUCKET, bucket()),
+        option(ENVIRONMENT, hook::REGION, ref_("AWS::Region")),
+        option(
+            ENVIRONMENT,
+            hook::RDS_CA_URL,
+            sub(
+                "https://truststore.pki.rds.amazonaws.com/${AWS::Region}/${AWS::Region}-bundle.pem",
+            ),
+        ),
+        option(
+            ENVIRONMENT,
+            hook::SITE_REQUIRED,
+            json!(o.recovery.to_string()),
+        ),
+    ];
+    if !o.recovery {
+        let master_password = sub("${DatabaseSecret}:password");
+        settings.extend([
+            option(ENVIRONMENT, "MYSQL_ROOT_USER", json!(MASTER_USER)),
+            option(ENVIRONMENT, "MYSQL_USER", json!(MASTER_USER)),
+            option(ENVIRONMENT, "OE_USER", json!(bundle::ADMIN_USER)),
+            option(
+                ENVIRONMENT_SECRETS,
+                "MYSQL_ROOT_PASS",
+                master_password.clone(),
+            ),
+            option(ENVIRONMENT_SECRETS, "MYSQL_PASS", master_password),
+            option(ENVIRONMENT_SECRETS, "OE_PASS", ref_(ADMIN_SECRET)),
+        ]);
+    }
+    settings
+}
+
+/// The secrets the application servers read: the database's master password (the database
+/// component's secret) and the OpenEMR administrator's initial password, generated here:
+/// letters and digits only, since the image's installer splits its arguments on `=` and
+/// spaces. Where no install happens (recovery, drill) there is none.
+fn install_secrets() -> Vec<Value> {
+    vec![ref_("DatabaseSecret"), ref_(ADMIN_SECRET)]
+}
+
+fn add_secrets(t: &mut Template, o: &Options) {
+    if o.recovery {
+        return;
+    }
+    t.add_resource(
+        ADMIN_SECRET,
+        json!({
+            "Type": "AWS::SecretsManager::Secret",
+            // Kept like the database's: a site restored from this stack's backups still has
+            // this administrator until someone changes the password.
+            "DeletionPolicy": keep_policy(o, "Retain"),
+            "UpdateReplacePolicy": keep_policy(o, "Retain"),
+            "Properties": {
+                "Description": sub("OpenEMR ${AWS::StackName}: the initial password of OpenEMR's administrator (user admin); change it at the first login"),
+                "KmsKeyId": key_arn(o),
+                "GenerateSecretString": { "PasswordLength": 24, "ExcludePunctuation": true, "IncludeSpace": false }
+            }
+        }),
+    );
+}
+
 /// Name of the environment's listener rule (`aws:elbv2:listenerrule:<name>`).
 const LISTENER_RULE: &str = "openemr";
 
@@ -606,12 +762,6 @@ fn listener_settings(o: &Options) -> Vec<Value> {
 }
 
 fn option_settings(o: &Options) -> Vec<Value> {
-    let time_zone = if o.recovery {
-        crate::cfn::get_att("RecoveryParameters", "TimeZone")
-    } else {
-        ref_("TimeZone")
-    };
-    let env = "aws:elasticbeanstalk:application:environment";
     let mut settings = vec![
         option("aws:ec2:vpc", "VPCId", ref_("VPC")),
         option(
@@ -713,27 +863,32 @@ fn option_settings(o: &Options) -> Vec<Value> {
             "RetentionInDays",
             ref_(crate::components::logs::RETENTION_PARAMETER),
         ),
-        option(env, "REDIS_IP", json!(format!("redis.{ZONE}"))),
-        // What the bundle must do on the wire (README, "The application bundle").
+        // A first install (schema, then the image pull) takes longer than the 10 minutes
+        // Elastic Beanstalk waits for a deployment by default.
         option(
-            env,
-            "REDIS_TLS",
-            ref_(crate::components::redis::REQUIRE_TLS_PARAMETER),
+            "aws:elasticbeanstalk:command",
+            "Timeout",
+            json!(DEPLOYMENT_TIMEOUT_SECONDS.to_string()),
+        ),
+        // Security patches within the branch, in the weekly maintenance window; minor
+        // versions too, since a new Docker version raises the branch's minor version.
+        option(
+            "aws:elasticbeanstalk:managedactions",
+            "ManagedActionsEnabled",
+            json!("true"),
         ),
         option(
-            env,
-            "MYSQL_TLS",
-            ref_(crate::components::database::REQUIRE_TLS_PARAMETER),
+            "aws:elasticbeanstalk:managedactions",
+            "PreferredStartTime",
+            crate::components::backup_schedule::platform_update_window(),
         ),
-        option(env, "FILE_SYSTEM_ID", ref_("ElasticFileSystem")),
-        option(env, "NFS_HOSTNAME", json!(format!("nfs.{ZONE}"))),
-        option(env, "S3BUCKET", bucket()),
-        option(env, "KMSKEY", key_arn(o)),
-        option(env, "TIMEZONE", time_zone),
+        option(
+            "aws:elasticbeanstalk:managedactions:platformupdate",
+            "UpdateLevel",
+            json!("minor"),
+        ),
     ]);
-    if o.dual_az {
-        settings.push(option(env, "COUCHDBZONE", json!("dual")));
-    }
+    settings.extend(application_environment(o));
     // Enhanced health, publishing the EnvironmentHealth metric the health alarm watches.
     settings.extend(crate::components::alarms::environment_health_option_settings());
     settings

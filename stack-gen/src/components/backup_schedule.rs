@@ -40,6 +40,9 @@ pub fn add(t: &mut Template, _o: &Options) {
                 "RdsWindow": format!("{h:02}:00-{h:02}:30"),
                 // RDS maintenance must not overlap the backup window: a day later, 4 hours on.
                 "RdsMaintenance": format!("sun:{:02}:00-sun:{:02}:30", (h + 4) % 24, (h + 4) % 24),
+                // Elastic Beanstalk's managed platform updates: the same hour (instances are
+                // replaced one by one, so OpenEMR stays up).
+                "PlatformUpdate": format!("Sun:{:02}:00", (h + 4) % 24),
                 "CronHour": h.to_string(),
                 "SnapshotSchedule": format!("cron(0 {h} * * ? *)"),
                 "CheckerSchedule": format!("cron(0 {check} * * ? *)"),
@@ -63,6 +66,11 @@ pub fn rds_backup_window() -> Value {
 /// RDS `PreferredMaintenanceWindow`, clear of the backup window.
 pub fn rds_maintenance_window() -> Value {
     window("RdsMaintenance")
+}
+
+/// Elastic Beanstalk's `PreferredStartTime` of managed updates (`Sun:hh:00`), with RDS's.
+pub fn platform_update_window() -> Value {
+    window("PlatformUpdate")
 }
 
 /// The hour field of the NFS backup agent's cron line (`0 <hour> * * *`, UTC).

@@ -11,8 +11,11 @@ use crate::components::foundation::{ZONE, keep_policy, key_arn};
 use crate::options::Options;
 use crate::template::Template;
 
-/// Master user and database name of OpenEMR's schema (as in the original).
+/// Master user of the database (as in the original); also OpenEMR's own user, so that the
+/// image's installer finds the schema RDS made (`DBName`) and uses it.
 pub const MASTER_USER: &str = "openemr";
+/// OpenEMR's schema (`DBName`, as in the original).
+pub const SCHEMA: &str = "openemr";
 /// The logs RDS exports to CloudWatch Logs, each into `/aws/rds/instance/<id>/<log>` (a group
 /// RDS creates unless it exists: `logs::add_service_log_groups` makes or adopts them).
 pub const LOG_EXPORTS: [&str; 2] = ["error", "slowquery"];
@@ -108,7 +111,7 @@ pub fn add(t: &mut Template, o: &Options) {
         "AllocatedStorage": ref_("PatientRecords"),
         "StorageEncrypted": true,
         "KmsKeyId": crate::components::foundation::key_id(o),
-        "DBName": MASTER_USER,
+        "DBName": SCHEMA,
         "MasterUsername": MASTER_USER,
         // Resolved from Secrets Manager at deploy time: the password stays out of the
         // template's resolved properties and is kept (encrypted) for the application.

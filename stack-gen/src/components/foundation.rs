@@ -158,7 +158,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
     } else {
         t.add_parameter(
             "TimeZone",
-            json!({ "Type": "String", "Default": "America/Chicago", "MaxLength": 41, "Description": "The clinic's time zone (tz database name), used by OpenEMR." }),
+            json!({ "Type": "String", "Default": "America/Chicago", "MaxLength": 41, "Description": "The clinic's time zone (tz database name), recorded in the recovery manifest. OpenEMR keeps its own in Administration > Globals > Locale: set it there at the first login (README, \"First login\")." }),
         );
         t.add_parameter(
             "RDSPassword",
@@ -168,7 +168,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
                 "MinLength": 8,
                 "MaxLength": 41,
                 "AllowedPattern": "^[^/@\"'\\\\ ]*$",
-                "Description": "Password of the database's master user `openemr` (8-41 characters, no / @ \" ' \\ or space).",
+                "Description": "Password of the database's master user `openemr`, also OpenEMR's (8-41 characters, no / @ \" ' \\ or space). For a new stack use letters and digits only: OpenEMR's installer cannot take other characters, and the first deployment stops saying so.",
                 "ConstraintDescription": "8-41 characters without / @ \" ' \\ or space"
             }),
         );

@@ -22,6 +22,12 @@ pub fn add(t: &mut Template, o: &Options) {
             "Value": sub(&format!("https://${{{}}}/", crate::components::application::DOMAIN_NAME))
         }));
     }
+    if !o.recovery {
+        t.add_output("OpenEMRAdminSecret", json!({
+            "Description": "Secrets Manager secret holding the initial password of OpenEMR's administrator (user admin): read it once for the first login, then change it in OpenEMR (README, \"First login\")",
+            "Value": ref_(crate::components::application::ADMIN_SECRET)
+        }));
+    }
     t.add_output("LoadBalancerDNSName", json!({ "Description": "The load balancer's DNS name: the target of the clinic's CNAME (or Route 53 alias) record", "Value": get_att("ApplicationLoadBalancer", "DNSName") }));
     t.add_output(
         "OpenEMRVPC",

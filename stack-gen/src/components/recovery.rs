@@ -349,13 +349,6 @@ mod tests {
                     "{volume}"
                 );
             }
-            let everything = text(&serde_json::Value::Object(r.clone()));
-            assert!(
-                everything.contains(&text(&get_att(PARAMETERS, "TimeZone")))
-                    && r.iter().any(|(id, res)| id != MANIFEST
-                        && text(res).contains("[\"RecoveryParameters\",\"TimeZone\"]")),
-                "something besides the manifest (the application's TIMEZONE) uses the resolved time zone"
-            );
             // Every attribute anyone reads is one the function returns.
             let returned = attributes::ALL;
             for (_, res) in &r {

@@ -16,7 +16,7 @@ pub fn all_templates() -> Vec<(String, Options, Value)> {
         "beanstalk-flags".to_owned(),
         Options {
             beanstalk_key: Some("bundles/openemr-7.0.4.zip".to_owned()),
-            beanstalk_version: Some("64bit Amazon Linux 2023 v4.8.0 running PHP 8.4".to_owned()),
+            beanstalk_version: Some("64bit Amazon Linux 2023 v4.8.0 running Docker".to_owned()),
             ..Options::default()
         },
     ));
