@@ -54,7 +54,7 @@ fi
 
 # 2.
 conf="$sites/default/sqlconf.php"
-configured() { [ -f "$conf" ] && grep -Eq '^\$config[[:space:]]*=[[:space:]]*1;' "$conf"; }
+configured() { [ -f "$conf" ] && grep -Eq "^\\\$config[[:space:]]*=[[:space:]]*1;" "$conf"; }
 if ! configured; then
   if [ "${OPENEMR_SITE_REQUIRED:-false}" = true ]; then
     fail "EFS has no configured site (sites/default/sqlconf.php with \$config = 1): this stack restores one, and OpenEMR must not start its setup instead. Check the restore (the NFS backup agent's /var/log/openemr-restore.log, RecoveryS3Bucket) and redeploy"

@@ -8,6 +8,7 @@
 mod sandbox;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 
 use sandbox::{Boot, Machine, Os, Resolver, World, cloud_init_env, sha256_hex, tree};
 use serde_json::{Value, json};
@@ -1324,4 +1325,371 @@ fn the_web_tier_reads_its_own_files_and_is_refused_the_secrets() {
         s.world.get(&s.bucket, "Backup/passphrase.txt"),
         b"duplicity-passphrase"
     );
+}
+
+// The application bundle's prebuild hook (stack-gen/bundle/openemr-site.sh), as Elastic
+// Beanstalk runs it on an application server: the environment's properties from the generated
+// template, its secrets read from Secrets Manager with the web tier's role (as Elastic
+// Beanstalk reads them with the instance profile), the stack CA's files from the certificate
+// writer's run, EFS as the machine's /mnt/efs (the mount itself is a recording stub).
+
+const DB_HOST: &str = "openemr-db.abcdefghijkl.us-east-1.rds.amazonaws.com";
+const MASTER_PASSWORD: &str = "Vr3ryLongMasterPassw0rd";
+const HOOK: &str = stack_gen::bundle::SITE_HOOK_PATHS[0];
+
+/// OpenEMR's sqlconf.php as its Installer writes it (library/classes/Installer.class.php,
+/// write_configuration_file), for a database at `host`.
+fn sqlconf(host: &str) -> String {
+    format!(
+        "<?php\n//  OpenEMR\n//  MySQL Config\n\nglobal $disable_utf8_flag;\n$disable_utf8_flag = false;\n\n$host\t= '{host}';\n$port\t= '3306';\n$login\t= 'openemr';\n$pass\t= 'site-password';\n$dbase\t= 'openemr';\n$db_encoding\t= 'utf8mb4';\n\n$sqlconf = array();\nglobal $sqlconf;\n$sqlconf[\"host\"]= $host;\n$sqlconf[\"port\"] = $port;\n\n//////////////////////////\n//////DO NOT TOUCH THIS///\n$config = 1; /////////////\n//////////////////////////\n"
+    )
+}
+
+struct WebServer {
+    cert: CertStack,
+    machine: Machine,
+    env: Vec<(String, String)>,
+}
+
+impl WebServer {
+    fn deploy(&self, change: impl Fn(&mut Vec<(String, String)>)) -> Boot {
+        let mut env = self.env.clone();
+        change(&mut env);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let files: Vec<(&str, &[u8], bool)> = stack_gen::bundle::files()
+            .iter()
+            .map(|f| (f.path, f.content, f.executable))
+            .collect();
+        self.machine.deploy(&files, HOOK, &env)
+    }
+
+    fn efs(&self) -> std::path::PathBuf {
+        self.machine.efs()
+    }
+}
+
+/// An application server of a stack made with `options`, after its certificate writer ran.
+fn web_server(bucket: &str, options: &Options) -> WebServer {
+    let cert = cert_stack(bucket);
+    let boot = cert.machine.boot(&cert.script, &[]);
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    let world = &cert.world;
+    let t = template(options);
+    let mut n = names(world, bucket, "");
+    let secret = |name: &str, value: &str| -> String {
+        world.aws_json(&[
+            "secretsmanager",
+            "create-secret",
+            "--name",
+            name,
+            "--secret-string",
+            value,
+        ])["ARN"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    n.extend([
+        ("RDSInstance.Endpoint.Address", DB_HOST.to_owned()),
+        ("RDSInstance.Endpoint.Port", "3306".to_owned()),
+        (
+            "RedisReplicationGroup.PrimaryEndPoint.Address",
+            "master.openemr-sessions.abc123.use1.cache.amazonaws.com".to_owned(),
+        ),
+    ]);
+    if !options.recovery {
+        n.push((
+            "DatabaseSecret",
+            secret(
+                &format!("{bucket}-db"),
+                &json!({ "username": "openemr", "password": MASTER_PASSWORD }).to_string(),
+            ),
+        ));
+        n.push((
+            "OpenEMRAdminSecret",
+            secret(&format!("{bucket}-admin"), "Adm1nGeneratedPassw0rd"),
+        ));
+    }
+    // The role as generated, as moto enforces it.
+    let mut env = test_harness::iam::stack_env(bucket);
+    env.extend(n.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    let statements = test_harness::iam::as_moto_enforces(&test_harness::iam::role_statements(
+        &t,
+        "BeanstalkInstanceRole",
+        &env,
+    ));
+    let keys = world.moto.user(&format!("{bucket}-web"), &statements);
+    let keys = (keys.access_key_id, keys.secret_access_key);
+    let machine = Machine::new(Os::AmazonLinux2023, world, keys.clone());
+    // The region's RDS CA bundle, where the machine's curl finds it.
+    let truststore = machine.mnt().join("truststore");
+    fs::create_dir_all(&truststore).unwrap();
+    fs::write(
+        truststore.join("bundle.pem"),
+        "-----BEGIN CERTIFICATE-----\nrds-ca\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let r = resolver(&t, &n);
+    let (_, environment) = common_environment(&t);
+    let mut variables = Vec::new();
+    for setting in environment["Properties"]["OptionSettings"]
+        .as_array()
+        .unwrap()
+    {
+        let name = setting["OptionName"].as_str().unwrap().to_owned();
+        match setting["Namespace"].as_str().unwrap() {
+            "aws:elasticbeanstalk:application:environment" => {
+                let value = if name == stack_gen::bundle::hook::RDS_CA_URL {
+                    // The template's URL is AWS's truststore; the sandbox has no internet.
+                    assert!(
+                        r.string(&setting["Value"])
+                            .starts_with("https://truststore.pki.rds.amazonaws.com/")
+                    );
+                    "file:///mnt/truststore/bundle.pem".to_owned()
+                } else {
+                    r.string(&setting["Value"])
+                };
+                variables.push((name, value));
+            }
+            "aws:elasticbeanstalk:application:environmentsecrets" => {
+                // ARN[:json-key], read with the role's keys.
+                let reference = r.string(&setting["Value"]);
+                let (arn, key) = match reference.rsplit_once(':') {
+                    Some((arn, key)) if !key.contains('-') => {
+                        (arn.to_owned(), Some(key.to_owned()))
+                    }
+                    _ => (reference.clone(), None),
+                };
+                let out = world.aws_as(
+                    &keys,
+                    &[
+                        "secretsmanager",
+                        "get-secret-value",
+                        "--secret-id",
+                        &arn,
+                        "--query",
+                        "SecretString",
+                        "--output",
+                        "text",
+                    ],
+                );
+                assert!(
+                    out.status.success(),
+                    "the web tier cannot read {arn}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                let text = String::from_utf8(out.stdout).unwrap().trim_end().to_owned();
+                let value = match key {
+                    Some(key) => serde_json::from_str::<Value>(&text).unwrap()[&key]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    None => text,
+                };
+                variables.push((name, value));
+            }
+            _ => {}
+        }
+    }
+    WebServer {
+        cert,
+        machine,
+        env: variables,
+    }
+}
+
+fn common_environment(t: &Value) -> (String, Value) {
+    let (id, resource) = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| r["Type"] == "AWS::ElasticBeanstalk::Environment")
+        .unwrap();
+    (id.clone(), resource.clone())
+}
+
+fn assert_no_secret(boot: &Boot) {
+    for secret in [MASTER_PASSWORD, "Adm1nGeneratedPassw0rd", "site-password"] {
+        assert!(
+            !boot.stdout.contains(secret) && !boot.stderr.contains(secret),
+            "a password in the hook's output: {}",
+            boot.report()
+        );
+    }
+}
+
+#[test]
+fn bundle_hook_prepares_a_first_install_with_the_stacks_certificates() {
+    let web = web_server("hook-fresh", &Options::default());
+    assert!(
+        web.env
+            .iter()
+            .any(|(k, v)| k == "MYSQL_ROOT_PASS" && v == MASTER_PASSWORD)
+    );
+    let boot = web.deploy(|_| {});
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_no_secret(&boot);
+    assert_eq!(boot.called("dnf"), ["dnf install -y -q amazon-efs-utils"]);
+    assert_eq!(
+        boot.called("mount"),
+        [format!("mount -t efs -o tls {EFS_ID}:/ /mnt/efs")]
+    );
+    let state = |rel: &str| fs::read(boot.dir().path().join("var/lib/openemr").join(rel)).unwrap();
+    assert_eq!(
+        state("tls/webserver.cert.pem"),
+        web.cert
+            .world
+            .get(&web.cert.bucket, "CA/certs/beanstalk.crt")
+    );
+    assert_eq!(
+        state("tls/webserver.key.pem"),
+        web.cert.world.get(&web.cert.bucket, "CA/web/beanstalk.key")
+    );
+    let key_mode = fs::metadata(
+        boot.dir()
+            .path()
+            .join("var/lib/openemr/tls/webserver.key.pem"),
+    )
+    .unwrap()
+    .permissions()
+    .mode()
+        & 0o777;
+    assert_eq!(key_mode, 0o600);
+    assert!(
+        String::from_utf8(state("ca/mysql-ca"))
+            .unwrap()
+            .contains("rds-ca")
+    );
+    assert_eq!(
+        state("ca/redis-ca"),
+        stack_gen::bundle::files()
+            .iter()
+            .find(|f| f.path == "amazon-root-cas.pem")
+            .unwrap()
+            .content
+    );
+    // Every file the compose file binds exists (the EFS mount aside).
+    for source in stack_gen::bundle::COMPOSE_FILE
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("source: /var/lib/openemr/"))
+    {
+        assert!(
+            boot.dir()
+                .path()
+                .join("var/lib/openemr")
+                .join(source)
+                .exists(),
+            "{source}"
+        );
+    }
+    // The image makes the site; the hook leaves an empty EFS as it found it.
+    assert!(!web.efs().join("default").exists());
+}
+
+#[test]
+fn bundle_hook_points_a_restored_site_at_this_stacks_database_once() {
+    let web = web_server("hook-restored", &recovery());
+    assert!(
+        !web.env.iter().any(|(k, _)| k.ends_with("_PASS")),
+        "no install secrets in recovery"
+    );
+    let site = web.efs().join("default");
+    fs::create_dir_all(site.join("documents/certificates")).unwrap();
+    fs::write(site.join("sqlconf.php"), sqlconf("mysql.openemr.local")).unwrap();
+    fs::write(site.join("documents/certificates/mysql-ca"), "old bundle").unwrap();
+    let first = web.deploy(|_| {});
+    assert!(first.status.success(), "{}", first.report());
+    assert_no_secret(&first);
+    assert_eq!(
+        fs::read_to_string(site.join("sqlconf.php")).unwrap(),
+        sqlconf(DB_HOST)
+    );
+    assert!(
+        first
+            .stdout
+            .contains(&format!("now names the database at {DB_HOST}:3306"))
+    );
+    assert!(
+        fs::read_to_string(site.join("documents/certificates/mysql-ca"))
+            .unwrap()
+            .contains("rds-ca")
+    );
+    let before = tree(&web.efs(), &[]);
+    let second = web.deploy(|_| {});
+    assert!(second.status.success(), "{}", second.report());
+    assert_eq!(
+        tree(&web.efs(), &[]),
+        before,
+        "a second run changed the site"
+    );
+    assert!(!second.stdout.contains("now names"));
+}
+
+#[test]
+fn bundle_hook_moves_the_original_generators_site_under_default() {
+    let web = web_server("hook-original", &recovery());
+    // The original's bundle mounted EFS at sites/default.
+    fs::create_dir_all(web.efs().join("documents/1")).unwrap();
+    fs::write(web.efs().join("documents/1/scan.pdf"), b"%PDF").unwrap();
+    fs::write(
+        web.efs().join("sqlconf.php"),
+        sqlconf("mysql.openemr.local"),
+    )
+    .unwrap();
+    let boot = web.deploy(|_| {});
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(
+        fs::read(web.efs().join("default/documents/1/scan.pdf")).unwrap(),
+        b"%PDF"
+    );
+    assert_eq!(
+        fs::read_to_string(web.efs().join("default/sqlconf.php")).unwrap(),
+        sqlconf(DB_HOST)
+    );
+    assert!(!web.efs().join("sqlconf.php").exists() && !web.efs().join("documents").exists());
+}
+
+#[test]
+fn bundle_hook_fails_loudly_and_leaks_nothing() {
+    // A recovery whose file system has no configured site: OpenEMR must not offer its setup.
+    let web = web_server("hook-failures", &recovery());
+    let boot = web.deploy(|_| {});
+    assert!(!boot.status.success());
+    assert!(
+        boot.stderr.contains("no configured site"),
+        "{}",
+        boot.report()
+    );
+    assert!(!web.efs().join("default").exists());
+
+    // A first install whose master password the image's installer would split.
+    let web = web_server("hook-password", &Options::default());
+    let boot = web.deploy(|env| {
+        for (k, v) in env.iter_mut() {
+            if k == "MYSQL_ROOT_PASS" {
+                *v = "pass=word$1".to_owned();
+            }
+        }
+    });
+    assert!(!boot.status.success());
+    assert!(boot.stderr.contains("RDSPassword"), "{}", boot.report());
+    assert!(!boot.stdout.contains("pass=word$1") && !boot.stderr.contains("pass=word$1"));
+
+    // A failed read of the server's key: the deployment stops naming it.
+    web.cert.world.deny(
+        &format!("{}-web", "hook-password"),
+        &["s3:GetObject"],
+        &[format!(
+            "arn:aws:s3:::{}/CA/web/beanstalk.key",
+            web.cert.bucket
+        )],
+    );
+    let boot = web.deploy(|_| {});
+    assert!(!boot.status.success());
+    assert!(
+        boot.stderr.contains("CA/web/beanstalk.key"),
+        "{}",
+        boot.report()
+    );
+    assert_no_secret(&boot);
 }

@@ -71,6 +71,15 @@ impl World {
         c
     }
 
+    /// Runs the AWS CLI as the holder of `keys` (an instance role's user); its output.
+    pub fn aws_as(&self, keys: &(String, String), args: &[&str]) -> std::process::Output {
+        self.aws_command(args)
+            .env("AWS_ACCESS_KEY_ID", &keys.0)
+            .env("AWS_SECRET_ACCESS_KEY", &keys.1)
+            .output()
+            .expect("run aws")
+    }
+
     /// Runs the AWS CLI as the admin; panics (with its stderr) unless it succeeds.
     pub fn aws(&self, args: &[&str]) -> String {
         let out = self.aws_command(args).output().expect("run aws");
@@ -543,6 +552,11 @@ impl Machine {
         ));
     }
 
+    /// The machine's /mnt (EFS is /mnt/efs in it).
+    pub fn mnt(&self) -> PathBuf {
+        self.data.path().join("mnt")
+    }
+
     /// The machine's EFS (/mnt/efs).
     pub fn efs(&self) -> PathBuf {
         self.data.path().join("mnt/efs")
@@ -565,6 +579,57 @@ impl Machine {
     /// Boots a fresh root volume and runs `script` as cloud-init runs user data (root, its
     /// usual PATH). `fail`: stubs that fail in this boot.
     pub fn boot(&self, script: &str, fail: &[&str]) -> Boot {
+        let dir = self.fresh_root(fail);
+        let b = dir.path();
+        let part = "/var/lib/cloud/instance/scripts/part-001";
+        write_executable(&b.join(part.trim_start_matches('/')), script);
+        let out = self
+            .run(&dir, &[part], &cloud_init_env())
+            .output()
+            .expect("run bwrap");
+        Boot {
+            dir,
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// An Elastic Beanstalk deployment's hook on a fresh root volume: the bundle's `files`
+    /// (path, content, executable) unpacked in /var/app/staging, `hook` (a path in it) run as
+    /// the platform runs hooks: as root, with the environment's properties and secrets (`env`)
+    /// beside PATH and HOME.
+    pub fn deploy(&self, files: &[(&str, &[u8], bool)], hook: &str, env: &[(&str, &str)]) -> Boot {
+        let dir = self.fresh_root(&[]);
+        let staging = dir.path().join("var/app/staging");
+        for (path, content, executable) in files {
+            let target = staging.join(path);
+            fs::create_dir_all(target.parent().unwrap()).unwrap();
+            fs::write(&target, content).unwrap();
+            let mode = if *executable { 0o755 } else { 0o644 };
+            fs::set_permissions(&target, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let mut all: Vec<(&str, &str)> = vec![
+            (
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            ),
+            ("HOME", "/root"),
+        ];
+        all.extend_from_slice(env);
+        let hook = format!("/var/app/staging/{hook}");
+        // (From / rather than the staging directory: the hook finds its bundle by its own path.)
+        let out = self.run(&dir, &[&hook], &all).output().expect("run bwrap");
+        Boot {
+            dir,
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// A fresh root volume with the stubs and the instance role's credentials.
+    fn fresh_root(&self, fail: &[&str]) -> TempDir {
         let dir = TempDir::new().unwrap();
         let b = dir.path();
         let venv = workspace_root().join(".venv");
@@ -630,18 +695,7 @@ impl Machine {
                 &format!("#!/bin/sh\nexec {venv_s}/bin/duplicity \"$@\"\n"),
             );
         }
-        let part = "/var/lib/cloud/instance/scripts/part-001";
-        write_executable(&b.join(part.trim_start_matches('/')), script);
-        let out = self
-            .run(&dir, &[part], &cloud_init_env())
-            .output()
-            .expect("run bwrap");
-        Boot {
-            dir,
-            status: out.status,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        dir
     }
 
     /// `command` inside the sandbox of `boot`, with exactly `env`.
