@@ -102,7 +102,23 @@ pub async fn record_fingerprint(
     now: OffsetDateTime,
 ) -> Result<Fingerprint, DrillError> {
     let sources = sources(s3, config).await?;
+    // No site where the contract puts it, no fingerprint: a record of nothing would let a
+    // drill that restores nothing pass.
+    let documents_tree = sources.efs.join(crate::fingerprint::DOCUMENTS_DIR).is_dir();
+    let site = observe::files(&sources.efs)?;
+    if let Some(missing) = crate::fingerprint::missing_site(&site, documents_tree, None) {
+        return Err(DrillError::NoSite(missing));
+    }
     let fingerprint = observe::fingerprint_of(&sources, None, now).await?;
+    let schema = (
+        fingerprint.database.schema.as_str(),
+        fingerprint.database.tables,
+    );
+    if let Some(missing) =
+        crate::fingerprint::missing_site(&fingerprint.files, documents_tree, Some(schema))
+    {
+        return Err(DrillError::NoSite(missing));
+    }
     let body = serde_json::to_vec_pretty(&fingerprint).expect("a fingerprint serialises");
     bucket::put_json(
         s3,

@@ -35,6 +35,10 @@ pub enum DrillError {
     Stack(String),
     #[error("refusing to delete {0}: it is not a drill stack of this stack")]
     NotADrill(String),
+    #[error(
+        "refusing to record a fingerprint of no site: {0}. EFS must hold OpenEMR's sites/ (the application servers' hook moves an original stack's site there at its next deployment); a fingerprint of nothing would let a drill that restores nothing pass"
+    )]
+    NoSite(String),
 }
 
 /// The `errorType` of a refused drill; the report task tells a refusal by it.
@@ -61,6 +65,7 @@ impl DrillError {
             DrillError::Observe(_) => "DrillDataUnreadable",
             DrillError::Stack(_) => "DrillStack",
             DrillError::NotADrill(_) => "DrillNotADrillStack",
+            DrillError::NoSite(_) => "DrillNoSite",
         }
     }
 }

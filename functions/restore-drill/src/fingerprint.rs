@@ -31,6 +31,30 @@ pub const SITE_FILES: [&str; 1] = [stack_contract::site::SQLCONF];
 /// The documents tree of the site, relative to `sites/`.
 pub const DOCUMENTS_DIR: &str = stack_contract::site::DOCUMENTS_DIR;
 
+/// Why what the recorder sees is not a site worth recording, if it is not: the site's
+/// configuration is missing, it has no documents tree (OpenEMR makes one at install), or its
+/// schema has no tables. `documents_tree`: whether the documents directory exists;
+/// `schema`: the schema and its table count, once the database was read.
+pub fn missing_site(
+    files: &Files,
+    documents_tree: bool,
+    schema: Option<(&str, u64)>,
+) -> Option<String> {
+    let mut missing = Vec::new();
+    for file in SITE_FILES {
+        if !files.site_files.iter().any(|f| f == file) {
+            missing.push(format!("no sites/{file}"));
+        }
+    }
+    if !documents_tree {
+        missing.push(format!("no sites/{DOCUMENTS_DIR}/"));
+    }
+    if let Some((name, 0)) = schema {
+        missing.push(format!("no tables in the schema {name}"));
+    }
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
 /// What one stack's data looks like; the recorder's fingerprint and the verifier's observation
 /// are both one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,6 +284,36 @@ mod tests {
                 document_bytes: 1_500_000,
             },
         }
+    }
+
+    #[test]
+    fn a_site_that_is_not_where_the_recorder_looks_is_not_recorded() {
+        let site = sample();
+        assert_eq!(
+            missing_site(&site.files, true, Some(("openemr", 260))),
+            None
+        );
+        // The original bundle's layout (EFS was sites/default): nothing under default/.
+        let elsewhere = Files {
+            site_files: vec![],
+            document_files: 0,
+            document_bytes: 0,
+        };
+        assert_eq!(
+            missing_site(&elsewhere, false, None).as_deref(),
+            Some("no sites/default/sqlconf.php, no sites/default/documents/")
+        );
+        assert_eq!(
+            missing_site(&site.files, true, Some(("openemr", 0))).as_deref(),
+            Some("no tables in the schema openemr")
+        );
+        // An installed site with no documents yet is a site.
+        let new_site = Files {
+            document_files: 0,
+            document_bytes: 0,
+            ..site.files
+        };
+        assert_eq!(missing_site(&new_site, true, Some(("openemr", 260))), None);
     }
 
     #[test]

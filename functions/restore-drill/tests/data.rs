@@ -239,6 +239,36 @@ async fn a_row_written_after_the_fingerprint_is_drift_not_failure() {
 }
 
 #[tokio::test]
+async fn the_recorder_refuses_a_site_that_is_not_where_it_looks_and_stores_nothing() {
+    let world = World::new().await;
+    // The original bundle's layout: the site at the root of EFS, not under default/.
+    let site = world.efs.path().join("default");
+    for entry in std::fs::read_dir(&site).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::rename(entry.path(), world.efs.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::remove_dir(&site).unwrap();
+    let error = data::record_fingerprint(&world.s3(), &world.config(), OffsetDateTime::now_utc())
+        .await
+        .unwrap_err();
+    assert_eq!(error.error_type(), "DrillNoSite");
+    let text = error.to_string();
+    assert!(
+        text.contains("no sites/default/sqlconf.php")
+            && text.contains("no sites/default/documents/"),
+        "{text}"
+    );
+    let stored = world
+        .s3()
+        .head_object()
+        .bucket(BUCKET)
+        .key(FINGERPRINT_KEY)
+        .send()
+        .await;
+    assert!(stored.is_err(), "a fingerprint of no site was stored");
+}
+
+#[tokio::test]
 async fn wrong_credentials_and_a_missing_ca_are_named() {
     let world = World::new().await;
     let mut sources = data::sources(&world.s3(), &world.config()).await.unwrap();
