@@ -426,12 +426,13 @@ fn the_normalised_zips_hold_what_lambda_runs() {
 /// The custom resources among the shipped functions (their `main` runs
 /// `custom_resource::run`), each with a Create request it accepts (`events/`), so that the
 /// request reaches the handler.
-const CUSTOM_RESOURCES: [(&str, &str); 2] = [
+const CUSTOM_RESOURCES: [(&str, &str); 3] = [
     (
         "recovery-params",
         "events/recovery-params/record-create.json",
     ),
     ("log-group-keeper", "events/log-group-keeper/create.json"),
+    ("platform-resolver", "events/platform-resolver/create.json"),
 ];
 
 /// The shipped zips of the custom resources, run once each against a fake Runtime API
