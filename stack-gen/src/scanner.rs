@@ -10,7 +10,9 @@
 
 use serde_json::{Value, json};
 
-use crate::components::{backup_checker, document_backups, logs, recovery, restore_drill};
+use crate::components::{
+    application, backup_checker, document_backups, logs, recovery, restore_drill,
+};
 use crate::options::Options;
 use crate::template::Template;
 
@@ -69,6 +71,7 @@ impl Stacks {
 /// Every function of the stack (the document snapshotter only with the document store).
 const FUNCTIONS: &[&str] = &[
     logs::KEEPER_FUNCTION,
+    application::platform::RESOLVER,
     document_backups::FUNCTION,
     backup_checker::FUNCTION,
     recovery::FUNCTION,
@@ -86,7 +89,7 @@ pub const SUPPRESSIONS: &[Suppression] = &[
         title: "Ensure that AWS Lambda function is configured inside a VPC",
         resources: FUNCTIONS,
         stacks: Stacks::All,
-        reason: "Calls only AWS service APIs (S3, EC2, RDS, SNS, CloudWatch Logs) and CloudFormation's pre-signed response URL; it reaches nothing inside the VPC. In the VPC it would need ENIs and the NAT for the same public endpoints, and gain no isolation: its reach is its IAM role.",
+        reason: "Calls only AWS service APIs (S3, EC2, RDS, SNS, CloudWatch Logs, Elastic Beanstalk) and CloudFormation's pre-signed response URL; it reaches nothing inside the VPC. In the VPC it would need ENIs and the NAT for the same public endpoints, and gain no isolation: its reach is its IAM role.",
     },
     // How a failed invocation is noticed.
     Suppression {
@@ -103,7 +106,11 @@ pub const SUPPRESSIONS: &[Suppression] = &[
     Suppression {
         check: "CKV_AWS_116",
         title: "Ensure that AWS Lambda function is configured for a Dead Letter Queue(DLQ)",
-        resources: &[recovery::FUNCTION, logs::KEEPER_FUNCTION],
+        resources: &[
+            recovery::FUNCTION,
+            logs::KEEPER_FUNCTION,
+            application::platform::RESOLVER,
+        ],
         stacks: Stacks::All,
         reason: "A custom resource: CloudFormation invokes it and waits for its answer on the response URL, which the function always sends (also on failure); a failure shows as the stack event and in its log group. A queued event would have no consumer: CloudFormation never replays it.",
     },

@@ -614,6 +614,33 @@ fn option(namespace: &str, name: &str, value: Value) -> Value {
     json!({ "Namespace": namespace, "OptionName": name, "Value": value })
 }
 
+/// Security patches within the platform branch, in the weekly maintenance window; minor
+/// versions too, since a new Docker version raises the branch's minor version. Elastic
+/// Beanstalk's managed-updates service-linked role does it (it creates the role if the account
+/// has none; the stack's `BeanstalkServiceRole` holds enhanced health's reads only). A drill's
+/// environment lives an hour and gets none.
+fn managed_updates() -> Vec<Value> {
+    let actions = "aws:elasticbeanstalk:managedactions";
+    vec![
+        option(actions, "ManagedActionsEnabled", json!("true")),
+        option(
+            actions,
+            "PreferredStartTime",
+            crate::components::backup_schedule::platform_update_window(),
+        ),
+        option(
+            actions,
+            "ServiceRoleForManagedUpdates",
+            json!("AWSServiceRoleForElasticBeanstalkManagedUpdates"),
+        ),
+        option(
+            "aws:elasticbeanstalk:managedactions:platformupdate",
+            "UpdateLevel",
+            json!("minor"),
+        ),
+    ]
+}
+
 /// How long Elastic Beanstalk waits for a deployment (its range is 1-3600 s; it adds 240).
 pub const DEPLOYMENT_TIMEOUT_SECONDS: u32 = 3600;
 /// How long the balancer keeps an idle connection: long reports answer after minutes.
@@ -870,24 +897,10 @@ fn option_settings(o: &Options) -> Vec<Value> {
             "Timeout",
             json!(DEPLOYMENT_TIMEOUT_SECONDS.to_string()),
         ),
-        // Security patches within the branch, in the weekly maintenance window; minor
-        // versions too, since a new Docker version raises the branch's minor version.
-        option(
-            "aws:elasticbeanstalk:managedactions",
-            "ManagedActionsEnabled",
-            json!("true"),
-        ),
-        option(
-            "aws:elasticbeanstalk:managedactions",
-            "PreferredStartTime",
-            crate::components::backup_schedule::platform_update_window(),
-        ),
-        option(
-            "aws:elasticbeanstalk:managedactions:platformupdate",
-            "UpdateLevel",
-            json!("minor"),
-        ),
     ]);
+    if !o.drill {
+        settings.extend(managed_updates());
+    }
     settings.extend(application_environment(o));
     // Enhanced health, publishing the EnvironmentHealth metric the health alarm watches.
     settings.extend(crate::components::alarms::environment_health_option_settings());
