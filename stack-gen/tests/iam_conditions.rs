@@ -1239,14 +1239,25 @@ fn the_drill_stack_role_cannot_change_the_source_stack() {
         );
     }
     let role = |name: &str| format!("arn:aws:iam::{ACCOUNT}:role/{name}");
+    // The drill names its roles after its resources (restore_drill::name_everything).
     assert!(allowed(
         &policy,
         &request(
             "iam:CreateRole",
-            role("openemr-drill-20261206-CouchDBRole-1"),
+            role(&format!("{DRILL_BUCKET}-CouchDBRole")),
             &[]
         )
     ));
+    // Not another stack's drill, nor a name CloudFormation would generate.
+    for name in [
+        "openemr-0bad0bad-drill-0d0d0d0d-CouchDBRole",
+        "openemr-drill-20261206-CouchDBRole-1",
+    ] {
+        assert!(
+            !allowed(&policy, &request("iam:CreateRole", role(name), &[])),
+            "{name}"
+        );
+    }
     assert!(!allowed(
         &policy,
         &request("iam:CreateRole", role("Admin"), &[])

@@ -308,7 +308,7 @@ pub mod restore_drill {
             );
         }
     }
-    /// The verifier's function name in the drill stack: `<drill stack>-verifier`.
+    /// The verifier's function name in the drill stack: `<resource name>-verifier`.
     pub const VERIFIER_SUFFIX: &str = "-verifier";
     /// Output of the drill stack naming its verifier function.
     pub const VERIFIER_OUTPUT: &str = "DrillVerifierFunction";

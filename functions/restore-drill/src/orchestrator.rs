@@ -540,7 +540,7 @@ async fn delete_leftovers(
     resource_name: Option<&str>,
 ) -> Result<String, DrillError> {
     let mut groups = Vec::new();
-    for prefix in plan::log_group_prefixes(drill_stack, resource_name) {
+    for prefix in plan::log_group_prefixes(resource_name) {
         let mut pages = aws
             .logs
             .describe_log_groups()

@@ -186,7 +186,7 @@ pub fn leftovers(
     snapshots: &[Tagged],
 ) -> Leftovers {
     let ours = |t: &&Tagged| t.stack.as_deref() == Some(drill_stack);
-    let prefixes = log_group_prefixes(drill_stack, resource_name);
+    let prefixes = log_group_prefixes(resource_name);
     Leftovers {
         log_groups: log_groups
             .iter()
@@ -207,16 +207,20 @@ pub fn leftovers(
     }
 }
 
-/// The name prefixes of one drill's log groups: `/aws/lambda/<drill stack>-` (the verifier
-/// `<drill stack>-verifier`, the functions CloudFormation names `<drill stack>-<id>-<suffix>`),
-/// `/aws/rds/instance/<resource name>/`, `/aws/elasticbeanstalk/<resource name>/`.
-pub fn log_group_prefixes(drill_stack: &str, resource_name: Option<&str>) -> Vec<String> {
-    let mut prefixes = vec![format!("{LAMBDA_LOG_GROUPS}{drill_stack}-")];
-    if let Some(name) = resource_name {
-        prefixes.push(format!("{RDS_LOG_GROUPS}{name}/"));
-        prefixes.push(format!("{BEANSTALK_LOG_GROUPS}{name}/"));
-    }
-    prefixes
+/// The name prefixes of one drill's log groups, all under its resource name (the template
+/// names its functions, database and environment with it): `/aws/lambda/<resource name>-`,
+/// `/aws/rds/instance/<resource name>/`, `/aws/elasticbeanstalk/<resource name>/`. None
+/// without a resource name (a drill stack whose id is unknown left no resources).
+pub fn log_group_prefixes(resource_name: Option<&str>) -> Vec<String> {
+    resource_name
+        .map(|name| {
+            vec![
+                format!("{LAMBDA_LOG_GROUPS}{name}-"),
+                format!("{RDS_LOG_GROUPS}{name}/"),
+                format!("{BEANSTALK_LOG_GROUPS}{name}/"),
+            ]
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -400,16 +404,16 @@ mod tests {
         let drill = "openemr-drill-20261206";
         let name = "openemr-2f1d4c80-drill-5e0c7a10";
         let groups = [
-            "/aws/lambda/openemr-drill-20261206-verifier".to_owned(),
+            "/aws/lambda/openemr-2f1d4c80-drill-5e0c7a10-verifier".to_owned(),
             "/aws/rds/instance/openemr-2f1d4c80-drill-5e0c7a10/error".to_owned(),
             "/aws/elasticbeanstalk/openemr-2f1d4c80-drill-5e0c7a10/var/log/httpd/error_log"
                 .to_owned(),
             // The source's own, another drill's, and a name that only contains the drill's.
             "/aws/lambda/openemr-RestoreDrillFunction-1".to_owned(),
-            "/aws/lambda/openemr-drill-20261101-verifier".to_owned(),
+            "/aws/lambda/openemr-2f1d4c80-drill-0000aaaa-verifier".to_owned(),
             "/aws/rds/instance/openemr-2f1d4c80-drill-0000aaaa/error".to_owned(),
             "/aws/rds/instance/openemr-db/error".to_owned(),
-            "/custom/openemr-drill-20261206-verifier".to_owned(),
+            "/custom/openemr-2f1d4c80-drill-5e0c7a10-verifier".to_owned(),
         ];
         let tagged = |id: &str, stack: Option<&str>, state: &str| Tagged {
             id: id.into(),
@@ -430,9 +434,9 @@ mod tests {
         assert_eq!(l.log_groups, groups[..3]);
         assert_eq!(l.volumes, ["vol-1"]);
         assert_eq!(l.snapshots, ["snap-1"]);
-        // Without the resource name (a stack id never seen), the functions' groups only.
+        // Without the resource name (a stack id never seen), no group is the drill's.
         let l = leftovers(drill, None, &groups, &[], &[]);
-        assert_eq!(l.log_groups, groups[..1]);
+        assert!(l.log_groups.is_empty());
         assert!(leftovers(drill, Some(name), &[], &[], &[]).is_empty());
     }
 }

@@ -337,11 +337,10 @@ impl<'a> Drill<'a> {
     /// The log groups a drill's resources leave: its verifier's, its database's.
     async fn make_the_drills_log_groups(&self, state: &Value) {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&self.world.sdk);
-        let stack = state["drill_stack"].as_str().unwrap();
         let name = contract::resource_name(&self.world.bucket, state["stack_id"].as_str().unwrap())
             .unwrap();
         for group in [
-            format!("/aws/lambda/{stack}{}", contract::VERIFIER_SUFFIX),
+            format!("/aws/lambda/{name}{}", contract::VERIFIER_SUFFIX),
             format!("/aws/rds/instance/{name}/error"),
         ] {
             logs.create_log_group()

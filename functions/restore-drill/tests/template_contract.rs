@@ -182,7 +182,7 @@ fn the_orchestrator_may_delete_exactly_the_log_groups_it_looks_for() {
     let deletable = |group: &str| allowed.iter().any(|p| matches(p, &arn(group)));
 
     let name = contract::resource_name(SOURCE_BUCKET, DRILL_ID).unwrap();
-    for prefix in plan::log_group_prefixes(DRILL_STACK, Some(&name)) {
+    for prefix in plan::log_group_prefixes(Some(&name)) {
         let group = format!("{prefix}error");
         assert!(
             deletable(&group),

@@ -126,8 +126,16 @@ fn keys_are_content_hashes_and_the_template_points_at_exactly_the_uploaded_keys(
         assert_eq!(bucket.as_deref(), Some("code-hashes"));
         assert_eq!(keys, packaged.keys());
         let mut referenced: Vec<String> = keys.into_values().collect();
-        // The drill template, uploaded beside the zips.
+        // The drill template and the application bundle, uploaded beside the zips.
         referenced.push(packaged.drill_template.key.clone());
+        referenced.push(packaged.bundle.key.clone());
+        let template: Value = serde_json::from_str(&packaged.template).unwrap();
+        assert_eq!(
+            template["Parameters"]["BeanstalkBundleKey"]["Default"],
+            packaged.bundle.key.as_str(),
+            "the template's bundle is the one uploaded"
+        );
+        assert!(packaged.bundle.key.starts_with("beanstalk/") && packaged.bundle.uploaded);
         referenced.sort();
         assert_eq!(
             referenced, uploaded,
@@ -157,6 +165,8 @@ fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
             "{log}"
         );
         assert_eq!(second.drill_template.key, first.drill_template.key);
+        assert!(first.bundle.uploaded && !second.bundle.uploaded, "{log}");
+        assert_eq!(second.bundle.key, first.bundle.key);
         assert_eq!(second.keys(), first.keys());
         assert_eq!(second.template, first.template);
         assert_eq!(
@@ -168,10 +178,10 @@ fn a_second_run_uploads_nothing_and_a_deleted_zip_is_uploaded_again() {
             log.contains(&format!("0 uploaded, {} already present", FUNCTIONS.len())),
             "{log}"
         );
-        // Every zip, the summary line, and the drill template.
+        // Every zip, the summary line, the bundle and the drill template.
         assert_eq!(
             log.matches("already present").count(),
-            FUNCTIONS.len() + 2,
+            FUNCTIONS.len() + 3,
             "{log}"
         );
 
@@ -323,10 +333,10 @@ fn the_cli_writes_the_packaged_template_and_says_what_it_uploaded() {
         first.stdout.is_empty(),
         "the template goes to --output only"
     );
-    // Every zip and the drill template.
+    // Every zip, the bundle and the drill template.
     assert_eq!(
         stderr.matches(" uploaded\n").count(),
-        FUNCTIONS.len() + 1,
+        FUNCTIONS.len() + 2,
         "{stderr}"
     );
     let template = std::fs::read_to_string(&output).unwrap();
@@ -355,9 +365,10 @@ fn the_cli_writes_the_packaged_template_and_says_what_it_uploaded() {
     let second = stack_ops(&moto, &args);
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(second.status.success(), "{stderr}");
+    // Every zip, the bundle and the drill template.
     assert_eq!(
         stderr.matches(" already present\n").count(),
-        FUNCTIONS.len() + 1,
+        FUNCTIONS.len() + 2,
         "{stderr}"
     );
     assert!(

@@ -66,6 +66,7 @@ pub fn build(t: &mut Template, o: &Options) {
     crate::scanner::apply(t, o);
     // Last: nothing of a drill survives it.
     if o.drill {
+        restore_drill::name_everything(t);
         restore_drill::delete_everything(t);
     }
 }

@@ -129,6 +129,42 @@ pub fn drill_resource_name(suffix: Option<&str>) -> Value {
     )
 }
 
+/// The longest name IAM gives a role and Lambda a function.
+pub const MAX_ROLE_OR_FUNCTION_NAME: usize = 64;
+
+/// The name properties of the types a drill names, and the longest each may be.
+pub const NAMED_TYPES: [(&str, &str, usize); 4] = [
+    ("AWS::IAM::Role", "RoleName", MAX_ROLE_OR_FUNCTION_NAME),
+    ("AWS::IAM::InstanceProfile", "InstanceProfileName", 128),
+    ("AWS::IAM::ManagedPolicy", "ManagedPolicyName", 128),
+    (
+        "AWS::Lambda::Function",
+        "FunctionName",
+        MAX_ROLE_OR_FUNCTION_NAME,
+    ),
+];
+
+/// Drill mode: every role, instance profile, managed policy and function is named
+/// `openemr-<source group>-drill-<drill group>-<logical id>` ([`drill_resource_name`]), the
+/// names the source's `DrillStackRole` may create, pass and delete and whose log groups its
+/// orchestrator may delete. The names CloudFormation would generate start with the drill
+/// stack's name, which it shortens when the source's name is long: those would fall outside
+/// the role's patterns, and a function's could exceed 64 characters.
+pub fn name_everything(t: &mut Template) {
+    for (id, resource) in t.resources_mut().iter_mut() {
+        let Some((_, property, _)) = NAMED_TYPES
+            .iter()
+            .find(|(type_, _, _)| resource["Type"] == *type_)
+        else {
+            continue;
+        };
+        let properties = &mut resource["Properties"];
+        if properties.get(*property).is_none() {
+            properties[*property] = drill_resource_name(Some(id));
+        }
+    }
+}
+
 /// Drill mode: every resource goes with the stack (no snapshot, nothing retained).
 pub fn delete_everything(t: &mut Template) {
     for resource in t.resources_mut().values_mut() {
@@ -362,9 +398,7 @@ fn orchestrator_statements(o: &Options) -> Vec<Value> {
         allow(
             &["logs:DeleteLogGroup"],
             json!([
-                sub(&format!(
-                    "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{LAMBDA_LOG_GROUPS}${{AWS::StackName}}{STACK_INFIX}*"
-                )),
+                log_groups(&format!("{LAMBDA_LOG_GROUPS}${{Prefix}}")),
                 log_groups(&format!("{BEANSTALK_LOG_GROUPS}${{Prefix}}")),
                 log_groups(&format!("{RDS_LOG_GROUPS}${{Prefix}}"))
             ]),
@@ -455,10 +489,12 @@ const MUTATING: [&str; 31] = [
 
 /// The drill stack's service role.
 fn stack_role_statements(o: &Options) -> Vec<Value> {
+    // The drill's IAM names (`name_everything`): `openemr-<source group>-drill-<drill>-<id>`.
     let iam_arn = |kind: &str| {
-        sub(&format!(
-            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/${{AWS::StackName}}{STACK_INFIX}*"
-        ))
+        sub_with(
+            &format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/${{Prefix}}*"),
+            json!({ "Prefix": drill_name_prefix() }),
+        )
     };
     vec![
         allow(&DRILL_SERVICES, json!(["*"])),
@@ -491,8 +527,37 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
                 "iam:ListRolePolicies",
                 "iam:ListAttachedRolePolicies",
                 "iam:PassRole",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
             ],
             json!([iam_arn("role")]),
+        ),
+        // The drill's own managed policies (AWS::IAM::ManagedPolicy's handler permissions in
+        // its registry schema), named like its roles.
+        allow(
+            &[
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:ListEntitiesForPolicy",
+            ],
+            json!([iam_arn("policy")]),
+        ),
+        // RDS's create handler lists roles (AWS::RDS::DBInstance's registry schema).
+        allow(&["iam:ListRoles"], json!(["*"])),
+        // The instances' images are `resolve:ssm:` names in their launch templates: EC2
+        // resolves them as the caller of RunInstances (EC2 user guide, "Use a Systems Manager
+        // parameter instead of an AMI ID"), which is this role.
+        allow(
+            &["ssm:GetParameters"],
+            json!([sub(
+                "arn:${AWS::Partition}:ssm:${AWS::Region}:*:parameter/*"
+            )]),
         ),
         allow(
             &[
@@ -730,9 +795,14 @@ fn add_state_machine(t: &mut Template) {
         STATE_MACHINE_LOG_GROUP,
         crate::components::logs::log_group(None),
     );
-    let verifiers = format!(
-        "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{AWS::StackName}}{STACK_INFIX}*{VERIFIER_SUFFIX}"
-    );
+    let verifiers = |tail: &str| {
+        sub_with(
+            &format!(
+                "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{Prefix}}*{VERIFIER_SUFFIX}{tail}"
+            ),
+            json!({ "Prefix": drill_name_prefix() }),
+        )
+    };
     t.add_resource(
         STATE_MACHINE_ROLE,
         resource(
@@ -750,8 +820,8 @@ fn add_state_machine(t: &mut Template) {
                         json!([
                             get_att(ORCHESTRATOR, "Arn"),
                             sub("${RestoreDrillFunction.Arn}:*"),
-                            sub(&verifiers),
-                            sub(&format!("{verifiers}:*"))
+                            verifiers(""),
+                            verifiers(":*")
                         ]),
                     ),
                     // Step Functions' log delivery: these support no resource-level permissions.
@@ -1053,7 +1123,8 @@ fn add_verifier(t: &mut Template, o: &Options) {
         },
     );
     let function = t.resource_mut(VERIFIER).expect("just added");
-    function["Properties"]["FunctionName"] = sub(&format!("${{AWS::StackName}}{VERIFIER_SUFFIX}"));
+    function["Properties"]["FunctionName"] =
+        drill_resource_name(Some(VERIFIER_SUFFIX.trim_start_matches('-')));
     t.add_output(
         VERIFIER_OUTPUT,
         json!({ "Description": "The drill's verifier function (the state machine invokes it by name)", "Value": ref_(VERIFIER) }),
@@ -1349,8 +1420,19 @@ mod tests {
         assert_eq!(db["MultiAZ"], false);
         assert_eq!(
             r[VERIFIER]["Properties"]["FunctionName"],
-            sub("${AWS::StackName}-verifier")
+            drill_resource_name(Some("verifier"))
         );
+        // Every role, profile, policy and function is named like the drill's resources.
+        for (id, res) in r {
+            if let Some((_, property, _)) = NAMED_TYPES.iter().find(|(t, _, _)| res["Type"] == *t) {
+                assert!(
+                    res["Properties"][*property]["Fn::Sub"][0]
+                        .as_str()
+                        .is_some_and(|name| name.starts_with("openemr-${Source}-drill-${Drill}-")),
+                    "{id}"
+                );
+            }
+        }
         let env = &r[VERIFIER]["Properties"]["Environment"]["Variables"];
         assert_eq!(env[data::BUCKET], ref_("S3Bucket"));
         assert_eq!(env[data::KMS_KEY_ARN], ref_("RecoveryKMSKey"));
