@@ -367,8 +367,13 @@ pub mod restore_drill {
         pub const TOPIC: &str = "ALERT_TOPIC_ARN";
         pub const WAIT_MINUTES: &str = "DRILL_WAIT_MINUTES";
         pub const TOLERANCE_PERCENT: &str = "DRILL_TOLERANCE_PERCENT";
+        /// Bounds of `DrillWaitMinutes`, the template's and the function's: never shorter than
+        /// the drill stack's own creation time-outs (the file system's restore, then the
+        /// application's deployment: stack-gen's `restore_drill` tests hold the sum under the
+        /// minimum), at most eight hours.
+        pub const WAIT_MINUTES_RANGE: (u32, u32) = (150, 480);
         /// Defaults of `DrillWaitMinutes` / `DrillTolerancePercent`, also the function's.
-        pub const DEFAULT_WAIT_MINUTES: u32 = 120;
+        pub const DEFAULT_WAIT_MINUTES: u32 = 180;
         pub const DEFAULT_TOLERANCE_PERCENT: u32 = 1;
     }
 

@@ -30,7 +30,7 @@ impl OrchestratorConfig {
             wait_minutes: env.number_in(
                 orchestrator::WAIT_MINUTES,
                 orchestrator::DEFAULT_WAIT_MINUTES,
-                15..=720,
+                orchestrator::WAIT_MINUTES_RANGE.0..=orchestrator::WAIT_MINUTES_RANGE.1,
                 "minutes",
             )?,
             tolerance_percent: env.number_in(

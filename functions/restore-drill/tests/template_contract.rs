@@ -93,7 +93,10 @@ fn every_deployment_reads_the_environment_its_template_sets() {
     .expect("the orchestrator's environment parses");
     assert_eq!(orchestrator.bucket, SOURCE_BUCKET);
     assert_eq!(orchestrator.stack_name, "openemr");
-    assert_eq!(orchestrator.wait_minutes, 120);
+    assert_eq!(
+        orchestrator.wait_minutes,
+        stack_contract::restore_drill::orchestrator::DEFAULT_WAIT_MINUTES
+    );
     assert!(
         orchestrator.template_url.starts_with("https://"),
         "{orchestrator:?}"

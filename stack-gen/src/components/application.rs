@@ -643,6 +643,8 @@ fn managed_updates() -> Vec<Value> {
 
 /// How long Elastic Beanstalk waits for a deployment (its range is 1-3600 s; it adds 240).
 pub const DEPLOYMENT_TIMEOUT_SECONDS: u32 = 3600;
+/// A drill's: its site is restored, so no install runs (image pull and start only).
+pub const DRILL_DEPLOYMENT_TIMEOUT_SECONDS: u32 = 1200;
 /// How long the balancer keeps an idle connection: long reports answer after minutes.
 pub const IDLE_TIMEOUT_SECONDS: u32 = 300;
 
@@ -895,7 +897,14 @@ fn option_settings(o: &Options) -> Vec<Value> {
         option(
             "aws:elasticbeanstalk:command",
             "Timeout",
-            json!(DEPLOYMENT_TIMEOUT_SECONDS.to_string()),
+            json!(
+                if o.drill {
+                    DRILL_DEPLOYMENT_TIMEOUT_SECONDS
+                } else {
+                    DEPLOYMENT_TIMEOUT_SECONDS
+                }
+                .to_string()
+            ),
         ),
     ]);
     if !o.drill {

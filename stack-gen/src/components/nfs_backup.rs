@@ -22,6 +22,9 @@ pub const INSTANCE: &str = "NFSBackupInstance";
 /// used percentage never moves.
 pub const MONITORED_PATHS: [&str; 1] = ["/"];
 
+/// How long a recovery's agent may take to restore EFS before CloudFormation gives up.
+pub const RECOVERY_SIGNAL_MINUTES: u32 = 120;
+
 pub fn add(t: &mut Template, o: &Options) {
     t.add_resource(
         "NFSBackupSecurityGroup",
@@ -109,7 +112,7 @@ pub fn add(t: &mut Template, o: &Options) {
             "Type": "AWS::EC2::Instance",
             "DependsOn": depends_on,
             // A restore of a large file system takes a while.
-            "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": if o.recovery { "PT2H" } else { "PT30M" } } },
+            "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": format!("PT{}M", if o.recovery { RECOVERY_SIGNAL_MINUTES } else { 30 }) } },
             "Properties": agent.properties(o, key_arn(o))
         }),
     );

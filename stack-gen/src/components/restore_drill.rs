@@ -65,8 +65,18 @@ pub const MAX_AGE_PARAMETER: &str = "DrillMaxAgeDays";
 pub const OVERDUE_ALARM: &str = "RestoreDrillOverdueAlarm";
 /// The mapping holding the drill template's S3 key (in `LambdaCodeBucket`).
 pub const TEMPLATE_MAPPING: &str = "DrillTemplate";
-/// Bounds of `DrillWaitMinutes`: a drill stack takes 40-70 minutes to create.
-pub const WAIT_MINUTES_RANGE: (u32, u32) = (30, 480);
+/// Bounds of `DrillWaitMinutes` (`stack_contract`): at least the drill stack's own creation
+/// time-outs, [`creation_timeout_minutes`].
+pub use orchestrator::WAIT_MINUTES_RANGE;
+
+/// The longest a drill stack's creation can take before CloudFormation itself gives up: the
+/// NFS agent's restore (its signal's time-out), then the application's deployment (Elastic
+/// Beanstalk's command time-out plus the 4 minutes it adds).
+pub const fn creation_timeout_minutes() -> u32 {
+    crate::components::nfs_backup::RECOVERY_SIGNAL_MINUTES
+        + crate::components::application::DRILL_DEPLOYMENT_TIMEOUT_SECONDS / 60
+        + 4
+}
 /// Bounds of `DrillTolerancePercent`.
 pub const TOLERANCE_RANGE: (u32, u32) = (0, 20);
 
@@ -1197,6 +1207,35 @@ mod tests {
         let s = &d["States"][name];
         assert!(s.is_object(), "no state {name}");
         s
+    }
+
+    #[test]
+    fn the_drill_waits_at_least_as_long_as_its_stack_may_take_to_create() {
+        assert!(creation_timeout_minutes() <= WAIT_MINUTES_RANGE.0);
+        let default = stack_contract::restore_drill::orchestrator::DEFAULT_WAIT_MINUTES;
+        assert!((WAIT_MINUTES_RANGE.0..=WAIT_MINUTES_RANGE.1).contains(&default));
+        // The template's time-outs are the ones the sum is made of.
+        let drill = crate::generate(&Options::default().drill_options())
+            .unwrap()
+            .to_json();
+        assert_eq!(
+            drill["Resources"]["NFSBackupInstance"]["CreationPolicy"]["ResourceSignal"]["Timeout"],
+            format!(
+                "PT{}M",
+                crate::components::nfs_backup::RECOVERY_SIGNAL_MINUTES
+            )
+        );
+        let settings = drill["Resources"]["EBEnvironment"]["Properties"]["OptionSettings"]
+            .as_array()
+            .unwrap();
+        let timeout = crate::components::application::DRILL_DEPLOYMENT_TIMEOUT_SECONDS.to_string();
+        assert!(
+            settings
+                .iter()
+                .any(|s| s["Namespace"] == "aws:elasticbeanstalk:command"
+                    && s["OptionName"] == "Timeout"
+                    && s["Value"].as_str() == Some(timeout.as_str()))
+        );
     }
 
     #[test]
