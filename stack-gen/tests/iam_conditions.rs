@@ -22,6 +22,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use common::glob;
 use serde_json::{Value, json};
 use stack_gen::Options;
 use test_harness::iam::{resolve, role_statements};
@@ -103,20 +104,6 @@ fn list(value: &Value) -> Vec<Value> {
         Value::Null => vec![],
         other => vec![other.clone()],
     }
-}
-
-/// `*` and `?` wildcards, as IAM matches actions, ARNs and StringLike values.
-fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), text.as_bytes())
 }
 
 /// One request as AWS authorises it.

@@ -13,9 +13,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
-use common::{as_list, checked_templates, statements};
+use common::{as_list, checked_templates, glob, read_json, schemas_dir, statements};
 use serde_json::Value;
 use stack_gen::components::restore_drill::STACK_ROLE;
 
@@ -73,38 +72,9 @@ const NOT_NEEDED: [(&str, &str, &str); 10] = [
     ),
 ];
 
-fn schemas_dir() -> PathBuf {
-    let lib = test_harness::workspace_root().join(".venv/lib");
-    let python = std::fs::read_dir(&lib)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tests/setup)", lib.display()))
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("python3"))
-        })
-        .expect("a python3.* directory in .venv/lib");
-    python.join("site-packages/cfnlint/data/schemas")
-}
-
-fn read_json(path: &std::path::Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
-}
-
-/// IAM's action matching: case-insensitive, `*` any run of characters, `?` one.
+/// IAM's matching, for actions (case-insensitive) and ARNs alike.
 fn matches(pattern: &str, action: &str) -> bool {
-    fn go(p: &[u8], a: &[u8]) -> bool {
-        match (p.first(), a.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => go(&p[1..], a) || (!a.is_empty() && go(p, &a[1..])),
-            (Some(b'?'), Some(_)) => go(&p[1..], &a[1..]),
-            (Some(x), Some(y)) if x.eq_ignore_ascii_case(y) => go(&p[1..], &a[1..]),
-            _ => false,
-        }
-    }
-    go(pattern.as_bytes(), action.as_bytes())
+    glob(&pattern.to_ascii_lowercase(), &action.to_ascii_lowercase())
 }
 
 /// The actions `role`'s Allow statements name (its inline policies and the managed policies

@@ -12,8 +12,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
+use common::{read_json, schemas_dir};
 use serde_json::{Value, json};
 
 /// `createOnlyProperties` of every resource type the templates use, as top-level property
@@ -64,26 +64,6 @@ const NOT_IN_THE_SCHEMAS: [(&str, &str); 4] = [
     ("AWS::EC2::Volume", "Encrypted"),
     ("AWS::EC2::Volume", "KmsKeyId"),
 ];
-
-fn schemas_dir() -> PathBuf {
-    let lib = test_harness::workspace_root().join(".venv/lib");
-    let python = std::fs::read_dir(&lib)
-        .unwrap_or_else(|e| panic!("{}: {e} (run tests/setup)", lib.display()))
-        .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("python3"))
-        })
-        .expect("a python3.* directory in .venv/lib");
-    python.join("site-packages/cfnlint/data/schemas")
-}
-
-fn read_json(path: &std::path::Path) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
-}
 
 /// Why `value` can change without the administrator: the first volatile source it uses.
 fn volatile_source(

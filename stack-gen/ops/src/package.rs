@@ -65,19 +65,24 @@ pub struct PackagedFunction {
 
 impl fmt::Display for PackagedFunction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:<20} {:>8}  {}  {}",
-            self.name,
-            human_size(self.size),
-            self.key,
-            if self.uploaded {
-                "uploaded"
-            } else {
-                "already present"
-            }
-        )
+        report_line(f, &self.name, self.size, &self.key, self.uploaded)
     }
+}
+
+/// One line of `stack-ops package`'s report: what, its size, its key, whether it went up now.
+fn report_line(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    size: u64,
+    key: &str,
+    uploaded: bool,
+) -> fmt::Result {
+    let done = if uploaded {
+        "uploaded"
+    } else {
+        "already present"
+    };
+    write!(f, "{what:<20} {:>8}  {key}  {done}", human_size(size))
 }
 
 /// The packaging result: what each function's zip became, and the template pointing at them.
@@ -247,18 +252,7 @@ pub struct PackagedBundle {
 
 impl fmt::Display for PackagedBundle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:<20} {:>8}  {}  {}",
-            "application bundle",
-            human_size(self.size),
-            self.key,
-            if self.uploaded {
-                "uploaded"
-            } else {
-                "already present"
-            }
-        )
+        report_line(f, "application bundle", self.size, &self.key, self.uploaded)
     }
 }
 
@@ -274,18 +268,7 @@ pub struct PackagedTemplate {
 
 impl fmt::Display for PackagedTemplate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:<20} {:>8}  {}  {}",
-            "drill template",
-            human_size(self.size),
-            self.key,
-            if self.uploaded {
-                "uploaded"
-            } else {
-                "already present"
-            }
-        )
+        report_line(f, "drill template", self.size, &self.key, self.uploaded)
     }
 }
 

@@ -76,3 +76,40 @@ pub fn as_list(value: &Value) -> Vec<&Value> {
         other => vec![other],
     }
 }
+
+/// cfn-lint's copy of the CloudFormation registry schemas (in .venv): `providers/<region>.json`
+/// maps each type to its file under `resources/`.
+pub fn schemas_dir() -> std::path::PathBuf {
+    let lib = test_harness::workspace_root().join(".venv/lib");
+    let python = std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e} (run tests/setup)", lib.display()))
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("python3"))
+        })
+        .expect("a python3.* directory in .venv/lib");
+    python.join("site-packages/cfnlint/data/schemas")
+}
+
+pub fn read_json(path: &std::path::Path) -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// `*` and `?` wildcards, as IAM matches actions, ARNs and StringLike values (case-sensitive;
+/// compare actions lower-cased, as IAM does).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[u8], t: &[u8]) -> bool {
+        match (p.first(), t.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
+            (Some(b'?'), Some(_)) => go(&p[1..], &t[1..]),
+            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
+            _ => false,
+        }
+    }
+    go(pattern.as_bytes(), text.as_bytes())
+}
