@@ -29,10 +29,7 @@ const BUNDLE_BUCKET: &str = "BeanstalkBundleBucket";
 const BUNDLE_IN_CODE_BUCKET: &str = "BundleInCodeBucket";
 /// The image parameter.
 pub const IMAGE_PARAMETER: &str = "OpenEMRImage";
-/// The platform parameter (empty: resolved) and its condition.
-pub const PLATFORM_PARAMETER: &str = "BeanstalkPlatform";
-pub const PLATFORM_RESOLVED: &str = "ResolvePlatform";
-use platform::{DOCKER_BRANCH, PLATFORM};
+use platform::{PLATFORM, PLATFORM_PARAMETER, PLATFORM_RESOLVED};
 /// The OpenEMR administrator's initial password (generated; README, "First login").
 pub const ADMIN_SECRET: &str = "OpenEMRAdminSecret";
 /// The parameter naming the clinic's DNS name of OpenEMR (the certificate's): the only host
@@ -50,7 +47,7 @@ pub const MANAGED_RULE_GROUPS: [&str; 3] = [
 pub fn add(t: &mut Template, o: &Options) {
     add_parameters(t, o);
     add_secrets(t, o);
-    platform::add(t);
+    platform::add(t, o);
     add_instance_role(t, o);
     add_load_balancer(t, o);
     // A drill's balancer is internal: no firewall, no alarms on what clinicians meet.
@@ -144,14 +141,6 @@ fn add_parameters(t: &mut Template, o: &Options) {
             "ConstraintDescription": "an image reference, e.g. openemr/openemr:8.0.0.3-2026-03-25 or <account>.dkr.ecr.<region>.amazonaws.com/openemr:8.0.0.3",
             "Description": "OpenEMR's container image: the project's official one, pinned (README, \"The application\", for mirroring it into your own ECR). A newer release upgrades the site on the next deployment (the image's own upgrade)."
         }),
-    );
-    t.add_parameter(
-        PLATFORM_PARAMETER,
-        json!({ "Type": "String", "Default": o.beanstalk_platform(), "Description": format!("Elastic Beanstalk solution stack. Empty: the newest version of the {DOCKER_BRANCH} branch when the environment is created (managed updates keep it patched); --beanstalk-version pins one.") }),
-    );
-    t.add_condition(
-        PLATFORM_RESOLVED,
-        json!({ "Fn::Equals": [ref_(PLATFORM_PARAMETER), ""] }),
     );
     t.add_parameter(
         "BeanstalkInstanceType",

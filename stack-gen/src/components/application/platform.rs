@@ -7,11 +7,15 @@
 
 use serde_json::json;
 
-use crate::cfn::{allow, get_att};
+use crate::cfn::{allow, get_att, ref_};
 use crate::lambda::{RustFunction, add_function, add_role};
+use crate::options::Options;
 use crate::template::Template;
 use stack_contract::platform_resolver::properties::BRANCH;
 
+/// The platform parameter (empty: resolved) and its condition.
+pub const PLATFORM_PARAMETER: &str = "BeanstalkPlatform";
+pub const PLATFORM_RESOLVED: &str = "ResolvePlatform";
 /// The custom resource naming the platform version (attribute `PlatformArn`).
 pub const PLATFORM: &str = "ApplicationPlatform";
 /// Elastic Beanstalk's Docker platform branch for Amazon Linux 2023.
@@ -20,7 +24,15 @@ pub const DOCKER_BRANCH: &str = "Docker running on 64bit Amazon Linux 2023";
 pub const RESOLVER: &str = "PlatformResolver";
 const RESOLVER_ROLE: &str = "PlatformResolverRole";
 
-pub fn add(t: &mut Template) {
+pub fn add(t: &mut Template, o: &Options) {
+    t.add_parameter(
+        PLATFORM_PARAMETER,
+        json!({ "Type": "String", "Default": o.beanstalk_platform(), "Description": format!("Elastic Beanstalk solution stack. Empty: the newest version of the {DOCKER_BRANCH} branch when the environment is created (managed updates keep it patched); --beanstalk-version pins one.") }),
+    );
+    t.add_condition(
+        PLATFORM_RESOLVED,
+        json!({ "Fn::Equals": [ref_(PLATFORM_PARAMETER), ""] }),
+    );
     // ListPlatformVersions has no resource types (Service Authorization Reference, AWS
     // Elastic Beanstalk): "*" is its only form.
     add_role(
@@ -49,7 +61,7 @@ pub fn add(t: &mut Template) {
         PLATFORM,
         json!({
             "Type": "Custom::ElasticBeanstalkPlatform",
-            "Condition": super::PLATFORM_RESOLVED,
+            "Condition": PLATFORM_RESOLVED,
             "Properties": {
                 "ServiceToken": get_att(RESOLVER, "Arn"),
                 (BRANCH): DOCKER_BRANCH
