@@ -1347,6 +1347,8 @@ fn sqlconf(host: &str) -> String {
 
 struct WebServer {
     cert: CertStack,
+    /// The IAM user holding the web tier's role.
+    user: String,
     machine: Machine,
     env: Vec<(String, String)>,
 }
@@ -1418,7 +1420,8 @@ fn web_server(bucket: &str, options: &Options) -> WebServer {
         "BeanstalkInstanceRole",
         &env,
     ));
-    let keys = world.moto.user(&format!("{bucket}-web"), &statements);
+    let user = format!("{bucket}-web");
+    let keys = world.moto.user(&user, &statements);
     let keys = (keys.access_key_id, keys.secret_access_key);
     let machine = Machine::new(Os::AmazonLinux2023, world, keys.clone());
     // The region's RDS CA bundle, where the machine's curl finds it.
@@ -1493,6 +1496,7 @@ fn web_server(bucket: &str, options: &Options) -> WebServer {
     }
     WebServer {
         cert,
+        user,
         machine,
         env: variables,
     }
@@ -1677,7 +1681,7 @@ fn bundle_hook_fails_loudly_and_leaks_nothing() {
 
     // A failed read of the server's key: the deployment stops naming it.
     web.cert.world.deny(
-        &format!("{}-web", "hook-password"),
+        &web.user,
         &["s3:GetObject"],
         &[format!(
             "arn:aws:s3:::{}/CA/web/beanstalk.key",

@@ -186,19 +186,15 @@ pub async fn package(
     }
     // The application bundle, beside the zips.
     let bundle = bundle_zip().context("cannot write the application bundle")?;
-    let bundle_sha256 = sha256_hex(&bundle);
+    let sha256 = sha256_hex(&bundle);
+    let key = bundle_key(&sha256);
+    let size = bundle.len() as u64;
+    let uploaded = upload_if_absent(s3, bucket, &key, bundle, "application/zip").await?;
     let bundle = PackagedBundle {
-        size: bundle.len() as u64,
-        key: bundle_key(&bundle_sha256),
-        uploaded: upload_if_absent(
-            s3,
-            bucket,
-            &bundle_key(&bundle_sha256),
-            bundle,
-            "application/zip",
-        )
-        .await?,
-        sha256: bundle_sha256,
+        size,
+        sha256,
+        key,
+        uploaded,
     };
     writeln!(log, "  {bundle}")?;
     let code = CodeLocation {

@@ -220,8 +220,9 @@ fn add_instance_role(t: &mut Template, o: &Options) {
 
 /// The internet-facing tier reads only what serving OpenEMR needs, and writes nothing: its
 /// own TLS certificate and key, the CA certificate (to trust CouchDB), with a document store
-/// CouchDB's admin password, and where a first install can happen the two passwords it needs. Nothing under `CA/keys` but its own key, nothing under
-/// `Backup/` or `recovery/`, no trail logs, no deletes.
+/// CouchDB's admin password, and where a first install can happen the two passwords it
+/// needs. Nothing under `CA/keys` but its own key, nothing under `Backup/` or `recovery/`,
+/// no trail logs, no deletes.
 fn web_tier_statements(o: &Options) -> Vec<Value> {
     use crate::components::certs::{BEANSTALK_CERT_KEY, CA_CERT_KEY, WEB_TIER_KEY};
     let mut objects = vec![
@@ -310,15 +311,8 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
                 "Scheme": "internet-facing",
                 "Subnets": [ref_("PublicSubnet1"), ref_("PublicSubnet2")],
                 "SecurityGroups": [ref_("LoadBalancerSecurityGroup")],
-                "LoadBalancerAttributes": [
-                    // Requests with malformed headers never reach OpenEMR.
-                    { "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" },
-                    { "Key": "routing.http.desync_mitigation_mode", "Value": "strictest" },
-                    // Set here: Elastic Beanstalk takes no balancer settings for a shared one.
-                    { "Key": "idle_timeout.timeout_seconds", "Value": IDLE_TIMEOUT_SECONDS.to_string() },
-                    // A production stack's endpoint is not deleted by a stray console click.
-                    { "Key": "deletion_protection.enabled", "Value": if o.dev { "false" } else { "true" } }
-                ],
+                // A production stack's endpoint is not deleted by a stray console click.
+                "LoadBalancerAttributes": balancer_attributes(!o.dev),
                 "Tags": [crate::cfn::name_tag("load-balancer")]
             }
         }),
@@ -359,6 +353,18 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
     );
 }
 
+/// The attributes of the stack's balancer, public or a drill's: requests with malformed
+/// headers never reach OpenEMR, and the idle timeout is set here because Elastic Beanstalk
+/// takes no balancer settings for a shared one.
+fn balancer_attributes(deletion_protection: bool) -> Value {
+    json!([
+        { "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" },
+        { "Key": "routing.http.desync_mitigation_mode", "Value": "strictest" },
+        { "Key": "idle_timeout.timeout_seconds", "Value": IDLE_TIMEOUT_SECONDS.to_string() },
+        { "Key": "deletion_protection.enabled", "Value": deletion_protection.to_string() }
+    ])
+}
+
 /// The balancer of a drill stack: internal, in the private subnets, reachable only from the
 /// drill's verifier, and serving OpenEMR on plain HTTP (port 80 forwards through Elastic
 /// Beanstalk's listener rule; there is no certificate for an internal name). Behind it the
@@ -397,13 +403,7 @@ fn add_drill_load_balancer(t: &mut Template) {
                 "Scheme": "internal",
                 "Subnets": [ref_("PrivateSubnet1"), ref_("PrivateSubnet2")],
                 "SecurityGroups": [ref_("LoadBalancerSecurityGroup")],
-                "LoadBalancerAttributes": [
-                    { "Key": "routing.http.drop_invalid_header_fields.enabled", "Value": "true" },
-                    { "Key": "routing.http.desync_mitigation_mode", "Value": "strictest" },
-                    // Set here: Elastic Beanstalk takes no balancer settings for a shared one.
-                    { "Key": "idle_timeout.timeout_seconds", "Value": IDLE_TIMEOUT_SECONDS.to_string() },
-                    { "Key": "deletion_protection.enabled", "Value": "false" }
-                ],
+                "LoadBalancerAttributes": balancer_attributes(false),
                 "Tags": [crate::cfn::name_tag("load-balancer")]
             }
         }),
@@ -704,14 +704,16 @@ fn application_environment(o: &Options) -> Vec<Value> {
     settings
 }
 
-/// The secrets the application servers read: the database's master password (the database
-/// component's secret) and the OpenEMR administrator's initial password, generated here:
-/// letters and digits only, since the image's installer splits its arguments on `=` and
-/// spaces. Where no install happens (recovery, drill) there is none.
+/// The secrets the application servers read where a first install can happen: the database's
+/// master password (the database component's secret) and the OpenEMR administrator's
+/// ([`add_secrets`]).
 fn install_secrets() -> Vec<Value> {
     vec![ref_("DatabaseSecret"), ref_(ADMIN_SECRET)]
 }
 
+/// The OpenEMR administrator's initial password, generated: letters and digits only, since
+/// the image's installer splits its arguments on `=` and spaces. None where no install
+/// happens (recovery, drill).
 fn add_secrets(t: &mut Template, o: &Options) {
     if o.recovery {
         return;

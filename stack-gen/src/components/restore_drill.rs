@@ -259,25 +259,25 @@ fn tagged_as_drill() -> Value {
     json!({ "StringEquals": { (format!("aws:ResourceTag/{DRILL_TAG}")): DRILL_TAG_VALUE } })
 }
 
-/// Log groups named `prefix*` (an `Fn::Sub` text, `${Prefix}` = [`drill_name_prefix`]).
+/// `text` (an `Fn::Sub` text) with `${Prefix}` = [`drill_name_prefix`]: the ARNs of what the
+/// drill names.
+fn with_drill_prefix(text: &str) -> Value {
+    sub_with(text, json!({ "Prefix": drill_name_prefix() }))
+}
+
+/// Log groups named `prefix*` (an `Fn::Sub` text that may use `${Prefix}`).
 fn log_groups(prefix: &str) -> Value {
-    sub_with(
-        &format!(
-            "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{prefix}*"
-        ),
-        json!({ "Prefix": drill_name_prefix() }),
-    )
+    with_drill_prefix(&format!(
+        "arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{prefix}*"
+    ))
 }
 
 fn drill_buckets(objects: bool) -> Value {
-    sub_with(
-        if objects {
-            "arn:${AWS::Partition}:s3:::${Prefix}*/*"
-        } else {
-            "arn:${AWS::Partition}:s3:::${Prefix}*"
-        },
-        json!({ "Prefix": drill_name_prefix() }),
-    )
+    with_drill_prefix(if objects {
+        "arn:${AWS::Partition}:s3:::${Prefix}*/*"
+    } else {
+        "arn:${AWS::Partition}:s3:::${Prefix}*"
+    })
 }
 
 /// What the orchestrator may do (see the module and ARCHITECTURE.md).
@@ -501,10 +501,9 @@ const MUTATING: [&str; 31] = [
 fn stack_role_statements(o: &Options) -> Vec<Value> {
     // The drill's IAM names (`name_everything`): `openemr-<source group>-drill-<drill>-<id>`.
     let iam_arn = |kind: &str| {
-        sub_with(
-            &format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/${{Prefix}}*"),
-            json!({ "Prefix": drill_name_prefix() }),
-        )
+        with_drill_prefix(&format!(
+            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/${{Prefix}}*"
+        ))
     };
     vec![
         allow(&DRILL_SERVICES, json!(["*"])),
@@ -806,12 +805,9 @@ fn add_state_machine(t: &mut Template) {
         crate::components::logs::log_group(None),
     );
     let verifiers = |tail: &str| {
-        sub_with(
-            &format!(
-                "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{Prefix}}*{VERIFIER_SUFFIX}{tail}"
-            ),
-            json!({ "Prefix": drill_name_prefix() }),
-        )
+        with_drill_prefix(&format!(
+            "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{Prefix}}*{VERIFIER_SUFFIX}{tail}"
+        ))
     };
     t.add_resource(
         STATE_MACHINE_ROLE,
