@@ -16,6 +16,10 @@ pub const OBJECT_STATE: &str = include_str!("../scripts/lib/object-state.sh");
 /// `${CloudWatchAgent}` in the Ubuntu instances' scripts).
 pub const CLOUDWATCH_AGENT: &str = include_str!("../scripts/lib/cloudwatch-agent.sh");
 
+/// The shell functions that install cfn-signal and signal a CreationPolicy (a whole-line
+/// `${CfnSignal}` in the Ubuntu instances' scripts whose resource waits for a signal).
+pub const CFN_SIGNAL: &str = include_str!("../scripts/lib/cfn-signal.sh");
+
 /// CloudWatch namespace of what the instances' agents publish (disk use), the only one their
 /// roles may publish to (`cloudwatch:namespace`), and the one the disk alarms read.
 pub const METRICS_NAMESPACE: &str = "OpenEMR/Instances";

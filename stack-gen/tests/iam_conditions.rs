@@ -240,7 +240,9 @@ fn object(bucket: &str, key: &str) -> String {
 
 /// The condition keys each case below exercises (collected by the cases as they run would be
 /// neater; a fixed list keeps the coverage check readable).
-const DOCUMENTED_KEYS: [&str; 23] = [
+const DOCUMENTED_KEYS: [&str; 25] = [
+    "aws:ResourceTag/aws:cloudformation:stack-id",
+    "aws:ResourceTag/aws:cloudformation:logical-id",
     "aws:RequestTag/openemr:drill",
     "aws:RequestTag/openemr:drill-of",
     "aws:ResourceTag/openemr:drill",
@@ -479,8 +481,14 @@ fn instances_tell_a_missing_secret_from_a_failed_read() {
             &writer,
             &request("s3:ListBucket", bucket_arn(BUCKET), &[])
         ));
-        assert!(!allowed(
+        // The writer (a one-shot instance) signs a reissued server certificate with the CA's
+        // key; no long-lived instance may read it.
+        assert!(allowed(
             &writer,
+            &request("s3:GetObject", object(BUCKET, "CA/keys/ca.key"), &[])
+        ));
+        assert!(!allowed(
+            &couch,
             &request("s3:GetObject", object(BUCKET, "CA/keys/ca.key"), &[])
         ));
     }
@@ -610,6 +618,76 @@ fn document_snapshotter_creates_tags_and_deletes_only_its_own_snapshots() {
         &policy,
         &request("ec2:CopySnapshot", snapshot, &[])
     ));
+}
+
+/// StopInstances and DetachVolume authorise on the instance with its tags as
+/// `aws:ResourceTag/*` (CloudFormation tags every instance it creates with its stack's id and
+/// the instance's logical ID); DetachVolume on the volume as well.
+#[test]
+fn couchdb_nodes_stop_and_detach_only_their_predecessors() {
+    for o in [
+        Options::default(),
+        Options {
+            dual_az: true,
+            ..Options::default()
+        },
+        recovery(),
+    ] {
+        let t = template(&o);
+        let policy = role_statements(&t, "CouchDBRole", &environment());
+        let instance = format!("arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0123456789abcdef0");
+        let volume = format!("arn:aws:ec2:{REGION}:{ACCOUNT}:volume/{VOLUME}");
+        let tagged = |stack: &'static str, node: &'static str| {
+            [
+                ("aws:ResourceTag/aws:cloudformation:stack-id", stack),
+                ("aws:ResourceTag/aws:cloudformation:logical-id", node),
+            ]
+        };
+        for node in stack_gen::components::document_store::nodes(&o) {
+            for action in ["ec2:StopInstances", "ec2:DetachVolume"] {
+                assert!(
+                    allowed(
+                        &policy,
+                        &request(action, instance.clone(), &tagged(STACK_ID, node))
+                    ),
+                    "{action} {node}"
+                );
+            }
+        }
+        assert!(allowed(&policy, &request("ec2:DetachVolume", volume, &[])));
+        let other_stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/other/1";
+        for (stack, node) in [
+            (other_stack, "CouchDBInstance"),
+            (STACK_ID, "NFSBackupInstance"),
+            (STACK_ID, "DeveloperBastion"),
+        ] {
+            for action in [
+                "ec2:StopInstances",
+                "ec2:DetachVolume",
+                "ec2:TerminateInstances",
+            ] {
+                assert!(
+                    !allowed(
+                        &policy,
+                        &request(action, instance.clone(), &tagged(stack, node))
+                    ),
+                    "{action} on {node} of {stack}"
+                );
+            }
+        }
+        assert!(!allowed(
+            &policy,
+            &request("ec2:StopInstances", instance.clone(), &[])
+        ));
+        assert!(!allowed(
+            &policy,
+            &request(
+                "ec2:DetachVolume",
+                format!("arn:aws:ec2:{REGION}:{ACCOUNT}:volume/vol-0ther"),
+                &[]
+            )
+        ));
+    }
 }
 
 #[test]

@@ -18,6 +18,7 @@ use stack_gen::instance::{
 use stack_gen::{Options, generate};
 
 const STACK: &str = "openemr-test";
+const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-test/5a3c1f00-0000-4000-8000-000000000001";
 const EFS_ID: &str = "fs-0123456789abcdef0";
 
 fn template(options: &Options) -> Value {
@@ -45,6 +46,7 @@ fn names<'a>(
         ("RecoveryKMSKey", world.key_arn.clone()),
         ("RecoveryS3Bucket", recovery_bucket.to_owned()),
         ("AWS::StackName", STACK.to_owned()),
+        ("AWS::StackId", STACK_ID.to_owned()),
         ("ElasticFileSystem", EFS_ID.to_owned()),
         ("CouchDBVolume", "vol-0aaaabbbbccccdddd".to_owned()),
         ("RCouchDBVolume", "vol-0eeeeffff00001111".to_owned()),
@@ -720,6 +722,157 @@ fn cert_writer_replacement_gives_an_older_stack_the_web_tier_key() {
     assert_eq!(after, before, "nothing else rewritten");
 }
 
+/// A CA written by the original generator (or this project's first versions): certificates with
+/// a CN in `openemr.local` and no subjectAltName, which TLS clients (the fingerprint recorder's
+/// rustls) refuse. The writer reissues both server certificates under the same CA, stores key
+/// before certificate, and leaves the CA alone; once right, nothing is rewritten.
+#[test]
+fn cert_writer_reissues_certificates_without_their_clients_names_under_the_same_ca() {
+    let s = cert_stack("original-certs");
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    // The original generator's commands (its CertWriterInstance's user data), smaller keys.
+    openssl(&["genrsa", "-out", "ca.key", "2048"], d);
+    openssl(
+        &[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-days",
+            "3650",
+            "-subj",
+            "/CN=OpenEMR Backend CA",
+        ],
+        d,
+    );
+    for (name, cn) in [
+        ("beanstalk", "beanstalk.openemr.local"),
+        ("couch", "couchdb.openemr.local"),
+    ] {
+        openssl(
+            &[
+                "req",
+                "-new",
+                "-nodes",
+                "-newkey",
+                "rsa:2048",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &format!("/CN={cn}"),
+            ],
+            d,
+        );
+        openssl(
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-out",
+                &format!("{name}.crt"),
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+            ],
+            d,
+        );
+    }
+    for object in CA_OBJECTS {
+        let file = object.rsplit('/').next().unwrap();
+        s.world
+            .put(&s.bucket, object, &std::fs::read(d.join(file)).unwrap());
+    }
+    let ca_before: Vec<_> = s
+        .world
+        .versions(&s.bucket, "CA/")
+        .into_iter()
+        .filter(|(k, _)| k.contains("/ca."))
+        .collect();
+
+    let boot = s.machine.boot(&s.script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    let ca_after: Vec<_> = s
+        .world
+        .versions(&s.bucket, "CA/")
+        .into_iter()
+        .filter(|(k, _)| k.contains("/ca."))
+        .collect();
+    assert_eq!(ca_after, ca_before, "the CA is never remade");
+    for (name, names) in [
+        ("beanstalk", vec![format!("beanstalk.{}", s.zone)]),
+        (
+            "couch",
+            vec![
+                format!("couchdb.{}", s.zone),
+                format!("couchdb-az1.{}", s.zone),
+                format!("couchdb-az2.{}", s.zone),
+            ],
+        ),
+    ] {
+        let cert = d.join(format!("new-{name}.crt"));
+        std::fs::write(
+            &cert,
+            s.world.get(&s.bucket, &format!("CA/certs/{name}.crt")),
+        )
+        .unwrap();
+        let key = d.join(format!("new-{name}.key"));
+        std::fs::write(&key, s.world.get(&s.bucket, &format!("CA/keys/{name}.key"))).unwrap();
+        let listed = openssl(
+            &[
+                "x509",
+                "-in",
+                cert.to_str().unwrap(),
+                "-noout",
+                "-ext",
+                "subjectAltName",
+            ],
+            d,
+        );
+        for n in &names {
+            assert!(listed.contains(&format!("DNS:{n}")), "{name}: {listed}");
+        }
+        // Signed by the CA every client already trusts, and the stored key is its key.
+        openssl(&["verify", "-CAfile", "ca.crt", cert.to_str().unwrap()], d);
+        assert_eq!(
+            openssl(
+                &["x509", "-in", cert.to_str().unwrap(), "-noout", "-pubkey"],
+                d
+            ),
+            openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout"], d),
+            "{name}: key and certificate belong together"
+        );
+        let head = s
+            .world
+            .head(&s.bucket, &format!("CA/keys/{name}.key"))
+            .unwrap();
+        assert_eq!(head["ServerSideEncryption"], "aws:kms");
+    }
+    assert_eq!(
+        s.world.get(&s.bucket, "CA/web/beanstalk.key"),
+        s.world.get(&s.bucket, "CA/keys/beanstalk.key"),
+        "the web tier reads the new key"
+    );
+
+    let before = s.world.versions(&s.bucket, "CA/");
+    let again = s.machine.boot(&s.script, &[]);
+    assert_eq!(again.signals(), ["0"], "{}", again.report());
+    assert_eq!(
+        s.world.versions(&s.bucket, "CA/"),
+        before,
+        "right names: nothing reissued"
+    );
+}
+
 #[test]
 fn cert_writer_failed_read_signals_failure_and_keeps_the_ca() {
     let s = cert_stack("transient-certs");
@@ -844,27 +997,106 @@ impl Drop for FakeCouch {
 
 const ADMIN_PASSWORD: &str = "CouchDB/admin-password.txt";
 
+/// A CA and a CouchDB certificate for `name` as the certificate writer stores them:
+/// (object key, content).
+fn couch_certificates(name: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let dir = tempfile::TempDir::new().unwrap();
+    let d = dir.path();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            "couch.key",
+            "-out",
+            "couch.csr",
+        ],
+        d,
+    );
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "couch.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "couch.crt",
+        ],
+        d,
+    );
+    [
+        ("CA/certs/couch.crt", "couch.crt"),
+        ("CA/keys/couch.key", "couch.key"),
+        ("CA/certs/ca.crt", "ca.crt"),
+    ]
+    .into_iter()
+    .map(|(object, file)| (object, std::fs::read(d.join(file)).unwrap()))
+    .collect()
+}
+
 struct CouchStack {
     world: World,
     bucket: String,
     template: Value,
+    /// The document volumes, in the emulator: (logical ID, volume id).
+    volumes: Vec<(&'static str, String)>,
 }
 
 fn couch_stack(bucket: &str, options: &Options) -> CouchStack {
     let world = World::new();
     world.create_bucket(bucket);
-    // What the certificate writer left (the script only copies them).
-    for object in ["CA/certs/couch.crt", "CA/keys/couch.key", "CA/certs/ca.crt"] {
-        world.put(bucket, object, format!("test {object}\n").as_bytes());
+    // What the certificate writer left.
+    for (object, body) in couch_certificates("couchdb.openemr.internal") {
+        world.put(bucket, object, &body);
     }
+    let volumes = ["CouchDBVolume", "RCouchDBVolume"]
+        .into_iter()
+        .map(|id| (id, world.create_volume()))
+        .collect();
     CouchStack {
         world,
         bucket: bucket.to_owned(),
         template: template(options),
+        volumes,
     }
 }
 
 impl CouchStack {
+    /// The emulator's id of document volume `id` (a logical ID).
+    fn volume(&self, id: &str) -> String {
+        self.volumes
+            .iter()
+            .find(|(k, _)| *k == id)
+            .unwrap()
+            .1
+            .clone()
+    }
+
     /// A node (`instance`, on `volume`) whose API is `fake`, as IAM user `user`.
     fn node(
         &self,
@@ -874,13 +1106,14 @@ impl CouchStack {
         fake: &FakeCouch,
         recovery_bucket: &str,
     ) -> (Machine, String) {
-        let n = names(&self.world, &self.bucket, recovery_bucket);
+        let mut n = names(&self.world, &self.bucket, recovery_bucket);
+        n.retain(|(k, _)| !k.ends_with("Volume"));
+        n.extend(self.volumes.iter().cloned());
         let mut r = resolver(&self.template, &n);
         r.overrides.insert("LocalAPI".into(), fake.url.clone());
         let credentials = self.world.role_user(user, &r.policy("CouchDBPolicy"));
         let mut machine = Machine::new(Os::Ubuntu2404, &self.world, credentials);
-        let volume_id = n.iter().find(|(k, _)| *k == volume).unwrap().1.clone();
-        machine.attach_volume(&volume_id);
+        machine.attach_volume(&self.volume(volume));
         (machine, r.user_data(instance))
     }
 }
@@ -960,6 +1193,70 @@ fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement()
         6,
         "412 (exists) is fine"
     );
+}
+
+/// The node keeps CouchDB's certificate the one the writer stores: hourly, a changed set whose
+/// key belongs to its certificate is swapped in and CouchDB restarted; an unchanged one, or a
+/// key stored before its certificate (the writer mid-way), changes nothing.
+#[test]
+fn couchdb_node_takes_a_reissued_certificate_and_restarts_couchdb() {
+    let s = couch_stack("reissued-couch", &Options::default());
+    let fake = FakeCouch::start("");
+    let (machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(
+        std::fs::read(machine.srv().join("certs/couch.crt")).unwrap(),
+        s.world.get(&s.bucket, "CA/certs/couch.crt")
+    );
+    let cron = boot
+        .file("etc/cron.d/couchdb-certificates")
+        .expect("cron job");
+    let restarts = |b: &Boot| {
+        b.called("docker")
+            .iter()
+            .filter(|c| c.starts_with("docker restart"))
+            .count()
+    };
+
+    run_cron_job(&machine, &boot, &cron);
+    assert_eq!(boot.logger(), "", "an unchanged set: nothing to say");
+    assert_eq!(restarts(&boot), 0, "{}", boot.report());
+
+    let reissued = couch_certificates("couchdb.openemr.internal");
+    // The writer stored the new key but not yet its certificate: keep the installed pair.
+    s.world.put(&s.bucket, reissued[1].0, &reissued[1].1);
+    run_cron_job(&machine, &boot, &cron);
+    // (cron's job sends what it says to syslog.)
+    assert!(
+        boot.logger().contains("does not belong"),
+        "{}",
+        boot.logger()
+    );
+    assert_ne!(
+        std::fs::read(machine.srv().join("certs/couch.key")).unwrap(),
+        reissued[1].1
+    );
+    assert_eq!(restarts(&boot), 0, "{}", boot.report());
+
+    for (object, body) in &reissued {
+        s.world.put(&s.bucket, object, body);
+    }
+    run_cron_job(&machine, &boot, &cron);
+    assert!(
+        boot.logger().contains("restarted CouchDB"),
+        "{}",
+        boot.logger()
+    );
+    for (object, body) in &reissued {
+        let file = object.rsplit('/').next().unwrap();
+        assert_eq!(
+            &std::fs::read(machine.srv().join("certs").join(file)).unwrap(),
+            body,
+            "{file}"
+        );
+    }
+    assert_eq!(restarts(&boot), 1, "{}", boot.report());
 }
 
 #[test]
@@ -1074,6 +1371,71 @@ fn couchdb_replica_waits_for_the_first_nodes_password() {
     });
 }
 
+/// A replaced node takes its volume over from its predecessor, which CloudFormation deletes
+/// only after the replacement and its attachment exist: it stops the predecessor and detaches
+/// the volume before it signals (the attachment waits for the signal); a node that already
+/// holds its volume stops nothing; a refused stop leaves the volume where it is and fails.
+#[test]
+fn couchdb_replacement_takes_its_volume_from_its_predecessor() {
+    let s = couch_stack("replaced-couch", &Options::default());
+    let volume = s.volume("CouchDBVolume");
+    let cloudformation_tags = [
+        (
+            "aws:cloudformation:stack-id",
+            "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/1",
+        ),
+        ("aws:cloudformation:logical-id", "CouchDBInstance"),
+    ];
+    let predecessor = s.world.run_instance_with(&cloudformation_tags, &volume);
+    let fake = FakeCouch::start("");
+
+    // The node's own volume (its user data run again): nothing to take.
+    let (mut machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
+    machine.set_device_content("ext4 with the clinic's documents");
+    machine.instance_id = predecessor.clone();
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(s.world.instance_state(&predecessor), "running");
+    assert_eq!(s.world.volume_holders(&volume), [predecessor.clone()]);
+
+    // The stop is refused (in AWS: the holder is not this stack's node): the volume stays
+    // where it is, and CloudFormation hears of the failure at once.
+    machine.instance_id = "i-0000000000000000b".to_owned();
+    s.world
+        .deny("couch-node", &["ec2:StopInstances"], &["*".to_owned()]);
+    let refused = machine.boot(&script, &[]);
+    assert!(!refused.status.success(), "{}", refused.report());
+    assert_eq!(refused.signals(), ["1"], "{}", refused.report());
+    assert_eq!(s.world.volume_holders(&volume), [predecessor.clone()]);
+    assert!(refused.called("docker").is_empty(), "{}", refused.report());
+
+    // The replacement: the predecessor stopped, the volume free, then the signal.
+    s.world.aws(&[
+        "iam",
+        "delete-user-policy",
+        "--user-name",
+        "couch-node",
+        "--policy-name",
+        "injected-deny",
+    ]);
+    machine.instance_id = "i-0000000000000000c".to_owned();
+    let boot = machine.boot(&script, &[]);
+    assert!(boot.status.success(), "{}", boot.report());
+    assert_eq!(boot.signals(), ["0"], "{}", boot.report());
+    assert_eq!(s.world.instance_state(&predecessor), "stopped");
+    assert!(
+        s.world.volume_holders(&volume).is_empty(),
+        "{}",
+        boot.report()
+    );
+    assert!(boot.called("mkfs.ext4").is_empty(), "{}", boot.report());
+    assert!(
+        boot.stdout.contains(&format!("attached to {predecessor}")),
+        "{}",
+        boot.report()
+    );
+}
+
 #[test]
 fn couchdb_recovery_node_uses_the_original_stacks_password() {
     let s = couch_stack("recovered-couch", &recovery());
@@ -1159,6 +1521,9 @@ fn roles_that_tell_absent_from_failed_may_list_their_buckets() {
                 "arn:aws:kms:us-east-1:123456789012:key/k".to_owned(),
             ),
             ("RecoveryS3Bucket".to_owned(), "original".to_owned()),
+            ("AWS::StackId".to_owned(), STACK_ID.to_owned()),
+            ("CouchDBVolume".to_owned(), "vol-1".to_owned()),
+            ("RCouchDBVolume".to_owned(), "vol-2".to_owned()),
         ]
     };
     // (options, policy, buckets whose objects the script heads)

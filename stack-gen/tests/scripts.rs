@@ -49,8 +49,14 @@ fn cloudformation_placeholders_only_in_quoted_assignments() {
                         name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
                             && rest.ends_with("}'")
                     });
-            let whole_line_placeholder =
-                ["${BackupScript}", "${ObjectState}", "${CloudWatchAgent}"].contains(&line);
+            let whole_line_placeholder = [
+                "${BackupScript}",
+                "${ObjectState}",
+                "${CloudWatchAgent}",
+                "${CfnSignal}",
+                "${CertificatesScript}",
+            ]
+            .contains(&line);
             if line.contains("${") {
                 assert!(
                     placeholder_line || whole_line_placeholder,

@@ -291,6 +291,12 @@ fn the_model_catches_values_re_read_at_every_update() {
     );
 }
 
+/// CloudFormation replaces an instance by creating the new one, then the resources whose
+/// create-only properties name it (the attachment: `InstanceId`), and deletes the old ones
+/// last: the new attachment meets a volume the old instance still holds, unless the instance's
+/// creation completes only once its volume is free. So every attached instance waits for its
+/// signal, which its boot script sends after taking the volume over
+/// (`instance_scripts.rs` `couchdb_replacement_takes_its_volume_from_its_predecessor`).
 #[test]
 fn the_couchdb_volume_is_attached_by_its_own_resource() {
     for (name, options, template) in common::all_templates() {
@@ -312,6 +318,17 @@ fn the_couchdb_volume_is_attached_by_its_own_resource() {
                 .find(|(_, a)| a["Properties"]["VolumeId"]["Ref"] == volume.as_str())
                 .unwrap_or_else(|| panic!("{name}: {volume} unattached"));
             assert_eq!(a["Properties"]["Device"], "/dev/sdh", "{name}");
+            let node = a["Properties"]["InstanceId"]["Ref"].as_str().unwrap();
+            let signal = &template["Resources"][node]["CreationPolicy"]["ResourceSignal"];
+            assert_eq!(
+                signal["Count"], 1,
+                "{name}: {node} does not wait for its signal"
+            );
+            let script = template["Resources"][node]["Properties"]["UserData"].to_string();
+            assert!(
+                script.contains("ec2 detach-volume") && script.contains("SignalResource"),
+                "{name}: {node} does not take its volume over before it signals"
+            );
         }
     }
 }

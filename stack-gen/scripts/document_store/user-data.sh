@@ -5,6 +5,12 @@
 # file system yet (a recovery volume made from a snapshot keeps its data). In dual-AZ stacks
 # the second node replicates both ways with the first.
 #
+# A replaced node takes its volume over: CloudFormation creates the replacement, and then its
+# VolumeAttachment, while the predecessor still holds the volume. So the node waits for its
+# volume to be free before it signals (the attachment waits for the signal): it stops the
+# predecessor (a clean shutdown closes CouchDB and the file system) and detaches the volume
+# from it. The predecessor is then deleted by CloudFormation; its attachment is already gone.
+#
 # Safe to run again (a replaced instance boots this with the same volume): the admin password
 # is made once, by the first node, only when S3 answers that there is none (404); the second
 # node waits for it; a recovery stack takes the original's (its restored data has that one).
@@ -13,6 +19,11 @@ set -Eeuo pipefail
 bucket='${S3Bucket}'
 key='${KeyArn}'
 region='${AWS::Region}'
+# The stack and this instance's logical ID, which its signal names (signal(), below).
+# shellcheck disable=SC2034
+stack='${AWS::StackName}'
+# shellcheck disable=SC2034
+signal_resource='${SignalResource}'
 volume='${Volume}'
 peer='${Peer}'
 recovery_bucket='${RecoveryBucket}'
@@ -22,17 +33,36 @@ api='${LocalAPI}'
 agent_package='${AgentPackage}'
 agent_config='${AgentConfig}'
 
+# shellcheck disable=SC2154  # signal(), install_cfn_signal(), from stack-gen/scripts/lib/cfn-signal.sh
+${CfnSignal}
 fail() {
   echo "couchdb: $*" >&2
+  signal 1
   exit 1
 }
-trap '[ "$BASH_SUBSHELL" -eq 0 ] && echo "couchdb: set-up failed (line $LINENO)" >&2' ERR
+# A failure before the signal tells CloudFormation at once (after it, CloudFormation has
+# moved on and ignores a second signal).
+trap '[ "$BASH_SUBSHELL" -eq 0 ] && echo "couchdb: set-up failed (line $LINENO)" >&2 && signal 1' ERR
 
 export DEBIAN_FRONTEND=noninteractive AWS_DEFAULT_REGION="$region"
 apt-get update -q
-apt-get install -y -q docker.io curl
+apt-get install -y -q docker.io curl python3-venv
+install_cfn_signal
 [ -x /snap/bin/aws ] || snap install aws-cli --classic
 aws=/snap/bin/aws
+
+# The volume is free, or held by this node's predecessor: take it over (see the top).
+this_node=$(cat /var/lib/cloud/data/instance-id)
+holder=$("$aws" ec2 describe-volumes --volume-ids "$volume" --query 'Volumes[0].Attachments[0].InstanceId' --output text)
+if [ "$holder" != None ] && [ "$holder" != "$this_node" ]; then
+  echo "couchdb: $volume is attached to $holder, this node's predecessor: stopping it"
+  "$aws" ec2 stop-instances --instance-ids "$holder" > /dev/null
+  "$aws" ec2 wait instance-stopped --instance-ids "$holder"
+  "$aws" ec2 detach-volume --volume-id "$volume" --instance-id "$holder" > /dev/null
+  "$aws" ec2 wait volume-available --volume-ids "$volume"
+  echo "couchdb: $volume detached from $holder"
+fi
+signal 0
 
 # shellcheck disable=SC2154  # object_state(), from stack-gen/scripts/lib/object-state.sh
 ${ObjectState}
@@ -57,10 +87,19 @@ grep -qs ' /srv/couchdb ' /etc/fstab || echo "$device /srv/couchdb ext4 defaults
 mountpoint -q /srv/couchdb || mount /srv/couchdb
 mkdir -p /srv/couchdb/data /srv/couchdb/etc /srv/couchdb/certs
 
+# The TLS files, now and whenever the certificate writer reissues them (certificates.sh).
+printf 'bucket=%s\nregion=%s\n' "$bucket" "$region" > /etc/openemr-couchdb.env
+cat > /usr/local/sbin/couchdb-certificates <<'SCRIPT'
+${CertificatesScript}
+SCRIPT
+chmod 700 /usr/local/sbin/couchdb-certificates
+/usr/local/sbin/couchdb-certificates
+cat > /etc/cron.d/couchdb-certificates <<'CRON'
+PATH=/snap/bin:/usr/sbin:/usr/bin:/sbin:/bin
+23 * * * * root /usr/local/sbin/couchdb-certificates --restart 2>&1 | logger -t couchdb-certificates
+CRON
+
 umask 077
-for file in certs/couch.crt keys/couch.key certs/ca.crt; do
-  "$aws" s3 cp "s3://$bucket/CA/$file" /srv/couchdb/certs/ --only-show-errors
-done
 admin=CouchDB/admin-password.txt
 store_admin() {
   "$aws" s3 cp /root/couchdb-admin "s3://$bucket/$admin" --sse aws:kms --sse-kms-key-id "$key" --only-show-errors

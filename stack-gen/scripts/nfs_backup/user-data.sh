@@ -13,7 +13,11 @@ set -Eeuo pipefail
 bucket='${S3Bucket}'
 key='${KeyArn}'
 region='${AWS::Region}'
+# The stack and this instance's logical ID, which its signal names (signal(), below).
+# shellcheck disable=SC2034
 stack='${AWS::StackName}'
+# shellcheck disable=SC2034
+signal_resource='${SignalResource}'
 efs='${ElasticFileSystem}'
 cron_hour='${CronHour}'
 recovery_bucket='${RecoveryBucket}'
@@ -22,14 +26,8 @@ recovery_bucket='${RecoveryBucket}'
 agent_package='${AgentPackage}'
 agent_config='${AgentConfig}'
 
-cfn_signal=/opt/aws-cfn-bootstrap/bin/cfn-signal
-signal() {
-  if [ -x "$cfn_signal" ]; then
-    "$cfn_signal" --exit-code "$1" --stack "$stack" --resource NFSBackupInstance --region "$region" || true
-  else
-    echo "nfs-backup: cannot signal CloudFormation ($1): cfn-signal is not installed yet" >&2
-  fi
-}
+# shellcheck disable=SC2154  # signal(), install_cfn_signal(), from stack-gen/scripts/lib/cfn-signal.sh
+${CfnSignal}
 fail() {
   echo "nfs-backup: $*" >&2
   signal 1
@@ -42,10 +40,7 @@ trap '[ "$BASH_SUBSHELL" -eq 0 ] && signal 1' ERR
 export DEBIAN_FRONTEND=noninteractive AWS_DEFAULT_REGION="$region"
 apt-get update -q
 apt-get install -y -q nfs-common duplicity python3-boto3 python3-venv
-if [ ! -x "$cfn_signal" ]; then
-  python3 -m venv /opt/aws-cfn-bootstrap
-  /opt/aws-cfn-bootstrap/bin/pip install -q https://s3.amazonaws.com/cloudformation-examples/aws-cfn-bootstrap-py3-latest.tar.gz
-fi
+install_cfn_signal
 [ -x /snap/bin/aws ] || snap install aws-cli --classic
 aws=/snap/bin/aws
 

@@ -15,6 +15,10 @@ use crate::template::Template;
 
 /// The stack CA's certificate: its presence means the CA exists.
 pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
+/// The CA's private key: read only by the writer, to reissue a server certificate.
+const CA_KEY: &str = "CA/keys/ca.key";
+/// CouchDB's certificate (its TLS port).
+pub const COUCH_CERT_KEY: &str = "CA/certs/couch.crt";
 /// The application servers' certificate (their HTTPS, behind the load balancer).
 pub const BEANSTALK_CERT_KEY: &str = "CA/certs/beanstalk.crt";
 /// The application servers' private key, where the web tier may read it: not under `CA/keys/`.
@@ -26,13 +30,18 @@ const WEB_TIER_KEY_ORIGINAL: &str = "CA/keys/beanstalk.key";
 pub fn add(t: &mut Template, o: &Options) {
     // A replacement writer finds the CA already there (HeadObject: GetObject, and ListBucket
     // so that a first boot sees 404, not 403) and leaves it alone, but for the one-time copy
-    // of the web tier's key (a read of the original, Decrypt for the copy).
+    // of the web tier's key (a read of the original, Decrypt for the copy) and the reissue of
+    // a server certificate without the names its clients use (it reads the certificates, and
+    // the CA's key to sign).
     let mut statements = list_bucket(bucket_arn(), &["CA/*"]);
     statements.extend([
         allow(
             &["s3:GetObject"],
             json!([
                 bucket_objects(CA_CERT_KEY),
+                bucket_objects(CA_KEY),
+                bucket_objects(BEANSTALK_CERT_KEY),
+                bucket_objects(COUCH_CERT_KEY),
                 bucket_objects(WEB_TIER_KEY),
                 bucket_objects(WEB_TIER_KEY_ORIGINAL)
             ]),

@@ -87,7 +87,7 @@ pub fn add(t: &mut Template, o: &Options) {
         allow(
             &["s3:GetObject"],
             json!([
-                bucket_objects("CA/certs/couch.crt"),
+                bucket_objects(crate::components::certs::COUCH_CERT_KEY),
                 bucket_objects("CA/certs/ca.crt"),
                 bucket_objects("CA/keys/couch.key"),
                 bucket_objects("CouchDB/*")
@@ -97,6 +97,7 @@ pub fn add(t: &mut Template, o: &Options) {
         allow(&["kms:Decrypt", "kms:GenerateDataKey"], json!([key_arn(o)])),
         crate::instance::put_metrics_statement(),
     ]);
+    statements.extend(take_over_statements(o));
     if o.recovery {
         // The restored volume's CouchDB has the original stack's admin password.
         statements.extend(list_bucket(
@@ -188,6 +189,43 @@ pub fn add(t: &mut Template, o: &Options) {
     }
 }
 
+/// How long CloudFormation waits for a node's signal: package installs, then a predecessor's
+/// clean stop (CouchDB and the file system closed) and the volume's detachment.
+pub const TAKE_OVER_SIGNAL_MINUTES: u32 = 30;
+
+/// What a replacement node needs to take its volume from its predecessor: stop the instance
+/// that holds it — only this stack's CouchDB nodes, by the tags CloudFormation puts on every
+/// instance it creates, the original generator's included — and detach the stack's document
+/// volumes from it. (The describe calls authorise on `*` only.)
+fn take_over_statements(o: &Options) -> Vec<Value> {
+    let ours = json!({ "StringEquals": {
+        "aws:ResourceTag/aws:cloudformation:stack-id": ref_("AWS::StackId"),
+        "aws:ResourceTag/aws:cloudformation:logical-id": nodes(o),
+    } });
+    let instances = sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*");
+    let volumes: Vec<Value> = volumes(o)
+        .iter()
+        .map(|(volume, _)| {
+            sub(&format!(
+                "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:volume/${{{volume}}}"
+            ))
+        })
+        .collect();
+    let mut stop = allow(
+        &["ec2:StopInstances", "ec2:DetachVolume"],
+        json!([instances]),
+    );
+    stop["Condition"] = ours;
+    vec![
+        allow(
+            &["ec2:DescribeVolumes", "ec2:DescribeInstances"],
+            json!("*"),
+        ),
+        stop,
+        allow(&["ec2:DetachVolume"], json!(volumes)),
+    ]
+}
+
 fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str, peer: Value) {
     let node = Instance {
         os: Os::Ubuntu2404,
@@ -203,6 +241,9 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
                 "Peer": peer,
                 "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
                 "ObjectState": crate::instance::OBJECT_STATE,
+                "CfnSignal": crate::instance::CFN_SIGNAL,
+                "SignalResource": id,
+                "CertificatesScript": include_str!("../../scripts/document_store/certificates.sh"),
                 "LocalAPI": format!("https://127.0.0.1:{COUCHDB_PORT}"),
                 "CloudWatchAgent": crate::instance::CLOUDWATCH_AGENT,
                 "AgentPackage": crate::instance::agent_package(),
@@ -223,7 +264,17 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
         // the password to be stored, so the two never make different ones.
         depends_on.push("CouchDBInstance".to_owned());
     }
-    t.add_resource(id, json!({ "Type": "AWS::EC2::Instance", "DependsOn": depends_on, "Properties": node.properties(o, key_arn(o)) }));
+    t.add_resource(
+        id,
+        json!({
+            "Type": "AWS::EC2::Instance",
+            "DependsOn": depends_on,
+            // The node signals once its volume is free (a replacement's predecessor stopped and
+            // detached), and only then does CloudFormation create its attachment.
+            "CreationPolicy": { "ResourceSignal": { "Count": 1, "Timeout": format!("PT{TAKE_OVER_SIGNAL_MINUTES}M") } },
+            "Properties": node.properties(o, key_arn(o))
+        }),
+    );
     // Attached by its own resource, not the instance's `Volumes`: the volume is not part of the
     // instance's definition, and the boot script waits for the device to appear.
     t.add_resource(

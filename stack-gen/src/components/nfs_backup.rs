@@ -94,6 +94,8 @@ pub fn add(t: &mut Template, o: &Options) {
                 "CronHour": nfs_cron_hour(),
                 "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
                 "ObjectState": crate::instance::OBJECT_STATE,
+                "CfnSignal": crate::instance::CFN_SIGNAL,
+                "SignalResource": INSTANCE,
                 "BackupScript": include_str!("../../scripts/nfs_backup/backup.sh"),
                 "CloudWatchAgent": crate::instance::CLOUDWATCH_AGENT,
                 "AgentPackage": crate::instance::agent_package(),

@@ -101,6 +101,89 @@ impl World {
         }
     }
 
+    /// An EBS volume in the sandbox's first zone: its id.
+    pub fn create_volume(&self) -> String {
+        let created = self.aws_json(&[
+            "ec2",
+            "create-volume",
+            "--availability-zone",
+            &format!("{REGION}a"),
+            "--size",
+            "10",
+        ]);
+        created["VolumeId"].as_str().unwrap().to_owned()
+    }
+
+    /// A running instance with `tags` (as CloudFormation tags what it creates), holding
+    /// `volume`: its id.
+    pub fn run_instance_with(&self, tags: &[(&str, &str)], volume: &str) -> String {
+        // (The emulator starts without images: one of our own.)
+        let image = self.aws_json(&["ec2", "register-image", "--name", "sandbox"]);
+        let image = image["ImageId"].as_str().unwrap();
+        let tags: Vec<Value> = tags
+            .iter()
+            .map(|(k, v)| json!({ "Key": k, "Value": v }))
+            .collect();
+        let spec = json!([{ "ResourceType": "instance", "Tags": tags }]).to_string();
+        let run = self.aws_json(&[
+            "ec2",
+            "run-instances",
+            "--image-id",
+            image,
+            "--count",
+            "1",
+            "--placement",
+            &format!("AvailabilityZone={REGION}a"),
+            "--tag-specifications",
+            &spec,
+        ]);
+        let instance = run["Instances"][0]["InstanceId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.aws(&[
+            "ec2",
+            "attach-volume",
+            "--volume-id",
+            volume,
+            "--instance-id",
+            &instance,
+            "--device",
+            "/dev/sdh",
+        ]);
+        instance
+    }
+
+    /// The state of `instance` (running, stopped, ...) and the instances holding `volume`.
+    pub fn instance_state(&self, instance: &str) -> String {
+        let found = self.aws_json(&[
+            "ec2",
+            "describe-instances",
+            "--instance-ids",
+            instance,
+            "--query",
+            "Reservations[0].Instances[0].State.Name",
+        ]);
+        found.as_str().unwrap().to_owned()
+    }
+
+    pub fn volume_holders(&self, volume: &str) -> Vec<String> {
+        let found = self.aws_json(&[
+            "ec2",
+            "describe-volumes",
+            "--volume-ids",
+            volume,
+            "--query",
+            "Volumes[0].Attachments[].InstanceId",
+        ]);
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i.as_str().unwrap().to_owned())
+            .collect()
+    }
+
     pub fn create_bucket(&self, name: &str) {
         self.aws(&["s3api", "create-bucket", "--bucket", name]);
         self.aws(&[
@@ -411,6 +494,9 @@ pub struct Machine {
     credentials: (String, String),
     /// `/dev/disk/by-id/<name>` of the CouchDB volume, if any.
     device: Option<String>,
+    /// The EC2 instance id cloud-init records (/var/lib/cloud/data/instance-id): a replaced
+    /// instance has a new one.
+    pub instance_id: String,
 }
 
 /// One boot of a machine (a fresh root volume) and what the boot script did.
@@ -540,6 +626,7 @@ impl Machine {
             endpoint: world.moto.endpoint(),
             credentials,
             device: None,
+            instance_id: "i-0000000000000000a".to_owned(),
         }
     }
 
@@ -644,6 +731,9 @@ impl Machine {
             "root/.aws",
             "opt",
             "var/lib/cloud/instance/scripts",
+            "var/lib/cloud/data",
+            "usr-local/bin",
+            "usr-local/sbin",
             "snap",
             "record/fail",
             "stubs",
@@ -665,6 +755,7 @@ impl Machine {
             format!("[default]\nendpoint_url = {}\n", self.endpoint),
         )
         .unwrap();
+        fs::write(b.join("var/lib/cloud/data/instance-id"), &self.instance_id).unwrap();
         for f in fail {
             fs::write(b.join("record/fail").join(f), b"").unwrap();
         }
@@ -732,6 +823,8 @@ impl Machine {
         }
         bind("--ro-bind", &p("usr-bin"), "/usr/bin");
         bind("--ro-bind", &p("usr-sbin"), "/usr/sbin");
+        // The instance's own /usr/local (empty at first boot), on its root volume.
+        bind("--bind", &p("usr-local"), "/usr/local");
         bind("--bind", &p("etc"), "/etc");
         bind("--bind", &p("root"), "/root");
         bind("--bind", &p("opt"), "/opt");
