@@ -1396,7 +1396,7 @@ fn couchdb_replacement_takes_its_volume_from_its_predecessor() {
     let boot = machine.boot(&script, &[]);
     assert!(boot.status.success(), "{}", boot.report());
     assert_eq!(s.world.instance_state(&predecessor), "running");
-    assert_eq!(s.world.volume_holders(&volume), [predecessor.clone()]);
+    assert_eq!(s.world.volume_holders(&volume), vec![predecessor.clone()]);
 
     // The stop is refused (in AWS: the holder is not this stack's node): the volume stays
     // where it is, and CloudFormation hears of the failure at once.
@@ -1406,7 +1406,7 @@ fn couchdb_replacement_takes_its_volume_from_its_predecessor() {
     let refused = machine.boot(&script, &[]);
     assert!(!refused.status.success(), "{}", refused.report());
     assert_eq!(refused.signals(), ["1"], "{}", refused.report());
-    assert_eq!(s.world.volume_holders(&volume), [predecessor.clone()]);
+    assert_eq!(s.world.volume_holders(&volume), vec![predecessor.clone()]);
     assert!(refused.called("docker").is_empty(), "{}", refused.report());
 
     // The replacement: the predecessor stopped, the volume free, then the signal.

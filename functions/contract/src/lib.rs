@@ -241,6 +241,10 @@ pub mod restore_drill {
     pub const STATE: &str = "state";
     /// Where the state machine's Catch puts a failed step's error (`{Error, Cause}`).
     pub const ERROR: &str = "error";
+    /// Where the Catch of a teardown step puts its error: apart from [`ERROR`], which may still
+    /// hold the error of the step that sent the drill to teardown (a failed task's input goes
+    /// on unchanged), so the report has both.
+    pub const TEARDOWN_ERROR: &str = "teardown_error";
     /// Field of the state the Choice states read after `check` / `check-teardown`: one of the
     /// `OUTCOME_*` values.
     pub const OUTCOME: &str = "outcome";
@@ -260,6 +264,10 @@ pub mod restore_drill {
     pub const DRILL_TAG_VALUE: &str = "true";
     /// Tag on the drill stack: which stack it is a drill of (its value, the source's name).
     pub const SOURCE_STACK_TAG: &str = "openemr:drill-of";
+    /// Tag on the drill stack: the Step Functions execution that created it. Teardown deletes
+    /// a stack it did not see created (CreateStack's answer lost) only when this names its own
+    /// execution: a second execution never deletes the first one's drill.
+    pub const EXECUTION_TAG: &str = "openemr:drill-execution";
     /// Drill stacks are named `<source stack>-drill-<yyyymmdd>`.
     pub const STACK_INFIX: &str = "-drill-";
     /// What a drill stack's names start with: `openemr-`, then the first group of the source

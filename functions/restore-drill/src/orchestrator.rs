@@ -6,8 +6,8 @@ use aws_clients::ApiError;
 use aws_config::SdkConfig;
 use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag};
 use stack_contract::restore_drill::{
-    APPLICATION_URL_OUTPUT, DRILL_TAG, DRILL_TAG_VALUE, FINGERPRINT_KEY, SOURCE_STACK_TAG,
-    TASK_BUILD, TASK_REPORT, TASK_TEARDOWN, VERIFIER_OUTPUT,
+    APPLICATION_URL_OUTPUT, DRILL_TAG, DRILL_TAG_VALUE, EXECUTION_TAG, FINGERPRINT_KEY,
+    SOURCE_STACK_TAG, TASK_BUILD, TASK_TEARDOWN, VERIFIER_OUTPUT,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -221,6 +221,7 @@ pub async fn build(
         .set_parameters(Some(parameters))
         .tags(tag(DRILL_TAG, DRILL_TAG_VALUE))
         .tags(tag(SOURCE_STACK_TAG, &config.stack_name))
+        .tags(tag(EXECUTION_TAG, &state.execution))
         .role_arn(&config.stack_role_arn)
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)
@@ -230,6 +231,16 @@ pub async fn build(
         .send()
         .await
         .map_err(|e| {
+            // Today's drill stack exists, and this execution's token did not make it: another
+            // execution (the schedule delivers at least once; a manual start) runs today's drill.
+            if e.as_service_error()
+                .is_some_and(|e| e.is_already_exists_exception())
+            {
+                return DrillError::AlreadyRunning {
+                    stack: config.stack_name.clone(),
+                    running: name.clone(),
+                };
+            }
             DrillError::aws(
                 format!("creating the drill stack {name}"),
                 ApiError::from_sdk(&e),
@@ -247,11 +258,13 @@ pub async fn build(
     Ok(state)
 }
 
-/// The drill stack's status, reason and outputs (`None`: it does not exist).
+/// The drill stack's status, reason, outputs and the execution that created it (`None`: it
+/// does not exist).
 struct StackStatus {
     status: String,
     reason: Option<String>,
     outputs: Vec<(String, String)>,
+    execution: Option<String>,
 }
 
 async fn describe(aws: &Aws, stack: &str) -> Result<Option<StackStatus>, DrillError> {
@@ -267,6 +280,11 @@ async fn describe(aws: &Aws, stack: &str) -> Result<Option<StackStatus>, DrillEr
                 .iter()
                 .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
                 .collect(),
+            execution: s
+                .tags()
+                .iter()
+                .find(|t| t.key() == Some(EXECUTION_TAG))
+                .and_then(|t| t.value().map(str::to_owned)),
         })),
         Err(e) => {
             let error = ApiError::from_sdk(&e);
@@ -281,6 +299,24 @@ async fn describe(aws: &Aws, stack: &str) -> Result<Option<StackStatus>, DrillEr
             }
         }
     }
+}
+
+/// The drill stack this execution may delete, with its status: by id once CreateStack answered
+/// (this execution made it), by name when that answer was lost, and then only if its
+/// [`EXECUTION_TAG`] names this execution. `None`: no such stack exists.
+async fn own_stack(
+    aws: &Aws,
+    state: &DrillState,
+) -> Result<Option<(String, StackStatus)>, DrillError> {
+    let (stack, by_id) = match (&state.stack_id, &state.drill_stack) {
+        (Some(id), _) => (id.clone(), true),
+        (None, Some(name)) => (name.clone(), false),
+        (None, None) => return Ok(None),
+    };
+    Ok(describe(aws, &stack).await?.and_then(|status| {
+        (by_id || status.execution.as_deref() == Some(state.execution.as_str()))
+            .then_some((stack, status))
+    }))
 }
 
 /// Check: is the drill stack ready, still coming, failed, or out of time?
@@ -353,24 +389,20 @@ pub async fn teardown(
     now: OffsetDateTime,
 ) -> Result<DrillState, DrillError> {
     state.absorb_error(TASK_TEARDOWN, now);
-    // By id once CreateStack answered; by name when its answer was lost (the stack may exist).
-    let Some(stack) = state.stack_id.clone().or_else(|| state.drill_stack.clone()) else {
-        // Gather failed: nothing was created.
+    let name = state.drill_stack.clone().unwrap_or_default();
+    if state.drill_stack.is_some() && !plan::is_drill_of(&config.stack_name, &name) {
+        return Err(DrillError::NotADrill(name));
+    }
+    let Some(stack) = own_stack(aws, &state)
+        .await?
+        .filter(|(_, s)| s.status != "DELETE_COMPLETE")
+        .map(|(stack, _)| stack)
+    else {
+        // Nothing of this execution's to delete (gather or build failed before a stack was
+        // made, or another execution made today's): check-teardown says so.
         state.outcome = Some(Outcome::Deleted.as_str().into());
         return Ok(state);
     };
-    let name = state.drill_stack.clone().unwrap_or_default();
-    if !plan::is_drill_of(&config.stack_name, &name) {
-        return Err(DrillError::NotADrill(name));
-    }
-    if describe(aws, &stack)
-        .await?
-        .is_none_or(|s| s.status == "DELETE_COMPLETE")
-    {
-        state.outcome = Some(Outcome::Deleted.as_str().into());
-        // Nothing to delete (its creation never got that far): check-teardown says so.
-        return Ok(state);
-    }
     state.teardown_attempts += 1;
     // A stack whose creation broke may not list its resources: delete it anyway (a bucket
     // left full fails the deletion, and the next attempt empties it).
@@ -489,11 +521,13 @@ pub async fn check_teardown(
     mut state: DrillState,
     now: OffsetDateTime,
 ) -> Result<DrillState, DrillError> {
-    let Some(stack) = state.stack_id.clone().or_else(|| state.drill_stack.clone()) else {
+    let owned = own_stack(aws, &state).await?;
+    if owned.is_none() && state.stack_id.is_none() {
+        // This execution made no stack: nothing to wait for, nothing left over to delete.
         state.outcome = Some(Outcome::Deleted.as_str().into());
         return Ok(state);
-    };
-    let described = describe(aws, &stack).await?;
+    }
+    let described = owned.map(|(_, status)| status);
     let outcome = plan::deletion_outcome(
         described.as_ref().map(|s| s.status.as_str()),
         described.as_ref().and_then(|s| s.reason.as_deref()),
@@ -662,15 +696,7 @@ pub async fn report(
     now: OffsetDateTime,
     metrics: &mut (dyn std::io::Write + Send),
 ) -> Result<DrillState, DrillError> {
-    // The Catch keeps the state from before the failed step: a refusal is told by its type.
-    if state
-        .error
-        .as_ref()
-        .is_some_and(|e| e.error == crate::error::ALREADY_RUNNING)
-    {
-        state.refused = true;
-    }
-    state.absorb_error(TASK_REPORT, now);
+    state.absorb_report_errors(now);
     if state.source_stack.is_empty() {
         state.source_stack = config.stack_name.clone();
     }

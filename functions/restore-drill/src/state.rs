@@ -3,7 +3,7 @@
 //! the state of a drill that failed before it (the Catch adds `error` and goes on).
 
 use serde::{Deserialize, Serialize};
-use stack_contract::restore_drill::TASK_REPORT;
+use stack_contract::restore_drill::{TASK_REPORT, TASK_TEARDOWN};
 use time::OffsetDateTime;
 
 use crate::fingerprint::{Fingerprint, Verification};
@@ -109,6 +109,10 @@ pub struct DrillState {
     /// Set by the Catch of a failed step; moved into `failures` by the next task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<TaskError>,
+    /// Set by the Catch of a failed teardown or check-teardown (`TEARDOWN_ERROR`), beside
+    /// `error`; moved into `failures` by the report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown_error: Option<TaskError>,
     /// The drill was not run because another one is running.
     #[serde(default)]
     pub refused: bool,
@@ -120,15 +124,13 @@ pub struct DrillState {
 }
 
 impl DrillState {
-    /// The step a caught error came from, told by the task it was handed to (the Catch records
-    /// only the error) and how far the drill got: Report receives the errors of gather (nothing
-    /// built yet), teardown and check-teardown; Teardown those of build, wait and verify.
+    /// The step a caught error (`error`) came from, told by the task it was handed to (the
+    /// Catch records only the error) and how far the drill got: Report receives gather's
+    /// (nothing built yet); Teardown those of build, wait and verify.
     pub fn failed_step(&self, receiver: &str) -> &'static str {
-        let named = self.stack_id.is_some() || self.drill_stack.is_some();
         if receiver == TASK_REPORT {
-            return if named { "teardown" } else { "gather" };
-        }
-        if self.verifier_function.is_some() {
+            "gather"
+        } else if self.verifier_function.is_some() {
             "verify"
         } else if self.stack_id.is_some() {
             "wait"
@@ -140,27 +142,52 @@ impl DrillState {
     }
 
     /// Moves a caught error (handed to the task `receiver`) into `failures` and records the
-    /// step it came from as failed. A failed teardown leaves the drill stack standing: the
-    /// failure says so, and how to delete it.
+    /// step it came from as failed.
     pub fn absorb_error(&mut self, receiver: &str, now: OffsetDateTime) {
-        let name = self.failed_step(receiver);
         if let Some(error) = self.error.take() {
-            let mut message = format!("{}: {}", error.error, error.message());
-            if name == "teardown" {
-                let stack = self.drill_stack.as_deref().unwrap_or("the drill stack");
-                message.push_str(&format!(
-                    "; the drill stack {stack} may still exist: delete it by hand (aws cloudformation delete-stack --stack-name {stack})"
-                ));
-            }
-            self.failures.push(format!("{name}: {message}"));
-            self.steps.push(Step {
-                name: name.to_owned(),
-                started: now,
-                finished: now,
-                result: StepResult::Failed,
-                detail: message,
-            });
+            let step = self.failed_step(receiver);
+            self.absorb(step, &error, now);
         }
+    }
+
+    /// The report's share of caught errors: a failed teardown's (`teardown_error`), and in
+    /// `error` either gather's or, when teardown failed before it could take it, the error of
+    /// the step that sent the drill to teardown.
+    pub fn absorb_report_errors(&mut self, now: OffsetDateTime) {
+        let teardown = self.teardown_error.take();
+        let receiver = if teardown.is_some() {
+            TASK_TEARDOWN
+        } else {
+            TASK_REPORT
+        };
+        self.absorb_error(receiver, now);
+        if let Some(error) = teardown {
+            self.absorb("teardown", &error, now);
+        }
+    }
+
+    /// Records `error` as step `step`'s failure. A failed teardown leaves the drill stack
+    /// standing: the failure says so, and how to delete it. Another drill's running is a
+    /// refusal, not a failed drill.
+    fn absorb(&mut self, step: &str, error: &TaskError, now: OffsetDateTime) {
+        if error.error == crate::error::ALREADY_RUNNING {
+            self.refused = true;
+        }
+        let mut message = format!("{}: {}", error.error, error.message());
+        if step == "teardown" {
+            let stack = self.drill_stack.as_deref().unwrap_or("the drill stack");
+            message.push_str(&format!(
+                "; the drill stack {stack} may still exist: delete it by hand (aws cloudformation delete-stack --stack-name {stack})"
+            ));
+        }
+        self.failures.push(format!("{step}: {message}"));
+        self.steps.push(Step {
+            name: step.to_owned(),
+            started: now,
+            finished: now,
+            result: StepResult::Failed,
+            detail: message,
+        });
     }
 
     pub fn record(
@@ -202,9 +229,6 @@ mod tests {
             (name(true, false, false), TASK_TEARDOWN, "build"),
             (name(true, true, false), TASK_TEARDOWN, "wait"),
             (name(true, true, true), TASK_TEARDOWN, "verify"),
-            // Teardown's and check-teardown's Catch lead to Report, however far the drill got.
-            (name(true, true, true), TASK_REPORT, "teardown"),
-            (name(true, false, false), TASK_REPORT, "teardown"),
         ];
         for (state, receiver, step) in cases {
             assert_eq!(state.failed_step(receiver), step, "{state:?} → {receiver}");
@@ -215,14 +239,14 @@ mod tests {
     fn a_failed_teardown_says_the_stack_may_still_exist_and_how_to_delete_it() {
         let mut state = DrillState {
             drill_stack: Some("openemr-drill-20261206".into()),
-            error: Some(TaskError {
+            teardown_error: Some(TaskError {
                 error: "DrillAwsCall".into(),
                 cause: r#"{"errorMessage":"describing the drill stack: dispatch failure"}"#.into(),
             }),
             ..DrillState::default()
         };
-        state.absorb_error(TASK_REPORT, OffsetDateTime::UNIX_EPOCH);
-        assert!(state.error.is_none());
+        state.absorb_report_errors(OffsetDateTime::UNIX_EPOCH);
+        assert!(state.teardown_error.is_none());
         assert_eq!(state.steps[0].name, "teardown");
         assert_eq!(state.steps[0].result, StepResult::Failed);
         assert!(
@@ -231,5 +255,35 @@ mod tests {
             "{}",
             state.failures[0]
         );
+    }
+
+    /// Build failed, and then teardown too: the teardown's Catch keeps build's error beside
+    /// its own, and the report has both, each charged to its step.
+    #[test]
+    fn a_failed_teardown_keeps_the_error_that_sent_the_drill_to_teardown() {
+        let caught = |error: &str| TaskError {
+            error: error.into(),
+            cause: format!(r#"{{"errorMessage":"{error} happened"}}"#),
+        };
+        let mut state = DrillState {
+            drill_stack: Some("openemr-drill-20261206".into()),
+            error: Some(caught("DrillStackFailed")),
+            teardown_error: Some(caught("DrillAwsCall")),
+            ..DrillState::default()
+        };
+        state.absorb_report_errors(OffsetDateTime::UNIX_EPOCH);
+        let steps: Vec<&str> = state.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(steps, ["build", "teardown"]);
+        assert!(
+            state.failures[0].starts_with("build: DrillStackFailed"),
+            "{:?}",
+            state.failures
+        );
+        assert!(
+            state.failures[1].starts_with("teardown: DrillAwsCall"),
+            "{:?}",
+            state.failures
+        );
+        assert!(state.error.is_none() && state.teardown_error.is_none());
     }
 }

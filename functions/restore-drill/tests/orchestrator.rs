@@ -1,9 +1,9 @@
 //! The orchestrator's tasks in the order the generated state machine runs them, against the
-//! emulator's CloudFormation, S3, RDS, EC2, CloudWatch Logs and SNS. moto cannot invoke Lambda
-//! tasks from a state machine (it needs docker), so [`Drill`] plays Step Functions over the
-//! template's own definition: it calls the same task entry point ([`restore_drill::handle`])
-//! with the state, on an error does what the Catch does (the state before the step plus
-//! `error: {Error, Cause}`) and goes where the Catch goes, and follows the Choices.
+//! emulator's CloudFormation, S3, RDS, EC2, CloudWatch Logs and SNS. The state machine is the
+//! template's own definition, run by a Step Functions engine (moto's interpreter,
+//! [`test_harness::stepfunctions`]): its Parameters, ResultPaths, Retry and Catch edges,
+//! Choices and context object are the engine's; each orchestrator invocation runs the task
+//! entry point ([`restore_drill::handle`]) here, on the drill's clock.
 //! The source stack is a stand-in (moto cannot create the real template), the drill template a
 //! small one uploaded as `stack-ops package` uploads it; the verifier's step is stood in by
 //! the pure comparison (tests/data.rs runs the verifier against real servers).
@@ -16,9 +16,13 @@ use stack_contract::restore_drill::{
     SOURCE_STACK_TAG, orchestrator as env_names,
 };
 use test_harness::Moto;
+use test_harness::stepfunctions::{Execution, Request};
 use time::OffsetDateTime;
 
 const SOURCE: &str = "openemr";
+/// The orchestrator's ARN in the definition the engine runs.
+const ORCHESTRATOR: &str =
+    "arn:aws:lambda:us-east-1:123456789012:function:openemr-RestoreDrillFunction";
 const CODE_BUCKET: &str = "openemr-code";
 const TEMPLATE_KEY: &str = "templates/recovery-drill/abc.json";
 
@@ -251,8 +255,7 @@ fn fingerprint() -> restore_drill::fingerprint::Fingerprint {
     }
 }
 
-/// Step Functions, played: runs the tasks in the definition's order with its Retry and Catch
-/// edges, on a clock that its Wait states (and Retry intervals) move forward.
+/// One drill execution: its tasks' clock, credentials and faults, and what it did.
 struct Drill<'a> {
     world: &'a World,
     metrics: Vec<u8>,
@@ -262,6 +265,8 @@ struct Drill<'a> {
     end: Option<String>,
     /// The execution's clock: the tasks' `now`.
     clock: OffsetDateTime,
+    /// When the execution started.
+    start: OffsetDateTime,
     /// Attempts of a task that reach no AWS endpoint (a port nothing listens on): a real
     /// failure of the SDK's call, as an outage or a network fault gives it.
     unreachable: Vec<(&'static str, u32)>,
@@ -270,23 +275,40 @@ struct Drill<'a> {
     logs_of_the_drill: bool,
     /// The tasks' credentials (the emulator's admin unless set).
     sdk: SdkConfig,
+    /// The Step Functions execution's id (`$$.Execution.Id`).
+    execution: String,
     /// How long each task took (real time, against the emulator).
     timings: Vec<(String, std::time::Duration)>,
 }
 
 impl<'a> Drill<'a> {
     fn new(world: &'a World) -> Drill<'a> {
+        let now = OffsetDateTime::now_utc();
         Drill {
             world,
             metrics: Vec::new(),
             path: Vec::new(),
             end: None,
-            clock: OffsetDateTime::now_utc(),
+            clock: now,
+            start: now,
             unreachable: Vec::new(),
             logs_of_the_drill: false,
             sdk: world.sdk.clone(),
+            execution: "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:test".into(),
             timings: Vec::new(),
         }
+    }
+
+    /// `$$.Execution.StartTime`: the clock when the drill was made (its execution started).
+    fn started(&self) -> String {
+        self.start
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    }
+
+    /// The state the Start state makes: the execution's id and start time.
+    fn start_state(&self) -> Value {
+        json!({ "execution": self.execution, "started": self.started() })
     }
 
     /// The SDK configuration of the next attempt of `task`.
@@ -307,8 +329,24 @@ impl<'a> Drill<'a> {
         self.sdk.clone()
     }
 
-    /// One task: Ok(new state), or Err(state + error) as the Catch hands it on.
+    /// One task, called directly: Ok(new state), or Err(state + error) as a Catch into
+    /// `$.error` hands it on.
     async fn task(&mut self, task: &str, state: Value) -> Result<Value, Value> {
+        self.invoke(task, state.clone())
+            .await
+            .map_err(|(error, message)| {
+                let mut caught = state;
+                caught[contract::ERROR] = json!({
+                    "Error": error,
+                    "Cause": json!({"errorType": error, "errorMessage": message}).to_string(),
+                });
+                caught
+            })
+    }
+
+    /// One invocation of the orchestrator: Ok(new state), or Err((errorType, errorMessage)) as
+    /// Lambda reports a function error.
+    async fn invoke(&mut self, task: &str, state: Value) -> Result<Value, (String, String)> {
         self.path.push(task.to_owned());
         let vars = self.world.env();
         let env = Env::new(move |name: &str| {
@@ -321,17 +359,7 @@ impl<'a> Drill<'a> {
         let started = std::time::Instant::now();
         let result = restore_drill::handle(&sdk, &env, event, self.clock, &mut self.metrics).await;
         self.timings.push((task.to_owned(), started.elapsed()));
-        match result {
-            Ok(next) => Ok(next),
-            Err(e) => {
-                let mut caught = state;
-                caught[contract::ERROR] = json!({
-                    "Error": e.error_type(),
-                    "Cause": json!({"errorType": e.error_type(), "errorMessage": e.to_string()}).to_string(),
-                });
-                Err(caught)
-            }
-        }
+        result.map_err(|e| (e.error_type().to_owned(), e.to_string()))
     }
 
     /// The log groups a drill's resources leave: its verifier's, its database's.
@@ -351,108 +379,75 @@ impl<'a> Drill<'a> {
         }
     }
 
-    /// The whole drill, as the generated state machine runs it: its states, its Retry and
-    /// Catch edges and its Choices, read from the template; `verify` stands in for the drill
-    /// stack's verifier (the `lambda:invoke` state).
+    /// The whole drill: the template's state machine run by a Step Functions engine
+    /// ([`test_harness::stepfunctions`]), whose orchestrator invocations run the task code here
+    /// on this drill's clock (moved by the Wait states and Retry intervals); `verify` stands in
+    /// for the drill stack's verifier (the `lambda:invoke` state). Returns the last state a task
+    /// returned (the report's, when the drill got that far).
     async fn run(&mut self, verify: impl Fn(Value, OffsetDateTime) -> Value) -> Value {
         let template = stack_gen::generate(&stack_gen::Options::default())
             .unwrap()
             .to_json();
-        let definition =
-            template["Resources"]["RestoreDrillStateMachine"]["Properties"]["Definition"].clone();
-        let states = &definition["States"];
-        let mut name = definition["StartAt"].as_str().unwrap().to_owned();
-        let mut state = json!({});
-        // Attempts so far of the current state's retriers.
-        let mut retried = [0u32; 8];
-        for _ in 0..1000 {
-            let s = &states[&name];
-            let next = |key: &str| s[key].as_str().map(str::to_owned);
-            match s["Type"].as_str().unwrap() {
-                "Task" if s["Resource"] == "arn:aws:states:::lambda:invoke" => {
-                    assert_eq!(s["Parameters"]["FunctionName.$"], "$.verifier_function");
-                    assert_eq!(s["Parameters"]["Payload"]["task"], contract::TASK_VERIFY);
+        let machine = &template["Resources"]["RestoreDrillStateMachine"]["Properties"];
+        let placeholder = format!(
+            "${{{}}}",
+            machine["DefinitionSubstitutions"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .next()
+                .unwrap()
+        );
+        let definition: Value = serde_json::from_str(
+            &machine["Definition"]
+                .to_string()
+                .replace(&placeholder, ORCHESTRATOR),
+        )
+        .unwrap();
+        let name = self.execution.rsplit(':').next().unwrap().to_owned();
+        let mut execution = Execution::start(&definition, &json!({}), &name).await;
+        let mut last = json!({});
+        loop {
+            match execution.next().await {
+                Request::Invoke { function, payload } if function == ORCHESTRATOR => {
+                    if self.path.is_empty() {
+                        // The drill's clock starts when the engine started the execution.
+                        let started = payload[contract::STATE]["started"].as_str().unwrap();
+                        self.start = OffsetDateTime::parse(
+                            started,
+                            &time::format_description::well_known::Rfc3339,
+                        )
+                        .unwrap();
+                        self.clock = self.start;
+                    }
+                    let task = payload[contract::TASK].as_str().unwrap().to_owned();
+                    let result = self.invoke(&task, payload[contract::STATE].clone()).await;
+                    if let Ok(state) = &result {
+                        last = state.clone();
+                    }
+                    execution.answer(result).await;
+                }
+                Request::Invoke { function, payload } => {
+                    let state = payload[contract::STATE].clone();
+                    assert_eq!(payload[contract::TASK], contract::TASK_VERIFY);
+                    assert_eq!(state[contract::VERIFIER_FUNCTION], json!(function));
                     self.path.push(contract::TASK_VERIFY.into());
                     if self.logs_of_the_drill {
                         self.make_the_drills_log_groups(&state).await;
                     }
-                    state = verify(state, self.clock);
-                    name = next("Next").unwrap();
+                    execution.answer(Ok(verify(state, self.clock))).await;
                 }
-                "Task" => {
-                    let task = s["Parameters"]["task"].as_str().unwrap().to_owned();
-                    let input = if s["Parameters"]["state.$"] == "$" {
-                        state.clone()
-                    } else {
-                        // Gather: the execution's id and start time.
-                        json!({"execution": "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:test"})
-                    };
-                    assert_eq!(s["ResultPath"], "$", "{name}");
-                    match self.task(&task, input).await {
-                        Ok(result) => {
-                            state = result;
-                            retried.fill(0);
-                            name = next("Next").unwrap();
-                        }
-                        Err(caught) => {
-                            let error = caught["error"]["Error"].as_str().unwrap().to_owned();
-                            let retrier =
-                                s["Retry"].as_array().into_iter().flatten().position(|r| {
-                                    r["ErrorEquals"]
-                                        .as_array()
-                                        .unwrap()
-                                        .iter()
-                                        .any(|e| *e == json!(error) || *e == json!("States.ALL"))
-                                });
-                            if let Some(i) = retrier {
-                                let r = &s["Retry"][i];
-                                if u64::from(retried[i]) < r["MaxAttempts"].as_u64().unwrap() {
-                                    let wait = r["IntervalSeconds"].as_f64().unwrap()
-                                        * r["BackoffRate"]
-                                            .as_f64()
-                                            .unwrap()
-                                            .powi(retried[i] as i32);
-                                    self.clock += time::Duration::seconds_f64(wait);
-                                    retried[i] += 1;
-                                    continue;
-                                }
-                            }
-                            retried.fill(0);
-                            let catch = &s["Catch"][0];
-                            assert_eq!(catch["ResultPath"], "$.error", "{name}");
-                            state = caught;
-                            name = catch["Next"].as_str().unwrap().to_owned();
-                        }
-                    }
+                Request::Advance(seconds) => {
+                    self.clock += time::Duration::seconds_f64(seconds);
+                    execution.resume().await;
                 }
-                "Wait" => {
-                    self.clock += time::Duration::seconds(s["Seconds"].as_i64().unwrap());
-                    name = next("Next").unwrap();
+                Request::Done(done) => {
+                    let states = done["states"].as_array().unwrap();
+                    self.end = states.last().and_then(Value::as_str).map(str::to_owned);
+                    return last;
                 }
-                "Choice" => {
-                    let chosen = s["Choices"].as_array().unwrap().iter().find(|c| {
-                        let path = c["Variable"].as_str().unwrap().trim_start_matches("$.");
-                        if let Some(v) = c.get("StringEquals") {
-                            state[path] == *v
-                        } else {
-                            state[path] == c["BooleanEquals"]
-                        }
-                    });
-                    name = chosen
-                        .map(|c| c["Next"].as_str().unwrap().to_owned())
-                        .unwrap_or_else(|| next("Default").unwrap());
-                }
-                "Succeed" | "Fail" => {
-                    self.end = Some(name.clone());
-                    return state;
-                }
-                other => panic!("state {name} has type {other}, which this driver does not know"),
             }
         }
-        panic!(
-            "the state machine did not end within 1000 transitions: {:?}",
-            self.path
-        );
     }
 
     fn metric_lines(&self) -> Vec<Value> {
@@ -587,7 +582,10 @@ async fn a_drill_builds_verifies_tears_down_and_reports() {
 async fn the_drill_stack_is_tagged_and_built_with_the_recovery_inputs_and_overrides() {
     let world = World::new(DrillStack::Comes).await;
     let mut drill = Drill::new(&world);
-    let gathered = drill.task(contract::TASK_GATHER, json!({})).await.unwrap();
+    let gathered = drill
+        .task(contract::TASK_GATHER, drill.start_state())
+        .await
+        .unwrap();
     let built = drill.task(contract::TASK_BUILD, gathered).await.unwrap();
     let cfn = aws_sdk_cloudformation::Client::new(&world.sdk);
     let stack = cfn
@@ -608,6 +606,10 @@ async fn the_drill_stack_is_tagged_and_built_with_the_recovery_inputs_and_overri
     );
     assert!(
         tags.contains(&(SOURCE_STACK_TAG.to_owned(), SOURCE.to_owned())),
+        "{tags:?}"
+    );
+    assert!(
+        tags.contains(&(contract::EXECUTION_TAG.to_owned(), drill.execution.clone())),
         "{tags:?}"
     );
     let parameters: std::collections::BTreeMap<String, String> = stack
@@ -728,6 +730,98 @@ async fn a_second_drill_is_refused_while_one_exists_and_reports_nothing() {
             .await
             .as_deref(),
         Some("CREATE_COMPLETE")
+    );
+}
+
+/// Two executions at once (the schedule delivers at least once; a manual start on a scheduled
+/// day): both gather before either builds, the first makes today's drill stack, and the
+/// second, refused by the stack's name, deletes nothing of the first's and reports nothing.
+#[tokio::test]
+async fn of_two_executions_at_once_one_drills_and_the_other_touches_nothing() {
+    let world = World::new(DrillStack::Comes).await;
+    let mut first = Drill::new(&world);
+    let mut second = Drill::new(&world);
+    second.execution = "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:second".into();
+    let a = first
+        .task(contract::TASK_GATHER, first.start_state())
+        .await
+        .unwrap();
+    let b = second
+        .task(contract::TASK_GATHER, second.start_state())
+        .await
+        .unwrap();
+    let a = first.task(contract::TASK_BUILD, a).await.unwrap();
+    let name = a["drill_stack"].as_str().unwrap().to_owned();
+    assert_eq!(b["drill_stack"], json!(name), "the same day's drill");
+
+    let caught = second
+        .task(contract::TASK_BUILD, b.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(caught["error"]["Error"], json!("DrillAlreadyRunning"));
+    // What the state machine does next: Teardown, CheckTeardown, Report.
+    let b = second.task(contract::TASK_TEARDOWN, caught).await.unwrap();
+    let b = second.task(contract::TASK_CHECK_TEARDOWN, b).await.unwrap();
+    assert_eq!(b["outcome"], json!(contract::OUTCOME_DELETED), "{b:#}");
+    let b = second.task(contract::TASK_REPORT, b).await.unwrap();
+    assert_eq!(b["refused"], json!(true), "{b:#}");
+    assert!(b["report_key"].is_null(), "{b:#}");
+    assert!(second.metric_lines().is_empty());
+    assert_eq!(
+        world.stack_status(&name).await.as_deref(),
+        Some("CREATE_COMPLETE"),
+        "the first execution's drill stands"
+    );
+}
+
+/// Gather fails (S3 unreachable): its Catch hands Report the state the Start state made, so
+/// the report still names the execution and when it started.
+#[tokio::test]
+async fn a_drill_whose_gather_fails_reports_its_execution_and_start() {
+    let world = World::new(DrillStack::Comes).await;
+    let mut drill = Drill::new(&world);
+    drill.unreachable = vec![(contract::TASK_GATHER, 1)];
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(drill.path, ["gather", "report"]);
+    assert_eq!(drill.end.as_deref(), Some("DrillFailed"));
+    let report = object(&world, state["report_key"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(report["execution"], json!(drill.execution));
+    assert_eq!(report["started"], json!(drill.started()));
+    assert!(
+        report["problems"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("gather: "),
+        "{report:#}"
+    );
+}
+
+/// Build fails for good, then teardown too: the report keeps both failures.
+#[tokio::test]
+async fn a_failed_teardown_after_a_failed_build_reports_both() {
+    let world = World::new(DrillStack::Comes).await;
+    let mut drill = Drill::new(&world);
+    drill.unreachable = vec![(contract::TASK_BUILD, 1), (contract::TASK_TEARDOWN, 3)];
+    let state = drill.run(restored_as_recorded).await;
+    assert_eq!(drill.end.as_deref(), Some("DrillFailed"));
+    let report = object(&world, state["report_key"].as_str().unwrap())
+        .await
+        .unwrap();
+    let problems: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        problems.iter().any(|p| p.starts_with("build: ")),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.starts_with("teardown: ")),
+        "{problems:#?}"
     );
 }
 

@@ -25,7 +25,8 @@ use stack_contract::restore_drill::{
     OUTCOME_FAILED, OUTCOME_READY, OUTCOME_WAITING, RDS_LOG_GROUPS, REPORT_PREFIX,
     RESOURCE_NAME_HEAD, SOURCE_STACK_TAG, STACK_INFIX, STATE, TASK, TASK_BUILD, TASK_CHECK,
     TASK_CHECK_TEARDOWN, TASK_GATHER, TASK_RECORD_FINGERPRINT, TASK_REPORT, TASK_TEARDOWN,
-    TASK_VERIFY, VERIFIER_FUNCTION, VERIFIER_OUTPUT, VERIFIER_SUFFIX, data, orchestrator,
+    TASK_VERIFY, TEARDOWN_ERROR, VERIFIER_FUNCTION, VERIFIER_OUTPUT, VERIFIER_SUFFIX, data,
+    orchestrator,
 };
 
 use crate::cfn::{
@@ -63,6 +64,8 @@ pub const WAIT_PARAMETER: &str = "DrillWaitMinutes";
 pub const TOLERANCE_PARAMETER: &str = "DrillTolerancePercent";
 pub const MAX_AGE_PARAMETER: &str = "DrillMaxAgeDays";
 pub const OVERDUE_ALARM: &str = "RestoreDrillOverdueAlarm";
+/// Alarms when a drill execution fails.
+pub const FAILED_EXECUTION_ALARM: &str = "RestoreDrillFailedAlarm";
 /// The mapping holding the drill template's S3 key (in `LambdaCodeBucket`).
 pub const TEMPLATE_MAPPING: &str = "DrillTemplate";
 /// Bounds of `DrillWaitMinutes` (`stack_contract`): at least the drill stack's own creation
@@ -102,6 +105,7 @@ pub fn add(t: &mut Template, o: &Options) {
         add_stack_role(t, o);
         add_orchestrator(t, o);
         add_state_machine(t);
+        add_failed_execution_alarm(t);
         add_drill_schedule(t);
         add_recorder(t, o);
     }
@@ -703,7 +707,12 @@ fn lambda_retry() -> Value {
 }
 
 fn catch(next: &str) -> Value {
-    json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": format!("$.{ERROR}"), "Next": next }])
+    catch_into(ERROR, next)
+}
+
+/// A Catch that puts the error at `$.<field>`: the failed task's input goes on unchanged.
+fn catch_into(field: &str, next: &str) -> Value {
+    json!([{ "ErrorEquals": ["States.ALL"], "ResultPath": format!("$.{field}"), "Next": next }])
 }
 
 /// The placeholder of the orchestrator's ARN in the definition (`DefinitionSubstitutions`).
@@ -733,22 +742,38 @@ fn outcome_is(value: &str, next: &str) -> Value {
 /// The state machine's definition (Amazon States Language), with [`ORCHESTRATOR_ARN`] for the
 /// orchestrator's ARN. State names are stable: tests and the README name them.
 pub fn definition() -> Value {
-    let mut gather = task(TASK_GATHER, "Build", "Report");
-    gather["Parameters"] = json!({
-        (TASK): TASK_GATHER,
-        (STATE): { "execution.$": "$$.Execution.Id", "started.$": "$$.Execution.StartTime" }
-    });
-    let mut teardown = task(TASK_TEARDOWN, "WaitForTeardown", "Report");
+    // A failed teardown step keeps, beside its own error, the error that sent the drill to
+    // teardown (still in its input): the report has both.
+    let teardown_task = |task_name: &str, next: &str| {
+        let mut t = task(task_name, next, "Report");
+        t["Catch"] = catch_into(TEARDOWN_ERROR, "Report");
+        t
+    };
+    let mut teardown = teardown_task(TASK_TEARDOWN, "WaitForTeardown");
     // Teardown fails once: retried.
     teardown["Retry"] = json!([
         lambda_retry(),
         { "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 2, "BackoffRate": 2 }
     ]);
+    let mut report = task(TASK_REPORT, "Outcome", "DrillFailed");
+    // A report lost to a transient S3 or SNS error would leave no report, no alert and no
+    // metric: retried for a few minutes (the task is idempotent: same key, same message).
+    report["Retry"] = json!([
+        lambda_retry(),
+        { "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 4, "BackoffRate": 2 }
+    ]);
     json!({
         "Comment": "OpenEMR restore drill: rebuild the stack from last night's backups in a drill stack, verify, delete it, report",
-        "StartAt": "Gather",
+        "StartAt": "Start",
         "States": {
-            "Gather": gather,
+            // The execution's id and start time are the state from the first step on, so that
+            // every Catch (Gather's too) hands on a state that has them.
+            "Start": {
+                "Type": "Pass",
+                "Parameters": { "execution.$": "$$.Execution.Id", "started.$": "$$.Execution.StartTime" },
+                "Next": "Gather"
+            },
+            "Gather": task(TASK_GATHER, "Build", "Report"),
             "Build": task(TASK_BUILD, "WaitForStack", "Teardown"),
             "WaitForStack": wait("CheckStack"),
             "CheckStack": task(TASK_CHECK, "StackReady", "Teardown"),
@@ -773,7 +798,7 @@ pub fn definition() -> Value {
             },
             "Teardown": teardown,
             "WaitForTeardown": wait("CheckTeardown"),
-            "CheckTeardown": task(TASK_CHECK_TEARDOWN, "TeardownDone", "Report"),
+            "CheckTeardown": teardown_task(TASK_CHECK_TEARDOWN, "TeardownDone"),
             "TeardownDone": {
                 "Type": "Choice",
                 "Choices": [
@@ -783,7 +808,7 @@ pub fn definition() -> Value {
                 ],
                 "Default": "Report"
             },
-            "Report": task(TASK_REPORT, "Outcome", "DrillFailed"),
+            "Report": report,
             "Outcome": {
                 "Type": "Choice",
                 "Choices": [{ "Variable": format!("$.{DRILL_OK}"), "BooleanEquals": true, "Next": "DrillSucceeded" }],
@@ -869,6 +894,30 @@ fn add_state_machine(t: &mut Template) {
                 "TracingConfiguration": { "Enabled": false }
             }),
         ),
+    );
+}
+
+/// Alarms when a drill execution fails: a failed drill (its report has already alerted) and
+/// what no report tells, a drill that could not report at all.
+fn add_failed_execution_alarm(t: &mut Template) {
+    t.add_resource(
+        FAILED_EXECUTION_ALARM,
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": sub("A restore drill execution of ${AWS::StackName} failed. Its report (recovery/drills/ in the stack bucket) says why; without a report, the execution's history in Step Functions does."),
+                "Namespace": "AWS/States",
+                "MetricName": "ExecutionsFailed",
+                "Dimensions": [{ "Name": "StateMachineArn", "Value": ref_(STATE_MACHINE) }],
+                "Statistic": "Sum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 1,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [ref_(ALERT_TOPIC)]
+            }
+        }),
     );
 }
 
@@ -1281,15 +1330,21 @@ mod tests {
     #[test]
     fn every_task_state_runs_the_orchestrator_with_retries_and_a_catch() {
         let d = definition();
+        // (state, task, its Catch's next state, where its Catch puts the error)
         let tasks = [
-            ("Gather", TASK_GATHER, "Report"),
-            ("Build", TASK_BUILD, "Teardown"),
-            ("CheckStack", TASK_CHECK, "Teardown"),
-            ("Teardown", TASK_TEARDOWN, "Report"),
-            ("CheckTeardown", TASK_CHECK_TEARDOWN, "Report"),
-            ("Report", TASK_REPORT, "DrillFailed"),
+            ("Gather", TASK_GATHER, "Report", "$.error"),
+            ("Build", TASK_BUILD, "Teardown", "$.error"),
+            ("CheckStack", TASK_CHECK, "Teardown", "$.error"),
+            ("Teardown", TASK_TEARDOWN, "Report", "$.teardown_error"),
+            (
+                "CheckTeardown",
+                TASK_CHECK_TEARDOWN,
+                "Report",
+                "$.teardown_error",
+            ),
+            ("Report", TASK_REPORT, "DrillFailed", "$.error"),
         ];
-        for (name, task, on_error) in tasks {
+        for (name, task, on_error, error_path) in tasks {
             let s = state(&d, name);
             assert_eq!(s["Resource"], ORCHESTRATOR_ARN, "{name}");
             assert_eq!(s["Parameters"][TASK], task, "{name}");
@@ -1300,19 +1355,26 @@ mod tests {
                 json!(["States.ALL"]),
                 "{name}"
             );
-            assert_eq!(s["Catch"][0]["ResultPath"], "$.error", "{name}");
+            assert_eq!(s["Catch"][0]["ResultPath"], error_path, "{name}");
             assert_eq!(s["Catch"][0]["Next"], on_error, "{name}");
-            if name != "Gather" {
-                assert_eq!(s["Parameters"]["state.$"], "$", "{name}");
-            }
+            assert_eq!(s["Parameters"]["state.$"], "$", "{name}");
         }
+        // The execution's id and start time are in the state before the first task (and so in
+        // whatever Gather's Catch hands on).
+        assert_eq!(d["StartAt"], "Start");
         assert_eq!(
-            state(&d, "Gather")["Parameters"]["state"],
+            state(&d, "Start")["Parameters"],
             json!({ "execution.$": "$$.Execution.Id", "started.$": "$$.Execution.StartTime" })
         );
+        assert_eq!(state(&d, "Start")["Next"], "Gather");
         assert_eq!(
             state(&d, "Teardown")["Retry"][1],
             json!({ "ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 2, "BackoffRate": 2 })
+        );
+        // Any error of the report is retried (S3, SNS): lost, it would leave no report.
+        assert_eq!(
+            state(&d, "Report")["Retry"][1]["ErrorEquals"],
+            json!(["States.ALL"])
         );
         let verify = state(&d, "Verify");
         assert_eq!(verify["Resource"], "arn:aws:states:::lambda:invoke");
@@ -1330,7 +1392,7 @@ mod tests {
     fn every_transition_names_a_state_and_every_state_is_reached() {
         let d = definition();
         let states = d["States"].as_object().unwrap();
-        let mut reached = std::collections::BTreeSet::from(["Gather".to_owned()]);
+        let mut reached = std::collections::BTreeSet::from(["Start".to_owned()]);
         for (name, s) in states {
             let mut next: Vec<&Value> = vec![&s["Next"], &s["Default"]];
             for c in s["Catch"].as_array().into_iter().flatten() {

@@ -22,6 +22,7 @@ pub mod openemr_data;
 pub mod recovery;
 pub mod response_url;
 pub mod servers;
+pub mod stepfunctions;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
