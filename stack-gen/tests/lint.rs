@@ -28,3 +28,34 @@ fn cfn_lint_passes_every_combination() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// Every state machine's definition through asl-validator (npm, installed by tests/setup): the
+/// Amazon States Language's schema and its JSONPath expressions. (Its execution is
+/// restore-drill's tests/orchestrator.rs, on a Step Functions engine.)
+#[test]
+fn asl_validator_passes_every_state_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for (name, _, template) in common::checked_templates() {
+        for (id, machine) in common::resources_of(&template, "AWS::StepFunctions::StateMachine") {
+            let path = dir.path().join(format!("{name}-{id}.json"));
+            let definition = &machine["Properties"]["Definition"];
+            std::fs::write(&path, serde_json::to_string(definition).unwrap()).unwrap();
+            let output = Command::new(
+                test_harness::workspace_root().join("tests/node/node_modules/.bin/asl-validator"),
+            )
+            .arg("--json-path")
+            .arg(&path)
+            .output()
+            .expect("run asl-validator (tests/setup installs it in tests/node)");
+            assert!(
+                output.status.success(),
+                "{name} {id}:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "no state machine found");
+}

@@ -1,6 +1,6 @@
 //! Real data servers on loopback for the restore drill's tests, each in a temporary directory
 //! and stopped on drop: MariaDB (Debian's `mariadb-server`, a MySQL-compatible server) and
-//! pouchdb-server (npm, tests/couchdb: CouchDB's HTTP API), both installed by tests/setup.
+//! pouchdb-server (npm, tests/node: CouchDB's HTTP API), both installed by tests/setup.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -113,10 +113,10 @@ pub struct Pouchdb {
 
 impl Pouchdb {
     pub fn start() -> Pouchdb {
-        let bin: PathBuf = workspace_root().join("tests/couchdb/node_modules/.bin/pouchdb-server");
+        let bin: PathBuf = workspace_root().join("tests/node/node_modules/.bin/pouchdb-server");
         assert!(
             bin.exists(),
-            "{} is missing: run tests/setup (npm ci in tests/couchdb)",
+            "{} is missing: run tests/setup (npm ci in tests/node)",
             bin.display()
         );
         let dir = tempfile::tempdir().expect("temp dir");
