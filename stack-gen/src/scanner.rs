@@ -79,7 +79,7 @@ const FUNCTIONS: &[&str] = &[
 ];
 
 /// Why the drill stack's CloudFormation service role is broad.
-const DRILL_STACK_ROLE_REASON: &str = "CloudFormation's service role for the restore drill's stack: it creates and deletes a whole recovery stack (VPC, database, cache, file system, instances, Elastic Beanstalk, which builds its own stack with this role), whose resource ids do not exist before it makes them, so its service actions cannot be scoped by ARN; IAM roles and instance profiles are limited to the drill's names. Only CloudFormation may assume it, only the orchestrator may pass it, only with the drill template. Explicit Deny statements keep it off everything the source stack tagged, the source stack, its bucket, key and database.";
+const DRILL_STACK_ROLE_REASON: &str = "CloudFormation's service role for the restore drill's stack: it creates and deletes a whole recovery stack (VPC, database, cache, file system, instances, Elastic Beanstalk, which builds its own stack with this role), whose resource ids do not exist before it makes them, so its service actions cannot be scoped by ARN; IAM roles and instance profiles are limited to the drill's names. Only CloudFormation may assume it, only the orchestrator may pass it, only with the drill template. Explicit Deny statements keep it off everything the source stack or its Elastic Beanstalk environment tagged (the environment's `awseb-*` stack included), the source stack, its application, key and database, and every bucket but the drill's own and Elastic Beanstalk's storage (stack-gen/tests/iam_conditions.rs proves each refusal).";
 
 /// The accepted findings, grouped by reason.
 pub const SUPPRESSIONS: &[Suppression] = &[

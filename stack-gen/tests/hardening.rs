@@ -30,7 +30,9 @@ fn identity_policies(template: &Value) -> Vec<(String, &Value)> {
 
 /// Read-only actions AWS only authorises on `Resource: "*"`: the snapshotter's and checker's,
 /// and Elastic Beanstalk's enhanced health (its service role).
-const STAR_RESOURCE_ACTIONS: [&str; 31] = [
+const STAR_RESOURCE_ACTIONS: [&str; 32] = [
+    // The drill stack's role: RDS's create handler lists roles (no resource-level permission).
+    "iam:ListRoles",
     // The restore drill: its orchestrator, its VPC functions' ENIs (AWSLambdaVPCAccessExecutionRole),
     // and Step Functions' log delivery (AWS documents these on "*" only).
     // The platform resolver: ListPlatformVersions has no resource types.
@@ -70,20 +72,42 @@ const STAR_RESOURCE_ACTIONS: [&str; 31] = [
 
 /// Writes AWS only authorises on `Resource: "*"`, each allowed only with the Condition key
 /// that scopes it: (action, condition key).
-const STAR_RESOURCE_WRITES: [(&str, &str); 1] = [
+const STAR_RESOURCE_WRITES: [(&str, &str); 2] = [
     // The instances' CloudWatch agents: into the stack's instance namespace only.
     ("cloudwatch:PutMetricData", "cloudwatch:namespace"),
+    // The drill stack's role: the drill's services' own roles, made once per account.
+    ("iam:CreateServiceLinkedRole", "iam:AWSServiceName"),
 ];
 
 /// The restore drill stack's CloudFormation service role creates a whole recovery stack, whose
-/// resource ids do not exist before it makes them: its service actions are wildcards on "*"
-/// (stack-gen's scanner table says why). What it must carry instead: the Deny statements that
-/// keep it off the source stack.
+/// resources do not exist before it makes them and take generated names. Its statements that
+/// the checks below would refuse, each with the reason it is accepted; every other statement
+/// of the role is held to the checks like any other.
 const DRILL_STACK_ROLE: &str = "DrillStackRole/";
-const DRILL_STACK_ROLE_DENIES: [&str; 5] = [
+const DRILL_STACK_ROLE_REASONS: [(&str, &str); 3] = [
+    (
+        "BuildTheDrillsResources",
+        "its services' actions on \"*\": the drill's VPC, instances, database, cache, file system, \
+         balancer, environment, functions, keys, topics and bucket get generated ids, and most \
+         creates authorise on \"*\" or on ids that do not exist yet; the Denies keep it off \
+         what the source stack and its environment tagged, its application, its key, database \
+         and stack, and every bucket but the drill's own and Elastic Beanstalk's storage",
+    ),
+    (
+        "ElasticBeanstalksOwnStacks",
+        "cloudformation:* on awseb-* stacks: Elastic Beanstalk builds the drill's environment \
+         with a stack of its own under this role's permissions; the source environment's stack \
+         is denied by its elasticbeanstalk:environment-name tag",
+    ),
+    ("ReadStacks", "ListStacks has no resource-level permission"),
+];
+/// The Deny statements the role must carry: they keep it off the source stack.
+const DRILL_STACK_ROLE_DENIES: [&str; 7] = [
     "NeverWhatTheSourceStackTagged",
     "NeverTheSourceStack",
-    "NeverTheSourceBucket",
+    "NeverWhatTheSourceEnvironmentRuns",
+    "NeverTheSourceApplication",
+    "NeverAnotherBucket",
     "NeverTheSourceKey",
     "NeverTheSourceDatabase",
 ];
@@ -93,18 +117,30 @@ const DRILL_STACK_ROLE_DENIES: [&str; 5] = [
 fn iam_policies_name_actions_and_scope_resources() {
     for (name, _, t) in common::checked_templates() {
         for (at, document) in identity_policies(&t) {
-            if at.starts_with(DRILL_STACK_ROLE) {
-                let denies: Vec<&str> = statements(document)
-                    .iter()
-                    .filter(|s| s["Effect"] == "Deny")
-                    .filter_map(|s| s["Sid"].as_str())
-                    .collect();
-                assert_eq!(denies, DRILL_STACK_ROLE_DENIES, "{name} {at}");
-                continue;
+            let drill_stack_role = at.starts_with(DRILL_STACK_ROLE);
+            if drill_stack_role {
+                let sids = |effect: &str| -> Vec<&str> {
+                    statements(document)
+                        .iter()
+                        .filter(|s| s["Effect"] == effect)
+                        .filter_map(|s| s["Sid"].as_str())
+                        .collect()
+                };
+                assert_eq!(sids("Deny"), DRILL_STACK_ROLE_DENIES, "{name} {at}");
+                for (sid, _) in DRILL_STACK_ROLE_REASONS {
+                    assert!(
+                        sids("Allow").contains(&sid),
+                        "{name} {at}: no statement {sid}"
+                    );
+                }
             }
             for statement in statements(document) {
                 // A Deny may be as wide as it likes.
                 if statement["Effect"] == "Deny" {
+                    continue;
+                }
+                let sid = statement["Sid"].as_str().unwrap_or_default();
+                if drill_stack_role && DRILL_STACK_ROLE_REASONS.iter().any(|(s, _)| *s == sid) {
                     continue;
                 }
                 let actions = as_list(&statement["Action"]);

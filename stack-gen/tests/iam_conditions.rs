@@ -45,6 +45,9 @@ const DRILL_ROLE: &str = "arn:aws:iam::123456789012:role/openemr-DrillStackRole-
 const DRILL_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-20261206/0d0d0d0d-0000-4000-8000-000000000002";
 /// The drill stack's buckets: `openemr-<source UUID group>-drill-<drill UUID group>`.
 const DRILL_BUCKET: &str = "openemr-5a3c1f00-drill-0d0d0d0d";
+/// The source stack's Elastic Beanstalk application and environment (generated names).
+const SOURCE_APPLICATION: &str = "openemr-EBApplication-1A2B3C4D5E6F";
+const SOURCE_ENVIRONMENT: &str = "e-openemr-EBEnv-7G8H";
 const EFS: &str =
     "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123456789abcdef0";
 const ACCESS_POINT: &str =
@@ -80,6 +83,8 @@ fn environment() -> BTreeMap<String, String> {
         ),
         ("DocumentBackupCopyRegion", "us-west-2"),
         ("DrillStackRole.Arn", DRILL_ROLE),
+        ("EBApplication", SOURCE_APPLICATION),
+        ("EBEnvironment", SOURCE_ENVIRONMENT),
         ("LambdaCodeBucket", "openemr-code"),
         (
             "RestoreDrillFunction.Arn",
@@ -248,7 +253,8 @@ fn object(bucket: &str, key: &str) -> String {
 
 /// The condition keys each case below exercises (collected by the cases as they run would be
 /// neater; a fixed list keeps the coverage check readable).
-const DOCUMENTED_KEYS: [&str; 25] = [
+const DOCUMENTED_KEYS: [&str; 26] = [
+    "aws:ResourceTag/elasticbeanstalk:environment-name",
     "aws:ResourceTag/aws:cloudformation:stack-id",
     "aws:ResourceTag/aws:cloudformation:logical-id",
     "aws:RequestTag/openemr:drill",
@@ -1322,6 +1328,141 @@ fn the_drill_stack_role_cannot_change_the_source_stack() {
             "{action} on the source stack"
         );
     }
+    // What Elastic Beanstalk runs for the source environment carries the environment's name,
+    // not the source stack's: its instances, scaling group, security groups, target group and
+    // its `awseb-*` stack.
+    let source_environment = [(
+        "aws:ResourceTag/elasticbeanstalk:environment-name",
+        SOURCE_ENVIRONMENT,
+    )];
+    let drill_environment = [(
+        "aws:ResourceTag/elasticbeanstalk:environment-name",
+        DRILL_BUCKET,
+    )];
+    let eb_resources = [
+        (
+            "ec2:TerminateInstances",
+            format!("arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0eb0000000000000a"),
+        ),
+        (
+            "ec2:RevokeSecurityGroupIngress",
+            format!("arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-0eb0000000000000a"),
+        ),
+        (
+            "autoscaling:DeleteAutoScalingGroup",
+            format!(
+                "arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:0d0d0d0d-0000-4000-8000-000000000003:autoScalingGroupName/awseb-e-abc-stack-AWSEBAutoScalingGroup-1"
+            ),
+        ),
+        (
+            "autoscaling:UpdateAutoScalingGroup",
+            format!(
+                "arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:0d0d0d0d-0000-4000-8000-000000000003:autoScalingGroupName/awseb-e-abc-stack-AWSEBAutoScalingGroup-1"
+            ),
+        ),
+        (
+            "elasticloadbalancing:DeleteTargetGroup",
+            format!(
+                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/awseb-AWSEB-1/0123456789abcdef"
+            ),
+        ),
+        (
+            "cloudformation:DeleteStack",
+            format!(
+                "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/awseb-e-abc-stack/0d0d0d0d-0000-4000-8000-000000000004"
+            ),
+        ),
+        (
+            "cloudformation:UpdateStack",
+            format!(
+                "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/awseb-e-abc-stack/0d0d0d0d-0000-4000-8000-000000000004"
+            ),
+        ),
+    ];
+    for (action, resource) in &eb_resources {
+        assert!(
+            denied(
+                &policy,
+                &request(action, resource.clone(), &source_environment)
+            ),
+            "{action} on the source environment's {resource}"
+        );
+        assert!(
+            allowed(
+                &policy,
+                &request(action, resource.clone(), &drill_environment)
+            ),
+            "{action} on the drill environment's {resource}"
+        );
+    }
+    // The source's application and environment themselves: read only.
+    let application =
+        format!("arn:aws:elasticbeanstalk:{REGION}:{ACCOUNT}:application/{SOURCE_APPLICATION}");
+    let environment = format!(
+        "arn:aws:elasticbeanstalk:{REGION}:{ACCOUNT}:environment/{SOURCE_APPLICATION}/{SOURCE_ENVIRONMENT}"
+    );
+    for (action, resource) in [
+        ("elasticbeanstalk:TerminateEnvironment", &environment),
+        ("elasticbeanstalk:UpdateEnvironment", &environment),
+        ("elasticbeanstalk:RebuildEnvironment", &environment),
+        ("elasticbeanstalk:DeleteApplication", &application),
+    ] {
+        assert!(
+            denied(&policy, &request(action, resource.clone(), &[])),
+            "{action}"
+        );
+    }
+    assert!(!denied(
+        &policy,
+        &request(
+            "elasticbeanstalk:DescribeEnvironments",
+            environment.clone(),
+            &[]
+        )
+    ));
+    assert!(allowed(
+        &policy,
+        &request(
+            "elasticbeanstalk:TerminateEnvironment",
+            format!(
+                "arn:aws:elasticbeanstalk:{REGION}:{ACCOUNT}:environment/{DRILL_BUCKET}-app/{DRILL_BUCKET}"
+            ),
+            &[]
+        )
+    ));
+    // No bucket but the drill's and Elastic Beanstalk's storage: not the trail's, not the
+    // access logs', not another application's.
+    for bucket in [
+        "openemr-trail-logs",
+        "openemr-access-logs",
+        "someone-elses-bucket",
+    ] {
+        for (action, resource) in [
+            ("s3:DeleteBucket", bucket_arn(bucket)),
+            ("s3:PutBucketPolicy", bucket_arn(bucket)),
+            ("s3:PutLifecycleConfiguration", bucket_arn(bucket)),
+            ("s3:DeleteObject", object(bucket, "AWSLogs/x")),
+            ("s3:PutObject", object(bucket, "AWSLogs/x")),
+        ] {
+            assert!(
+                denied(&policy, &request(action, resource, &[])),
+                "{action} on {bucket}"
+            );
+        }
+    }
+    let beanstalk_storage = format!("elasticbeanstalk-{REGION}-{ACCOUNT}");
+    assert!(allowed(
+        &policy,
+        &request(
+            "s3:PutObject",
+            object(&beanstalk_storage, "drill/bundle.zip"),
+            &[]
+        )
+    ));
+    assert!(allowed(
+        &policy,
+        &request("s3:DeleteObject", object(DRILL_BUCKET, "recovery/x"), &[])
+    ));
     let role = |name: &str| format!("arn:aws:iam::{ACCOUNT}:role/{name}");
     // The drill names its roles after its resources (restore_drill::name_everything).
     assert!(allowed(

@@ -333,6 +333,180 @@ fn the_couchdb_volume_is_attached_by_its_own_resource() {
     }
 }
 
+/// The resources an administrator's change of a parameter may replace, each with the
+/// parameter or resource that replaces it: a create-only property uses a parameter, a
+/// replaceable resource (a new id and new attributes) or a launch template's version (which a
+/// parameter in its data moves), to a fixpoint.
+fn replaceable(template: &Value) -> BTreeMap<String, String> {
+    let parameters: BTreeSet<String> = template["Parameters"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let resources = template["Resources"].as_object().expect("Resources");
+    let types: BTreeSet<String> = resources
+        .values()
+        .map(|r| r["Type"].as_str().unwrap().to_owned())
+        .collect();
+    let create_only = create_only_properties(&types);
+    // Launch templates whose data uses a parameter: a new version, a new LatestVersionNumber.
+    let mut moving: BTreeSet<String> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::EC2::LaunchTemplate")
+        .filter(|(_, r)| volatile_source(&r["Properties"], &parameters, &BTreeSet::new()).is_some())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut found = BTreeMap::new();
+    loop {
+        let before = found.len();
+        for (id, r) in resources {
+            let Some(properties) = create_only.get(r["Type"].as_str().unwrap()) else {
+                continue;
+            };
+            if found.contains_key(id) {
+                continue;
+            }
+            if let Some(source) = properties.iter().find_map(|p| {
+                r["Properties"]
+                    .get(p)
+                    .and_then(|v| volatile_source(v, &parameters, &moving))
+                    .map(|why| {
+                        // (volatile_source's words are about values re-read at every update.)
+                        let what = why.split(" (").next().unwrap_or_default();
+                        format!("{p} <- {what}")
+                    })
+            }) {
+                found.insert(id.clone(), source);
+                moving.insert(id.clone());
+            }
+        }
+        if found.len() == before {
+            break;
+        }
+    }
+    found
+}
+
+/// What a resource holds that its replacement cannot hold at the same time, while
+/// CloudFormation creates the replacement before it deletes the old one: an attachment's
+/// volume, or a name given in the template (CloudFormation refuses to replace a resource with
+/// a custom name).
+fn exclusive_claim(type_: &str, properties: &Value) -> Option<String> {
+    if type_ == "AWS::EC2::VolumeAttachment" {
+        return Some(format!("the volume {}", properties["VolumeId"]));
+    }
+    // (type, the property that names it): other types' properties of these names refer to
+    // another resource (a Lambda permission's FunctionName, an environment's ApplicationName).
+    const NAMES: [(&str, &str); 13] = [
+        ("AWS::S3::Bucket", "BucketName"),
+        ("AWS::IAM::Role", "RoleName"),
+        ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"),
+        ("AWS::IAM::InstanceProfile", "InstanceProfileName"),
+        ("AWS::Lambda::Function", "FunctionName"),
+        ("AWS::Logs::LogGroup", "LogGroupName"),
+        ("AWS::RDS::DBInstance", "DBInstanceIdentifier"),
+        ("AWS::RDS::DBSubnetGroup", "DBSubnetGroupName"),
+        ("AWS::ElastiCache::ReplicationGroup", "ReplicationGroupId"),
+        ("AWS::SNS::Topic", "TopicName"),
+        ("AWS::ElasticBeanstalk::Environment", "EnvironmentName"),
+        ("AWS::ElasticBeanstalk::Application", "ApplicationName"),
+        ("AWS::EC2::LaunchTemplate", "LaunchTemplateName"),
+    ];
+    NAMES
+        .iter()
+        .find(|(t, n)| *t == type_ && properties.get(*n).is_some())
+        .map(|(_, n)| format!("its {n} {}", properties[*n]))
+}
+
+/// Claims that replacement does not break, each with the design that hands the claim over.
+const CLAIMS_HANDED_OVER: [(&str, &str); 2] = [
+    (
+        "CouchDBVolumeAttachment",
+        "the replacement node stops its predecessor and detaches the volume before it signals; the attachment waits for the signal (the_couchdb_volume_is_attached_by_its_own_resource)",
+    ),
+    ("RCouchDBVolumeAttachment", "as CouchDBVolumeAttachment"),
+];
+
+/// Each exclusive claim on a replacement path: (resource, what replaces it, its claim).
+fn claims_on_replacement_paths(template: &Value) -> Vec<String> {
+    let resources = template["Resources"].as_object().expect("Resources");
+    let parameters: BTreeSet<String> = template["Parameters"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    let replaced = replaceable(template);
+    let mut found = Vec::new();
+    for (id, why) in &replaced {
+        let r = &resources[id];
+        let Some(claim) = exclusive_claim(r["Type"].as_str().unwrap(), &r["Properties"]) else {
+            continue;
+        };
+        // A name that moves with whatever replaces the resource is a new name: no collision.
+        let moving: BTreeSet<String> = replaced.keys().cloned().collect();
+        let name_moves = claim.starts_with("its ")
+            && claim
+                .split_once(' ')
+                .and_then(|(_, rest)| rest.split_once(' '))
+                .map(|(property, _)| &r["Properties"][property])
+                .is_some_and(|v| volatile_source(v, &parameters, &moving).is_some());
+        if !name_moves {
+            found.push(format!("{id} ({why}) holds {claim}"));
+        }
+    }
+    found
+}
+
+/// Replacement order: CloudFormation creates a replacement before it deletes the resource it
+/// replaces, so nothing on a path an administrator's change may replace holds what its
+/// replacement needs at once (an attachment's volume, a fixed name), unless the design hands
+/// the claim over.
+#[test]
+fn no_replacement_meets_a_claim_its_predecessor_still_holds() {
+    for (name, options, template) in common::all_templates() {
+        if options.drill {
+            // A drill stack is created and deleted, never updated.
+            continue;
+        }
+        let claims = claims_on_replacement_paths(&template);
+        if !options.skip_document_store {
+            // The CouchDB nodes' images are parameters: their attachments are on the path.
+            assert!(
+                claims
+                    .iter()
+                    .any(|c| c.starts_with("CouchDBVolumeAttachment ")),
+                "{name}: {claims:#?}"
+            );
+        }
+        for claim in claims {
+            let id = claim.split(' ').next().unwrap();
+            assert!(
+                CLAIMS_HANDED_OVER.iter().any(|(handed, _)| *handed == id),
+                "{name}: {claim}"
+            );
+        }
+    }
+}
+
+/// The check finds what it is for: a named topic whose FIFO-ness a parameter picks, and
+/// an attachment to an instance a parameter's image replaces; a name that moves with its
+/// replacement is no claim.
+#[test]
+fn the_replacement_model_catches_claims_on_replacement_paths() {
+    let t = json!({
+        "Parameters": { "Image": { "Type": "String" }, "Suffix": { "Type": "String" } },
+        "Resources": {
+            "Named": { "Type": "AWS::SNS::Topic", "Properties": { "TopicName": "fixed", "FifoTopic": { "Ref": "Suffix" } } },
+            "Moving": { "Type": "AWS::SNS::Topic", "Properties": { "TopicName": { "Fn::Sub": "t-${Suffix}" }, "FifoTopic": { "Ref": "Suffix" } } },
+            "LT": { "Type": "AWS::EC2::LaunchTemplate", "Properties": { "LaunchTemplateData": { "ImageId": { "Ref": "Image" } } } },
+            "Node": { "Type": "AWS::EC2::Instance", "Properties": { "LaunchTemplate": { "LaunchTemplateId": { "Ref": "LT" }, "Version": { "Fn::GetAtt": ["LT", "LatestVersionNumber"] } } } },
+            "Volume": { "Type": "AWS::EC2::Volume", "Properties": { "AvailabilityZone": "us-east-1a", "Size": 1 } },
+            "Attached": { "Type": "AWS::EC2::VolumeAttachment", "Properties": { "InstanceId": { "Ref": "Node" }, "VolumeId": { "Ref": "Volume" }, "Device": "/dev/sdh" } }
+        }
+    });
+    let found = claims_on_replacement_paths(&t);
+    let ids: BTreeSet<&str> = found.iter().map(|f| f.split(' ').next().unwrap()).collect();
+    assert_eq!(ids, BTreeSet::from(["Named", "Attached"]), "{found:#?}");
+}
+
 /// The certificate writer terminates after its first boot. CloudFormation applies a changed
 /// `UserData` to the existing instance (stop, modify, start), which fails on a terminated one;
 /// so its script lives in its own launch template, whose new version is a new value of the

@@ -24,7 +24,7 @@ use crate::options::Options;
 use crate::template::Template;
 
 /// The Elastic Beanstalk environment whose health is watched (application component).
-pub const ENVIRONMENT: &str = "EBEnvironment";
+pub const ENVIRONMENT: &str = crate::components::application::EB_ENVIRONMENT;
 
 /// The role Elastic Beanstalk's enhanced health reporting runs as (see
 /// [`environment_health_option_settings`]).

@@ -44,6 +44,11 @@ pub const MANAGED_RULE_GROUPS: [&str; 3] = [
     "AWSManagedRulesSQLiRuleSet",
 ];
 
+/// The Elastic Beanstalk application and environment (logical IDs), which the drill's stack
+/// role may never change in the source stack.
+pub const EB_APPLICATION: &str = "EBApplication";
+pub const EB_ENVIRONMENT: &str = "EBEnvironment";
+
 pub fn add(t: &mut Template, o: &Options) {
     add_parameters(t, o);
     add_secrets(t, o);
@@ -56,7 +61,7 @@ pub fn add(t: &mut Template, o: &Options) {
         add_endpoint_alarms(t);
     }
     t.add_resource(
-        "EBApplication",
+        EB_APPLICATION,
         resource(
             "AWS::ElasticBeanstalk::Application",
             json!({ "Description": "OpenEMR" }),
@@ -67,7 +72,7 @@ pub fn add(t: &mut Template, o: &Options) {
         resource(
             "AWS::ElasticBeanstalk::ApplicationVersion",
             json!({
-                "ApplicationName": ref_("EBApplication"),
+                "ApplicationName": ref_(EB_APPLICATION),
                 "Description": "OpenEMR application bundle",
                 "SourceBundle": {
                     "S3Bucket": if_(BUNDLE_IN_CODE_BUCKET, ref_("LambdaCodeBucket"), ref_(BUNDLE_BUCKET)),
@@ -87,7 +92,7 @@ pub fn add(t: &mut Template, o: &Options) {
         depends.push(json!("CouchDBVolumeAttachment"));
     }
     let mut properties = json!({
-        "ApplicationName": ref_("EBApplication"),
+        "ApplicationName": ref_(EB_APPLICATION),
         "Description": "OpenEMR",
         "SolutionStackName": if_(PLATFORM_RESOLVED, no_value(), ref_(PLATFORM_PARAMETER)),
         "PlatformArn": if_(PLATFORM_RESOLVED, get_att(PLATFORM, stack_contract::platform_resolver::attributes::PLATFORM_ARN), no_value()),
@@ -102,7 +107,7 @@ pub fn add(t: &mut Template, o: &Options) {
         properties["EnvironmentName"] = crate::components::restore_drill::drill_resource_name(None);
     }
     t.add_resource(
-        "EBEnvironment",
+        EB_ENVIRONMENT,
         json!({
             "Type": "AWS::ElasticBeanstalk::Environment",
             // In a recovery stack EFS must be restored before OpenEMR starts on it; the shared

@@ -466,8 +466,12 @@ const DRILL_SERVICES: [&str; 14] = [
     "s3:*",
 ];
 
+/// The statement of [`stack_role_statements`] that lets CloudFormation build the drill's
+/// resources in the drill's services.
+pub const DRILL_RESOURCES_SID: &str = "BuildTheDrillsResources";
+
 /// Mutating actions, for the Deny that protects whatever the source stack tagged.
-const MUTATING: [&str; 31] = [
+const MUTATING: [&str; 45] = [
     "ec2:Delete*",
     "ec2:Modify*",
     "ec2:Terminate*",
@@ -499,6 +503,20 @@ const MUTATING: [&str; 31] = [
     "kms:ScheduleKeyDeletion",
     "kms:Disable*",
     "kms:PutKeyPolicy",
+    "ec2:Reboot*",
+    "autoscaling:Delete*",
+    "autoscaling:Update*",
+    "autoscaling:Terminate*",
+    "autoscaling:Detach*",
+    "autoscaling:Set*",
+    "autoscaling:Suspend*",
+    "autoscaling:Put*",
+    "elasticloadbalancing:Deregister*",
+    "elasticloadbalancing:Set*",
+    "elasticbeanstalk:Rebuild*",
+    "elasticbeanstalk:Restart*",
+    "elasticbeanstalk:Swap*",
+    "elasticache:Reboot*",
 ];
 
 /// The drill stack's service role.
@@ -509,19 +527,38 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
             "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:{kind}/${{Prefix}}*"
         ))
     };
+    use crate::components::application::{EB_APPLICATION, EB_ENVIRONMENT};
+    let with_sid = |sid: &str, mut statement: Value| {
+        statement["Sid"] = json!(sid);
+        statement
+    };
+    let beanstalk_arn = |kind: &str, tail: &str| {
+        sub(&format!(
+            "arn:${{AWS::Partition}}:elasticbeanstalk:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/${{{EB_APPLICATION}}}{tail}"
+        ))
+    };
+    let mut mutating_or_stacks: Vec<&str> = MUTATING.to_vec();
+    mutating_or_stacks.push("cloudformation:*");
     vec![
-        allow(&DRILL_SERVICES, json!(["*"])),
+        // The reasons for the wildcards: stack-gen/tests/hardening.rs (DRILL_STACK_ROLE_REASONS).
+        with_sid(DRILL_RESOURCES_SID, allow(&DRILL_SERVICES, json!(["*"]))),
         // Elastic Beanstalk builds the environment with a CloudFormation stack of its own,
         // with the caller's (this role's) permissions.
-        allow(
-            &["cloudformation:*"],
-            json!([sub(
-                "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/awseb-*"
-            )]),
+        with_sid(
+            "ElasticBeanstalksOwnStacks",
+            allow(
+                &["cloudformation:*"],
+                json!([sub(
+                    "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/awseb-*"
+                )]),
+            ),
         ),
-        allow(
-            &["cloudformation:DescribeStacks", "cloudformation:ListStacks"],
-            json!(["*"]),
+        with_sid(
+            "ReadStacks",
+            allow(
+                &["cloudformation:DescribeStacks", "cloudformation:ListStacks"],
+                json!(["*"]),
+            ),
         ),
         // The drill's own roles and instance profiles only (CloudFormation names them
         // `<drill stack>-<logical id>-<suffix>`).
@@ -562,7 +599,7 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
             json!([iam_arn("policy")]),
         ),
         // RDS's create handler lists roles (AWS::RDS::DBInstance's registry schema).
-        allow(&["iam:ListRoles"], json!(["*"])),
+        with_sid("ListRoles", allow(&["iam:ListRoles"], json!(["*"]))),
         // The instances' images are `resolve:ssm:` names in their launch templates: EC2
         // resolves them as the caller of RunInstances (EC2 user guide, "Use a Systems Manager
         // parameter instead of an AMI ID"), which is this role.
@@ -584,6 +621,7 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
         ),
         // The services' own roles, made once per account when missing.
         json!({
+            "Sid": "ServiceLinkedRoles",
             "Effect": "Allow",
             "Action": ["iam:CreateServiceLinkedRole"],
             "Resource": ["*"],
@@ -600,7 +638,7 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
         json!({
             "Sid": "NeverWhatTheSourceStackTagged",
             "Effect": "Deny",
-            "Action": MUTATING,
+            "Action": MUTATING.as_slice(),
             "Resource": "*",
             "Condition": { "StringEquals": { "aws:ResourceTag/aws:cloudformation:stack-name": ref_("AWS::StackName") } }
         }),
@@ -610,8 +648,33 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
             "Action": ["cloudformation:*"],
             "Resource": [source_stack()]
         }),
+        // Elastic Beanstalk's resources carry the environment's name, not the source stack's:
+        // its instances, scaling group, security groups, target group and `awseb-*` stack.
         json!({
-            "Sid": "NeverTheSourceBucket",
+            "Sid": "NeverWhatTheSourceEnvironmentRuns",
+            "Effect": "Deny",
+            "Action": mutating_or_stacks,
+            "Resource": "*",
+            "Condition": { "StringEquals": { "aws:ResourceTag/elasticbeanstalk:environment-name": ref_(EB_ENVIRONMENT) } }
+        }),
+        // The source's application, its environments, versions and saved configurations:
+        // nothing but reading.
+        json!({
+            "Sid": "NeverTheSourceApplication",
+            "Effect": "Deny",
+            "NotAction": ["elasticbeanstalk:Describe*", "elasticbeanstalk:List*"],
+            "Resource": [
+                beanstalk_arn("application", ""),
+                beanstalk_arn("environment", "/*"),
+                beanstalk_arn("applicationversion", "/*"),
+                beanstalk_arn("configurationtemplate", "/*")
+            ]
+        }),
+        // No bucket but the drill's own and Elastic Beanstalk's storage is written to,
+        // reconfigured or emptied: not the source's stack, trail or access-log buckets, nor
+        // any other in the account.
+        json!({
+            "Sid": "NeverAnotherBucket",
             "Effect": "Deny",
             "Action": [
                 "s3:PutObject*",
@@ -623,7 +686,12 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
                 "s3:PutEncryptionConfiguration",
                 "s3:PutReplicationConfiguration"
             ],
-            "Resource": [foundation::bucket_arn(), foundation::bucket_objects("*")]
+            "NotResource": [
+                drill_buckets(false),
+                drill_buckets(true),
+                sub("arn:${AWS::Partition}:s3:::elasticbeanstalk-${AWS::Region}-${AWS::AccountId}"),
+                sub("arn:${AWS::Partition}:s3:::elasticbeanstalk-${AWS::Region}-${AWS::AccountId}/*")
+            ]
         }),
         json!({
             "Sid": "NeverTheSourceKey",
