@@ -72,6 +72,19 @@ fn shorten(mut text: String) -> String {
     text
 }
 
+/// An error and its causes on one line (hyper's top-level message alone says little): the
+/// formatter of errors that are not the SDK's (those are [`ApiError`]'s).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

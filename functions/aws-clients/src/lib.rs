@@ -9,7 +9,7 @@
 
 mod error;
 
-pub use error::ApiError;
+pub use error::{ApiError, error_chain};
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -185,20 +185,8 @@ async fn put_once(uri: &Uri, body: Bytes) -> Attempt {
             let _ = response.into_body().collect().await;
             Attempt::Status(status)
         }
-        Err(e) => Attempt::Failed(error_chain(&e)),
+        Err(e) => Attempt::Failed(aws_clients::error_chain(&e)),
     }
-}
-
-/// An error and its causes on one line (hyper's top-level message alone says little).
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;

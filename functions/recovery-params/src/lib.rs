@@ -10,7 +10,8 @@
 
 pub mod aws;
 pub mod inputs;
-pub mod manifest;
+/// The manifest's format, shared with the restore drill (crate `recovery-manifest`).
+pub use recovery_manifest as manifest;
 pub mod properties;
 pub mod resolve;
 

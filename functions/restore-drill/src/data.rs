@@ -4,7 +4,7 @@
 //! stack CA — and observe with [`crate::observe`].
 
 use aws_clients::ApiError;
-use recovery_params::manifest::{Manifest, Secret};
+use recovery_manifest::{Manifest, Secret};
 use stack_contract::bucket::{CA_CERT_KEY, COUCHDB_ADMIN_PASSWORD_KEY, MANIFEST_KEY};
 use stack_contract::restore_drill::FINGERPRINT_KEY;
 use time::OffsetDateTime;

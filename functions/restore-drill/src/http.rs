@@ -12,7 +12,7 @@ use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use recovery_params::manifest::Secret;
+use recovery_manifest::Secret;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
@@ -97,7 +97,7 @@ impl Client {
                 .inner
                 .request(request)
                 .await
-                .map_err(|e| HttpError::Transport(custom_resource::put::error_chain(&e)))?;
+                .map_err(|e| HttpError::Transport(aws_clients::error_chain(&e)))?;
             let status = response.status().as_u16();
             let body = Limited::new(response.into_body(), MAX_BODY)
                 .collect()

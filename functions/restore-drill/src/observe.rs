@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
-use recovery_params::manifest::Secret;
+use recovery_manifest::Secret;
 use time::OffsetDateTime;
 
 use crate::fingerprint::{

@@ -4,7 +4,7 @@
 //! fingerprint). Matching data passes; a dropped table, missing documents, a missing site file
 //! each fail naming what differs.
 
-use recovery_params::manifest::{Database, Manifest, Secret};
+use recovery_manifest::{Database, Manifest, Secret};
 use restore_drill::config::DataConfig;
 use restore_drill::fingerprint::{MAIN_TABLES, Verdict};
 use restore_drill::state::DrillState;
@@ -48,7 +48,7 @@ impl World {
         let s3 = aws_clients::s3_client(&sdk);
         s3.create_bucket().bucket(BUCKET).send().await.unwrap();
         let manifest = Manifest {
-            format_version: recovery_params::manifest::FORMAT_VERSION,
+            format_version: recovery_manifest::FORMAT_VERSION,
             written_at: "2026-12-06T07:00:00Z".into(),
             stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/1".into(),
             kms_key_arn: "arn:aws:kms:us-east-1:123456789012:key/1".into(),
