@@ -5,7 +5,7 @@
 //! (`Metadata.checkov.skip: [{id, comment}]`, which checkov reads), so the template itself
 //! says why. `stack-gen/tests/scan.rs` runs checkov over every combination: a finding not in
 //! this table fails it, and so does an entry checkov no longer reports as skipped (stale).
-//! ARCHITECTURE.md shows the table by rule ([`markdown`], kept current by
+//! docs/scanner.md shows the table by rule ([`markdown`], kept current by
 //! `stack-gen/tests/template_sync.rs`).
 
 use serde_json::{Value, json};
@@ -339,7 +339,7 @@ pub fn suppressions_in(template: &Value) -> Vec<(String, String, String)> {
     found
 }
 
-/// The table by rule, as ARCHITECTURE.md shows it (rows ordered by check number).
+/// The table by rule, as docs/scanner.md shows it (rows ordered by check number).
 pub fn markdown() -> String {
     let mut rows: Vec<&Suppression> = SUPPRESSIONS.iter().collect();
     rows.sort_by_key(|s| check_number(s.check));

@@ -8,7 +8,7 @@ use stack_gen::{generate, reference_combinations};
 /// Original IDs gone: the Classic Load Balancer's backend authentication, which they served
 /// (an Application Load Balancer has none), and the single-AZ CacheCluster `RedisCluster`,
 /// which cannot encrypt at rest (its successor is `RedisReplicationGroup`, a new ID). Each is
-/// explained in ARCHITECTURE.md.
+/// explained in docs/logical-ids.md.
 const REMOVED: [&str; 4] = [
     "EBCert",
     "CertGrabberFunction",
@@ -89,12 +89,12 @@ fn flags_select_the_same_optional_resources_as_the_original() {
 #[test]
 fn replacements_are_documented() {
     let architecture =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ARCHITECTURE.md"))
-            .expect("ARCHITECTURE.md");
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/logical-ids.md"))
+            .expect("docs/logical-ids.md");
     for id in REMOVED {
         assert!(
             architecture.contains(&format!("`{id}`")),
-            "ARCHITECTURE.md does not explain the change of {id}"
+            "docs/logical-ids.md does not explain the change of {id}"
         );
     }
 }

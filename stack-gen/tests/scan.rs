@@ -107,7 +107,7 @@ fn checkov_accepts_every_combination_and_every_suppression_is_used() {
             ));
         }
     }
-    // The table's titles are what ARCHITECTURE.md shows: they must be checkov's names.
+    // The table's titles are what docs/scanner.md shows: they must be checkov's names.
     for ((template, resource, check), name) in &suppressed.skipped {
         match SUPPRESSIONS.iter().find(|s| s.check == check) {
             Some(s) if s.title != name => problems.push(format!(

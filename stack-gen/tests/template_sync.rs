@@ -1,6 +1,6 @@
 //! `template/` holds what stack-gen prints now for every reference combination and the drill
 //! stacks (`drill*.json`, what `stack-ops package` uploads), and
-//! ARCHITECTURE.md the default stack's graph and the scanner's accepted findings.
+//! docs/graph.md the default stack's graph and docs/scanner.md the scanner's accepted findings.
 //! After changing the generator: `UPDATE_TEMPLATES=1 cargo test -p stack-gen --test template_sync`.
 
 use std::path::PathBuf;
@@ -16,10 +16,10 @@ const SUPPRESSIONS_END: &str = "<!-- suppressions:end -->";
 fn replace_between(text: &str, begin: &str, end: &str, content: &str) -> String {
     let (head, rest) = text
         .split_once(begin)
-        .unwrap_or_else(|| panic!("ARCHITECTURE.md has the marker {begin}"));
+        .unwrap_or_else(|| panic!("the note has the marker {begin}"));
     let (_, tail) = rest
         .split_once(end)
-        .unwrap_or_else(|| panic!("ARCHITECTURE.md has the marker {end}"));
+        .unwrap_or_else(|| panic!("the note has the marker {end}"));
     format!("{head}{begin}\n{content}{end}{tail}")
 }
 
@@ -40,25 +40,25 @@ fn checked_in_templates_match_the_generator() {
             stale.push(path.display().to_string());
         }
     }
-    let architecture = dir.join("../ARCHITECTURE.md");
-    let text = std::fs::read_to_string(&architecture).unwrap();
     let graph = stack_gen::graph::mermaid(&generate(&Default::default()).unwrap());
-    let now = replace_between(
-        &text,
-        GRAPH_BEGIN,
-        GRAPH_END,
-        &format!("```mermaid\n{graph}```\n"),
-    );
-    let now = replace_between(
-        &now,
-        SUPPRESSIONS_BEGIN,
-        SUPPRESSIONS_END,
-        &stack_gen::scanner::markdown(),
-    );
-    if update {
-        stack_gen::output::write_atomically(&architecture, &now).unwrap();
-    } else if text != now {
-        stale.push(architecture.display().to_string());
+    let notes = [
+        ("graph.md", GRAPH_BEGIN, GRAPH_END, format!("```mermaid\n{graph}```\n")),
+        (
+            "scanner.md",
+            SUPPRESSIONS_BEGIN,
+            SUPPRESSIONS_END,
+            stack_gen::scanner::markdown(),
+        ),
+    ];
+    for (file, begin, end, content) in notes {
+        let path = dir.join("../docs").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let now = replace_between(&text, begin, end, &content);
+        if update {
+            stack_gen::output::write_atomically(&path, &now).unwrap();
+        } else if text != now {
+            stale.push(path.display().to_string());
+        }
     }
     assert!(
         stale.is_empty(),

@@ -10,7 +10,7 @@
 //! Elastic Beanstalk makes: only then does the template own its listeners (the redirect, the
 //! TLS policy) and its ARN (the firewall's association). An Application Load Balancer does not
 //! authenticate the instances the way the original's Classic one did with `EBCert`; what
-//! replaces that guarantee is in ARCHITECTURE.md ("The public endpoint").
+//! replaces that guarantee is in docs/endpoint.md.
 
 pub mod bundle;
 pub mod platform;

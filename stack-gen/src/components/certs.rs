@@ -2,7 +2,7 @@
 //! the application servers and CouchDB, stores them SSE-KMS under `CA/` in the stack bucket,
 //! signals and shuts down. The original's `EBCert`/`CertGrabberFunction` (the certificate
 //! body for the Classic Load Balancer's backend authentication) are gone with that balancer:
-//! an Application Load Balancer has no such policy (ARCHITECTURE.md, "The public endpoint").
+//! an Application Load Balancer has no such policy (docs/endpoint.md).
 
 use serde_json::json;
 

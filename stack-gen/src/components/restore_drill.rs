@@ -284,7 +284,7 @@ fn drill_buckets(objects: bool) -> Value {
     })
 }
 
-/// What the orchestrator may do (see the module and ARCHITECTURE.md).
+/// What the orchestrator may do (see the module and docs/roles.md).
 fn orchestrator_statements(o: &Options) -> Vec<Value> {
     let kms_via_s3 =
         json!({ "StringEquals": { "kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com") } });
