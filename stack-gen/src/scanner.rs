@@ -10,6 +10,7 @@
 
 use serde_json::{Value, json};
 
+use crate::components::database::DB_INSTANCE;
 use crate::components::{
     application, backup_checker, document_backups, logs, recovery, restore_drill,
 };
@@ -234,7 +235,7 @@ pub const SUPPRESSIONS: &[Suppression] = &[
     Suppression {
         check: "CKV_AWS_16",
         title: "Ensure all data stored in the RDS is securely encrypted at rest",
-        resources: &["RDSInstance"],
+        resources: &[DB_INSTANCE],
         stacks: Stacks::Recovery,
         reason: RESTORED_ENCRYPTED,
     },
@@ -272,21 +273,21 @@ pub const SUPPRESSIONS: &[Suppression] = &[
     Suppression {
         check: "CKV_AWS_118",
         title: "Ensure that enhanced monitoring is enabled for Amazon RDS instances",
-        resources: &["RDSInstance"],
+        resources: &[DB_INSTANCE],
         stacks: Stacks::All,
         reason: "Enhanced monitoring writes into the account-wide RDSOSMetrics log group, which RDS creates outside the stack: no stack retention, no stack key. CPU, storage, memory and connection metrics come from CloudWatch's standard RDS metrics, which the stack's alarms watch.",
     },
     Suppression {
         check: "CKV_AWS_157",
         title: "Ensure that RDS instances have Multi-AZ enabled",
-        resources: &["RDSInstance"],
+        resources: &[DB_INSTANCE],
         stacks: Stacks::SingleAz,
         reason: "Single-AZ is the administrator's choice of the original's low-cost layout (every tier in one AZ); --dual-az makes the database Multi-AZ with the rest of the stack. An AZ outage costs downtime; the data is restorable to within minutes (point-in-time restore, 35 days of automated backups).",
     },
     Suppression {
         check: "CKV_AWS_161",
         title: "Ensure RDS database has IAM authentication enabled",
-        resources: &["RDSInstance"],
+        resources: &[DB_INSTANCE],
         stacks: Stacks::All,
         reason: "OpenEMR connects with a MySQL user and password (sqlconf.php) and cannot fetch 15-minute IAM tokens; the password (a NoEcho parameter) is kept in Secrets Manager, and the database is reachable only from the application's security group.",
     },

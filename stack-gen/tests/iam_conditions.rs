@@ -243,6 +243,18 @@ fn recovery() -> Options {
     }
 }
 
+/// The combinations whose instance roles differ: one CouchDB node, two, a recovery.
+fn with_instances() -> [Options; 3] {
+    [
+        Options::default(),
+        Options {
+            dual_az: true,
+            ..Options::default()
+        },
+        recovery(),
+    ]
+}
+
 fn bucket_arn(bucket: &str) -> String {
     format!("arn:aws:s3:::{bucket}")
 }
@@ -639,14 +651,7 @@ fn document_snapshotter_creates_tags_and_deletes_only_its_own_snapshots() {
 /// the instance's logical ID); DetachVolume on the volume as well.
 #[test]
 fn couchdb_nodes_stop_and_detach_only_their_predecessors() {
-    for o in [
-        Options::default(),
-        Options {
-            dual_az: true,
-            ..Options::default()
-        },
-        recovery(),
-    ] {
+    for o in with_instances() {
         let t = template(&o);
         let policy = role_statements(&t, "CouchDBRole", &environment());
         let instance = format!("arn:aws:ec2:{REGION}:{ACCOUNT}:instance/i-0123456789abcdef0");
@@ -990,14 +995,7 @@ fn the_web_tier_reads_its_own_files_through_s3_only() {
 #[test]
 fn instance_agents_publish_only_into_the_instance_namespace() {
     let namespace = stack_gen::instance::METRICS_NAMESPACE;
-    for o in [
-        Options::default(),
-        Options {
-            dual_az: true,
-            ..Options::default()
-        },
-        recovery(),
-    ] {
+    for o in with_instances() {
         let t = template(&o);
         for role in ["CouchDBRole", "NFSBackupRole"] {
             let policy = role_statements(&t, role, &environment());

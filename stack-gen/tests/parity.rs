@@ -88,9 +88,11 @@ fn flags_select_the_same_optional_resources_as_the_original() {
 
 #[test]
 fn replacements_are_documented() {
-    let architecture =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/logical-ids.md"))
-            .expect("docs/logical-ids.md");
+    let architecture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/logical-ids.md"
+    ))
+    .expect("docs/logical-ids.md");
     for id in REMOVED {
         assert!(
             architecture.contains(&format!("`{id}`")),

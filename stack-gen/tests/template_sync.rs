@@ -42,7 +42,12 @@ fn checked_in_templates_match_the_generator() {
     }
     let graph = stack_gen::graph::mermaid(&generate(&Default::default()).unwrap());
     let notes = [
-        ("graph.md", GRAPH_BEGIN, GRAPH_END, format!("```mermaid\n{graph}```\n")),
+        (
+            "graph.md",
+            GRAPH_BEGIN,
+            GRAPH_END,
+            format!("```mermaid\n{graph}```\n"),
+        ),
         (
             "scanner.md",
             SUPPRESSIONS_BEGIN,

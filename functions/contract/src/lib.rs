@@ -9,6 +9,16 @@
 pub mod env;
 pub mod volumes;
 
+/// Logical IDs of the stack that code outside their component names: the functions that read
+/// a stack's resources (recovery-lookup) and stack-gen's other components.
+pub mod logical_ids {
+    pub const BUCKET: &str = "S3Bucket";
+    pub const KEY: &str = "OpenEMRKey";
+    pub const DATABASE: &str = "RDSInstance";
+    /// The first document volume (also its role in the volume list: `volumes::PRIMARY`).
+    pub const DOCUMENT_VOLUME: &str = crate::volumes::PRIMARY;
+}
+
 /// Layout of the stack bucket (`S3Bucket`; `RecoveryS3Bucket` in a recovery stack).
 pub mod bucket {
     /// The NFS backup agent's duplicity chains (EFS → S3).
@@ -383,6 +393,8 @@ pub mod restore_drill {
         /// Defaults of `DrillWaitMinutes` / `DrillTolerancePercent`, also the function's.
         pub const DEFAULT_WAIT_MINUTES: u32 = 180;
         pub const DEFAULT_TOLERANCE_PERCENT: u32 = 1;
+        /// Bounds of `DrillTolerancePercent`, the template's and the function's.
+        pub const TOLERANCE_PERCENT_RANGE: (u32, u32) = (0, 20);
     }
 
     /// The recorder's and the verifier's environment: where the data is.

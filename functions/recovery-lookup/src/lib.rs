@@ -32,10 +32,7 @@ use serde_json::{Value, json};
 use stack_contract::recovery_params::resolve;
 
 /// Logical IDs the look-up reads.
-pub const BUCKET: &str = "S3Bucket";
-pub const KEY: &str = "OpenEMRKey";
-pub const DATABASE: &str = "RDSInstance";
-pub const DOCUMENT_VOLUME: &str = "CouchDBVolume";
+pub use stack_contract::logical_ids::{BUCKET, DATABASE, DOCUMENT_VOLUME, KEY};
 
 /// A snapshot candidate: identifier (ARN or id), status, creation time (seconds since epoch).
 #[derive(Debug, Clone, PartialEq)]

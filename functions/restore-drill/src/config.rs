@@ -36,7 +36,7 @@ impl OrchestratorConfig {
             tolerance_percent: env.number_in(
                 orchestrator::TOLERANCE_PERCENT,
                 orchestrator::DEFAULT_TOLERANCE_PERCENT,
-                0..=20,
+                orchestrator::TOLERANCE_PERCENT_RANGE.0..=orchestrator::TOLERANCE_PERCENT_RANGE.1,
                 "percent",
             )?,
         })

@@ -175,7 +175,7 @@ fn threshold(t: &Threshold) -> Value {
 }
 
 fn add_database(t: &mut Template, o: &Options) {
-    let db = json!([{ "Name": "DBInstanceIdentifier", "Value": ref_("RDSInstance") }]);
+    let db = json!([{ "Name": "DBInstanceIdentifier", "Value": ref_(crate::components::database::DB_INSTANCE) }]);
     t.add_resource(
         "DatabaseCPUAlarm",
         alarm(

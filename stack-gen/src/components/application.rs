@@ -659,12 +659,12 @@ fn application_environment(o: &Options) -> Vec<Value> {
         option(
             ENVIRONMENT,
             "MYSQL_HOST",
-            get_att("RDSInstance", "Endpoint.Address"),
+            get_att(crate::components::database::DB_INSTANCE, "Endpoint.Address"),
         ),
         option(
             ENVIRONMENT,
             "MYSQL_PORT",
-            get_att("RDSInstance", "Endpoint.Port"),
+            get_att(crate::components::database::DB_INSTANCE, "Endpoint.Port"),
         ),
         option(ENVIRONMENT, "MYSQL_DATABASE", json!(SCHEMA)),
         option(

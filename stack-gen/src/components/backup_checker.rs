@@ -81,7 +81,7 @@ pub fn add(t: &mut Template, o: &Options) {
         allow(
             &["rds:DescribeDBSnapshots"],
             json!([
-                sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"),
+                crate::components::database::db_arn(),
                 sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")
             ]),
         ),
@@ -204,7 +204,7 @@ fn environment(o: &Options) -> Value {
     let mut env = json!({
         BUCKET: foundation::bucket(),
         PREFIX: BACKUP_PREFIX,
-        DB_INSTANCE: ref_("RDSInstance"),
+        DB_INSTANCE: ref_(crate::components::database::DB_INSTANCE),
         MAX_AGE_HOURS: ref_("BackupMaxAgeHours"),
         MAX_SKEW_HOURS: ref_("BackupMaxSkewHours"),
         TOPIC: ref_(ALERT_TOPIC),

@@ -11,6 +11,17 @@ use crate::components::foundation::{ZONE, keep_policy, key_arn};
 use crate::options::Options;
 use crate::template::Template;
 
+/// The database instance's logical ID (the functions that read a stack know it by the same
+/// constant).
+pub use stack_contract::logical_ids::DATABASE as DB_INSTANCE;
+
+/// The database instance's ARN (for IAM statements).
+pub fn db_arn() -> Value {
+    sub(&format!(
+        "arn:${{AWS::Partition}}:rds:${{AWS::Region}}:${{AWS::AccountId}}:db:${{{DB_INSTANCE}}}"
+    ))
+}
+
 /// Master user of the database (as in the original); also OpenEMR's own user, so that the
 /// image's installer finds the schema RDS made (`DBName`) and uses it.
 pub const MASTER_USER: &str = "openemr";
@@ -138,7 +149,7 @@ pub fn add(t: &mut Template, o: &Options) {
         p["DBInstanceIdentifier"] = crate::components::restore_drill::drill_resource_name(None);
     }
     t.add_resource(
-        "RDSInstance",
+        DB_INSTANCE,
         json!({
             "Type": "AWS::RDS::DBInstance",
             "DeletionPolicy": keep_policy(o, "Snapshot"),
@@ -151,7 +162,7 @@ pub fn add(t: &mut Template, o: &Options) {
         dns_record(
             &format!("mysql.{ZONE}"),
             "CNAME",
-            get_att("RDSInstance", "Endpoint.Address"),
+            get_att(DB_INSTANCE, "Endpoint.Address"),
         ),
     );
 }

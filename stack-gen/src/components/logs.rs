@@ -85,14 +85,16 @@ fn log_groups_under(prefix: &str) -> Value {
     ))
 }
 
-/// `ServiceLogGroups`: RDS's export groups (created with the key and retention before RDS
-/// writes into them, or adopted if it already has) and Elastic Beanstalk's (adopted once the
+/// `ServiceLogGroups`: RDS's export groups (created with the key and retention if RDS has
+/// not made them yet, adopted if it has: it usually has, since the resource follows the database) and Elastic Beanstalk's (adopted once the
 /// environment made them). Their names exist only with the database and the environment, so
 /// the resource comes after both; a change of LogRetentionDays updates it.
 pub fn add_service_log_groups(t: &mut Template, _o: &Options) {
+    use crate::components::application::EB_ENVIRONMENT;
+    use crate::components::database::DB_INSTANCE;
     use crate::lambda::{RustFunction, add_function, add_role};
-    let rds = "/aws/rds/instance/${RDSInstance}/";
-    let beanstalk = "/aws/elasticbeanstalk/${EBEnvironment}/";
+    let rds = &format!("/aws/rds/instance/${{{DB_INSTANCE}}}/");
+    let beanstalk = &format!("/aws/elasticbeanstalk/${{{EB_ENVIRONMENT}}}/");
     add_role(
         t,
         "LogGroupKeeperRole",

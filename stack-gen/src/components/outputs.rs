@@ -38,7 +38,7 @@ pub fn add(t: &mut Template, o: &Options) {
     }
     t.add_output("StackBucket", json!({ "Description": "Bucket with backups (Backup/) and the recovery manifest: RecoveryS3Bucket of a recovery stack", "Value": ref_("S3Bucket") }));
     t.add_output("StackKMSKey", json!({ "Description": "KMS key of the stack's data: RecoveryKMSKey of a recovery stack", "Value": key_arn(o) }));
-    t.add_output("DatabaseInstance", json!({ "Description": "RDS instance whose snapshots recover the database", "Value": ref_("RDSInstance") }));
+    t.add_output("DatabaseInstance", json!({ "Description": "RDS instance whose snapshots recover the database", "Value": ref_(crate::components::database::DB_INSTANCE) }));
     for (volume, _) in volumes(o) {
         t.add_output(&format!("{volume}Id"), json!({ "Description": format!("Document volume {volume}, whose snapshots recover the documents"), "Value": ref_(volume) }));
     }

@@ -80,8 +80,6 @@ pub const fn creation_timeout_minutes() -> u32 {
         + crate::components::application::DRILL_DEPLOYMENT_TIMEOUT_SECONDS / 60
         + 4
 }
-/// Bounds of `DrillTolerancePercent`.
-pub const TOLERANCE_RANGE: (u32, u32) = (0, 20);
 
 /// The drill stack's parameters the orchestrator sets to the smallest instance classes (the
 /// contract's table: the function passes it, the tests here check the template accepts it).
@@ -212,8 +210,8 @@ fn add_parameters(t: &mut Template) {
         json!({
             "Type": "Number",
             "Default": orchestrator::DEFAULT_TOLERANCE_PERCENT,
-            "MinValue": TOLERANCE_RANGE.0,
-            "MaxValue": TOLERANCE_RANGE.1,
+            "MinValue": orchestrator::TOLERANCE_PERCENT_RANGE.0,
+            "MaxValue": orchestrator::TOLERANCE_PERCENT_RANGE.1,
             "Description": "Percent by which the drill's row, document and file counts may differ from the nightly fingerprint (writes between the fingerprint and the snapshots) and still pass, reported."
         }),
     );
@@ -362,7 +360,7 @@ fn orchestrator_statements(o: &Options) -> Vec<Value> {
         allow(
             &["rds:DescribeDBSnapshots"],
             json!([
-                sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}"),
+                crate::components::database::db_arn(),
                 sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:snapshot:*")
             ]),
         ),
@@ -703,7 +701,7 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
             "Sid": "NeverTheSourceDatabase",
             "Effect": "Deny",
             "Action": ["rds:Delete*", "rds:Modify*", "rds:Stop*", "rds:Reboot*"],
-            "Resource": [sub("arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:db:${RDSInstance}")]
+            "Resource": [crate::components::database::db_arn()]
         }),
     ]
 }
@@ -1144,8 +1142,8 @@ fn data_environment(o: &Options) -> Value {
         (data::STACK_NAME): ref_("AWS::StackName"),
         (data::BUCKET): foundation::bucket(),
         (data::KMS_KEY_ARN): key_arn(o),
-        (data::DB_HOST): get_att("RDSInstance", "Endpoint.Address"),
-        (data::DB_PORT): get_att("RDSInstance", "Endpoint.Port"),
+        (data::DB_HOST): get_att(crate::components::database::DB_INSTANCE, "Endpoint.Address"),
+        (data::DB_PORT): get_att(crate::components::database::DB_INSTANCE, "Endpoint.Port"),
         (data::DB_TLS): ref_(crate::components::database::REQUIRE_TLS_PARAMETER),
         (data::EFS_MOUNT): data::DEFAULT_EFS_MOUNT,
     });
