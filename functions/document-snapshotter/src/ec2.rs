@@ -7,27 +7,12 @@ use aws_clients::ApiError;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Filter, ResourceType, Snapshot, Tag, TagSpecification, Volume};
 
-use crate::facts::{NewCopy, NewSnapshot, Page, SnapshotInfo, VolumeInfo};
-use crate::plan::{self, State};
+use crate::facts::{NewCopy, NewSnapshot, Page, SnapshotInfo, State, VolumeInfo};
+use crate::plan;
 use crate::tags;
 
 /// Page size asked of `DescribeSnapshots` (EC2's maximum).
 pub const PAGE_SIZE: i32 = 1000;
-
-/// EC2's code for a snapshot that does not exist (any more).
-pub const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
-/// EC2's code for a snapshot that backs an AMI (not deletable until it is deregistered).
-pub const SNAPSHOT_IN_USE: &str = "InvalidSnapshot.InUse";
-
-/// The snapshot does not exist (any more).
-pub fn is_not_found(e: &ApiError) -> bool {
-    e.is(SNAPSHOT_NOT_FOUND)
-}
-
-/// The snapshot backs an AMI and cannot be deleted until the AMI is deregistered.
-pub fn is_in_use(e: &ApiError) -> bool {
-    e.is(SNAPSHOT_IN_USE)
-}
 
 /// The volumes among `ids` that exist, with their Name tags (missing ones are left out).
 pub async fn describe_volumes(ec2: &Client, ids: &[String]) -> Result<Vec<VolumeInfo>, ApiError> {

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::plan::State;
+use aws_clients::ApiError;
+use serde::Serialize;
 
 /// A volume as described: its id and its `Name` tag, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,4 +67,51 @@ impl Facts {
     pub fn volume(&self, id: &str) -> Option<&VolumeInfo> {
         self.volumes.iter().find(|v| v.id == id)
     }
+}
+
+/// The state of an EBS snapshot as EC2 reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Completed,
+    Pending,
+    Error,
+    /// A state this code does not know (e.g. `recoverable`, `recovering`): never counted, never
+    /// deleted.
+    Other(String),
+}
+
+impl State {
+    pub fn parse(text: &str) -> State {
+        match text {
+            "completed" => State::Completed,
+            "pending" => State::Pending,
+            "error" => State::Error,
+            other => State::Other(other.to_owned()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            State::Completed => "completed",
+            State::Pending => "pending",
+            State::Error => "error",
+            State::Other(s) => s,
+        }
+    }
+}
+
+/// EC2's code for a snapshot that does not exist (any more).
+pub const SNAPSHOT_NOT_FOUND: &str = "InvalidSnapshot.NotFound";
+/// EC2's code for a snapshot that backs an AMI (not deletable until it is deregistered).
+pub const SNAPSHOT_IN_USE: &str = "InvalidSnapshot.InUse";
+
+/// The snapshot does not exist (any more).
+pub fn is_not_found(e: &ApiError) -> bool {
+    e.is(SNAPSHOT_NOT_FOUND)
+}
+
+/// The snapshot backs an AMI and cannot be deleted until the AMI is deregistered.
+pub fn is_in_use(e: &ApiError) -> bool {
+    e.is(SNAPSHOT_IN_USE)
 }

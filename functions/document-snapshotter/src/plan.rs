@@ -12,8 +12,9 @@ use aws_clients::ApiError;
 use serde::Serialize;
 
 use crate::config::{Config, Volume};
-use crate::ec2::{is_in_use, is_not_found};
-use crate::facts::{Facts, NewCopy, NewSnapshot, Ours, SnapshotInfo};
+use crate::facts::{
+    Facts, NewCopy, NewSnapshot, Ours, SnapshotInfo, State, is_in_use, is_not_found,
+};
 use crate::tags;
 
 /// Stop following `NextToken` after this many pages (10 million snapshots): a loop guard.
@@ -23,38 +24,6 @@ pub const MAX_PAGES: usize = 10_000;
 /// from 1000 to 3) is worked off over several nights instead of running into the Lambda's
 /// time-out. Deletes beyond it are reported as skipped ("deferred").
 pub const MAX_DELETES_PER_RUN: usize = 500;
-
-/// The state of an EBS snapshot as EC2 reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum State {
-    Completed,
-    Pending,
-    Error,
-    /// A state this code does not know (e.g. `recoverable`, `recovering`): never counted, never
-    /// deleted.
-    Other(String),
-}
-
-impl State {
-    pub fn parse(text: &str) -> State {
-        match text {
-            "completed" => State::Completed,
-            "pending" => State::Pending,
-            "error" => State::Error,
-            other => State::Other(other.to_owned()),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        match self {
-            State::Completed => "completed",
-            State::Pending => "pending",
-            State::Error => "error",
-            State::Other(s) => s,
-        }
-    }
-}
 
 /// One of our snapshots of one volume, reduced to what the decisions need.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -548,8 +548,8 @@ async fn sdk_errors_carry_ec2_codes() {
     let e = ec2::delete_snapshot(&ec2, &gone_snapshot)
         .await
         .unwrap_err();
-    assert!(ec2::is_not_found(&e), "{e:?}");
-    assert!(!ec2::is_in_use(&e));
+    assert!(document_snapshotter::facts::is_not_found(&e), "{e:?}");
+    assert!(!document_snapshotter::facts::is_in_use(&e));
     let new = NewSnapshot {
         description: "x".into(),
         tags: vec![],

@@ -22,7 +22,7 @@ use aws_smithy_mocks::{
 };
 
 pub use document_snapshotter::config::{Config, CopyTarget, Volume};
-pub use document_snapshotter::plan::State;
+pub use document_snapshotter::facts::State;
 pub use document_snapshotter::run::run;
 pub use document_snapshotter::tags;
 
