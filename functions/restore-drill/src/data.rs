@@ -103,10 +103,11 @@ pub async fn record_fingerprint(
 ) -> Result<Fingerprint, DrillError> {
     let sources = sources(s3, config).await?;
     // No site where the contract puts it, no fingerprint: a record of nothing would let a
-    // drill that restores nothing pass.
+    // drill that restores nothing pass. (Checked before the database is read, which needs the
+    // site's configuration; the documents are walked once, by the fingerprint.)
     let documents_tree = sources.efs.join(crate::fingerprint::DOCUMENTS_DIR).is_dir();
-    let site = observe::files(&sources.efs)?;
-    if let Some(missing) = crate::fingerprint::missing_site(&site, documents_tree, None) {
+    let site_files = observe::site_files(&sources.efs)?;
+    if let Some(missing) = crate::fingerprint::missing_site(&site_files, documents_tree, None) {
         return Err(DrillError::NoSite(missing));
     }
     let fingerprint = observe::fingerprint_of(&sources, None, now).await?;
@@ -114,9 +115,11 @@ pub async fn record_fingerprint(
         fingerprint.database.schema.as_str(),
         fingerprint.database.tables,
     );
-    if let Some(missing) =
-        crate::fingerprint::missing_site(&fingerprint.files, documents_tree, Some(schema))
-    {
+    if let Some(missing) = crate::fingerprint::missing_site(
+        &fingerprint.files.site_files,
+        documents_tree,
+        Some(schema),
+    ) {
         return Err(DrillError::NoSite(missing));
     }
     let body = serde_json::to_vec_pretty(&fingerprint).expect("a fingerprint serialises");

@@ -33,16 +33,17 @@ pub const DOCUMENTS_DIR: &str = stack_contract::site::DOCUMENTS_DIR;
 
 /// Why what the recorder sees is not a site worth recording, if it is not: the site's
 /// configuration is missing, it has no documents tree (OpenEMR makes one at install), or its
-/// schema has no tables. `documents_tree`: whether the documents directory exists;
-/// `schema`: the schema and its table count, once the database was read.
+/// schema has no tables. `site_files`: the site files present; `documents_tree`: whether the
+/// documents directory exists; `schema`: the schema and its table count, once the database
+/// was read.
 pub fn missing_site(
-    files: &Files,
+    site_files: &[String],
     documents_tree: bool,
     schema: Option<(&str, u64)>,
 ) -> Option<String> {
     let mut missing = Vec::new();
     for file in SITE_FILES {
-        if !files.site_files.iter().any(|f| f == file) {
+        if !site_files.iter().any(|f| f == file) {
             missing.push(format!("no sites/{file}"));
         }
     }
@@ -290,7 +291,7 @@ mod tests {
     fn a_site_that_is_not_where_the_recorder_looks_is_not_recorded() {
         let site = sample();
         assert_eq!(
-            missing_site(&site.files, true, Some(("openemr", 260))),
+            missing_site(&site.files.site_files, true, Some(("openemr", 260))),
             None
         );
         // The original bundle's layout (EFS was sites/default): nothing under default/.
@@ -300,11 +301,11 @@ mod tests {
             document_bytes: 0,
         };
         assert_eq!(
-            missing_site(&elsewhere, false, None).as_deref(),
+            missing_site(&elsewhere.site_files, false, None).as_deref(),
             Some("no sites/default/sqlconf.php, no sites/default/documents/")
         );
         assert_eq!(
-            missing_site(&site.files, true, Some(("openemr", 0))).as_deref(),
+            missing_site(&site.files.site_files, true, Some(("openemr", 0))).as_deref(),
             Some("no tables in the schema openemr")
         );
         // An installed site with no documents yet is a site.
@@ -313,7 +314,10 @@ mod tests {
             document_bytes: 0,
             ..site.files
         };
-        assert_eq!(missing_site(&new_site, true, Some(("openemr", 260))), None);
+        assert_eq!(
+            missing_site(&new_site.site_files, true, Some(("openemr", 260))),
+            None
+        );
     }
 
     #[test]

@@ -228,20 +228,25 @@ pub async fn documents(target: &CouchTarget) -> Result<BTreeMap<String, u64>, Ob
     Ok(counts)
 }
 
-/// The site files that exist and the documents tree's regular files and bytes (symbolic links
-/// are not followed: a link out of the tree is not a document of this site).
-pub fn files(efs: &Path) -> Result<Files, ObserveError> {
+/// The site files ([`SITE_FILES`]) present on the mounted file system, without walking it.
+pub fn site_files(efs: &Path) -> Result<Vec<String>, ObserveError> {
     if !efs.is_dir() {
         return Err(ObserveError::Files {
             path: efs.display().to_string(),
             reason: "not mounted (no such directory)".into(),
         });
     }
-    let site_files = SITE_FILES
+    Ok(SITE_FILES
         .iter()
         .filter(|f| efs.join(f).is_file())
         .map(|f| (*f).to_owned())
-        .collect();
+        .collect())
+}
+
+/// The site files that exist and the documents tree's regular files and bytes (symbolic links
+/// are not followed: a link out of the tree is not a document of this site).
+pub fn files(efs: &Path) -> Result<Files, ObserveError> {
+    let site_files = site_files(efs)?;
     let (mut document_files, mut document_bytes) = (0, 0);
     let documents = efs.join(DOCUMENTS_DIR);
     if documents.is_dir() {
