@@ -358,20 +358,15 @@ pub async fn check(
                 let why = format!(
                     "the drill stack has no {VERIFIER_OUTPUT} output: is the drill template a drill-mode recovery template?"
                 );
-                state.failures.push(why.clone());
-                state.record("wait", started, now, StepResult::Failed, why);
+                state.fail("wait", started, now, StepResult::Failed, why);
                 state.outcome = Some(Outcome::Failed(String::new()).as_str().into());
                 return Ok(state);
             }
             state.record("wait", started, now, StepResult::Ok, "CREATE_COMPLETE");
         }
-        Outcome::Failed(why) => {
-            state.failures.push(why.clone());
-            state.record("wait", started, now, StepResult::Failed, why.clone());
-        }
+        Outcome::Failed(why) => state.fail("wait", started, now, StepResult::Failed, why.clone()),
         Outcome::TimedOut(why) => {
-            state.failures.push(why.clone());
-            state.record("wait", started, now, StepResult::TimedOut, why.clone());
+            state.fail("wait", started, now, StepResult::TimedOut, why.clone())
         }
         Outcome::Waiting | Outcome::Deleted => {}
     }
@@ -554,12 +549,12 @@ pub async fn check_teardown(
                 format!("drill stack deleted{removed}"),
             );
         }
+        // A failed deletion is retried (TeardownDone), and still a problem of the report.
         Outcome::Failed(why) => {
-            state.record("teardown", started, now, StepResult::Failed, why.clone())
+            state.fail("teardown", started, now, StepResult::Failed, why.clone())
         }
         Outcome::TimedOut(why) => {
-            state.failures.push(why.clone());
-            state.record("teardown", started, now, StepResult::TimedOut, why.clone());
+            state.fail("teardown", started, now, StepResult::TimedOut, why.clone())
         }
         _ => {}
     }

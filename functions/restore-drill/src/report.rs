@@ -10,7 +10,7 @@ use stack_contract::restore_drill::{
 use time::OffsetDateTime;
 
 use crate::fingerprint::{Check, Verification};
-use crate::state::{DrillState, Step, StepResult};
+use crate::state::{DrillState, Step};
 
 /// Format of the report.
 pub const FORMAT_VERSION: u32 = 1;
@@ -56,15 +56,9 @@ fn minutes(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
 /// The report of a finished drill. It passed only if the application answered, every check
 /// passed, no step failed and the drill stack is gone.
 pub fn build(state: &DrillState, finished: OffsetDateTime) -> Report {
+    // Every failed step is among the failures (`DrillState::fail`), even one a retry went on
+    // to mend (a failed teardown attempt): a report never says ok beside a failed step.
     let mut problems = state.failures.clone();
-    // A step recorded as failed is a problem even when a retry went on to succeed (a failed
-    // teardown attempt): a report never says ok beside a failed step.
-    for step in &state.steps {
-        let failed = matches!(step.result, StepResult::Failed | StepResult::TimedOut);
-        if failed && !problems.iter().any(|p| p.contains(&step.detail)) {
-            problems.push(format!("{}: {}", step.name, step.detail));
-        }
-    }
     if let Some(v) = &state.verification {
         problems.extend(v.failed().map(Check::describe));
     } else if state.failures.is_empty() {
@@ -171,32 +165,31 @@ mod tests {
 
     use super::*;
     use crate::fingerprint::Verification;
+    use crate::state::StepResult;
 
     /// A verified, answering drill is ok only while no step failed: a teardown attempt that
     /// failed (the stack's deletion failed once, then went through) makes it not ok, and says so.
     #[test]
     fn a_report_is_never_ok_beside_a_failed_step() {
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
-        let step = |result| Step {
-            name: "teardown".into(),
-            started: now,
-            finished: now,
-            result,
-            detail: "DELETE_FAILED: the bucket was not empty".into(),
-        };
-        let passed = DrillState {
+        let mut passed = DrillState {
             started: Some(now - Duration::hours(1)),
             application_answered: Some(now - Duration::minutes(30)),
             verification: Some(Verification {
                 ok: true,
                 checks: vec![],
             }),
-            steps: vec![step(StepResult::Ok)],
             ..DrillState::default()
         };
+        passed.record("teardown", now, now, StepResult::Ok, "drill stack deleted");
         assert!(build(&passed, now).ok);
-        let mut retried = passed.clone();
-        retried.steps.insert(0, step(StepResult::Failed));
+        let mut retried = DrillState {
+            steps: vec![],
+            ..passed.clone()
+        };
+        let why = "DELETE_FAILED: the bucket was not empty";
+        retried.fail("teardown", now, now, StepResult::Failed, why);
+        retried.record("teardown", now, now, StepResult::Ok, "drill stack deleted");
         let report = build(&retried, now);
         assert!(!report.ok);
         assert_eq!(

@@ -180,14 +180,22 @@ impl DrillState {
                 "; the drill stack {stack} may still exist: delete it by hand (aws cloudformation delete-stack --stack-name {stack})"
             ));
         }
-        self.failures.push(format!("{step}: {message}"));
-        self.steps.push(Step {
-            name: step.to_owned(),
-            started: now,
-            finished: now,
-            result: StepResult::Failed,
-            detail: message,
-        });
+        self.fail(step, now, now, StepResult::Failed, message);
+    }
+
+    /// Records step `name` as failed (or timed out) and its failure among the report's
+    /// problems: the one way a step fails, so that a report is never ok beside a failed step.
+    pub fn fail(
+        &mut self,
+        name: &str,
+        started: OffsetDateTime,
+        finished: OffsetDateTime,
+        result: StepResult,
+        why: impl Into<String>,
+    ) {
+        let why = why.into();
+        self.failures.push(format!("{name}: {why}"));
+        self.record(name, started, finished, result, why);
     }
 
     pub fn record(
