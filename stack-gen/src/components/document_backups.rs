@@ -136,14 +136,7 @@ fn add_conditions(t: &mut Template) {
 
 /// Snapshot, tag, describe and delete: only the stack's volumes, only this stack's snapshots.
 fn snapshot_statements(o: &Options) -> Vec<Value> {
-    let volume_arns: Vec<Value> = document_store::volumes(o)
-        .iter()
-        .map(|(id, _)| {
-            sub(&format!(
-                "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:volume/${{{id}}}"
-            ))
-        })
-        .collect();
+    let volume_arns = document_store::volume_arns(o);
     let here = snapshots_in("${AWS::Region}");
     let there = snapshots_in(&format!("${{{COPY_REGION}}}"));
     let both_regions = json!([here.clone(), if_(COPY_ENABLED, there, no_value())]);

@@ -44,6 +44,18 @@ pub fn volumes(o: &Options) -> Vec<(&'static str, usize)> {
     }
 }
 
+/// The ARNs of the stack's document volumes (for IAM statements).
+pub fn volume_arns(o: &Options) -> Vec<Value> {
+    volumes(o)
+        .iter()
+        .map(|(volume, _)| {
+            sub(&format!(
+                "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:volume/${{{volume}}}"
+            ))
+        })
+        .collect()
+}
+
 pub fn add(t: &mut Template, o: &Options) {
     t.add_resource(
         "CouchDBSecurityGroup",
@@ -203,14 +215,6 @@ fn take_over_statements(o: &Options) -> Vec<Value> {
         "aws:ResourceTag/aws:cloudformation:logical-id": nodes(o),
     } });
     let instances = sub("arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*");
-    let volumes: Vec<Value> = volumes(o)
-        .iter()
-        .map(|(volume, _)| {
-            sub(&format!(
-                "arn:${{AWS::Partition}}:ec2:${{AWS::Region}}:${{AWS::AccountId}}:volume/${{{volume}}}"
-            ))
-        })
-        .collect();
     let mut stop = allow(
         &["ec2:StopInstances", "ec2:DetachVolume"],
         json!([instances]),
@@ -222,7 +226,7 @@ fn take_over_statements(o: &Options) -> Vec<Value> {
             json!("*"),
         ),
         stop,
-        allow(&["ec2:DetachVolume"], json!(volumes)),
+        allow(&["ec2:DetachVolume"], json!(volume_arns(o))),
     ]
 }
 

@@ -86,9 +86,10 @@ fn log_groups_under(prefix: &str) -> Value {
 }
 
 /// `ServiceLogGroups`: RDS's export groups (created with the key and retention if RDS has
-/// not made them yet, adopted if it has: it usually has, since the resource follows the database) and Elastic Beanstalk's (adopted once the
-/// environment made them). Their names exist only with the database and the environment, so
-/// the resource comes after both; a change of LogRetentionDays updates it.
+/// not made them yet, adopted if it has: it usually has, since the resource follows the
+/// database) and Elastic Beanstalk's (adopted once the environment made them). Their names
+/// exist only with the database and the environment, so the resource comes after both; a
+/// change of LogRetentionDays updates it.
 pub fn add_service_log_groups(t: &mut Template, _o: &Options) {
     use crate::components::application::EB_ENVIRONMENT;
     use crate::components::database::DB_INSTANCE;

@@ -464,10 +464,6 @@ const DRILL_SERVICES: [&str; 14] = [
     "s3:*",
 ];
 
-/// The statement of [`stack_role_statements`] that lets CloudFormation build the drill's
-/// resources in the drill's services.
-pub const DRILL_RESOURCES_SID: &str = "BuildTheDrillsResources";
-
 /// Mutating actions, for the Deny that protects whatever the source stack tagged.
 const MUTATING: [&str; 45] = [
     "ec2:Delete*",
@@ -539,7 +535,10 @@ fn stack_role_statements(o: &Options) -> Vec<Value> {
     mutating_or_stacks.push("cloudformation:*");
     vec![
         // The reasons for the wildcards: stack-gen/tests/hardening.rs (DRILL_STACK_ROLE_REASONS).
-        with_sid(DRILL_RESOURCES_SID, allow(&DRILL_SERVICES, json!(["*"]))),
+        with_sid(
+            "BuildTheDrillsResources",
+            allow(&DRILL_SERVICES, json!(["*"])),
+        ),
         // Elastic Beanstalk builds the environment with a CloudFormation stack of its own,
         // with the caller's (this role's) permissions.
         with_sid(
