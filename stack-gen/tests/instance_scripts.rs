@@ -242,8 +242,8 @@ fn nfs_agent_fresh_stack_makes_passphrase_and_cron_job_that_backs_up_under_crons
         .world
         .head(&s.bucket, PASSPHRASE)
         .expect("passphrase stored");
-    assert_eq!(head["ServerSideEncryption"], "aws:kms");
-    assert_eq!(head["SSEKMSKeyId"], s.world.key_arn.as_str());
+    assert_eq!(head.encryption.as_deref(), Some("aws:kms"));
+    assert_eq!(head.kms_key.as_deref(), Some(s.world.key_arn.as_str()));
     assert!(
         s.world.get(&s.bucket, PASSPHRASE).len() >= 32,
         "a long passphrase"
@@ -569,8 +569,12 @@ fn cert_writer_makes_a_ca_and_certificates_with_the_names_clients_use() {
     assert_eq!(s.world.list(&s.bucket, "CA/"), CA_OBJECTS);
     for object in CA_OBJECTS {
         let head = s.world.head(&s.bucket, object).unwrap();
-        assert_eq!(head["ServerSideEncryption"], "aws:kms", "{object}");
-        assert_eq!(head["SSEKMSKeyId"], s.world.key_arn.as_str(), "{object}");
+        assert_eq!(head.encryption.as_deref(), Some("aws:kms"), "{object}");
+        assert_eq!(
+            head.kms_key.as_deref(),
+            Some(s.world.key_arn.as_str()),
+            "{object}"
+        );
     }
     let dir = tempfile::TempDir::new().unwrap();
     for name in ["ca.crt", "couch.crt", "beanstalk.crt"] {
@@ -691,14 +695,7 @@ fn cert_writer_replacement_gives_an_older_stack_the_web_tier_key() {
     let s = cert_stack("older-certs");
     let first = s.machine.boot(&s.script, &[]);
     assert_eq!(first.signals(), ["0"], "{}", first.report());
-    s.world.aws(&[
-        "s3api",
-        "delete-object",
-        "--bucket",
-        &s.bucket,
-        "--key",
-        "CA/web/beanstalk.key",
-    ]);
+    s.world.delete(&s.bucket, "CA/web/beanstalk.key");
     let before: Vec<_> = s
         .world
         .versions(&s.bucket, "CA/")
@@ -712,7 +709,7 @@ fn cert_writer_replacement_gives_an_older_stack_the_web_tier_key() {
         s.world.get(&s.bucket, "CA/keys/beanstalk.key")
     );
     let head = s.world.head(&s.bucket, "CA/web/beanstalk.key").unwrap();
-    assert_eq!(head["ServerSideEncryption"], "aws:kms");
+    assert_eq!(head.encryption.as_deref(), Some("aws:kms"));
     let after: Vec<_> = s
         .world
         .versions(&s.bucket, "CA/")
@@ -855,7 +852,7 @@ fn cert_writer_reissues_certificates_without_their_clients_names_under_the_same_
             .world
             .head(&s.bucket, &format!("CA/keys/{name}.key"))
             .unwrap();
-        assert_eq!(head["ServerSideEncryption"], "aws:kms");
+        assert_eq!(head.encryption.as_deref(), Some("aws:kms"));
     }
     assert_eq!(
         s.world.get(&s.bucket, "CA/web/beanstalk.key"),
@@ -1145,8 +1142,8 @@ fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement()
         .world
         .head(&s.bucket, ADMIN_PASSWORD)
         .expect("password stored");
-    assert_eq!(head["ServerSideEncryption"], "aws:kms");
-    assert_eq!(head["SSEKMSKeyId"], s.world.key_arn.as_str());
+    assert_eq!(head.encryption.as_deref(), Some("aws:kms"));
+    assert_eq!(head.kms_key.as_deref(), Some(s.world.key_arn.as_str()));
     let password = s.world.get(&s.bucket, ADMIN_PASSWORD);
     let password = String::from_utf8(password).unwrap();
     let password = password.trim_end().as_bytes();
@@ -1615,6 +1612,7 @@ fn the_web_tier_reads_its_own_files_and_is_refused_the_secrets() {
         s.world.put(&s.bucket, key, body);
     }
     let template = template(&Options::default());
+    let certificate_key = s.world.get(&s.bucket, "CA/keys/beanstalk.key");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let env = test_harness::iam::stack_env(&s.bucket);
@@ -1650,7 +1648,7 @@ fn the_web_tier_reads_its_own_files_and_is_refused_the_secrets() {
             .into_bytes();
         assert_eq!(
             key.as_ref(),
-            s.world.get(&s.bucket, "CA/keys/beanstalk.key").as_slice(),
+            certificate_key.as_slice(),
             "the web tier's key is the certificate's"
         );
         for secret in [

@@ -1,7 +1,10 @@
 //! ARCHITECTURE.md's crate dependency rules, read from `cargo metadata`:
 //! - no Lambda crate (a package under `functions/` with a binary) depends on another, and no
 //!   library under `functions/` on a Lambda: what two functions share is a library;
-//! - `stack-gen` depends on `stack-contract` only among the workspace's crates (no AWS SDK).
+//! - `stack-gen` depends on `stack-contract` only among the workspace's crates (no AWS SDK);
+//! - the Lambda crates are the functions `stack-ops package` builds (`FUNCTIONS`), which are
+//!   the ones `tests/lambda-zips` builds beside the tests (every crate under `functions/` with
+//!   a binary): a function that only one of them builds would be built twice or not at all.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -94,4 +97,29 @@ fn no_function_builds_on_a_lambda() {
 fn stack_gen_needs_no_aws_crate() {
     let packages = workspace();
     assert_eq!(packages["stack-gen"].depends_on, ["stack-contract"]);
+}
+
+#[test]
+fn the_lambdas_are_the_functions_stack_ops_packages() {
+    let packages = workspace();
+    let lambdas: Vec<&str> = packages
+        .iter()
+        .filter(|(_, p)| p.lambda && p.under_functions)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut packaged: Vec<&str> = stack_gen::options::FUNCTIONS
+        .iter()
+        .map(|(_, package)| *package)
+        .collect();
+    packaged.sort_unstable();
+    assert_eq!(lambdas, packaged, "stack-gen's FUNCTIONS");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/lambda-zips");
+    let listed = Command::new(script).arg("--list").output().expect(script);
+    assert!(listed.status.success(), "{script} --list");
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(
+        lambdas,
+        listed.lines().collect::<Vec<_>>(),
+        "{script} --list"
+    );
 }

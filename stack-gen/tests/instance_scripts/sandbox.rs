@@ -31,12 +31,23 @@ use test_harness::{Moto, REGION, tool, workspace_root};
 
 pub const ACCOUNT: &str = "123456789012";
 
-/// An emulator of its own, IAM enforced, and an admin identity for the test's own calls.
+/// An emulator of its own, IAM enforced, and an admin identity for the test's own calls: the
+/// SDK's clients (in-process: the AWS CLI's start-up costs half a second of CPU a call, and
+/// the set-up and checks make some two hundred), the CLI for what the workspace has no SDK
+/// crate for (IAM, Secrets Manager) and for calls as a role's user.
 pub struct World {
     pub moto: Moto,
     admin: (String, String),
     pub key_arn: String,
-    dir: TempDir,
+    runtime: tokio::runtime::Runtime,
+    s3: aws_sdk_s3::Client,
+    ec2: aws_sdk_ec2::Client,
+}
+
+/// What HeadObject says of an object's encryption.
+pub struct Head {
+    pub encryption: Option<String>,
+    pub kms_key: Option<String>,
 }
 
 impl World {
@@ -45,15 +56,28 @@ impl World {
         let moto = Moto::start_with_iam();
         let admin = moto.keys();
         let admin = (admin.access_key_id.clone(), admin.secret_access_key.clone());
-        let mut world = World {
-            moto,
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = runtime.block_on(moto.sdk_config());
+        let key_arn = runtime.block_on(async {
+            let created = aws_sdk_kms::Client::new(&config)
+                .create_key()
+                .description("stack key")
+                .send()
+                .await
+                .expect("kms create-key");
+            created.key_metadata().unwrap().arn().unwrap().to_owned()
+        });
+        World {
             admin,
-            key_arn: String::new(),
-            dir: TempDir::new().unwrap(),
-        };
-        let created = world.aws_json(&["kms", "create-key", "--description", "stack key"]);
-        world.key_arn = created["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
-        world
+            key_arn,
+            s3: aws_clients::s3_client(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            runtime,
+            moto,
+        }
     }
 
     fn aws_command(&self, args: &[&str]) -> Command {
@@ -103,97 +127,111 @@ impl World {
 
     /// An EBS volume in the sandbox's first zone: its id.
     pub fn create_volume(&self) -> String {
-        let created = self.aws_json(&[
-            "ec2",
-            "create-volume",
-            "--availability-zone",
-            &format!("{REGION}a"),
-            "--size",
-            "10",
-        ]);
-        created["VolumeId"].as_str().unwrap().to_owned()
+        let created = self.runtime.block_on(
+            self.ec2
+                .create_volume()
+                .availability_zone(format!("{REGION}a"))
+                .size(10)
+                .send(),
+        );
+        created
+            .expect("create-volume")
+            .volume_id()
+            .unwrap()
+            .to_owned()
     }
 
     /// A running instance with `tags` (as CloudFormation tags what it creates), holding
     /// `volume`: its id.
     pub fn run_instance_with(&self, tags: &[(&str, &str)], volume: &str) -> String {
-        // (The emulator starts without images: one of our own.)
-        let image = self.aws_json(&["ec2", "register-image", "--name", "sandbox"]);
-        let image = image["ImageId"].as_str().unwrap();
-        let tags: Vec<Value> = tags
-            .iter()
-            .map(|(k, v)| json!({ "Key": k, "Value": v }))
-            .collect();
-        let spec = json!([{ "ResourceType": "instance", "Tags": tags }]).to_string();
-        let run = self.aws_json(&[
-            "ec2",
-            "run-instances",
-            "--image-id",
-            image,
-            "--count",
-            "1",
-            "--placement",
-            &format!("AvailabilityZone={REGION}a"),
-            "--tag-specifications",
-            &spec,
-        ]);
-        let instance = run["Instances"][0]["InstanceId"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        self.aws(&[
-            "ec2",
-            "attach-volume",
-            "--volume-id",
-            volume,
-            "--instance-id",
-            &instance,
-            "--device",
-            "/dev/sdh",
-        ]);
-        instance
+        use aws_sdk_ec2::types::{Placement, ResourceType, Tag, TagSpecification};
+        self.runtime.block_on(async {
+            // (The emulator starts without images: one of our own.)
+            let image = self.ec2.register_image().name("sandbox").send().await;
+            let image = image
+                .expect("register-image")
+                .image_id()
+                .unwrap()
+                .to_owned();
+            let tags = tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(*k).value(*v).build());
+            let run = self
+                .ec2
+                .run_instances()
+                .image_id(image)
+                .min_count(1)
+                .max_count(1)
+                .placement(
+                    Placement::builder()
+                        .availability_zone(format!("{REGION}a"))
+                        .build(),
+                )
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::Instance)
+                        .set_tags(Some(tags.collect()))
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("run-instances");
+            let instance = run.instances()[0].instance_id().unwrap().to_owned();
+            self.ec2
+                .attach_volume()
+                .volume_id(volume)
+                .instance_id(&instance)
+                .device("/dev/sdh")
+                .send()
+                .await
+                .expect("attach-volume");
+            instance
+        })
     }
 
     /// The state of `instance` (running, stopped, ...) and the instances holding `volume`.
     pub fn instance_state(&self, instance: &str) -> String {
-        let found = self.aws_json(&[
-            "ec2",
-            "describe-instances",
-            "--instance-ids",
-            instance,
-            "--query",
-            "Reservations[0].Instances[0].State.Name",
-        ]);
-        found.as_str().unwrap().to_owned()
+        let found = self
+            .runtime
+            .block_on(self.ec2.describe_instances().instance_ids(instance).send())
+            .expect("describe-instances");
+        let instance = &found.reservations()[0].instances()[0];
+        let state = instance.state().and_then(|s| s.name()).unwrap();
+        state.as_str().to_owned()
     }
 
     pub fn volume_holders(&self, volume: &str) -> Vec<String> {
-        let found = self.aws_json(&[
-            "ec2",
-            "describe-volumes",
-            "--volume-ids",
-            volume,
-            "--query",
-            "Volumes[0].Attachments[].InstanceId",
-        ]);
-        found
-            .as_array()
-            .unwrap()
+        let found = self
+            .runtime
+            .block_on(self.ec2.describe_volumes().volume_ids(volume).send())
+            .expect("describe-volumes");
+        found.volumes()[0]
+            .attachments()
             .iter()
-            .map(|i| i.as_str().unwrap().to_owned())
+            .map(|a| a.instance_id().unwrap().to_owned())
             .collect()
     }
 
     pub fn create_bucket(&self, name: &str) {
-        self.aws(&["s3api", "create-bucket", "--bucket", name]);
-        self.aws(&[
-            "s3api",
-            "put-bucket-versioning",
-            "--bucket",
-            name,
-            "--versioning-configuration",
-            "Status=Enabled",
-        ]);
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        self.runtime.block_on(async {
+            self.s3
+                .create_bucket()
+                .bucket(name)
+                .send()
+                .await
+                .expect("create-bucket");
+            let versioning = VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build();
+            self.s3
+                .put_bucket_versioning()
+                .bucket(name)
+                .versioning_configuration(versioning)
+                .send()
+                .await
+                .expect("put-bucket-versioning");
+        });
     }
 
     /// An IAM user holding exactly `policy` (the instance role's, resolved): its access key.
@@ -220,112 +258,85 @@ impl World {
     }
 
     /// HeadObject as the admin: None for a missing object.
-    pub fn head(&self, bucket: &str, key: &str) -> Option<Value> {
-        let out = self
-            .aws_command(&["s3api", "head-object", "--bucket", bucket, "--key", key])
-            .output()
-            .unwrap();
-        if out.status.success() {
-            return Some(serde_json::from_slice(&out.stdout).unwrap());
+    pub fn head(&self, bucket: &str, key: &str) -> Option<Head> {
+        let found = self
+            .runtime
+            .block_on(self.s3.head_object().bucket(bucket).key(key).send());
+        match found {
+            Ok(head) => Some(Head {
+                encryption: head.server_side_encryption().map(|e| e.as_str().to_owned()),
+                kms_key: head.ssekms_key_id().map(str::to_owned),
+            }),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => None,
+            Err(e) => panic!("head-object s3://{bucket}/{key}: {e:?}"),
         }
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("(404)"),
-            "head-object s3://{bucket}/{key}: {err}"
-        );
-        None
     }
 
     /// The object's bytes (never printed: some are secrets).
     pub fn get(&self, bucket: &str, key: &str) -> Vec<u8> {
-        let path = self.dir.path().join("object");
-        let out = self
-            .aws_command(&[
-                "s3api",
-                "get-object",
-                "--bucket",
-                bucket,
-                "--key",
-                key,
-                path.to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "get-object s3://{bucket}/{key}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bytes = fs::read(&path).unwrap();
-        fs::remove_file(&path).unwrap();
-        bytes
+        self.runtime.block_on(async {
+            let object = self.s3.get_object().bucket(bucket).key(key).send().await;
+            let object = object.unwrap_or_else(|e| panic!("get-object s3://{bucket}/{key}: {e}"));
+            object.body.collect().await.unwrap().to_vec()
+        })
     }
 
     pub fn put(&self, bucket: &str, key: &str, body: &[u8]) {
-        let path = self.dir.path().join("upload");
-        fs::write(&path, body).unwrap();
-        self.aws(&[
-            "s3api",
-            "put-object",
-            "--bucket",
-            bucket,
-            "--key",
-            key,
-            "--body",
-            path.to_str().unwrap(),
-            "--server-side-encryption",
-            "aws:kms",
-            "--ssekms-key-id",
-            &self.key_arn,
-        ]);
-        fs::remove_file(&path).unwrap();
+        let put = self.s3.put_object().bucket(bucket).key(key);
+        let put = put
+            .body(body.to_vec().into())
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&self.key_arn);
+        let put = self.runtime.block_on(put.send());
+        put.unwrap_or_else(|e| panic!("put-object s3://{bucket}/{key}: {e:?}"));
+    }
+
+    pub fn delete(&self, bucket: &str, key: &str) {
+        let deleted = self
+            .runtime
+            .block_on(self.s3.delete_object().bucket(bucket).key(key).send());
+        deleted.unwrap_or_else(|e| panic!("delete-object s3://{bucket}/{key}: {e:?}"));
     }
 
     /// Keys under `prefix`, sorted.
     pub fn list(&self, bucket: &str, prefix: &str) -> Vec<String> {
-        let v = self.aws_json(&[
-            "s3api",
-            "list-objects-v2",
-            "--bucket",
-            bucket,
-            "--prefix",
-            prefix,
-        ]);
-        let mut keys: Vec<String> = v["Contents"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|o| o["Key"].as_str().unwrap().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let listed = self.runtime.block_on(
+            self.s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .send(),
+        );
+        let listed = listed.expect("list-objects-v2");
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .map(|o| o.key().unwrap().to_owned())
+            .collect();
         keys.sort();
         keys
     }
 
     /// (key, version id) of every version under `prefix`: any overwrite shows as a new version.
     pub fn versions(&self, bucket: &str, prefix: &str) -> Vec<(String, String)> {
-        let v = self.aws_json(&[
-            "s3api",
-            "list-object-versions",
-            "--bucket",
-            bucket,
-            "--prefix",
-            prefix,
-        ]);
-        let mut all: Vec<(String, String)> = v["Versions"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|o| {
-                        (
-                            o["Key"].as_str().unwrap().to_owned(),
-                            o["VersionId"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect()
+        let listed = self.runtime.block_on(
+            self.s3
+                .list_object_versions()
+                .bucket(bucket)
+                .prefix(prefix)
+                .send(),
+        );
+        let listed = listed.expect("list-object-versions");
+        let mut all: Vec<(String, String)> = listed
+            .versions()
+            .iter()
+            .map(|o| {
+                (
+                    o.key().unwrap().to_owned(),
+                    o.version_id().unwrap().to_owned(),
+                )
             })
-            .unwrap_or_default();
+            .collect();
         all.sort();
         all
     }
