@@ -29,7 +29,7 @@ pub struct RustFunction<'a> {
 /// Adds the function and its log group.
 pub fn add_function(t: &mut Template, f: RustFunction) {
     let log_group = format!("{}LogGroup", f.id);
-    t.add_resource(&log_group, crate::components::logs::log_group(None));
+    t.add_resource(&log_group, crate::stack::log_group(None));
     let mut properties = json!({
         "Description": f.description,
         "Runtime": "provided.al2023",
@@ -148,7 +148,7 @@ pub fn add_schedule(t: &mut Template, s: Schedule) {
                 "Qualifier": "$LATEST",
                 "MaximumRetryAttempts": s.max_retries,
                 "MaximumEventAgeInSeconds": 3600,
-                "DestinationConfig": { "OnFailure": { "Destination": ref_(crate::components::foundation::ALERT_TOPIC) } }
+                "DestinationConfig": { "OnFailure": { "Destination": ref_(crate::stack::ALERT_TOPIC) } }
             }),
         ),
     );

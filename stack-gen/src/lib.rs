@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod options;
 pub mod output;
 pub mod scanner;
+pub mod stack;
 pub mod template;
 
 pub use components::application::bundle;

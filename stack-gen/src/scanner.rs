@@ -242,7 +242,7 @@ pub const SUPPRESSIONS: &[Suppression] = &[
     Suppression {
         check: "CKV_AWS_3",
         title: "Ensure all data stored in the EBS is securely encrypted",
-        resources: &["CouchDBVolume", "RCouchDBVolume"],
+        resources: &stack_contract::volumes::ROLES,
         stacks: Stacks::Recovery,
         reason: RESTORED_ENCRYPTED,
     },

@@ -9,9 +9,11 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 use stack_gen::Options;
 use stack_gen::components::alarms::{
-    self, APPLICATION_HEALTH, BEANSTALK_SERVICE_ROLE, DATABASE_CONNECTIONS, DATABASE_CPU,
-    DATABASE_FREE_STORAGE, DISK_USED, ENHANCED_HEALTH_ACTIONS, REDIS_EVICTIONS, REDIS_MEMORY,
-    THRESHOLDS, THRESHOLDS_LABEL, Threshold,
+    APPLICATION_HEALTH, DATABASE_CONNECTIONS, DATABASE_CPU, DATABASE_FREE_STORAGE, DISK_USED,
+    REDIS_EVICTIONS, REDIS_MEMORY, THRESHOLDS, THRESHOLDS_LABEL, Threshold,
+};
+use stack_gen::components::application::health::{
+    self, BEANSTALK_SERVICE_ROLE, ENHANCED_HEALTH_ACTIONS,
 };
 use stack_gen::components::backup_checker::CHECK_SILENCE_HOURS;
 use stack_gen::instance::{
@@ -462,7 +464,7 @@ fn the_backup_check_alarm_pages_on_a_failure_or_silence_but_not_before_the_first
 
 #[test]
 fn environment_health_is_enhanced_and_published_as_the_alarm_reads_it() {
-    let settings = alarms::environment_health_option_settings();
+    let settings = health::option_settings();
     let find = |namespace: &str, option: &str| -> Value {
         settings
             .iter()
@@ -504,7 +506,7 @@ fn environment_health_is_enhanced_and_published_as_the_alarm_reads_it() {
             "health only reads"
         );
     }
-    let statement = alarms::environment_health_instance_statement();
+    let statement = health::instance_statement();
     assert_eq!(
         statement["Action"],
         json!(["elasticbeanstalk:PutInstanceStatistics"])

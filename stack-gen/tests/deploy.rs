@@ -25,19 +25,30 @@ fn the_database_size_fits_gp3() {
         assert_eq!(db["StorageType"], "gp3", "{name}");
         if !options.recovery {
             let p = &t["Parameters"]["PatientRecords"];
-            assert!(
-                p["MinValue"].as_u64().unwrap() >= 20 && p["Default"].as_u64().unwrap() >= 20,
-                "{name}: {p}"
-            );
+            let min = u64::from(stack_contract::storage::MIN_DATABASE_GB);
+            assert_eq!(p["MinValue"], min, "{name}: {p}");
+            assert!(p["Default"].as_u64().unwrap() >= min, "{name}: {p}");
             assert!(p["MaxValue"].as_u64().unwrap() <= 65536, "{name}");
         }
     }
     // The recovery side: the resolved size is never below gp3's minimum either.
     assert_eq!(recovery_params::resolve::database_storage_gb(10), 20);
-    assert_eq!(
-        recovery_params::resolve::MIN_DATABASE_STORAGE_GB,
-        stack_gen::components::foundation::DATABASE_STORAGE_MIN_GB
-    );
+}
+
+/// sc1, the document volumes' type, takes 125-16384 GiB: the parameter and the size a
+/// recovery resolves both start there.
+#[test]
+fn the_document_volume_size_fits_sc1() {
+    let min = stack_contract::storage::MIN_DOCUMENT_GB;
+    for (name, options, t) in all_templates() {
+        if options.recovery || !options.document_store() {
+            continue;
+        }
+        let p = &t["Parameters"]["DocumentStorage"];
+        assert_eq!(p["MinValue"], min, "{name}: {p}");
+        assert!(p["MaxValue"].as_u64().unwrap() <= 16384, "{name}");
+    }
+    assert_eq!(recovery_params::resolve::document_storage_gb(10), min);
 }
 
 /// systemd-resolved sends `*.local` to multicast DNS only: the private zone must be a name

@@ -35,6 +35,16 @@ pub mod bucket {
     pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
 }
 
+/// Storage sizes both sides bound: the template's parameters and what recovery-params resolves
+/// for a recovery stack.
+pub mod storage {
+    /// RDS MySQL on gp3 takes 20-65536 GiB (the original's default of 10 no longer creates; a
+    /// snapshot of such a database still restores, onto 20).
+    pub const MIN_DATABASE_GB: u32 = 20;
+    /// sc1, the document volumes' type, starts at 125 GiB.
+    pub const MIN_DOCUMENT_GB: u32 = 125;
+}
+
 /// The custom resource `ApplicationPlatform` (function `platform-resolver`).
 pub mod platform_resolver {
     pub mod properties {

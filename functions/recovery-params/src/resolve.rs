@@ -3,6 +3,8 @@
 //!
 //! Pure functions over plain structs; [`crate::aws`] gathers the facts.
 
+use stack_contract::storage;
+
 use crate::inputs::{
     self, BUCKET, COUCHDB_SNAPSHOT, InputError, KMS_KEY, KmsKeyArn, RDS_SNAPSHOT, RdsSnapshotArn,
     TIME_ZONE,
@@ -516,20 +518,14 @@ fn from_snapshots(
     })
 }
 
-/// RDS MySQL on gp3 (the recovery stack's storage type) takes 20–65536 GiB: a snapshot of a
-/// smaller database (the original's default was 10) still restores, onto 20.
-pub const MIN_DATABASE_STORAGE_GB: u32 = 20;
-/// sc1, the document volumes' type, starts at 125 GiB.
-pub const MIN_DOCUMENT_STORAGE_GB: u32 = 125;
-
 /// The database size a recovery stack asks for: what it needs, never below gp3's minimum.
 pub fn database_storage_gb(needed: u32) -> u32 {
-    needed.max(MIN_DATABASE_STORAGE_GB)
+    needed.max(storage::MIN_DATABASE_GB)
 }
 
 /// The document volume size a recovery stack asks for: never below sc1's minimum.
 pub fn document_storage_gb(needed: u32) -> u32 {
-    needed.max(MIN_DOCUMENT_STORAGE_GB)
+    needed.max(storage::MIN_DOCUMENT_GB)
 }
 
 #[cfg(test)]
@@ -639,7 +635,7 @@ mod tests {
         assert_eq!(resolved.time_zone, "America/Chicago");
         assert_eq!(
             (resolved.patient_records_gb, resolved.document_storage_gb),
-            (20, Some(MIN_DOCUMENT_STORAGE_GB))
+            (20, Some(storage::MIN_DOCUMENT_GB))
         );
         assert_eq!(
             (
@@ -723,7 +719,7 @@ mod tests {
         assert_eq!(resolved.time_zone, "America/New_York");
         assert_eq!(
             (resolved.patient_records_gb, resolved.document_storage_gb),
-            (20, Some(MIN_DOCUMENT_STORAGE_GB))
+            (20, Some(storage::MIN_DOCUMENT_GB))
         );
         assert!(resolved.password.is_empty());
         assert!(

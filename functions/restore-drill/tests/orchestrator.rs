@@ -64,7 +64,7 @@ fn drill_template(kind: DrillStack) -> Value {
     let mut resources = json!({
         // Named as the drill template names it (its role may empty only such buckets).
         "S3Bucket": {"Type": "AWS::S3::Bucket", "Properties": {
-            "BucketName": stack_gen::components::restore_drill::drill_resource_name(None)}},
+            "BucketName": stack_gen::stack::drill_resource_name(None)}},
         "Marker": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": {"Fn::Sub": "${AWS::StackName}-marker"}, "Type": "String", "Value": {"Ref": "RecoveryRDSSnapshotARN"}}}
     });
     match kind {

@@ -10,8 +10,11 @@
 # the one place under CA/ besides CA/certs/ the web tier may read.
 # CloudFormation fills in the quoted values below; the rest of the script uses plain $name.
 set -Eeuo pipefail
-bucket='${S3Bucket}'
+bucket='${Bucket}'
 key='${KeyArn}'
+ca_cert='${CaCertKey}'
+# The application servers' own key, apart from CA/keys/ (which they may not read).
+web_key='${WebTierKey}'
 region='${AWS::Region}'
 stack='${AWS::StackName}'
 zone='${Zone}'
@@ -36,9 +39,6 @@ trap '[ "$BASH_SUBSHELL" -eq 0 ] && finish 1' ERR
 [ -x "$cfn_signal" ] || dnf install -y aws-cfn-bootstrap
 export AWS_DEFAULT_REGION="$region"
 
-ca_cert=CA/certs/ca.crt
-# The application servers' own key, apart from CA/keys/ (which they may not read).
-web_key=CA/web/beanstalk.key
 # exists KEY: 0 if the object is there, 1 if it is not; anything else ends the script (failed).
 exists() {
   local err

@@ -16,8 +16,10 @@
 # node waits for it; a recovery stack takes the original's (its restored data has that one).
 # CloudFormation fills in the quoted values below; the rest of the script uses plain $name.
 set -Eeuo pipefail
-bucket='${S3Bucket}'
+bucket='${Bucket}'
 key='${KeyArn}'
+# The CouchDB admin password's key in the bucket (and in the recovery bucket).
+admin='${AdminPasswordKey}'
 region='${AWS::Region}'
 # The stack and this instance's logical ID, which its signal names (signal(), below).
 # shellcheck disable=SC2034
@@ -100,7 +102,6 @@ PATH=/snap/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CRON
 
 umask 077
-admin=CouchDB/admin-password.txt
 store_admin() {
   "$aws" s3 cp /root/couchdb-admin "s3://$bucket/$admin" --sse aws:kms --sse-kms-key-id "$key" --only-show-errors
 }

@@ -10,14 +10,19 @@ set -euo pipefail
 export PATH=/snap/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 aws=/snap/bin/aws
 duplicity=/usr/bin/duplicity
-# Written by the instance's set-up (user-data.sh).
-bucket=$(sed -n 's/^bucket=//p' /etc/openemr-backup.env)
-region=$(sed -n 's/^region=//p' /etc/openemr-backup.env)
-[ -n "$bucket" ] && [ -n "$region" ] || { echo "backup: /etc/openemr-backup.env names no bucket or region" >&2; exit 1; }
+# Written by the instance's set-up (user-data.sh): the bucket, its region, the chains' prefix
+# (Backup/) and the passphrase's key in it.
+setting() { sed -n "s/^$1=//p" /etc/openemr-backup.env; }
+bucket=$(setting bucket)
+region=$(setting region)
+prefix=$(setting prefix)
+passphrase=$(setting passphrase)
+[ -n "$bucket" ] && [ -n "$region" ] && [ -n "$prefix" ] && [ -n "$passphrase" ] ||
+  { echo "backup: /etc/openemr-backup.env lacks the bucket, region, prefix or passphrase" >&2; exit 1; }
 
 export AWS_DEFAULT_REGION="$region"
-target="boto3+s3://$bucket/Backup"
-PASSPHRASE=$("$aws" s3 cp "s3://$bucket/Backup/passphrase.txt" - --only-show-errors)
+target="boto3+s3://$bucket/$(basename "$prefix")"
+PASSPHRASE=$("$aws" s3 cp "s3://$bucket/$passphrase" - --only-show-errors)
 [ -n "$PASSPHRASE" ] || { echo "backup: the passphrase object is empty" >&2; exit 1; }
 export PASSPHRASE
 

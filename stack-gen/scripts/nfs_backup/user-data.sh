@@ -10,7 +10,10 @@
 # an empty file system, and is marked done on it.
 # CloudFormation fills in the quoted values below; the rest of the script uses plain $name.
 set -Eeuo pipefail
-bucket='${S3Bucket}'
+bucket='${Bucket}'
+# Where the duplicity chains and their passphrase are (in this and in the recovery bucket).
+backup_prefix='${BackupPrefix}'
+passphrase='${PassphraseKey}'
 key='${KeyArn}'
 region='${AWS::Region}'
 # The stack and this instance's logical ID, which its signal names (signal(), below).
@@ -57,26 +60,25 @@ grep -qs ' /mnt/efs ' /etc/fstab ||
 for _ in $(seq 60); do mountpoint -q /mnt/efs || mount /mnt/efs && break; sleep 10; done
 mountpoint -q /mnt/efs || fail "EFS is not mounted at /mnt/efs"
 
-printf 'bucket=%s\nregion=%s\n' "$bucket" "$region" > /etc/openemr-backup.env
+printf 'bucket=%s\nregion=%s\nprefix=%s\npassphrase=%s\n' "$bucket" "$region" "$backup_prefix" "$passphrase" > /etc/openemr-backup.env
 cat > /root/backup.sh <<'SCRIPT'
 ${BackupScript}
 SCRIPT
 chmod 700 /root/backup.sh
 
 umask 077
-passphrase=Backup/passphrase.txt
 stored=$(object_state "$bucket" "$passphrase")
 if [ -n "$recovery_bucket" ]; then
   # The original's backups are encrypted with its passphrase; keep using it.
   marker=/mnt/efs/.openemr-restore-complete
   if [ -e "$marker" ]; then
-    echo "nfs-backup: EFS was restored from s3://$recovery_bucket/Backup before ($(cat "$marker")); not restoring again"
+    echo "nfs-backup: EFS was restored from s3://$recovery_bucket/$backup_prefix before ($(cat "$marker")); not restoring again"
   elif [ -n "$(ls -A /mnt/efs)" ]; then
     fail "EFS already holds files but no completed restore is marked ($marker): not restoring over them"
   else
     "$aws" s3 cp "s3://$recovery_bucket/$passphrase" /root/passphrase --only-show-errors
-    PASSPHRASE=$(cat /root/passphrase) /usr/bin/duplicity restore --force "boto3+s3://$recovery_bucket/Backup" /mnt/efs
-    echo "s3://$recovery_bucket/Backup restored $(date -u +%FT%TZ)" > "$marker"
+    PASSPHRASE=$(cat /root/passphrase) /usr/bin/duplicity restore --force "boto3+s3://$recovery_bucket/$(basename "$backup_prefix")" /mnt/efs
+    echo "s3://$recovery_bucket/$backup_prefix restored $(date -u +%FT%TZ)" > "$marker"
   fi
   if [ "$stored" = absent ] && [ ! -f /root/passphrase ]; then
     "$aws" s3 cp "s3://$recovery_bucket/$passphrase" /root/passphrase --only-show-errors

@@ -13,13 +13,14 @@
 //! replaces that guarantee is in docs/endpoint.md.
 
 pub mod bundle;
+pub mod health;
 pub mod platform;
 
 use serde_json::{Value, json};
 
 use crate::cfn::{allow, get_att, if_, join, no_value, ref_, resource, sub};
-use crate::components::foundation::{bucket, bucket_arn, bucket_objects, keep_policy, key_arn};
 use crate::options::{CERTIFICATE_ARN_PATTERN, DOMAIN_NAME_PATTERN, Options};
+use crate::stack::{bucket, bucket_arn, bucket_objects, keep_policy, key_arn};
 use crate::template::Template;
 
 /// Logical ID of the public load balancer (the alarms watch it by this name).
@@ -104,7 +105,7 @@ pub fn add(t: &mut Template, o: &Options) {
     // creates the replacement before it deletes the old one, which a fixed name forbids. The
     // drill's name is how its teardown finds what it left.
     if o.drill {
-        properties["EnvironmentName"] = crate::components::restore_drill::drill_resource_name(None);
+        properties["EnvironmentName"] = crate::stack::drill_resource_name(None);
     }
     t.add_resource(
         EB_ENVIRONMENT,
@@ -240,9 +241,9 @@ fn web_tier_statements(o: &Options) -> Vec<Value> {
             crate::components::document_store::ADMIN_PASSWORD_KEY,
         ));
     }
-    let mut statements = crate::components::foundation::list_bucket(bucket_arn(), &["CA/certs/*"]);
+    let mut statements = crate::stack::list_bucket(bucket_arn(), &["CA/certs/*"]);
     statements.extend([
-        crate::components::alarms::environment_health_instance_statement(),
+        health::instance_statement(),
         allow(&["s3:GetObject"], json!(objects)),
     ]);
     let mut services = vec![sub("s3.${AWS::Region}.amazonaws.com")];
@@ -375,7 +376,7 @@ fn balancer_attributes(deletion_protection: bool) -> Value {
 /// Beanstalk's listener rule; there is no certificate for an internal name). Behind it the
 /// instances still serve HTTPS, as in every stack.
 fn add_drill_load_balancer(t: &mut Template) {
-    use crate::components::restore_drill::DATA_SECURITY_GROUP;
+    use crate::stack::DATA_SECURITY_GROUP;
     t.add_resource(
         "LoadBalancerSecurityGroup",
         resource(
@@ -492,7 +493,7 @@ fn add_firewall(t: &mut Template) {
     // (OpenEMR puts patient ids in them) are redacted: no session or patient data in logs.
     t.add_resource(
         "WebACLLogGroup",
-        crate::components::logs::log_group(Some(sub("aws-waf-logs-${AWS::StackName}"))),
+        crate::stack::log_group(Some(sub("aws-waf-logs-${AWS::StackName}"))),
     );
     t.add_resource(
         "WebACLLogging",
@@ -522,7 +523,7 @@ fn add_firewall(t: &mut Template) {
 /// Alarms on what a clinician meets at the door: server errors, slow answers, and the
 /// certificate running out (an imported one does not renew itself). Thresholds are parameters.
 fn add_endpoint_alarms(t: &mut Template) {
-    use crate::components::foundation::ALERT_TOPIC;
+    use crate::stack::ALERT_TOPIC;
     t.add_parameter(
         "AlarmApplicationErrors",
         json!({ "Type": "Number", "Default": 10, "MinValue": 1, "Description": "Alarm when the application (or the load balancer) answers more than this many 5xx errors in 5 minutes." }),
@@ -886,7 +887,7 @@ fn option_settings(o: &Options) -> Vec<Value> {
         option(
             "aws:elasticbeanstalk:cloudwatch:logs",
             "RetentionInDays",
-            ref_(crate::components::logs::RETENTION_PARAMETER),
+            ref_(crate::stack::RETENTION_PARAMETER),
         ),
         // A first install (schema, then the image pull) takes longer than the 10 minutes
         // Elastic Beanstalk waits for a deployment by default.
@@ -908,6 +909,6 @@ fn option_settings(o: &Options) -> Vec<Value> {
     }
     settings.extend(application_environment(o));
     // Enhanced health, publishing the EnvironmentHealth metric the health alarm watches.
-    settings.extend(crate::components::alarms::environment_health_option_settings());
+    settings.extend(health::option_settings());
     settings
 }

@@ -21,9 +21,9 @@ use stack_contract::volumes;
 
 use crate::cfn::{allow, ref_, resource, sub};
 use crate::components::backup_schedule;
-use crate::components::foundation::{self, ALERT_TOPIC};
 use crate::lambda::{RustFunction, Schedule, add_function, add_role, add_schedule};
 use crate::options::Options;
+use crate::stack::ALERT_TOPIC;
 use crate::template::Template;
 
 pub const FUNCTION: &str = "BackupCheckerFunction";
@@ -63,18 +63,18 @@ pub fn add(t: &mut Template, o: &Options) {
         json!({
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
-            "Resource": [foundation::bucket_arn()],
+            "Resource": [crate::stack::bucket_arn()],
             "Condition": { "StringLike": { "s3:prefix": [BACKUP_PREFIX, format!("{BACKUP_PREFIX}*")] } }
         }),
         // Interrupted volume uploads (incomplete multipart uploads) are leftovers too.
         allow(
             &["s3:ListBucketMultipartUploads"],
-            json!([foundation::bucket_arn()]),
+            json!([crate::stack::bucket_arn()]),
         ),
         // HeadObject needs s3:GetObject; without kms:Decrypt the content stays unreadable.
         allow(
             &["s3:GetObject"],
-            json!([foundation::bucket_objects(PASSPHRASE_KEY)]),
+            json!([crate::stack::bucket_objects(PASSPHRASE_KEY)]),
         ),
         // DescribeSnapshots supports no resource-level permissions.
         allow(&["ec2:DescribeSnapshots"], json!(["*"])),
@@ -202,7 +202,7 @@ pub fn add(t: &mut Template, o: &Options) {
 /// function's `Config`).
 fn environment(o: &Options) -> Value {
     let mut env = json!({
-        BUCKET: foundation::bucket(),
+        BUCKET: crate::stack::bucket(),
         PREFIX: BACKUP_PREFIX,
         DB_INSTANCE: ref_(crate::components::database::DB_INSTANCE),
         MAX_AGE_HOURS: ref_("BackupMaxAgeHours"),

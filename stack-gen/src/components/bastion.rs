@@ -42,6 +42,6 @@ pub fn add(t: &mut Template, o: &Options) {
     };
     t.add_resource(
         "DeveloperBastion",
-        json!({ "Type": "AWS::EC2::Instance", "DependsOn": "igAttach", "Properties": bastion.properties(o, crate::components::foundation::key_arn(o)) }),
+        json!({ "Type": "AWS::EC2::Instance", "DependsOn": "igAttach", "Properties": bastion.properties(o, crate::stack::key_arn(o)) }),
     );
 }

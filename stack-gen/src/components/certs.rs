@@ -7,14 +7,14 @@
 use serde_json::json;
 
 use crate::cfn::{allow, sub_with};
-use crate::components::foundation::{ZONE, bucket_arn, bucket_objects, key_arn, list_bucket};
 use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
+use crate::stack::{ZONE, bucket, bucket_arn, bucket_objects, key_arn, list_bucket};
 use crate::template::Template;
 
 /// The stack CA's certificate: its presence means the CA exists.
-pub const CA_CERT_KEY: &str = "CA/certs/ca.crt";
+pub use stack_contract::bucket::CA_CERT_KEY;
 /// The CA's private key: read only by the writer, to reissue a server certificate.
 const CA_KEY: &str = "CA/keys/ca.key";
 /// CouchDB's certificate (its TLS port).
@@ -62,7 +62,13 @@ pub fn add(t: &mut Template, o: &Options) {
     crate::instance::add_launch_templates(t);
     let script = sub_with(
         include_str!("../../scripts/certs/cert-writer.sh"),
-        json!({ "KeyArn": key_arn(o), "Zone": ZONE }),
+        json!({
+            "Bucket": bucket(),
+            "KeyArn": key_arn(o),
+            "CaCertKey": CA_CERT_KEY,
+            "WebTierKey": WEB_TIER_KEY,
+            "Zone": ZONE
+        }),
     );
     crate::instance::add_one_shot_launch_template(
         t,

@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use crate::cfn::{get_att, ingress_from_group, ref_, resource, security_group, sub};
 use crate::components::backup_schedule::{rds_backup_window, rds_maintenance_window};
-use crate::components::efs::dns_record;
-use crate::components::foundation::{ZONE, keep_policy, key_arn};
 use crate::options::Options;
+use crate::stack::dns_record;
+use crate::stack::{ZONE, keep_policy, key_arn};
 use crate::template::Template;
 
 /// The database instance's logical ID (the functions that read a stack know it by the same
@@ -121,7 +121,7 @@ pub fn add(t: &mut Template, o: &Options) {
         "StorageType": "gp3",
         "AllocatedStorage": ref_("PatientRecords"),
         "StorageEncrypted": true,
-        "KmsKeyId": crate::components::foundation::key_id(o),
+        "KmsKeyId": crate::stack::key_id(o),
         "DBName": SCHEMA,
         "MasterUsername": MASTER_USER,
         // Resolved from Secrets Manager at deploy time: the password stays out of the
@@ -146,7 +146,7 @@ pub fn add(t: &mut Template, o: &Options) {
         // No final snapshot, no automated backups left behind; named so that the source
         // stack's drill role may delete its log groups (see restore_drill).
         p["DeleteAutomatedBackups"] = json!(true);
-        p["DBInstanceIdentifier"] = crate::components::restore_drill::drill_resource_name(None);
+        p["DBInstanceIdentifier"] = crate::stack::drill_resource_name(None);
     }
     t.add_resource(
         DB_INSTANCE,
@@ -206,7 +206,7 @@ fn recovery_overrides(p: &mut Value) {
     }
     p.insert(
         "DBSnapshotIdentifier".into(),
-        ref_("RecoveryRDSSnapshotARN"),
+        ref_(stack_contract::recovery_params::resolve::RDS_SNAPSHOT),
     );
     p.insert(
         "AllocatedStorage".into(),

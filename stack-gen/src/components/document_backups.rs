@@ -21,9 +21,9 @@ use stack_contract::volumes;
 use crate::cfn::{allow, if_, no_value, ref_, sub};
 use crate::components::backup_schedule;
 use crate::components::document_store;
-use crate::components::foundation::{self, ALERT_TOPIC};
 use crate::lambda::{RustFunction, Schedule, add_function, add_role, add_schedule};
 use crate::options::Options;
+use crate::stack::ALERT_TOPIC;
 use crate::template::Template;
 
 pub const FUNCTION: &str = "DocumentBackupManagerFunction";
@@ -200,7 +200,7 @@ fn copy_statements(o: &Options) -> Vec<Value> {
                 "kms:ReEncryptFrom",
                 "kms:ReEncryptTo"
             ],
-            "Resource": [foundation::key_arn(o), copy_key_arn()],
+            "Resource": [crate::stack::key_arn(o), copy_key_arn()],
             "Condition": { "StringLike": { "kms:ViaService": "ec2.*.amazonaws.com" } }
         })),
     ]

@@ -3,21 +3,24 @@
 //! `RecoveryCouchDBSnapshot`, sized as recorded.
 
 use serde_json::{Value, json};
+use stack_contract::recovery_params::resolve as recovery_inputs;
+use stack_contract::volumes::{PRIMARY, REPLICA};
 
 use crate::cfn::{
     allow, az, get_att, ingress_from_group, ref_, resource, security_group, sub, sub_with,
 };
-use crate::components::efs::dns_record;
-use crate::components::foundation::{
-    ZONE, bucket_arn, bucket_objects, keep_policy, key_arn, list_bucket,
-};
 use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
+use crate::stack::dns_record;
+use crate::stack::{
+    ZONE, bucket, bucket_arn, bucket_objects, keep_policy, key_arn, list_bucket, recovery_bucket,
+    recovery_bucket_arn, recovery_bucket_objects,
+};
 use crate::template::Template;
 
 /// Where the CouchDB admin password is kept (SSE-KMS), in the stack bucket.
-pub const ADMIN_PASSWORD_KEY: &str = "CouchDB/admin-password.txt";
+pub use stack_contract::bucket::COUCHDB_ADMIN_PASSWORD_KEY as ADMIN_PASSWORD_KEY;
 
 /// CouchDB's TLS port.
 pub const COUCHDB_PORT: u16 = 6984;
@@ -39,8 +42,8 @@ pub fn nodes(o: &Options) -> Vec<&'static str> {
 pub fn volumes(o: &Options) -> Vec<(&'static str, usize)> {
     match (o.document_store(), o.dual_az) {
         (false, _) => vec![],
-        (true, false) => vec![("CouchDBVolume", 0)],
-        (true, true) => vec![("CouchDBVolume", 0), ("RCouchDBVolume", 1)],
+        (true, false) => vec![(PRIMARY, 0)],
+        (true, true) => vec![(PRIMARY, 0), (REPLICA, 1)],
     }
 }
 
@@ -112,15 +115,10 @@ pub fn add(t: &mut Template, o: &Options) {
     statements.extend(take_over_statements(o));
     if o.recovery {
         // The restored volume's CouchDB has the original stack's admin password.
-        statements.extend(list_bucket(
-            sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
-            &["CouchDB/*"],
-        ));
+        statements.extend(list_bucket(recovery_bucket_arn(), &["CouchDB/*"]));
         statements.push(allow(
             &["s3:GetObject"],
-            json!([sub(&format!(
-                "arn:${{AWS::Partition}}:s3:::${{RecoveryS3Bucket}}/{ADMIN_PASSWORD_KEY}"
-            ))]),
+            json!([recovery_bucket_objects(ADMIN_PASSWORD_KEY)]),
         ));
     }
     add_instance_role(
@@ -141,7 +139,7 @@ pub fn add(t: &mut Template, o: &Options) {
             "VolumeType": "sc1",
             "Size": size,
             "Encrypted": true,
-            "KmsKeyId": crate::components::foundation::key_id(o),
+            "KmsKeyId": crate::stack::key_id(o),
             "Tags": [crate::cfn::name_tag(&format!("documents-az{}", zone + 1))]
         });
         if o.recovery {
@@ -150,7 +148,7 @@ pub fn add(t: &mut Template, o: &Options) {
             let props = p.as_object_mut().expect("object");
             props.remove("Encrypted");
             props.remove("KmsKeyId");
-            p["SnapshotId"] = ref_("RecoveryCouchDBSnapshot");
+            p["SnapshotId"] = ref_(recovery_inputs::COUCHDB_SNAPSHOT);
         }
         t.add_resource(
             volume,
@@ -161,7 +159,7 @@ pub fn add(t: &mut Template, o: &Options) {
         t,
         o,
         "CouchDBInstance",
-        "CouchDBVolume",
+        PRIMARY,
         "PrivateSubnet1",
         json!(""),
     );
@@ -178,7 +176,7 @@ pub fn add(t: &mut Template, o: &Options) {
             t,
             o,
             "CouchReplicatedDBInstance",
-            "RCouchDBVolume",
+            REPLICA,
             "PrivateSubnet2",
             json!(format!("couchdb-az1.{ZONE}")),
         );
@@ -240,10 +238,12 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
         user_data: sub_with(
             include_str!("../../scripts/document_store/user-data.sh"),
             json!({
+                "Bucket": bucket(),
                 "KeyArn": key_arn(o),
+                "AdminPasswordKey": ADMIN_PASSWORD_KEY,
                 "Volume": ref_(volume),
                 "Peer": peer,
-                "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
+                "RecoveryBucket": if o.recovery { recovery_bucket() } else { json!("") },
                 "ObjectState": crate::instance::OBJECT_STATE,
                 "CfnSignal": crate::instance::CFN_SIGNAL,
                 "SignalResource": id,
@@ -254,7 +254,7 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
                 "AgentConfig": crate::instance::agent_config(id, &MONITORED_PATHS),
             }),
         ),
-        name: if volume == "CouchDBVolume" {
+        name: if volume == PRIMARY {
             "couchdb-az1"
         } else {
             "couchdb-az2"

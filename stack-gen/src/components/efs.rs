@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use crate::cfn::{ingress_from_group, name_tag, ref_, resource, security_group, sub};
-use crate::components::foundation::{ZONE, keep_policy};
 use crate::options::Options;
+use crate::stack::{ZONE, dns_record, keep_policy};
 use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {
@@ -17,7 +17,7 @@ pub fn add(t: &mut Template, o: &Options) {
             "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "Encrypted": true,
-                "KmsKeyId": crate::components::foundation::key_id(o),
+                "KmsKeyId": crate::stack::key_id(o),
                 "ThroughputMode": "elastic",
                 "FileSystemTags": [name_tag("efs")]
             }
@@ -56,12 +56,4 @@ pub fn add(t: &mut Template, o: &Options) {
             sub("${ElasticFileSystem}.efs.${AWS::Region}.amazonaws.com"),
         ),
     );
-}
-
-/// A record in the stack's private zone.
-pub fn dns_record(name: &str, type_: &str, value: serde_json::Value) -> serde_json::Value {
-    resource(
-        "AWS::Route53::RecordSet",
-        json!({ "HostedZoneId": ref_("DNS"), "Name": name, "Type": type_, "TTL": "900", "ResourceRecords": [value] }),
-    )
 }

@@ -6,78 +6,13 @@ use serde_json::{Value, json};
 use crate::cfn::{
     allow, get_att, if_, join, name_tag, no_value, ref_, resource, security_group, sub,
 };
+use crate::stack::{ALERT_TOPIC, DNS_ZONE, ZONE, bucket_arn, bucket_objects, key_arn, stack_key};
+use stack_contract::logical_ids::{BUCKET, KEY};
+use stack_contract::recovery_params::resolve as recovery_inputs;
+use stack_contract::storage::{MIN_DATABASE_GB, MIN_DOCUMENT_GB};
+
 use crate::options::Options;
 use crate::template::Template;
-
-/// Logical ID of the SNS topic every alarm and failed asynchronous invocation reports to.
-pub const ALERT_TOPIC: &str = "OperatorAlerts";
-
-/// The private hosted zone the instances find each other in. Not `openemr.local` (the
-/// original's): systemd-resolved on current images (Ubuntu 24.04, Amazon Linux 2023) sends
-/// `*.local` to multicast DNS only, so a Route 53 private zone of that name never answers.
-pub const ZONE: &str = "openemr.internal";
-
-/// RDS MySQL on gp3 takes 20-65536 GiB (the original's default of 10 no longer creates).
-pub const DATABASE_STORAGE_MIN_GB: u32 = 20;
-
-/// `s3:ListBucket` on `bucket` (an ARN) the way S3 authorises it: listing under `prefixes`,
-/// and the requests that carry no `s3:prefix` at all: HeadBucket (duplicity's check on
-/// connect) and the existence check behind a Get/HeadObject of a missing key, which answers
-/// 403 instead of 404 without it. Listing under any other prefix stays refused.
-pub fn list_bucket(bucket: Value, prefixes: &[&str]) -> Vec<Value> {
-    vec![
-        json!({
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [bucket.clone()],
-            "Condition": { "StringLike": { "s3:prefix": prefixes } }
-        }),
-        json!({
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [bucket],
-            "Condition": { "Null": { "s3:prefix": "true" } }
-        }),
-    ]
-}
-
-/// The stack bucket's name.
-pub fn bucket() -> Value {
-    ref_("S3Bucket")
-}
-
-/// The stack bucket's ARN.
-pub fn bucket_arn() -> Value {
-    get_att("S3Bucket", "Arn")
-}
-
-/// ARN of objects under `prefix` in the stack bucket (`prefix` may end in `*`).
-pub fn bucket_objects(prefix: &str) -> Value {
-    sub(&format!("${{S3Bucket.Arn}}/{prefix}"))
-}
-
-/// ARN of the KMS key protecting the stack's data: the stack's own, or in a recovery stack
-/// the original stack's (`RecoveryKMSKey`), since every snapshot and backup is encrypted with it.
-pub fn key_arn(o: &Options) -> Value {
-    if o.recovery {
-        ref_("RecoveryKMSKey")
-    } else {
-        get_att("OpenEMRKey", "Arn")
-    }
-}
-
-/// The data key as the create-only `KmsKeyId` of the database, the file system and the
-/// document volumes: in the form the original wrote it (the key id: `Ref OpenEMRKey`, or in a
-/// recovery stack the id cut from `RecoveryKMSKey`'s ARN). The same key as its ARN is another
-/// value to CloudFormation, which would replace each of them, empty, on the update from the
-/// original (stack-gen/tests/updates.rs).
-pub fn key_id(o: &Options) -> Value {
-    if o.recovery {
-        crate::cfn::select(1, json!({ "Fn::Split": ["/", ref_("RecoveryKMSKey")] }))
-    } else {
-        ref_("OpenEMRKey")
-    }
-}
 
 /// A bucket policy, kept with its bucket: the buckets are retained when the stack goes (their
 /// backups and logs outlive it), and so are the policies that keep them TLS-only and their
@@ -91,16 +26,6 @@ fn retained_bucket_policy(properties: Value) -> Value {
     })
 }
 
-/// `Retain`-like policy for stateful resources: `Snapshot` (or `Retain`) in production,
-/// `Delete` with `--dev`.
-pub fn keep_policy(o: &Options, production: &str) -> Value {
-    json!(if o.dev || o.drill {
-        "Delete"
-    } else {
-        production
-    })
-}
-
 /// The parameters the user answers, in the order the console shows them.
 pub fn add_parameters(t: &mut Template, o: &Options) {
     t.add_parameter(
@@ -109,7 +34,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
     );
     if o.recovery {
         t.add_parameter(
-            "RecoveryKMSKey",
+            recovery_inputs::KMS_KEY,
             json!({
                 "Type": "String",
                 "Description": "ARN of the original stack's KMS key (output StackKMSKey of the original stack).",
@@ -118,7 +43,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
             }),
         );
         t.add_parameter(
-            "RecoveryRDSSnapshotARN",
+            recovery_inputs::RDS_SNAPSHOT,
             json!({
                 "Type": "String",
                 "Description": "ARN of the RDS snapshot to restore (`stack-ops recovery-params` finds the newest).",
@@ -128,7 +53,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
         );
         if o.document_store() {
             t.add_parameter(
-                "RecoveryCouchDBSnapshot",
+                recovery_inputs::COUCHDB_SNAPSHOT,
                 json!({
                     "Type": "String",
                     "Description": "EBS snapshot of the original stack's CouchDB (patient documents) volume.",
@@ -138,7 +63,7 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
             );
         }
         t.add_parameter(
-            "RecoveryS3Bucket",
+            recovery_inputs::BUCKET,
             json!({
                 "Type": "String",
                 "Description": "Name of the original stack's bucket (holds the EFS backup in Backup/ and the recovery manifest).",
@@ -174,12 +99,12 @@ pub fn add_parameters(t: &mut Template, o: &Options) {
         );
         t.add_parameter(
             "PatientRecords",
-            json!({ "Type": "Number", "Default": DATABASE_STORAGE_MIN_GB, "MinValue": DATABASE_STORAGE_MIN_GB, "MaxValue": 16384, "Description": "Database storage (GB) for patient records (gp3: at least 20)." }),
+            json!({ "Type": "Number", "Default": MIN_DATABASE_GB, "MinValue": MIN_DATABASE_GB, "MaxValue": 16384, "Description": "Database storage (GB) for patient records (gp3: at least 20)." }),
         );
         if o.document_store() {
             t.add_parameter(
                 "DocumentStorage",
-                json!({ "Type": "Number", "Default": 500, "MinValue": 125, "MaxValue": 16384, "Description": "Size (GB) of each CouchDB patient-document volume (sc1, at least 125)." }),
+                json!({ "Type": "Number", "Default": 500, "MinValue": MIN_DOCUMENT_GB, "MaxValue": 16384, "Description": "Size (GB) of each CouchDB patient-document volume (sc1, at least 125)." }),
             );
         }
     }
@@ -197,7 +122,7 @@ pub fn add(t: &mut Template, o: &Options) {
         json!({ "Fn::Not": [{ "Fn::Equals": [ref_("AlertEmail"), ""] }] }),
     );
     t.add_resource(
-        "DNS",
+        DNS_ZONE,
         resource("AWS::Route53::HostedZone", json!({ "Name": ZONE, "VPCs": [{ "VPCId": ref_("VPC"), "VPCRegion": ref_("AWS::Region") }] })),
     );
     if !o.recovery {
@@ -278,41 +203,10 @@ fn add_alerts(t: &mut Template, o: &Options) {
     );
 }
 
-/// A KMS key of the stack: rotating, 30 days' deletion window, kept when the stack goes (what
-/// it encrypted may outlive the stack), administered by the account through IAM, and usable
-/// by whatever `statements` allow. `purpose` ends its Description.
-pub fn stack_key(o: &Options, purpose: &str, statements: Vec<Value>) -> Value {
-    let mut all = vec![account_administers_key()];
-    all.extend(statements);
-    json!({
-        "Type": "AWS::KMS::Key",
-        "DeletionPolicy": keep_policy(o, "Retain"),
-        "UpdateReplacePolicy": "Retain",
-        "Properties": {
-            "Description": sub(&format!("OpenEMR ${{AWS::StackName}}: {purpose}")),
-            "EnableKeyRotation": true,
-            // A drill's keys encrypt nothing that outlives it: the shortest window.
-            "PendingWindowInDays": if o.drill { 7 } else { 30 },
-            "KeyPolicy": { "Version": "2012-10-17", "Statement": all }
-        }
-    })
-}
-
-/// The account administers a key through IAM (AWS's default key policy statement).
-fn account_administers_key() -> Value {
-    json!({
-        "Sid": "AccountAdministersThroughIAM",
-        "Effect": "Allow",
-        "Principal": { "AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root") },
-        "Action": "kms:*",
-        "Resource": "*"
-    })
-}
-
 fn add_key(t: &mut Template, o: &Options) {
     let mut key = stack_key(o, "database, documents, file system, backups", vec![]);
     key["Properties"]["Tags"] = json!([name_tag("key")]);
-    t.add_resource("OpenEMRKey", key);
+    t.add_resource(KEY, key);
 }
 
 fn add_bucket(t: &mut Template, o: &Options) {
@@ -375,7 +269,7 @@ fn add_stack_bucket(t: &mut Template, o: &Options) {
         "UpdateReplacePolicy": "Retain",
         "Properties": {
             "BucketName": if o.drill {
-                crate::components::restore_drill::drill_resource_name(None)
+                crate::stack::drill_resource_name(None)
             } else {
                 join("-", vec![json!("openemr"), crate::cfn::select(2, json!({ "Fn::Split": ["/", ref_("AWS::StackId")] }))])
             },
@@ -405,11 +299,11 @@ fn add_stack_bucket(t: &mut Template, o: &Options) {
     } else {
         statements.splice(0..0, backup_protection());
     }
-    t.add_resource("S3Bucket", bucket);
+    t.add_resource(BUCKET, bucket);
     t.add_resource(
         "BucketPolicy",
         retained_bucket_policy(json!({
-            "Bucket": ref_("S3Bucket"),
+            "Bucket": ref_(BUCKET),
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": statements
@@ -473,7 +367,7 @@ fn trail_arn() -> Value {
 /// mode: an administrator holding `s3:BypassGovernanceRetention` can still clean up a test
 /// stack; compliance mode would make that impossible for years).
 fn add_trail_bucket(t: &mut Template) {
-    use crate::components::logs::RETENTION_PARAMETER;
+    use crate::stack::RETENTION_PARAMETER;
     t.add_resource(
         "CloudTrailBucket",
         json!({
@@ -561,10 +455,7 @@ fn add_trail(t: &mut Template, o: &Options) {
             })],
         ),
     );
-    t.add_resource(
-        "CloudTrailLogGroup",
-        crate::components::logs::log_group(None),
-    );
+    t.add_resource("CloudTrailLogGroup", crate::stack::log_group(None));
     t.add_resource(
         "CloudTrailLogsRole",
         resource(

@@ -9,14 +9,10 @@ use serde_json::{Value, json};
 use stack_contract::log_group_keeper::properties;
 
 use crate::cfn::{allow, get_att, ref_, resource, sub};
-use crate::components::foundation::stack_key;
 use crate::options::Options;
+use crate::stack::{LOG_KEY, RETENTION_PARAMETER, stack_key};
 use crate::template::Template;
 
-/// The retention parameter (days).
-pub const RETENTION_PARAMETER: &str = "LogRetentionDays";
-/// The key every log group of the stack is encrypted with.
-pub const LOG_KEY: &str = "LogGroupKey";
 /// The retention a new stack gets: a year.
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 /// The values from three months to ten years that both CloudWatch Logs and Elastic
@@ -53,25 +49,6 @@ pub fn add(t: &mut Template, o: &Options) {
             })],
         ),
     );
-}
-
-/// A log group of the stack: the retention parameter, the log key, and kept when the stack
-/// (or the group's resource) goes, so an audit can still read it. `name`: a fixed name, for
-/// services that find their group by name (the firewall's must start `aws-waf-logs-`).
-pub fn log_group(name: Option<Value>) -> Value {
-    let mut properties = json!({
-        "RetentionInDays": ref_(RETENTION_PARAMETER),
-        "KmsKeyId": crate::cfn::get_att(LOG_KEY, "Arn")
-    });
-    if let Some(name) = name {
-        properties["LogGroupName"] = name;
-    }
-    json!({
-        "Type": "AWS::Logs::LogGroup",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
-        "Properties": properties
-    })
 }
 
 /// Logical IDs of the keeper and its custom resource.

@@ -54,7 +54,7 @@ pub fn build(t: &mut Template, o: &Options) {
     logs::add_service_log_groups(t, o);
     // After what they watch (the application's health refers to its environment).
     if o.drill {
-        alarms::add_service_role(t);
+        application::health::add_service_role(t);
     } else {
         alarms::add(t, o);
     }

@@ -3,15 +3,18 @@
 //! restores EFS from the original bucket.
 
 use serde_json::json;
-use stack_contract::bucket::BACKUP_PREFIX;
+use stack_contract::bucket::{BACKUP_PREFIX, PASSPHRASE_KEY};
 
-use crate::cfn::{allow, get_att, ingress_from_group, ref_, security_group, sub, sub_with};
+use crate::cfn::{allow, get_att, ingress_from_group, security_group, sub_with};
 use crate::components::backup_schedule::nfs_cron_hour;
-use crate::components::efs::dns_record;
-use crate::components::foundation::{ZONE, bucket_arn, bucket_objects, key_arn, list_bucket};
 use crate::components::network::private_egress;
 use crate::instance::{Instance, Os, add_instance_role};
 use crate::options::Options;
+use crate::stack::dns_record;
+use crate::stack::{
+    ZONE, bucket, bucket_arn, bucket_objects, key_arn, list_bucket, recovery_bucket,
+    recovery_bucket_arn, recovery_bucket_objects,
+};
 use crate::template::Template;
 
 /// The logical ID of the agent's instance.
@@ -63,15 +66,10 @@ pub fn add(t: &mut Template, o: &Options) {
         crate::instance::put_metrics_statement(),
     ]);
     if o.recovery {
-        statements.extend(list_bucket(
-            sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
-            &[&listing],
-        ));
+        statements.extend(list_bucket(recovery_bucket_arn(), &[&listing]));
         statements.push(allow(
             &["s3:GetObject"],
-            json!([sub(&format!(
-                "arn:${{AWS::Partition}}:s3:::${{RecoveryS3Bucket}}/{listing}"
-            ))]),
+            json!([recovery_bucket_objects(&listing)]),
         ));
     }
     add_instance_role(
@@ -90,9 +88,12 @@ pub fn add(t: &mut Template, o: &Options) {
         user_data: sub_with(
             include_str!("../../scripts/nfs_backup/user-data.sh"),
             json!({
+                "Bucket": bucket(),
                 "KeyArn": key_arn(o),
+                "BackupPrefix": BACKUP_PREFIX,
+                "PassphraseKey": PASSPHRASE_KEY,
                 "CronHour": nfs_cron_hour(),
-                "RecoveryBucket": if o.recovery { ref_("RecoveryS3Bucket") } else { json!("") },
+                "RecoveryBucket": if o.recovery { recovery_bucket() } else { json!("") },
                 "ObjectState": crate::instance::OBJECT_STATE,
                 "CfnSignal": crate::instance::CFN_SIGNAL,
                 "SignalResource": INSTANCE,

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use crate::cfn::{get_att, ref_, sub};
 use crate::components::document_store::volumes;
-use crate::components::foundation::key_arn;
 use crate::options::Options;
+use crate::stack::key_arn;
 use crate::template::Template;
 
 pub fn add(t: &mut Template, o: &Options) {

@@ -21,9 +21,9 @@ use stack_contract::recovery_params::{
 };
 
 use crate::cfn::{allow, get_att, ref_, resource, sub};
-use crate::components::foundation::{self, key_arn};
 use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
+use crate::stack::key_arn;
 use crate::template::Template;
 
 pub const FUNCTION: &str = "RecoveryParamsFunction";
@@ -37,18 +37,11 @@ pub use stack_contract::bucket::MANIFEST_KEY;
 /// Master user name of the database (the database component's `MASTER_USER`).
 const MASTER_USER: &str = "openemr";
 
-/// An object of the recovery bucket (`RecoveryS3Bucket`).
-fn recovery_bucket_object(key: &str) -> Value {
-    sub(&format!(
-        "arn:${{AWS::Partition}}:s3:::${{RecoveryS3Bucket}}/{key}"
-    ))
-}
-
 fn role_statements(o: &Options) -> Vec<Value> {
     let mut statements = vec![
         allow(
             &["s3:PutObject"],
-            json!([foundation::bucket_objects(MANIFEST_KEY)]),
+            json!([crate::stack::bucket_objects(MANIFEST_KEY)]),
         ),
         allow(
             &["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"],
@@ -58,20 +51,20 @@ fn role_statements(o: &Options) -> Vec<Value> {
     if o.recovery {
         statements.push(allow(
             &["s3:GetBucketLocation"],
-            json!([sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}")]),
+            json!([crate::stack::recovery_bucket_arn()]),
         ));
         // Without ListBucket a missing manifest (a stack built by the original) or passphrase
         // answers 403, not 404, and the fallback to the snapshots never runs.
-        statements.extend(foundation::list_bucket(
-            sub("arn:${AWS::Partition}:s3:::${RecoveryS3Bucket}"),
+        statements.extend(crate::stack::list_bucket(
+            crate::stack::recovery_bucket_arn(),
             &[FULL_BACKUP_PATTERN, PASSPHRASE_KEY, MANIFEST_KEY],
         ));
         // HeadObject of the passphrase needs s3:GetObject; its content stays unread.
         statements.push(allow(
             &["s3:GetObject"],
             json!([
-                recovery_bucket_object(MANIFEST_KEY),
-                recovery_bucket_object(PASSPHRASE_KEY)
+                crate::stack::recovery_bucket_objects(MANIFEST_KEY),
+                crate::stack::recovery_bucket_objects(PASSPHRASE_KEY)
             ]),
         ));
         statements.push(allow(
@@ -109,7 +102,7 @@ fn record_properties(o: &Options) -> Value {
     };
     let mut p = json!({
         MODE: MODE_RECORD,
-        record::BUCKET: foundation::bucket(),
+        record::BUCKET: crate::stack::bucket(),
         record::KMS_KEY: key_arn(o),
         record::TIME_ZONE: value("TimeZone", attributes::TIME_ZONE),
         record::PATIENT_RECORDS: value("PatientRecords", attributes::PATIENT_RECORDS),

@@ -10,9 +10,9 @@
 use serde_json::json;
 
 use crate::cfn::{get_att, ingress_from_group, ref_, resource, security_group};
-use crate::components::efs::dns_record;
-use crate::components::foundation::{ZONE, key_arn};
 use crate::options::Options;
+use crate::stack::dns_record;
+use crate::stack::{ZONE, key_arn};
 use crate::template::Template;
 
 /// Logical ID of the replication group (not the original's `RedisCluster`, a CacheCluster).

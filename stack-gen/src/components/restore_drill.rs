@@ -23,20 +23,21 @@ use stack_contract::restore_drill::{
     BEANSTALK_LOG_GROUPS, DEFAULT_MAX_AGE_DAYS, DRILL_OK, DRILL_TAG, DRILL_TAG_VALUE, ERROR,
     FINGERPRINT_KEY, LAMBDA_LOG_GROUPS, MAX_AGE_DAYS_RANGE, OUTCOME, OUTCOME_DELETED,
     OUTCOME_FAILED, OUTCOME_READY, OUTCOME_WAITING, RDS_LOG_GROUPS, REPORT_PREFIX,
-    RESOURCE_NAME_HEAD, SOURCE_STACK_TAG, STACK_INFIX, STATE, TASK, TASK_BUILD, TASK_CHECK,
-    TASK_CHECK_TEARDOWN, TASK_GATHER, TASK_RECORD_FINGERPRINT, TASK_REPORT, TASK_TEARDOWN,
-    TASK_VERIFY, TEARDOWN_ERROR, VERIFIER_FUNCTION, VERIFIER_OUTPUT, VERIFIER_SUFFIX, data,
-    orchestrator,
+    SOURCE_STACK_TAG, STACK_INFIX, STATE, TASK, TASK_BUILD, TASK_CHECK, TASK_CHECK_TEARDOWN,
+    TASK_GATHER, TASK_RECORD_FINGERPRINT, TASK_REPORT, TASK_TEARDOWN, TASK_VERIFY, TEARDOWN_ERROR,
+    VERIFIER_FUNCTION, VERIFIER_OUTPUT, VERIFIER_SUFFIX, data, orchestrator,
 };
 
 use crate::cfn::{
     allow, find_in_map, get_att, if_, ingress_from_group, no_value, policy_document, ref_,
-    resource, security_group, select, sub, sub_with,
+    resource, security_group, sub, sub_with,
 };
 use crate::components::document_store::{ADMIN_PASSWORD_KEY, COUCHDB_PORT};
-use crate::components::foundation::{self, ALERT_TOPIC, ZONE, key_arn};
 use crate::lambda::{RustFunction, Schedule, add_function, add_role, add_schedule};
 use crate::options::Options;
+use crate::stack::{
+    ALERT_TOPIC, DATA_SECURITY_GROUP, ZONE, drill_name_prefix, drill_resource_name, key_arn,
+};
 use crate::template::Template;
 
 pub const ORCHESTRATOR: &str = "RestoreDrillFunction";
@@ -52,9 +53,6 @@ pub const RECORDER_ROLE: &str = "FingerprintRecorderRole";
 pub const RECORDER_SCHEDULE: &str = "FingerprintRecorderSchedule";
 pub const VERIFIER: &str = "DrillVerifierFunction";
 pub const VERIFIER_ROLE: &str = "DrillVerifierRole";
-/// The security group of the recorder (source) and the verifier (drill): allowed into the
-/// database, CouchDB and EFS (and, in a drill, the load balancer's HTTP listener).
-pub const DATA_SECURITY_GROUP: &str = "DataReaderSecurityGroup";
 /// The EFS access point the recorder and the verifier mount.
 pub const ACCESS_POINT: &str = "DataReaderAccessPoint";
 /// Condition: `DrillSchedule` is not `off`.
@@ -107,38 +105,6 @@ pub fn add(t: &mut Template, o: &Options) {
         add_drill_schedule(t);
         add_recorder(t, o);
     }
-}
-
-/// The first group of a stack id's UUID, from `stack_id` (an ARN value).
-fn uuid_group(stack_id: Value) -> Value {
-    select(
-        0,
-        json!({ "Fn::Split": ["-", select(2, json!({ "Fn::Split": ["/", stack_id] }))] }),
-    )
-}
-
-/// In the source stack: `openemr-<first group of the stack's UUID>-drill-`, the prefix of the
-/// names its drill stacks give their buckets, database and Elastic Beanstalk environment
-/// ([`drill_resource_name`]): lower case, as S3 and RDS need, which a stack name need not be
-/// (CloudFormation cannot lower-case). The source's own bucket is `openemr-<its UUID>`.
-pub fn drill_name_prefix() -> Value {
-    sub_with(
-        &format!("{RESOURCE_NAME_HEAD}${{Group}}{STACK_INFIX}"),
-        json!({ "Group": uuid_group(ref_("AWS::StackId")) }),
-    )
-}
-
-/// In a drill stack: `openemr-<source UUID group>-drill-<drill UUID group>[-suffix]`, the source
-/// UUID group read from the source bucket's name (`RecoveryS3Bucket`, `openemr-<UUID>`).
-pub fn drill_resource_name(suffix: Option<&str>) -> Value {
-    let suffix = suffix.map(|s| format!("-{s}")).unwrap_or_default();
-    sub_with(
-        &format!("{RESOURCE_NAME_HEAD}${{Source}}{STACK_INFIX}${{Drill}}{suffix}"),
-        json!({
-            "Source": select(1, json!({ "Fn::Split": ["-", ref_("RecoveryS3Bucket")] })),
-            "Drill": uuid_group(ref_("AWS::StackId"))
-        }),
-    )
 }
 
 /// The longest name IAM gives a role and Lambda a function.
@@ -373,11 +339,11 @@ fn orchestrator_statements(o: &Options) -> Vec<Value> {
         // The fingerprint in, the report out (SSE-KMS with the stack key, through S3).
         allow(
             &["s3:GetObject"],
-            json!([foundation::bucket_objects(FINGERPRINT_KEY)]),
+            json!([crate::stack::bucket_objects(FINGERPRINT_KEY)]),
         ),
         allow(
             &["s3:PutObject"],
-            json!([foundation::bucket_objects(&format!("{REPORT_PREFIX}*"))]),
+            json!([crate::stack::bucket_objects(&format!("{REPORT_PREFIX}*"))]),
         ),
         json!({
             "Effect": "Allow",
@@ -425,8 +391,8 @@ fn orchestrator_statements(o: &Options) -> Vec<Value> {
             json!([drill_buckets(true)]),
         ),
     ];
-    statements.extend(foundation::list_bucket(
-        foundation::bucket_arn(),
+    statements.extend(crate::stack::list_bucket(
+        crate::stack::bucket_arn(),
         &[FINGERPRINT_KEY, &format!("{REPORT_PREFIX}*")],
     ));
     // Whatever the statements above allow: never the source stack.
@@ -744,7 +710,7 @@ fn add_orchestrator(t: &mut Template, o: &Options) {
             description: "The restore drill's steps (RestoreDrillStateMachine): gathers the recovery inputs, builds, checks and deletes the drill stack, reports",
             environment: json!({
                 (orchestrator::STACK_NAME): ref_("AWS::StackName"),
-                (orchestrator::BUCKET): foundation::bucket(),
+                (orchestrator::BUCKET): crate::stack::bucket(),
                 (orchestrator::KMS_KEY_ARN): key_arn(o),
                 (orchestrator::TEMPLATE_URL): template_url(),
                 (orchestrator::STACK_ROLE_ARN): get_att(STACK_ROLE, "Arn"),
@@ -890,10 +856,7 @@ pub fn definition() -> Value {
 }
 
 fn add_state_machine(t: &mut Template) {
-    t.add_resource(
-        STATE_MACHINE_LOG_GROUP,
-        crate::components::logs::log_group(None),
-    );
+    t.add_resource(STATE_MACHINE_LOG_GROUP, crate::stack::log_group(None));
     let verifiers = |tail: &str| {
         with_drill_prefix(&format!(
             "arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{Prefix}}*{VERIFIER_SUFFIX}{tail}"
@@ -1096,11 +1059,11 @@ fn add_data_reader_network(t: &mut Template, o: &Options) {
 fn data_reader_statements(o: &Options) -> Vec<Value> {
     use crate::components::certs::CA_CERT_KEY;
     let mut objects = vec![
-        foundation::bucket_objects(stack_contract::bucket::MANIFEST_KEY),
-        foundation::bucket_objects(CA_CERT_KEY),
+        crate::stack::bucket_objects(stack_contract::bucket::MANIFEST_KEY),
+        crate::stack::bucket_objects(CA_CERT_KEY),
     ];
     if o.document_store() {
-        objects.push(foundation::bucket_objects(ADMIN_PASSWORD_KEY));
+        objects.push(crate::stack::bucket_objects(ADMIN_PASSWORD_KEY));
     }
     vec![
         allow(&["s3:GetObject"], json!(objects)),
@@ -1139,7 +1102,7 @@ fn data_reader_statements(o: &Options) -> Vec<Value> {
 fn data_environment(o: &Options) -> Value {
     let mut env = json!({
         (data::STACK_NAME): ref_("AWS::StackName"),
-        (data::BUCKET): foundation::bucket(),
+        (data::BUCKET): crate::stack::bucket(),
         (data::KMS_KEY_ARN): key_arn(o),
         (data::DB_HOST): get_att(crate::components::database::DB_INSTANCE, "Endpoint.Address"),
         (data::DB_PORT): get_att(crate::components::database::DB_INSTANCE, "Endpoint.Port"),
@@ -1201,11 +1164,11 @@ fn add_recorder(t: &mut Template, o: &Options) {
             statements: vec![
                 allow(
                     &["s3:PutObject"],
-                    json!([foundation::bucket_objects(FINGERPRINT_KEY)]),
+                    json!([crate::stack::bucket_objects(FINGERPRINT_KEY)]),
                 ),
                 // Its invoke configuration's on-failure destination: Lambda checks at create
                 // that the role may publish there (tests/lambda_create.rs).
-                allow(&["sns:Publish"], json!([ref_(foundation::ALERT_TOPIC)])),
+                allow(&["sns:Publish"], json!([ref_(crate::stack::ALERT_TOPIC)])),
             ],
         },
     );
@@ -1295,7 +1258,7 @@ pub fn add_checker_parts(t: &mut Template, o: &Options, environment: &mut Value)
     vec![json!({
         "Effect": "Allow",
         "Action": ["s3:ListBucket"],
-        "Resource": [foundation::bucket_arn()],
+        "Resource": [crate::stack::bucket_arn()],
         "Condition": { "StringLike": { "s3:prefix": [REPORT_PREFIX, format!("{REPORT_PREFIX}*")] } }
     })]
 }
