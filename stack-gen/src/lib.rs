@@ -24,6 +24,13 @@ pub fn generate(options: &Options) -> Result<Template, OptionsError> {
     options.validate()?;
     let mut t = Template::new(options.description());
     components::build(&mut t, options);
+    // The scanner's accepted findings go into the Metadata of the resources built.
+    scanner::apply(&mut t, options);
+    // Last: nothing of a drill survives it.
+    if options.drill {
+        components::restore_drill::name_everything(&mut t);
+        components::restore_drill::delete_everything(&mut t);
+    }
     Ok(t)
 }
 

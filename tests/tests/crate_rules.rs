@@ -2,6 +2,8 @@
 //! - no Lambda crate (a package under `functions/` with a binary) depends on another, and no
 //!   library under `functions/` on a Lambda: what two functions share is a library;
 //! - `stack-gen` depends on `stack-contract` only among the workspace's crates (no AWS SDK);
+//! - no crate has an import loop: no module imports, directly or through others, one that
+//!   imports it;
 //! - the Lambda crates are the functions `stack-ops package` builds (`FUNCTIONS`), which are
 //!   the ones `tests/lambda-zips` builds beside the tests (every crate under `functions/` with
 //!   a binary): a function that only one of them builds would be built twice or not at all.
@@ -122,4 +124,202 @@ fn the_lambdas_are_the_functions_stack_ops_packages() {
         listed.lines().collect::<Vec<_>>(),
         "{script} --list"
     );
+}
+
+/// The modules of the crate whose sources are under `src`, each with the modules it names
+/// through `crate::` or `super::` paths (the code before its `#[cfg(test)]` module, comments
+/// left out). A module is its file: `a.rs` and `a/mod.rs` are `a`, `a/b.rs` is `a::b`.
+fn module_imports(src: &std::path::Path) -> BTreeMap<String, Vec<String>> {
+    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    files(src, &mut paths);
+    let module_of = |path: &std::path::Path| -> Vec<String> {
+        let relative = path.strip_prefix(src).unwrap().with_extension("");
+        let mut parts: Vec<String> = relative
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        if matches!(
+            parts.last().map(String::as_str),
+            Some("mod" | "lib" | "main")
+        ) {
+            parts.pop();
+        }
+        parts
+    };
+    let modules: Vec<Vec<String>> = paths.iter().map(|p| module_of(p)).collect();
+    let mut imports = BTreeMap::new();
+    for (path, module) in paths.iter().zip(&modules) {
+        let text = std::fs::read_to_string(path).unwrap();
+        let code: String = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut named = Vec::new();
+        for (at, anchor) in code
+            .match_indices("crate::")
+            .chain(code.match_indices("super::"))
+        {
+            let before = code[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let base = if anchor == "super::" {
+                module[..module.len().saturating_sub(1)].to_vec()
+            } else {
+                Vec::new()
+            };
+            for target in paths_named(base, &code[at + anchor.len()..]) {
+                // The longest prefix of the path that is a module.
+                let mut best = Vec::new();
+                for end in 1..=target.len() {
+                    if modules.contains(&target[..end].to_vec()) {
+                        best = target[..end].to_vec();
+                    }
+                }
+                let best = best.join("::");
+                if !best.is_empty() && best != module.join("::") && !named.contains(&best) {
+                    named.push(best);
+                }
+            }
+        }
+        imports.insert(module.join("::"), named);
+    }
+    imports
+}
+
+/// The paths named by the text after `crate::` (or `super::`) that starts `text`, each after
+/// `base`: `a::b::name` is one, `a::{b::x, c}` two (`a::b::x`, `a::c`).
+fn paths_named(base: Vec<String>, text: &str) -> Vec<Vec<String>> {
+    let mut path = base;
+    let mut rest = text.trim_start();
+    loop {
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if word.is_empty() {
+            break;
+        }
+        path.push(word.clone());
+        rest = &rest[word.len()..];
+        match rest.strip_prefix("::") {
+            Some(more) => rest = more.trim_start(),
+            None => return vec![path],
+        }
+    }
+    let Some(group) = rest.strip_prefix('{') else {
+        return vec![path];
+    };
+    // The group up to its closing brace, split at its own commas.
+    let (mut depth, mut items, mut item) = (0, Vec::new(), String::new());
+    for c in group.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(std::mem::take(&mut item));
+                continue;
+            }
+            _ => {}
+        }
+        item.push(c);
+    }
+    items.push(item);
+    items
+        .iter()
+        .map(|i| i.trim())
+        .filter(|i| !i.is_empty())
+        .flat_map(|i| match i {
+            "self" => vec![path.clone()],
+            _ => paths_named(path.clone(), i),
+        })
+        .collect()
+}
+
+/// A loop of modules each importing the next (the first again at the end), if there is one.
+fn import_loop(imports: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        imports: &BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut Vec<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|m| m == module) {
+            let mut found = path[at..].to_vec();
+            found.push(module.to_owned());
+            return Some(found);
+        }
+        if done.iter().any(|m| m == module) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in imports.get(module).into_iter().flatten() {
+            if let Some(found) = visit(next, imports, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.push(module.to_owned());
+        None
+    }
+    let mut done = Vec::new();
+    imports
+        .keys()
+        .find_map(|m| visit(m, imports, &mut Vec::new(), &mut done))
+}
+
+/// No module imports, directly or through others, a module that imports it: in every crate of
+/// the workspace (what farm-studio calls a circle).
+#[test]
+fn no_crate_has_an_import_loop() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let mut crates = vec![
+        root.join("stack-gen/src"),
+        root.join("stack-gen/ops/src"),
+        root.join("tests/harness/src"),
+    ];
+    for entry in std::fs::read_dir(root.join("functions")).unwrap() {
+        crates.push(entry.unwrap().path().join("src"));
+    }
+    for src in crates {
+        let imports = module_imports(&src);
+        assert!(!imports.is_empty(), "{}: no sources", src.display());
+        if let Some(found) = import_loop(&imports) {
+            panic!("{}: {}", src.display(), found.join(" -> "));
+        }
+    }
+}
+
+/// The rule's own check: a loop is found where there is one.
+#[test]
+fn an_import_loop_is_found() {
+    let imports = BTreeMap::from([
+        ("a".to_owned(), vec!["b".to_owned()]),
+        ("b".to_owned(), vec!["c".to_owned()]),
+        ("c".to_owned(), vec!["a".to_owned()]),
+        ("d".to_owned(), vec!["a".to_owned()]),
+    ]);
+    assert_eq!(import_loop(&imports).unwrap(), ["a", "b", "c", "a"]);
+    let imports = BTreeMap::from([
+        ("a".to_owned(), vec!["b".to_owned()]),
+        ("b".to_owned(), vec![]),
+    ]);
+    assert_eq!(import_loop(&imports), None);
 }

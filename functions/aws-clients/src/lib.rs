@@ -7,8 +7,11 @@
 //! `localhost` endpoint, virtual-host style (`bucket.localhost`) does not resolve, so S3 clients
 //! use path-style whenever an explicit endpoint is configured. Real AWS keeps virtual-host style.
 
+pub mod alert;
+pub mod emf;
 mod error;
 
+pub use emf::EmfLine;
 pub use error::{ApiError, error_chain};
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;

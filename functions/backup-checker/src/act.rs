@@ -55,12 +55,5 @@ pub async fn publish(
     calls: &ApiCalls,
 ) -> Result<(), ApiError> {
     count(&calls.sns_publish);
-    sns.publish()
-        .topic_arn(topic)
-        .subject(subject)
-        .message(message)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| ApiError::from_sdk(&e))
+    aws_clients::alert::publish(sns, topic, subject, message).await
 }

@@ -2,55 +2,35 @@
 //! operators' SNS message. Both are built from the [`Report`] only, which holds names, times,
 //! ids and counts — never an object's content, so no secret can reach them.
 
-use serde_json::{Map, Value, json};
+use aws_clients::EmfLine;
 // The template's alarm reads the same namespace, metric and dimension.
 use stack_contract::backup_checker::{CHECK_DIMENSION, FAILED_METRIC, NAMESPACE, STACK_DIMENSION};
 
 use crate::checks::Report;
-
-/// SNS subjects are limited to 100 characters.
-const MAX_SUBJECT: usize = 100;
 
 /// One EMF JSON line per check (its metric, dimensions `Stack` and `Check`) and a last line with
 /// [`FAILED_METRIC`] (dimension `Stack`). `timestamp_ms`: the run's time.
 pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String> {
     let mut lines = Vec::with_capacity(report.checks.len() + 1);
     for check in &report.checks {
-        let metrics: Vec<Value> = check
+        let line = EmfLine::new(NAMESPACE, timestamp_ms)
+            .dimension(STACK_DIMENSION, stack)
+            .dimension(CHECK_DIMENSION, check.name.as_str());
+        let line = check
             .metrics
             .iter()
-            .map(|m| json!({ "Name": m.name, "Unit": m.unit }))
-            .collect();
-        let mut line = Map::new();
-        line.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION, CHECK_DIMENSION]], "Metrics": metrics }]
-            }),
-        );
-        line.insert(STACK_DIMENSION.into(), json!(stack));
-        line.insert(CHECK_DIMENSION.into(), json!(check.name));
-        for m in &check.metrics {
-            line.insert(m.name.into(), json!(m.value));
-        }
-        line.insert("ok".into(), json!(check.ok));
-        line.insert("message".into(), json!(check.message));
-        lines.push(Value::Object(line).to_string());
+            .fold(line, |line, m| line.metric(m.name, m.unit, m.value));
+        let line = line
+            .field("ok", check.ok)
+            .field("message", check.message.as_str());
+        lines.push(line.render());
     }
     let failed = report.failed().count();
-    lines.push(
-        json!({
-            "_aws": {
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION]], "Metrics": [{ "Name": FAILED_METRIC, "Unit": "Count" }] }]
-            },
-            STACK_DIMENSION: stack,
-            FAILED_METRIC: failed,
-            "ok": report.ok,
-        })
-        .to_string(),
-    );
+    let summary = EmfLine::new(NAMESPACE, timestamp_ms)
+        .dimension(STACK_DIMENSION, stack)
+        .metric(FAILED_METRIC, "Count", failed)
+        .field("ok", report.ok);
+    lines.push(summary.render());
     lines
 }
 
@@ -58,18 +38,10 @@ pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String>
 pub fn alert(report: &Report, stack: &str, log_group: Option<&str>) -> (String, String) {
     let failed: Vec<_> = report.failed().collect();
     let names: Vec<&str> = failed.iter().map(|c| c.name.as_str()).collect();
-    let mut subject = format!(
+    let subject = aws_clients::alert::subject(&format!(
         "OpenEMR backup check FAILED ({stack}): {}",
         names.join(", ")
-    );
-    if subject.len() > MAX_SUBJECT {
-        let mut cut = MAX_SUBJECT - 3;
-        while !subject.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        subject.truncate(cut);
-        subject.push_str("...");
-    }
+    ));
     let mut body = format!(
         "The nightly backup check of stack {stack} at {} found {} problem(s). Until they are fixed, a restore may lose data.\n\n",
         report.checked_at,
@@ -110,6 +82,7 @@ pub fn failure_summary(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::checks::{Check, Metric};
+    use serde_json::{Value, json};
 
     fn report(ok: bool) -> Report {
         Report {

@@ -35,16 +35,36 @@ pub type Request = EventBridgeEvent<Detail>;
 #[error("document snapshots incomplete: {}", .0.errors.join("; "))]
 pub struct Failed(pub Box<Summary>);
 
-impl From<Failed> for lambda_runtime::Diagnostic {
-    fn from(failed: Failed) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: "DocumentSnapshotsIncomplete".into(),
-            error_message: failed.to_string(),
+/// What an invocation fails with, and its Lambda `errorType` (README.md lists them).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The function's environment is wrong: every invocation fails with the reason (and so
+    /// raises the error alarm) until the stack is fixed.
+    #[error("configuration: {0}")]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Incomplete(#[from] Failed),
+}
+
+impl Error {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Error::Config(_) => "DocumentSnapshotConfig",
+            Error::Incomplete(_) => "DocumentSnapshotsIncomplete",
         }
     }
 }
 
-/// Everything a warm function keeps between invocations.
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(error: Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type().into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// The clients and configuration of one invocation.
 pub struct Snapshotter {
     pub ec2: aws_sdk_ec2::Client,
     /// The stack's region (the copy's source region).

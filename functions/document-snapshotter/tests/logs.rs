@@ -81,7 +81,7 @@ async fn a_failing_run_logs_at_error_and_its_error_names_the_cause() {
         .invoke(invocation("req-bad-2", false))
         .await
         .unwrap_err();
-    let diagnostic: lambda_runtime::Diagnostic = err.into();
+    let diagnostic: lambda_runtime::Diagnostic = document_snapshotter::Error::from(err).into();
     assert_eq!(diagnostic.error_type, "DocumentSnapshotsIncomplete");
     assert!(
         diagnostic.error_message.contains("RequestLimitExceeded"),

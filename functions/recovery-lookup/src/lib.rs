@@ -25,14 +25,38 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{anyhow, bail};
 use aws_clients::ApiError;
 use aws_config::SdkConfig;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use serde_json::{Value, json};
 use stack_contract::recovery_params::resolve;
 
 /// Logical IDs the look-up reads.
 pub use stack_contract::logical_ids::{BUCKET, DATABASE, DOCUMENT_VOLUME, KEY};
+
+/// Why a stack's recovery inputs could not be found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// An AWS call failed: what it was for, and AWS's answer.
+    #[error("{doing}: {error}")]
+    Call { doing: String, error: ApiError },
+    /// The stack rules a recovery out as it is (no such stack, a missing resource or
+    /// snapshot): what is missing and what to do.
+    #[error("{0}")]
+    Stack(String),
+}
+
+/// An AWS call's failure, for `doing` (`SdkError` is one type for every service's client).
+fn call_failed<E, R>(doing: String) -> impl FnOnce(SdkError<E, R>) -> LookupError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |e| LookupError::Call {
+        doing,
+        error: ApiError::from_sdk(&e),
+    }
+}
 
 /// A snapshot candidate: identifier (ARN or id), status, creation time (seconds since epoch).
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +126,7 @@ pub fn parameters_file(
     declared: &[Declared],
     stack: &StackFacts,
     found: &Found,
-) -> anyhow::Result<Value> {
+) -> Result<Value, LookupError> {
     let declares = |name: &str| declared.iter().any(|d| d.name == name);
     let mut values: BTreeMap<&str, String> = BTreeMap::new();
     values.insert(resolve::KMS_KEY, found.kms_key_arn.clone());
@@ -112,14 +136,18 @@ pub fn parameters_file(
         (Some(snapshot), true) => {
             values.insert(resolve::COUCHDB_SNAPSHOT, snapshot.clone());
         }
-        (None, true) => bail!(
-            "stack {} has no {DOCUMENT_VOLUME} resource (built with --skip-document-store?): generate the recovery stack with --skip-document-store too",
-            stack.name
-        ),
-        (Some(_), false) => bail!(
-            "stack {} keeps patient documents on {DOCUMENT_VOLUME}, but the recovery template has no document store: leave out --skip-document-store, or the documents are not restored",
-            stack.name
-        ),
+        (None, true) => {
+            return Err(LookupError::Stack(format!(
+                "stack {} has no {DOCUMENT_VOLUME} resource (built with --skip-document-store?): generate the recovery stack with --skip-document-store too",
+                stack.name
+            )));
+        }
+        (Some(_), false) => {
+            return Err(LookupError::Stack(format!(
+                "stack {} keeps patient documents on {DOCUMENT_VOLUME}, but the recovery template has no document store: leave out --skip-document-store, or the documents are not restored",
+                stack.name
+            )));
+        }
         (None, false) => {}
     }
     let mut file = Vec::new();
@@ -142,12 +170,12 @@ pub fn parameters_file(
 
 impl StackFacts {
     /// The physical id of `logical` (`what` says what it is, for the error).
-    pub fn resource(&self, logical: &str, what: &str) -> anyhow::Result<String> {
+    pub fn resource(&self, logical: &str, what: &str) -> Result<String, LookupError> {
         self.resources.get(logical).cloned().ok_or_else(|| {
-            anyhow!(
+            LookupError::Stack(format!(
                 "stack {} has no {logical} resource ({what}): is it an OpenEMR stack?",
                 self.name
-            )
+            ))
         })
     }
 }
@@ -157,14 +185,14 @@ pub fn newest_db_snapshot(
     stack: &StackFacts,
     db: &str,
     candidates: &[Candidate],
-) -> anyhow::Result<String> {
+) -> Result<String, LookupError> {
     newest_completed(candidates, "available")
         .map(|c| c.id.clone())
-        .ok_or_else(|| anyhow!(
+        .ok_or_else(|| LookupError::Stack(format!(
             "database {db} ({DATABASE} of stack {}) has no available snapshot ({} in other states): take one (aws rds create-db-snapshot) or wait for the nightly backup",
             stack.name,
             candidates.len()
-        ))
+        )))
 }
 
 /// The newest completed snapshot of the document volume `volume`, or what to do.
@@ -172,14 +200,14 @@ pub fn newest_volume_snapshot(
     stack: &StackFacts,
     volume: &str,
     candidates: &[Candidate],
-) -> anyhow::Result<String> {
+) -> Result<String, LookupError> {
     newest_completed(candidates, "completed")
         .map(|c| c.id.clone())
-        .ok_or_else(|| anyhow!(
+        .ok_or_else(|| LookupError::Stack(format!(
             "volume {volume} ({DOCUMENT_VOLUME} of stack {}) has no completed snapshot ({} in other states): wait for the document snapshotter or take one (aws ec2 create-snapshot)",
             stack.name,
             candidates.len()
-        ))
+        )))
 }
 
 /// `DescribeStacks` and `ListStackResources` (all pages): the stack's parameters and resources.
@@ -187,22 +215,19 @@ pub async fn stack_facts(
     cfn: &aws_sdk_cloudformation::Client,
     stack_name: &str,
     region: &str,
-) -> anyhow::Result<StackFacts> {
+) -> Result<StackFacts, LookupError> {
     let described = cfn
         .describe_stacks()
         .stack_name(stack_name)
         .send()
         .await
-        .map_err(|e| {
-            anyhow!(
-                "stack {stack_name} not found in {region} ({})",
-                ApiError::from_sdk(&e)
-            )
-        })?;
+        .map_err(call_failed(format!(
+            "reading stack {stack_name} in {region}"
+        )))?;
     let stack = described
         .stacks()
         .first()
-        .ok_or_else(|| anyhow!("stack {stack_name} not found in {region}"))?;
+        .ok_or_else(|| LookupError::Stack(format!("stack {stack_name} not found in {region}")))?;
     let parameters = stack
         .parameters()
         .iter()
@@ -224,7 +249,7 @@ pub async fn stack_facts(
 async fn stack_resources(
     cfn: &aws_sdk_cloudformation::Client,
     stack_name: &str,
-) -> anyhow::Result<BTreeMap<String, String>> {
+) -> Result<BTreeMap<String, String>, LookupError> {
     let mut resources = BTreeMap::new();
     let mut pages = cfn
         .list_stack_resources()
@@ -232,12 +257,9 @@ async fn stack_resources(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            anyhow!(
-                "listing the resources of stack {stack_name}: {}",
-                ApiError::from_sdk(&e)
-            )
-        })?;
+        let page = page.map_err(call_failed(format!(
+            "listing the resources of stack {stack_name}"
+        )))?;
         for r in page.stack_resource_summaries() {
             if let (Some(logical), Some(physical)) =
                 (r.logical_resource_id(), r.physical_resource_id())
@@ -254,25 +276,25 @@ pub async fn key_arn(
     kms: &aws_sdk_kms::Client,
     stack: &StackFacts,
     key_id: &str,
-) -> anyhow::Result<String> {
+) -> Result<String, LookupError> {
     kms.describe_key()
         .key_id(key_id)
         .send()
         .await
-        .map_err(|e| {
-            anyhow!(
-                "KMS key {key_id} ({KEY} of stack {}) not readable: {}",
-                stack.name,
-                ApiError::from_sdk(&e)
-            )
-        })?
+        .map_err(call_failed(format!(
+            "reading KMS key {key_id} ({KEY} of stack {})",
+            stack.name
+        )))?
         .key_metadata
         .and_then(|m| m.arn)
-        .ok_or_else(|| anyhow!("KMS key {key_id} has no ARN"))
+        .ok_or_else(|| LookupError::Stack(format!("KMS key {key_id} has no ARN")))
 }
 
 /// `DescribeDBSnapshots` of the database `db`, every page.
-pub async fn db_snapshots(rds: &aws_sdk_rds::Client, db: &str) -> anyhow::Result<Vec<Candidate>> {
+pub async fn db_snapshots(
+    rds: &aws_sdk_rds::Client,
+    db: &str,
+) -> Result<Vec<Candidate>, LookupError> {
     let mut candidates = Vec::new();
     let mut pages = rds
         .describe_db_snapshots()
@@ -280,12 +302,9 @@ pub async fn db_snapshots(rds: &aws_sdk_rds::Client, db: &str) -> anyhow::Result
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            anyhow!(
-                "listing the snapshots of database {db}: {}",
-                ApiError::from_sdk(&e)
-            )
-        })?;
+        let page = page.map_err(call_failed(format!(
+            "listing the snapshots of database {db}"
+        )))?;
         candidates.extend(page.db_snapshots().iter().map(|s| {
             Candidate {
                 id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
@@ -304,7 +323,7 @@ pub async fn db_snapshots(rds: &aws_sdk_rds::Client, db: &str) -> anyhow::Result
 pub async fn volume_snapshots(
     ec2: &aws_sdk_ec2::Client,
     volume: &str,
-) -> anyhow::Result<Vec<Candidate>> {
+) -> Result<Vec<Candidate>, LookupError> {
     let out = ec2
         .describe_snapshots()
         .owner_ids("self")
@@ -316,12 +335,9 @@ pub async fn volume_snapshots(
         )
         .send()
         .await
-        .map_err(|e| {
-            anyhow!(
-                "listing the snapshots of volume {volume}: {}",
-                ApiError::from_sdk(&e)
-            )
-        })?;
+        .map_err(call_failed(format!(
+            "listing the snapshots of volume {volume}"
+        )))?;
     Ok(out
         .snapshots()
         .iter()
@@ -335,7 +351,10 @@ pub async fn volume_snapshots(
 
 /// Reads the stack and its snapshots: one gather per question, the choices by the pure
 /// functions above.
-pub async fn find(config: &SdkConfig, stack_name: &str) -> anyhow::Result<(StackFacts, Found)> {
+pub async fn find(
+    config: &SdkConfig,
+    stack_name: &str,
+) -> Result<(StackFacts, Found), LookupError> {
     let region = config.region().map(ToString::to_string).unwrap_or_default();
     let stack = stack_facts(
         &aws_sdk_cloudformation::Client::new(config),

@@ -14,7 +14,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use stack_contract::bucket::{FULL_BACKUP_PATTERN, PASSPHRASE_KEY};
 
 use crate::manifest::MANIFEST_KEY;
-use crate::resolve::{BucketFacts, DbSnapshotFacts, EbsSnapshotFacts, Found, KeyFacts};
+use crate::resolve::{BucketFacts, CallFailed, DbSnapshotFacts, EbsSnapshotFacts, Found, KeyFacts};
 
 /// Per-attempt and per-operation limits: the whole resolve stays well inside the Lambda timeout
 /// and the "fails in seconds" promise, retries included.
@@ -166,7 +166,7 @@ impl Aws {
 
     /// Whether `Backup/` holds a duplicity full set: a manifest and its first volume with the
     /// same time. Pages through the listing; remembers only the set times.
-    pub async fn full_backup(&self, bucket: &str) -> Result<bool, String> {
+    pub async fn full_backup(&self, bucket: &str) -> Result<bool, CallFailed> {
         // The pattern the role's ListBucket condition allows, as a listing prefix.
         let prefix = FULL_BACKUP_PATTERN.trim_end_matches('*');
         let mut manifests = BTreeSet::new();
@@ -201,7 +201,7 @@ impl Aws {
     }
 
     /// `HeadObject`: whether `key` exists.
-    pub async fn exists(&self, bucket: &str, key: &str) -> Result<bool, String> {
+    pub async fn exists(&self, bucket: &str, key: &str) -> Result<bool, CallFailed> {
         match self.s3.head_object().bucket(bucket).key(key).send().await {
             Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
@@ -210,7 +210,7 @@ impl Aws {
     }
 
     /// The stored manifest's bytes, if any.
-    pub async fn manifest(&self, bucket: &str) -> Result<Option<Vec<u8>>, String> {
+    pub async fn manifest(&self, bucket: &str) -> Result<Option<Vec<u8>>, CallFailed> {
         match self
             .s3
             .get_object()
@@ -220,8 +220,9 @@ impl Aws {
             .await
         {
             Ok(out) => {
-                let bytes = out.body.collect().await.map_err(|e| {
-                    format!("S3 GetObject {MANIFEST_KEY}: reading the body failed: {e}")
+                let bytes = out.body.collect().await.map_err(|e| CallFailed {
+                    call: "S3 GetObject",
+                    error: ApiError::new("Body", &format!("reading {MANIFEST_KEY} failed: {e}")),
                 })?;
                 Ok(Some(bytes.to_vec()))
             }
@@ -236,7 +237,7 @@ impl Aws {
         bucket: &str,
         key_arn: &str,
         bytes: Vec<u8>,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, CallFailed> {
         let out = self
             .s3
             .put_object()
@@ -253,12 +254,15 @@ impl Aws {
     }
 }
 
-/// `<call>: <code>: <message>`: the Reason's text for a failed call. AWS error messages
-/// never carry request bodies, so no secret can leak through here.
-fn failed<E, R>(call: &str, error: &SdkError<E, R>) -> String
+/// A failed call, as the decisions and the Reason show it (`<call>: <code>: <message>`). AWS
+/// error messages never carry request bodies, so no secret can leak through here.
+fn failed<E, R>(call: &'static str, error: &SdkError<E, R>) -> CallFailed
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    format!("{call}: {}", ApiError::from_sdk(error))
+    CallFailed {
+        call,
+        error: ApiError::from_sdk(error),
+    }
 }

@@ -47,12 +47,15 @@ pub enum Error {
     /// other key, no backup ...), or could not be checked.
     #[error("{}", reason(.0))]
     RejectedInputs(Vec<InputError>),
-    /// The manifest could not be written (`message`: the S3 call and AWS's error).
+    /// The manifest could not be written (the S3 call and AWS's error).
     #[error(
-        "{}: writing {MANIFEST_KEY} to {bucket} failed ({message})",
+        "{}: writing {MANIFEST_KEY} to {bucket} failed ({failure})",
         record_properties::BUCKET
     )]
-    ManifestNotWritten { bucket: String, message: String },
+    ManifestNotWritten {
+        bucket: String,
+        failure: resolve::CallFailed,
+    },
 }
 
 impl Error {
@@ -118,9 +121,9 @@ pub async fn record(
             request.manifest.to_bytes(),
         )
         .await
-        .map_err(|message| Error::ManifestNotWritten {
+        .map_err(|failure| Error::ManifestNotWritten {
             bucket: bucket.clone(),
-            message,
+            failure,
         })?;
     tracing::info!(
         bucket = %bucket,
@@ -271,7 +274,10 @@ mod tests {
             (
                 Error::ManifestNotWritten {
                     bucket: "b1".into(),
-                    message: "S3 PutObject: NoSuchBucket: gone".into(),
+                    failure: resolve::CallFailed {
+                        call: "S3 PutObject",
+                        error: aws_clients::ApiError::new("NoSuchBucket", "gone"),
+                    },
                 },
                 "RecoveryManifestNotWritten",
                 "Bucket: writing recovery/manifest.json to b1 failed (S3 PutObject: NoSuchBucket: gone)",

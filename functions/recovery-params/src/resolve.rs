@@ -3,6 +3,7 @@
 //!
 //! Pure functions over plain structs; [`crate::aws`] gathers the facts.
 
+use aws_clients::ApiError;
 use stack_contract::storage;
 
 use crate::inputs::{
@@ -117,8 +118,16 @@ pub struct BucketFacts {
     pub manifest: Option<Vec<u8>>,
 }
 
-/// A fact-finding call's result: found, not found, or the call failed (message).
-pub type Found<T> = Result<Option<T>, String>;
+/// A fact-finding call's result: found, not found, or the call failed.
+pub type Found<T> = Result<Option<T>, CallFailed>;
+
+/// A failed AWS call: which call (`S3 HeadObject`), and AWS's answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{call}: {error}")]
+pub struct CallFailed {
+    pub call: &'static str,
+    pub error: ApiError,
+}
 
 /// Where the resolved values came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,8 +163,8 @@ pub struct Resolved {
     pub notes: Vec<String>,
 }
 
-fn call_failed(input: &'static str, message: &str) -> InputError {
-    InputError::new(input, format!("could not be checked ({message})"))
+fn call_failed(input: &'static str, failure: &CallFailed) -> InputError {
+    InputError::new(input, format!("could not be checked ({failure})"))
 }
 
 /// `RecoveryKMSKey` must exist and be enabled.
@@ -533,6 +542,14 @@ mod tests {
     use super::*;
     use crate::manifest::{Database, FORMAT_VERSION};
 
+    /// A fact-finding call AWS refused with `code`.
+    fn refused(code: &str) -> CallFailed {
+        CallFailed {
+            call: "a test's call",
+            error: ApiError::new(code, "refused"),
+        }
+    }
+
     const REGION: &str = "us-east-1";
     const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a";
     const OTHER_KEY: &str =
@@ -756,7 +773,7 @@ mod tests {
             &raw,
             key(),
             Ok(Some(db())),
-            Err("must not be called".into()),
+            Err(refused("must not be called")),
             Ok(Some(bucket(Some(&m)))),
         )
         .unwrap();
@@ -823,7 +840,7 @@ mod tests {
             ),
             (
                 "key call failed",
-                Err("AccessDeniedException".into()),
+                Err(refused("AccessDeniedException")),
                 Ok(Some(db())),
                 Ok(Some(ebs())),
                 good_bucket(),

@@ -18,7 +18,7 @@ pub enum DrillError {
     #[error("configuration: {0}")]
     Config(#[from] EnvError),
     #[error("{0}")]
-    Lookup(String),
+    Lookup(#[from] recovery_lookup::LookupError),
     #[error(
         "another drill of {stack} is still there: {running}; it must be deleted before the next drill (teardown runs at its end)"
     )]

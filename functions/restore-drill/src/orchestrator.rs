@@ -71,7 +71,7 @@ pub async fn gather(
     }
     let (_, found) = recovery_lookup::find(&aws.sdk, &config.stack_name)
         .await
-        .map_err(|e| DrillError::Lookup(format!("{e:#}")))?;
+        .map_err(DrillError::Lookup)?;
     state.fingerprint = Some(read_fingerprint(aws, &config.bucket).await?);
     state.inputs = Some(Inputs {
         kms_key_arn: found.kms_key_arn,
@@ -190,7 +190,7 @@ pub async fn build(
             .unwrap_or_default(),
     )
     .await
-    .map_err(|e| DrillError::Lookup(format!("{e:#}")))?;
+    .map_err(DrillError::Lookup)?;
     let found = recovery_lookup::Found {
         kms_key_arn: inputs.kms_key_arn,
         bucket: inputs.bucket,
@@ -198,8 +198,8 @@ pub async fn build(
         rds_snapshot_time: 0.0,
         couchdb_snapshot: inputs.couchdb_snapshot,
     };
-    let recovery = recovery_lookup::parameters_file(&declared, &stack, &found)
-        .map_err(|e| DrillError::Lookup(format!("{e:#}")))?;
+    let recovery =
+        recovery_lookup::parameters_file(&declared, &stack, &found).map_err(DrillError::Lookup)?;
     let parameters = plan::drill_parameters(&recovery, overrides);
     let parameters: Vec<Parameter> = parameters
         .as_array()
@@ -563,11 +563,25 @@ pub async fn check_teardown(
 }
 
 /// Deletes the log groups, volumes and snapshots the drill stack left; says what it removed.
+/// Gathers what a drill leaves ([`drill_resources`]), decides what is this drill's
+/// ([`plan::leftovers`]), removes it ([`remove`]).
 async fn delete_leftovers(
     aws: &Aws,
     drill_stack: &str,
     resource_name: Option<&str>,
 ) -> Result<String, DrillError> {
+    let found = drill_resources(aws, resource_name).await?;
+    let leftovers = plan::leftovers(drill_stack, resource_name, &found);
+    remove(aws, &leftovers).await?;
+    Ok(leftovers.summary())
+}
+
+/// Every drill's resources that deleting its stack may leave: the log groups under the
+/// prefixes the orchestrator may delete, and the volumes and snapshots tagged as a drill's.
+async fn drill_resources(
+    aws: &Aws,
+    resource_name: Option<&str>,
+) -> Result<plan::DrillResources, DrillError> {
     let mut groups = Vec::new();
     for prefix in plan::log_group_prefixes(resource_name) {
         let mut pages = aws
@@ -629,7 +643,15 @@ async fn delete_leftovers(
             state: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         })
         .collect();
-    let leftovers = plan::leftovers(drill_stack, resource_name, &groups, &volumes, &snapshots);
+    Ok(plan::DrillResources {
+        log_groups: groups,
+        volumes,
+        snapshots,
+    })
+}
+
+/// Deletes `leftovers`.
+async fn remove(aws: &Aws, leftovers: &plan::Leftovers) -> Result<(), DrillError> {
     for group in &leftovers.log_groups {
         aws.logs
             .delete_log_group()
@@ -669,16 +691,7 @@ async fn delete_leftovers(
                 )
             })?;
     }
-    Ok(if leftovers.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; removed {} log group(s), {} volume(s), {} snapshot(s) it left",
-            leftovers.log_groups.len(),
-            leftovers.volumes.len(),
-            leftovers.snapshots.len()
-        )
-    })
+    Ok(())
 }
 
 /// Report: the JSON report in the bucket (and the last-success marker), the EMF line on
@@ -725,14 +738,9 @@ pub async fn report(
     if !report.ok {
         if let Some(topic) = &config.topic {
             let (subject, message) = report::alert(&report, location.as_deref());
-            aws.sns
-                .publish()
-                .topic_arn(topic)
-                .subject(subject)
-                .message(message)
-                .send()
+            aws_clients::alert::publish(&aws.sns, topic, &subject, &message)
                 .await
-                .map_err(|e| DrillError::aws("alerting the operators", ApiError::from_sdk(&e)))?;
+                .map_err(|e| DrillError::aws("alerting the operators", e))?;
         }
     }
     tracing::info!(ok = report.ok, problems = report.problems.len(), report = ?state.report_key, "drill reported");

@@ -162,6 +162,28 @@ impl Leftovers {
     pub fn is_empty(&self) -> bool {
         self.log_groups.is_empty() && self.volumes.is_empty() && self.snapshots.is_empty()
     }
+
+    /// What the teardown says it removed (nothing when there was nothing).
+    pub fn summary(&self) -> String {
+        if self.is_empty() {
+            return String::new();
+        }
+        format!(
+            "; removed {} log group(s), {} volume(s), {} snapshot(s) it left",
+            self.log_groups.len(),
+            self.volumes.len(),
+            self.snapshots.len()
+        )
+    }
+}
+
+/// What the cleanup found of every drill: log groups under the drills' prefixes, and the
+/// volumes and snapshots tagged as a drill's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrillResources {
+    pub log_groups: Vec<String>,
+    pub volumes: Vec<Tagged>,
+    pub snapshots: Vec<Tagged>,
 }
 
 /// A tagged EC2 resource as the cleanup sees it.
@@ -181,10 +203,13 @@ pub struct Tagged {
 pub fn leftovers(
     drill_stack: &str,
     resource_name: Option<&str>,
-    log_groups: &[String],
-    volumes: &[Tagged],
-    snapshots: &[Tagged],
+    found: &DrillResources,
 ) -> Leftovers {
+    let DrillResources {
+        log_groups,
+        volumes,
+        snapshots,
+    } = found;
     let ours = |t: &&Tagged| t.stack.as_deref() == Some(drill_stack);
     let prefixes = log_group_prefixes(resource_name);
     Leftovers {
@@ -430,13 +455,28 @@ mod tests {
             tagged("snap-1", Some(drill), "completed"),
             tagged("snap-2", Some("openemr"), "completed"),
         ];
-        let l = leftovers(drill, Some(name), &groups, &volumes, &snapshots);
+        let found = DrillResources {
+            log_groups: groups.to_vec(),
+            volumes: volumes.to_vec(),
+            snapshots: snapshots.to_vec(),
+        };
+        let l = leftovers(drill, Some(name), &found);
         assert_eq!(l.log_groups, groups[..3]);
         assert_eq!(l.volumes, ["vol-1"]);
         assert_eq!(l.snapshots, ["snap-1"]);
+        assert_eq!(
+            l.summary(),
+            "; removed 3 log group(s), 1 volume(s), 1 snapshot(s) it left"
+        );
         // Without the resource name (a stack id never seen), no group is the drill's.
-        let l = leftovers(drill, None, &groups, &[], &[]);
+        let groups_only = DrillResources {
+            log_groups: groups.to_vec(),
+            ..DrillResources::default()
+        };
+        let l = leftovers(drill, None, &groups_only);
         assert!(l.log_groups.is_empty());
-        assert!(leftovers(drill, Some(name), &[], &[], &[]).is_empty());
+        let none = leftovers(drill, Some(name), &DrillResources::default());
+        assert!(none.is_empty());
+        assert_eq!(none.summary(), "");
     }
 }

@@ -1,8 +1,8 @@
 //! The drill's report (`recovery/drills/<yyyy-mm-dd>.json`), its EMF metrics and the
 //! operators' alert, all made from the state only: names, times, counts — never data.
 
+use aws_clients::EmfLine;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use stack_contract::restore_drill::{
     DATA_AGE_HOURS_METRIC, NAMESPACE, OK_METRIC, RECOVERY_MINUTES_METRIC, REPORT_PREFIX,
     STACK_DIMENSION,
@@ -14,8 +14,6 @@ use crate::state::{DrillState, Step};
 
 /// Format of the report.
 pub const FORMAT_VERSION: u32 = 1;
-/// SNS subjects are limited to 100 characters.
-const MAX_SUBJECT: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -115,32 +113,22 @@ pub fn key(report: &Report) -> String {
 
 /// The EMF line: `DrillOk` always, `RecoveryMinutes` and `DataAgeHours` when measured.
 pub fn emf_line(report: &Report) -> String {
-    let mut metrics = vec![json!({ "Name": OK_METRIC, "Unit": "Count" })];
-    let mut line = serde_json::Map::new();
-    line.insert(STACK_DIMENSION.into(), json!(report.stack));
-    line.insert(OK_METRIC.into(), json!(u8::from(report.ok)));
+    let mut line = EmfLine::new(NAMESPACE, report.finished.unix_timestamp() * 1000)
+        .dimension(STACK_DIMENSION, report.stack.as_str())
+        .metric(OK_METRIC, "Count", u8::from(report.ok));
     if let Some(m) = report.recovery_minutes {
-        metrics.push(json!({ "Name": RECOVERY_MINUTES_METRIC, "Unit": "None" }));
-        line.insert(RECOVERY_MINUTES_METRIC.into(), json!(m));
+        line = line.metric(RECOVERY_MINUTES_METRIC, "None", m);
     }
     if let Some(h) = report.data_age_hours {
-        metrics.push(json!({ "Name": DATA_AGE_HOURS_METRIC, "Unit": "None" }));
-        line.insert(DATA_AGE_HOURS_METRIC.into(), json!(h));
+        line = line.metric(DATA_AGE_HOURS_METRIC, "None", h);
     }
-    line.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": report.finished.unix_timestamp() * 1000,
-            "CloudWatchMetrics": [{ "Namespace": NAMESPACE, "Dimensions": [[STACK_DIMENSION]], "Metrics": metrics }]
-        }),
-    );
-    serde_json::Value::Object(line).to_string()
+    line.render()
 }
 
 /// Subject and body of the operators' alert for a failed (or refused) drill.
 pub fn alert(report: &Report, report_location: Option<&str>) -> (String, String) {
-    let mut subject = format!("OpenEMR restore drill FAILED ({})", report.stack);
-    subject.truncate(MAX_SUBJECT);
+    let subject =
+        aws_clients::alert::subject(&format!("OpenEMR restore drill FAILED ({})", report.stack));
     let mut body = format!(
         "The restore drill of stack {} ({}) did not prove that the backups restore the application.\n\n",
         report.stack,

@@ -23,7 +23,8 @@ pub mod recovery;
 pub mod redis;
 pub mod restore_drill;
 
-/// Adds every component, in build order.
+/// Adds every component, in build order. ([`crate::generate`] then marks the scanner's
+/// accepted findings and finishes a drill.)
 pub fn build(t: &mut Template, o: &Options) {
     foundation::add_parameters(t, o);
     network::add(t, o);
@@ -62,11 +63,4 @@ pub fn build(t: &mut Template, o: &Options) {
     restore_drill::add(t, o);
     outputs::add(t, o);
     alarms::add_parameter_groups(t);
-    // The scanner's accepted findings go into the Metadata of resources built above.
-    crate::scanner::apply(t, o);
-    // Last: nothing of a drill survives it.
-    if o.drill {
-        restore_drill::name_everything(t);
-        restore_drill::delete_everything(t);
-    }
 }
