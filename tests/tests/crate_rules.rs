@@ -127,8 +127,8 @@ fn the_lambdas_are_the_functions_stack_ops_packages() {
 }
 
 /// The modules of the crate whose sources are under `src`, each with the modules it names
-/// through `crate::` or `super::` paths (the code before its `#[cfg(test)]` module, comments
-/// left out). A module is its file: `a.rs` and `a/mod.rs` are `a`, `a/b.rs` is `a::b`.
+/// through `crate::` or `super::` paths, and the child modules it names by relative paths
+/// (`child::name`) (the code before its `#[cfg(test)]` module, comments left out). A module is its file: `a.rs` and `a/mod.rs` are `a`, `a/b.rs` is `a::b`.
 fn module_imports(src: &std::path::Path) -> BTreeMap<String, Vec<String>> {
     fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
@@ -194,6 +194,21 @@ fn module_imports(src: &std::path::Path) -> BTreeMap<String, Vec<String>> {
                 if !best.is_empty() && best != module.join("::") && !named.contains(&best) {
                     named.push(best);
                 }
+            }
+        }
+        // A module's own child modules, named by a relative path (`child::name`).
+        for child in modules
+            .iter()
+            .filter(|m| m.len() == module.len() + 1 && m.starts_with(module))
+        {
+            let name = child.last().unwrap();
+            let relative = format!("{name}::");
+            let named_here = code.match_indices(&relative).any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+            });
+            if named_here && !named.contains(&child.join("::")) {
+                named.push(child.join("::"));
             }
         }
         imports.insert(module.join("::"), named);
