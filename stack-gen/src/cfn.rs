@@ -89,6 +89,17 @@ pub fn assume_role_policy(service: &str) -> Value {
     })])
 }
 
+/// As [`assume_role_policy`], for `service` acting on this account's behalf only
+/// (`aws:SourceAccount`, AWS's guard against a confused deputy for service roles).
+pub fn assume_role_policy_for_this_account(service: &str) -> Value {
+    policy_document(vec![json!({
+        "Effect": "Allow",
+        "Principal": { "Service": [service] },
+        "Action": ["sts:AssumeRole"],
+        "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
+    })])
+}
+
 /// A security group in the stack's VPC. Egress stays AWS's default (all out): the instances
 /// fetch packages and reach AWS APIs through NAT.
 pub fn security_group(description: &str, name: &str) -> Value {

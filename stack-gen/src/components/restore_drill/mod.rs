@@ -215,12 +215,7 @@ fn add_drill_schedule(t: &mut Template) {
         resource(
             "AWS::IAM::Role",
             json!({
-                "AssumeRolePolicyDocument": policy_document(vec![json!({
-                    "Effect": "Allow",
-                    "Principal": { "Service": ["events.amazonaws.com"] },
-                    "Action": ["sts:AssumeRole"],
-                    "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
-                })]),
+                "AssumeRolePolicyDocument": crate::cfn::assume_role_policy_for_this_account("events.amazonaws.com"),
                 "Policies": [{ "PolicyName": "StartDrill", "PolicyDocument": policy_document(vec![
                     allow(&["states:StartExecution"], json!([ref_(STATE_MACHINE)]))
                 ]) }]

@@ -442,12 +442,7 @@ pub(super) fn add_stack_role(t: &mut Template, o: &Options) {
             "AWS::IAM::Role",
             json!({
                 "Description": sub("CloudFormation builds and deletes the restore drill stacks of ${AWS::StackName} with this role; it may never change that stack's resources"),
-                "AssumeRolePolicyDocument": policy_document(vec![json!({
-                    "Effect": "Allow",
-                    "Principal": { "Service": ["cloudformation.amazonaws.com"] },
-                    "Action": ["sts:AssumeRole"],
-                    "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
-                })]),
+                "AssumeRolePolicyDocument": crate::cfn::assume_role_policy_for_this_account("cloudformation.amazonaws.com"),
                 "Policies": [{ "PolicyName": "DrillStack", "PolicyDocument": policy_document(stack_role_statements(o)) }]
             }),
         ),

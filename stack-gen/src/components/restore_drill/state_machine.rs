@@ -9,7 +9,7 @@ use stack_contract::restore_drill::{
 };
 
 use super::names::*;
-use crate::cfn::{allow, get_att, policy_document, ref_, resource, sub};
+use crate::cfn::{allow, get_att, policy_document, resource, sub};
 use crate::template::Template;
 /// Errors of the Lambda service itself, worth a retry of any task.
 pub(super) const LAMBDA_ERRORS: [&str; 4] = [
@@ -153,12 +153,7 @@ pub(super) fn add_state_machine(t: &mut Template) {
         resource(
             "AWS::IAM::Role",
             json!({
-                "AssumeRolePolicyDocument": policy_document(vec![json!({
-                    "Effect": "Allow",
-                    "Principal": { "Service": ["states.amazonaws.com"] },
-                    "Action": ["sts:AssumeRole"],
-                    "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
-                })]),
+                "AssumeRolePolicyDocument": crate::cfn::assume_role_policy_for_this_account("states.amazonaws.com"),
                 "Policies": [{ "PolicyName": "RestoreDrill", "PolicyDocument": policy_document(vec![
                     allow(
                         &["lambda:InvokeFunction"],
