@@ -49,7 +49,7 @@ impl EmfLine {
     }
 
     /// The line's JSON (one line): `_aws` first, then the fields in the order given.
-    pub fn render(&self) -> String {
+    pub fn render(self) -> String {
         let mut line = Map::new();
         line.insert(
             "_aws".into(),
@@ -62,7 +62,7 @@ impl EmfLine {
                 }]
             }),
         );
-        line.extend(self.fields.clone());
+        line.extend(self.fields);
         Value::Object(line).to_string()
     }
 }
