@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod emf;
 mod error;
+pub mod time;
 
 pub use emf::EmfLine;
 pub use error::{ApiError, error_chain};

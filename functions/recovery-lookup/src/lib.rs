@@ -26,10 +26,12 @@
 use std::collections::BTreeMap;
 
 use aws_clients::ApiError;
+use aws_clients::time::instant;
 use aws_config::SdkConfig;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use serde_json::{Value, json};
 use stack_contract::recovery_params::resolve;
+use time::OffsetDateTime;
 
 /// Logical IDs the look-up reads.
 pub use stack_contract::logical_ids::{BUCKET, DATABASE, DOCUMENT_VOLUME, KEY};
@@ -58,12 +60,13 @@ where
     }
 }
 
-/// A snapshot candidate: identifier (ARN or id), status, creation time (seconds since epoch).
+/// A snapshot candidate: identifier (ARN or id), status, creation time (`None`: AWS gave none;
+/// such a snapshot sorts oldest).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     pub id: String,
     pub status: String,
-    pub created: f64,
+    pub created: Option<OffsetDateTime>,
 }
 
 /// The newest candidate whose status is `done` (pending and failed snapshots are not restorable).
@@ -71,7 +74,7 @@ pub fn newest_completed<'a>(candidates: &'a [Candidate], done: &str) -> Option<&
     candidates
         .iter()
         .filter(|c| c.status == done)
-        .max_by(|a, b| a.created.total_cmp(&b.created))
+        .max_by_key(|c| c.created)
 }
 
 /// What was read from the stack.
@@ -90,8 +93,8 @@ pub struct Found {
     pub kms_key_arn: String,
     pub bucket: String,
     pub rds_snapshot_arn: String,
-    /// When that snapshot was taken (seconds since the epoch): the age of the restored data.
-    pub rds_snapshot_time: f64,
+    /// When that snapshot was taken: the age of the restored data.
+    pub rds_snapshot_time: Option<OffsetDateTime>,
     pub couchdb_snapshot: Option<String>,
 }
 
@@ -305,15 +308,10 @@ pub async fn db_snapshots(
         let page = page.map_err(call_failed(format!(
             "listing the snapshots of database {db}"
         )))?;
-        candidates.extend(page.db_snapshots().iter().map(|s| {
-            Candidate {
-                id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
-                status: s.status().unwrap_or_default().to_owned(),
-                created: s
-                    .snapshot_create_time()
-                    .map(|t| t.as_secs_f64())
-                    .unwrap_or(0.0),
-            }
+        candidates.extend(page.db_snapshots().iter().map(|s| Candidate {
+            id: s.db_snapshot_arn().unwrap_or_default().to_owned(),
+            status: s.status().unwrap_or_default().to_owned(),
+            created: s.snapshot_create_time().and_then(instant),
         }));
     }
     Ok(candidates)
@@ -344,7 +342,7 @@ pub async fn volume_snapshots(
         .map(|s| Candidate {
             id: s.snapshot_id().unwrap_or_default().to_owned(),
             status: s.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            created: s.start_time().map(|t| t.as_secs_f64()).unwrap_or(0.0),
+            created: s.start_time().and_then(instant),
         })
         .collect())
 }
@@ -377,7 +375,7 @@ pub async fn find(
     let rds_snapshot_time = db_candidates
         .iter()
         .find(|c| c.id == rds_snapshot_arn)
-        .map_or(0.0, |c| c.created);
+        .and_then(|c| c.created);
     let couchdb_snapshot = match stack.resources.get(DOCUMENT_VOLUME) {
         None => None,
         Some(volume) => {
@@ -401,22 +399,27 @@ mod tests {
 
     #[test]
     fn newest_completed_skips_unfinished_snapshots() {
-        let c = |id: &str, status: &str, created: f64| Candidate {
+        let c = |id: &str, status: &str, created: i64| Candidate {
             id: id.into(),
             status: status.into(),
-            created,
+            created: OffsetDateTime::from_unix_timestamp(created).ok(),
+        };
+        let undated = Candidate {
+            created: None,
+            ..c("undated", "available", 0)
         };
         let candidates = [
-            c("old", "available", 1.0),
-            c("newer", "available", 5.0),
-            c("newest-but-creating", "creating", 9.0),
-            c("failed", "failed", 7.0),
+            c("old", "available", 1),
+            undated,
+            c("newer", "available", 5),
+            c("newest-but-creating", "creating", 9),
+            c("failed", "failed", 7),
         ];
         assert_eq!(
             newest_completed(&candidates, "available").unwrap().id,
             "newer"
         );
-        assert!(newest_completed(&candidates[2..], "available").is_none());
+        assert!(newest_completed(&candidates[3..], "available").is_none());
         assert!(newest_completed(&[], "completed").is_none());
     }
 
@@ -438,7 +441,7 @@ mod tests {
         let creating = [Candidate {
             id: "arn:aws:rds:us-east-1:123456789012:snapshot:x".into(),
             status: "creating".into(),
-            created: 1.0,
+            created: Some(OffsetDateTime::UNIX_EPOCH),
         }];
         let error = newest_db_snapshot(&facts, "db-1", &creating).unwrap_err();
         assert!(
@@ -457,7 +460,7 @@ mod tests {
         let done = Candidate {
             id: "snap-0ebb4f155ff27040c".into(),
             status: "completed".into(),
-            created: 2.0,
+            created: Some(OffsetDateTime::UNIX_EPOCH),
         };
         assert_eq!(
             newest_volume_snapshot(&facts, "vol-1", &[done]).unwrap(),
@@ -488,7 +491,7 @@ mod tests {
                 "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
             bucket: "openemr-bucket".into(),
             rds_snapshot_arn: "arn:aws:rds:us-east-1:123456789012:snapshot:rds:db-1".into(),
-            rds_snapshot_time: 1.0,
+            rds_snapshot_time: Some(OffsetDateTime::UNIX_EPOCH),
             couchdb_snapshot: couch.map(str::to_owned),
         }
     }

@@ -44,12 +44,6 @@ impl Aws {
     }
 }
 
-fn secs(t: f64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp(t as i64)
-        .ok()
-        .filter(|_| t > 0.0)
-}
-
 /// Gather: refuse while another drill exists; the recovery inputs (the shared look-up, as
 /// `stack-ops recovery-params` does it); the night's fingerprint; the drill stack's name.
 pub async fn gather(
@@ -78,7 +72,7 @@ pub async fn gather(
         bucket: found.bucket,
         rds_snapshot_arn: found.rds_snapshot_arn,
         couchdb_snapshot: found.couchdb_snapshot,
-        data_time: secs(found.rds_snapshot_time),
+        data_time: found.rds_snapshot_time,
     });
     let name = plan::drill_stack_name(&config.stack_name, started);
     state.record(
@@ -195,7 +189,7 @@ pub async fn build(
         kms_key_arn: inputs.kms_key_arn,
         bucket: inputs.bucket,
         rds_snapshot_arn: inputs.rds_snapshot_arn,
-        rds_snapshot_time: 0.0,
+        rds_snapshot_time: None,
         couchdb_snapshot: inputs.couchdb_snapshot,
     };
     let recovery =

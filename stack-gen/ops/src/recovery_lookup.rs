@@ -86,7 +86,7 @@ mod tests {
                 "arn:aws:kms:us-east-1:123456789012:key/6fc10c90-d550-4fd5-bb5c-c2416e31839a".into(),
             bucket: "openemr-bucket".into(),
             rds_snapshot_arn: "arn:aws:rds:us-east-1:123456789012:snapshot:rds:db-1".into(),
-            rds_snapshot_time: 1.0,
+            rds_snapshot_time: None,
             couchdb_snapshot: couch.map(str::to_owned),
         }
     }
