@@ -35,8 +35,8 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 use custom_resource::{Context, Options as CrOptions};
+use recovery_params::Clients;
 use recovery_params::Request;
-use recovery_params::aws::Aws;
 use serde_json::{Value, json};
 use stack_gen::Options;
 use test_harness::Moto;
@@ -65,7 +65,7 @@ fn template_properties(options: &Options, logical_id: &str) -> Value {
 }
 
 /// Sends one Create to the function as CloudFormation would; returns the answer body.
-async fn create(aws: &Aws, stack_id: &str, logical_id: &str, properties: Value) -> Value {
+async fn create(clients: &Clients, stack_id: &str, logical_id: &str, properties: Value) -> Value {
     let server = ResponseUrl::start();
     let event = fixtures::event(
         "Create",
@@ -76,8 +76,8 @@ async fn create(aws: &Aws, stack_id: &str, logical_id: &str, properties: Value) 
         None,
     );
     let handler = |request: Request, _context: Context| {
-        let aws = aws.clone();
-        async move { recovery_params::handler(&aws, request).await }
+        let clients = clients.clone();
+        async move { recovery_params::handler(&clients, request).await }
     };
     custom_resource::handle(&handler, event, Context::default(), &CrOptions::default())
         .await
@@ -260,7 +260,7 @@ async fn nightly_backups(
     })
     .expect("snapshotter settings");
     let summary = document_snapshotter::Snapshotter::from_sdk(config, settings)
-        .handle(&Default::default(), document_snapshotter::unix_now())
+        .handle(&Default::default(), now())
         .await
         .unwrap_or_else(|failed| panic!("document snapshotter: {failed}"));
     let ebs_snapshot = summary
@@ -278,9 +278,9 @@ async fn nightly_backups(
     })
     .expect("checker settings");
     let run = backup_checker::check(
-        &backup_checker::gather::Clients::new(config),
+        &backup_checker::Clients::new(config),
         &checker,
-        document_snapshotter::unix_now(),
+        backup_checker::now(),
     )
     .await;
     let failed: Vec<String> = run
@@ -465,9 +465,15 @@ async fn drill_gather(
         drill::TASK: drill::TASK_GATHER,
         drill::STATE: { "execution": "arn:aws:states:us-east-1:123456789012:execution:RestoreDrill:e2e" }
     });
-    let state = restore_drill::handle(config, &env, event, now(), &mut Vec::new())
-        .await
-        .unwrap_or_else(|e| panic!("the drill's gather: {e}"));
+    let state = restore_drill::handle(
+        &restore_drill::Clients::new(config),
+        &env,
+        event,
+        now(),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("the drill's gather: {e}"));
     serde_json::from_value(state).unwrap()
 }
 
@@ -488,7 +494,7 @@ fn file_to_map(file: &str) -> BTreeMap<String, String> {
 
 /// Resolves the recovery template's `RecoveryParameters` with the parameters file's values.
 async fn resolve_from(
-    aws: &Aws,
+    clients: &Clients,
     stack_id: &str,
     file: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
@@ -505,7 +511,7 @@ async fn resolve_from(
     );
     let properties =
         resolve_intrinsics(&template_properties(&recovery, "RecoveryParameters"), &env);
-    let body = create(aws, stack_id, "RecoveryParameters", properties).await;
+    let body = create(clients, stack_id, "RecoveryParameters", properties).await;
     assert_eq!(
         body["NoEcho"],
         json!(true),
@@ -543,7 +549,7 @@ async fn recovery_drill() {
     let started = std::time::Instant::now();
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let aws = Aws::new(&config);
+    let clients = Clients::new(&config);
 
     // 1. The original stack, and its manifest recorded by the template's RecoveryManifest.
     let key_arn = fixtures::create_key(&config).await;
@@ -582,7 +588,7 @@ async fn recovery_drill() {
         &template_properties(&Options::default(), "RecoveryManifest"),
         &env,
     );
-    create(&aws, &original_id, "RecoveryManifest", record).await;
+    create(&clients, &original_id, "RecoveryManifest", record).await;
 
     // 2. The nightly backups.
     let original = fixtures::Resources {
@@ -640,7 +646,7 @@ async fn recovery_drill() {
     assert_eq!(gathered.fingerprint.as_ref(), Some(&fingerprint));
 
     // 4. Resolve: the original's values, from the lookup's file and from the drill's inputs.
-    let first = resolve_from(&aws, fixtures::RECOVERY_STACK_ID, &file).await;
+    let first = resolve_from(&clients, fixtures::RECOVERY_STACK_ID, &file).await;
     assert_original_values("first recovery", &first);
     let mut drill_file = file.clone();
     for (name, value) in [
@@ -650,7 +656,7 @@ async fn recovery_drill() {
     ] {
         drill_file.insert(name.to_owned(), value.clone());
     }
-    let drilled = resolve_from(&aws, DRILL_STACK_ID, &drill_file).await;
+    let drilled = resolve_from(&clients, DRILL_STACK_ID, &drill_file).await;
     assert_original_values("the drill's recovery", &drilled);
 
     // 5. The recovery stack: built from the resolved values, records its own manifest, is
@@ -697,7 +703,7 @@ async fn recovery_drill() {
         &env,
     );
     assert_eq!(record["RecoveredFrom"], json!(original.bucket));
-    create(&aws, &recovery_id, "RecoveryManifest", record).await;
+    create(&clients, &recovery_id, "RecoveryManifest", record).await;
 
     let recovered = fixtures::Resources {
         key_arn: key_arn.clone(),
@@ -764,7 +770,7 @@ async fn recovery_drill() {
     );
 
     let second = resolve_from(
-        &aws,
+        &clients,
         "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-drill-recovery-2/9c8d",
         &file,
     )

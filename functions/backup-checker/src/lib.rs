@@ -24,7 +24,8 @@ use stack_contract::env::EnvError;
 
 pub use checks::{Findings, Report};
 pub use config::Config;
-use gather::{ApiCalls, Clients};
+use gather::ApiCalls;
+pub use gather::Clients;
 
 /// Why an invocation failed. Its [`lambda_runtime::Diagnostic`] `error_type` is stable (see
 /// README.md, "Errors").

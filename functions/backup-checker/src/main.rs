@@ -1,6 +1,6 @@
 //! Lambda entry point: runtime wiring only; the checks are in the library.
 
-use backup_checker::{Config, gather::Clients};
+use backup_checker::{Clients, Config};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 

@@ -3,8 +3,8 @@
 
 mod common;
 
+use backup_checker::Clients;
 use backup_checker::checks::Thresholds;
-use backup_checker::gather::Clients;
 use backup_checker::{Config, Run, check, handle};
 use common::*;
 use stack_contract::volumes::{ROLES, Volume};

@@ -1,12 +1,11 @@
 //! States the emulator cannot show (moto's EC2 snapshots are `completed` at once and its
 //! describe calls ignore MaxResults): the real SDK clients with answers scripted by `aws-smithy-mocks`, for pending snapshots and pagination.
 
-use aws_credential_types::Credentials;
 use aws_sdk_ec2::operation::describe_snapshots::DescribeSnapshotsOutput;
 use aws_sdk_ec2::types::{Snapshot, SnapshotState};
 use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
 use aws_sdk_rds::types::DbSnapshot;
-use aws_smithy_mocks::{MockResponseInterceptor, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{RuleMode, mock};
 use aws_smithy_types::DateTime;
 use backup_checker::gather::{ApiCalls, database_snapshots, volume_snapshots};
 use stack_contract::volumes::{PRIMARY, Volume};
@@ -40,18 +39,7 @@ async fn ec2_pages_are_followed_and_only_completed_snapshots_count() {
                 .build()
         })
         .build();
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-        .http_client(create_mock_http_client())
-        .interceptor(
-            MockResponseInterceptor::new()
-                .rule_mode(RuleMode::Sequential)
-                .with_rule(&rule),
-        )
-        .build();
-    let ec2 = aws_sdk_ec2::Client::from_conf(config);
+    let ec2 = test_harness::mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&rule]);
     let calls = ApiCalls::default();
     let found = volume_snapshots(
         &ec2,
@@ -102,18 +90,7 @@ async fn rds_pages_are_followed_and_only_available_snapshots_count() {
                 .build()
         })
         .build();
-    let config = aws_sdk_rds::Config::builder()
-        .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
-        .region(aws_sdk_rds::config::Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-        .http_client(create_mock_http_client())
-        .interceptor(
-            MockResponseInterceptor::new()
-                .rule_mode(RuleMode::Sequential)
-                .with_rule(&rule),
-        )
-        .build();
-    let rds = aws_sdk_rds::Client::from_conf(config);
+    let rds = test_harness::mock_client!(aws_sdk_rds, RuleMode::Sequential, [&rule]);
     let calls = ApiCalls::default();
     let found = database_snapshots(&rds, "db", &calls).await.unwrap();
     assert_eq!(rule.num_calls(), 2);

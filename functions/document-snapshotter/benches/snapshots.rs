@@ -24,7 +24,7 @@ const RUNS: usize = 3;
 async fn seed(moto: &Moto, roles: &[&str], existing: usize) -> String {
     use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
     let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config().await);
-    let now = document_snapshotter::unix_now();
+    let now = time::OffsetDateTime::now_utc();
     let mut volumes = Vec::new();
     for role in roles {
         let vol = ec2
@@ -45,7 +45,7 @@ async fn seed(moto: &Moto, roles: &[&str], existing: usize) -> String {
                 .tags(
                     Tag::builder()
                         .key(tags::BACKUP_TIME)
-                        .value(tags::format_time(now - (i as i64 + 1) * 86_400))
+                        .value(tags::format_time(now - time::Duration::days(i as i64 + 1)))
                         .build(),
                 )
                 .build();

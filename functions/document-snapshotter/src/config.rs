@@ -13,6 +13,7 @@
 
 use stack_contract::document_snapshotter as var;
 use stack_contract::env::{self, Env, EnvError};
+use time::Duration;
 
 pub use stack_contract::volumes::Volume;
 
@@ -35,7 +36,8 @@ pub struct Config {
     pub volumes: Vec<Volume>,
     pub retain: usize,
     pub description: String,
-    pub window_secs: i64,
+    /// A volume with a snapshot younger than this gets no new one.
+    pub window: Duration,
     pub copy: Option<CopyTarget>,
     pub dry_run: bool,
 }
@@ -72,7 +74,7 @@ impl Config {
             volumes,
             retain,
             description,
-            window_secs: window_hours * 3600,
+            window: Duration::hours(window_hours),
             copy: copy_target(env)?,
             dry_run: env.flag(var::DRY_RUN)?,
         })
@@ -147,7 +149,7 @@ mod tests {
         );
         assert_eq!(c.retain, 3);
         assert_eq!(c.description, DEFAULT_DESCRIPTION);
-        assert_eq!(c.window_secs, 20 * 3600);
+        assert_eq!(c.window, Duration::hours(20));
         assert_eq!(c.copy, None);
         assert!(!c.dry_run);
     }
@@ -177,8 +179,8 @@ mod tests {
             }
         );
         assert_eq!(
-            (c.retain, c.description.as_str(), c.window_secs, c.dry_run),
-            (7, "docs", 6 * 3600, true)
+            (c.retain, c.description.as_str(), c.window, c.dry_run),
+            (7, "docs", Duration::hours(6), true)
         );
         assert_eq!(c.copy.unwrap().region, "us-west-2");
         // An empty COPY_REGION (the template's default) means no copy.

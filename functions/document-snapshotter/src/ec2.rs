@@ -167,7 +167,7 @@ fn snapshot_info(s: &Snapshot) -> SnapshotInfo {
         id: s.snapshot_id().unwrap_or_default().to_owned(),
         volume_id: s.volume_id().unwrap_or_default().to_owned(),
         state: State::parse(s.state().map(|st| st.as_str()).unwrap_or("unknown")),
-        start_time: s.start_time().map(|t| t.secs()).unwrap_or(0),
+        start_time: s.start_time().and_then(aws_clients::time::instant),
         tags: s
             .tags()
             .iter()

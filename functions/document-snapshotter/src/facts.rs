@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_clients::ApiError;
 use serde::Serialize;
+use time::OffsetDateTime;
 
 /// A volume as described: its id and its `Name` tag, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +20,8 @@ pub struct SnapshotInfo {
     pub id: String,
     pub volume_id: String,
     pub state: State,
-    /// EC2's StartTime, unix seconds (0 if missing).
-    pub start_time: i64,
+    /// EC2's StartTime.
+    pub start_time: Option<OffsetDateTime>,
     pub tags: BTreeMap<String, String>,
 }
 

@@ -10,10 +10,9 @@ pub mod plan;
 pub mod run;
 pub mod tags;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tracing::{Instrument, error, info, info_span};
 
 pub use config::Config;
@@ -93,8 +92,8 @@ impl Snapshotter {
         }
     }
 
-    /// Handles one event at `now` (unix seconds): dry run if the event or `DRY_RUN` asks.
-    pub async fn handle(&self, request: &Request, now: i64) -> Result<Summary, Failed> {
+    /// Handles one event at `now`: dry run if the event or `DRY_RUN` asks.
+    pub async fn handle(&self, request: &Request, now: OffsetDateTime) -> Result<Summary, Failed> {
         let dry_run = self.config.dry_run || request.detail.dry_run;
         // Boxed: the nested SDK futures are otherwise deep enough to hit the compiler's
         // layout recursion limit in the binary.
@@ -124,16 +123,8 @@ impl Snapshotter {
         event: lambda_runtime::LambdaEvent<Request>,
     ) -> Result<Summary, Failed> {
         let span = info_span!("document_snapshotter", request_id = %event.context.request_id, event_id = event.payload.id.as_deref().unwrap_or(""));
-        self.handle(&event.payload, unix_now())
+        self.handle(&event.payload, OffsetDateTime::now_utc())
             .instrument(span)
             .await
     }
-}
-
-/// The current time, unix seconds.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

@@ -10,6 +10,7 @@
 
 use aws_clients::ApiError;
 use serde::Serialize;
+use time::{Duration, OffsetDateTime};
 
 use crate::config::{Config, Volume};
 use crate::facts::{
@@ -30,13 +31,13 @@ pub const MAX_DELETES_PER_RUN: usize = 500;
 pub struct Snap {
     pub id: String,
     pub state: State,
-    /// When the backup was taken (unix seconds): our `openemr:backup-time` tag, or EC2's
-    /// StartTime when the tag is missing or unreadable.
-    pub time: i64,
+    /// When the backup was taken: our `openemr:backup-time` tag, or EC2's StartTime when the
+    /// tag is missing or unreadable.
+    pub time: OffsetDateTime,
 }
 
 impl Snap {
-    pub fn new(id: &str, state: State, time: i64) -> Snap {
+    pub fn new(id: &str, state: State, time: OffsetDateTime) -> Snap {
         Snap {
             id: id.to_owned(),
             state,
@@ -46,14 +47,14 @@ impl Snap {
 }
 
 /// The snapshot that already covers the window ending at `now`, if any: a completed or pending
-/// snapshot taken less than `window_secs` ago (or dated in the future, by a skewed clock).
+/// snapshot taken less than `window` ago (or dated in the future, by a skewed clock).
 /// Snapshots in `error` state cover nothing: a failed snapshot earlier in the window is
 /// replaced by a new one.
-pub fn covering(snaps: &[Snap], now: i64, window_secs: i64) -> Option<&Snap> {
+pub fn covering(snaps: &[Snap], now: OffsetDateTime, window: Duration) -> Option<&Snap> {
     snaps
         .iter()
         .filter(|s| matches!(s.state, State::Completed | State::Pending))
-        .filter(|s| now - s.time < window_secs)
+        .filter(|s| now - s.time < window)
         .max_by(|a, b| a.time.cmp(&b.time).then_with(|| a.id.cmp(&b.id)))
 }
 
@@ -150,9 +151,10 @@ pub fn group_ours(cfg: &Config, snapshots: Vec<SnapshotInfo>) -> Ours {
 /// not make a snapshot look like it covers every coming night.
 pub fn to_snap(s: &SnapshotInfo) -> Snap {
     let time = match (tags::backup_time(&s.tags), s.start_time) {
-        (Some(tag), 0) => tag,
-        (Some(tag), start) => tag.min(start),
-        (None, start) => start,
+        (Some(tag), None) => tag,
+        (Some(tag), Some(start)) => tag.min(start),
+        // Neither: the oldest time there is, so it covers nothing and is pruned first.
+        (None, start) => start.unwrap_or(OffsetDateTime::UNIX_EPOCH),
     };
     Snap {
         id: s.id.clone(),
@@ -199,12 +201,12 @@ pub enum Create {
 }
 
 /// Whether `vol` gets a snapshot at `now`.
-pub fn create(cfg: &Config, vol: &Volume, facts: &Facts, now: i64) -> Create {
+pub fn create(cfg: &Config, vol: &Volume, facts: &Facts, now: OffsetDateTime) -> Create {
     let Some(volume) = facts.volume(&vol.id) else {
         return Create::VolumeMissing;
     };
     let snaps = to_snaps(facts.of(&vol.role));
-    if let Some(cover) = covering(&snaps, now, cfg.window_secs) {
+    if let Some(cover) = covering(&snaps, now, cfg.window) {
         return Create::Covered(Skip {
             snapshot_id: cover.id.clone(),
             reason: format!(
@@ -347,17 +349,17 @@ pub fn after_delete(result: Result<(), ApiError>) -> Deleted {
 mod tests {
     use super::*;
 
-    const DAY: i64 = 86_400;
-    const NOW: i64 = 1_780_000_000;
+    const DAY: Duration = Duration::DAY;
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-05-28 20:26:40 UTC);
 
     fn c(id: &str, days_ago: i64) -> Snap {
-        Snap::new(id, State::Completed, NOW - days_ago * DAY)
+        Snap::new(id, State::Completed, NOW - Duration::days(days_ago))
     }
     fn p(id: &str, days_ago: i64) -> Snap {
-        Snap::new(id, State::Pending, NOW - days_ago * DAY)
+        Snap::new(id, State::Pending, NOW - Duration::days(days_ago))
     }
     fn e(id: &str, days_ago: i64) -> Snap {
-        Snap::new(id, State::Error, NOW - days_ago * DAY)
+        Snap::new(id, State::Error, NOW - Duration::days(days_ago))
     }
 
     #[test]
@@ -490,7 +492,7 @@ mod tests {
 
     #[test]
     fn covering_table() {
-        let hour = 3600;
+        let hour = Duration::HOUR;
         let window = 20 * hour;
         let cases: Vec<(&str, Vec<Snap>, Option<&str>)> = vec![
             ("nothing", vec![], None),
@@ -502,12 +504,12 @@ mod tests {
             ),
             (
                 "pending a minute ago",
-                vec![Snap::new("m", State::Pending, NOW - 60)],
+                vec![Snap::new("m", State::Pending, NOW - Duration::seconds(60))],
                 Some("m"),
             ),
             (
                 "error a minute ago does not cover",
-                vec![Snap::new("x", State::Error, NOW - 60)],
+                vec![Snap::new("x", State::Error, NOW - Duration::seconds(60))],
                 None,
             ),
             (
@@ -517,12 +519,20 @@ mod tests {
             ),
             (
                 "just inside the window",
-                vec![Snap::new("i", State::Completed, NOW - window + 1)],
+                vec![Snap::new(
+                    "i",
+                    State::Completed,
+                    NOW - window + Duration::SECOND,
+                )],
                 Some("i"),
             ),
             (
                 "dated in the future (skew)",
-                vec![Snap::new("f", State::Completed, NOW + 300)],
+                vec![Snap::new(
+                    "f",
+                    State::Completed,
+                    NOW + Duration::seconds(300),
+                )],
                 Some("f"),
             ),
             (
@@ -543,12 +553,12 @@ mod tests {
         }
     }
 
-    fn info(id: &str, state: State, time: i64, t: &[(&str, &str)]) -> SnapshotInfo {
+    fn info(id: &str, state: State, time: OffsetDateTime, t: &[(&str, &str)]) -> SnapshotInfo {
         SnapshotInfo {
             id: id.into(),
             volume_id: "vol-a".into(),
             state,
-            start_time: time,
+            start_time: Some(time),
             tags: t
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -571,13 +581,13 @@ mod tests {
                 .collect(),
             retain: 2,
             description: "d".into(),
-            window_secs: 20 * 3600,
+            window: Duration::hours(20),
             copy: None,
             dry_run: false,
         }
     }
 
-    fn ours(id: &str, role: &str, state: State, time: i64) -> SnapshotInfo {
+    fn ours(id: &str, role: &str, state: State, time: OffsetDateTime) -> SnapshotInfo {
         let backup = tags::format_time(time);
         info(
             id,
@@ -648,7 +658,12 @@ mod tests {
             &c,
             vol,
             &with(
-                vec![ours("p", "CouchDBVolume", State::Pending, NOW - 60)],
+                vec![ours(
+                    "p",
+                    "CouchDBVolume",
+                    State::Pending,
+                    NOW - Duration::seconds(60),
+                )],
                 true,
             ),
             NOW,
@@ -661,7 +676,12 @@ mod tests {
             &c,
             vol,
             &with(
-                vec![ours("x", "CouchDBVolume", State::Error, NOW - 60)],
+                vec![ours(
+                    "x",
+                    "CouchDBVolume",
+                    State::Error,
+                    NOW - Duration::seconds(60),
+                )],
                 true,
             ),
             NOW,

@@ -20,6 +20,7 @@
 use aws_clients::ApiError;
 use aws_sdk_ec2::Client;
 use serde::Serialize;
+use time::OffsetDateTime;
 use tracing::{info, warn};
 
 use crate::config::{Config, CopyTarget};
@@ -88,13 +89,13 @@ impl Summary {
     }
 }
 
-/// One invocation's fixed inputs: the settings, the stack's region, the time (unix seconds)
+/// One invocation's fixed inputs: the settings, the stack's region, the time
 /// and whether to change nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct Invocation<'a> {
     pub cfg: &'a Config,
     pub region: &'a str,
-    pub now: i64,
+    pub now: OffsetDateTime,
     pub dry_run: bool,
 }
 
@@ -155,13 +156,13 @@ pub async fn gather(ec2: &Client, cfg: &Config) -> Result<Facts, GatherError> {
 }
 
 /// One run against `ec2` (the stack's region, `region`) and, when the config asks for copies,
-/// `copy_ec2` (the copy region). `now` is unix seconds.
+/// `copy_ec2` (the copy region).
 pub async fn run(
     ec2: &Client,
     region: &str,
     copy_ec2: Option<&Client>,
     cfg: &Config,
-    now: i64,
+    now: OffsetDateTime,
     dry_run: bool,
 ) -> Summary {
     let inv = Invocation {

@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
 
 use stack_contract::tags as contract;
 
@@ -35,18 +35,17 @@ pub fn is_ours(tags: &BTreeMap<String, String>, stack_id: &str, role: &str) -> b
         && tags.get(VOLUME_ROLE).is_some_and(|v| v == role)
 }
 
-/// The backup time recorded in `tags`, in unix seconds, if present and readable.
-pub fn backup_time(tags: &BTreeMap<String, String>) -> Option<i64> {
+/// The backup time recorded in `tags`, if present and readable.
+pub fn backup_time(tags: &BTreeMap<String, String>) -> Option<OffsetDateTime> {
     let text = tags.get(BACKUP_TIME)?;
-    OffsetDateTime::parse(text, &Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
+    OffsetDateTime::parse(text, &Rfc3339).ok()
 }
 
-/// `unix` seconds as RFC 3339 UTC (`2026-11-25T07:00:00Z`).
-pub fn format_time(unix: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+/// `t` as RFC 3339 UTC to the second (`2026-11-25T07:00:00Z`), as the tag is written.
+pub fn format_time(t: OffsetDateTime) -> String {
+    t.to_offset(UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .expect("0 is a nanosecond")
         .format(&Rfc3339)
         .expect("a UTC time formats as RFC 3339")
 }
@@ -111,9 +110,9 @@ mod tests {
 
     #[test]
     fn backup_time_round_trip() {
-        let t = 1_780_000_000;
-        let text = format_time(t);
-        assert_eq!(text, "2026-05-28T20:26:40Z");
+        let t = time::macros::datetime!(2026-05-28 20:26:40 UTC);
+        let text = format_time(t + time::Duration::milliseconds(900));
+        assert_eq!(text, "2026-05-28T20:26:40Z", "to the second");
         assert_eq!(backup_time(&tags(&[(BACKUP_TIME, &text)])), Some(t));
         assert_eq!(backup_time(&tags(&[(BACKUP_TIME, "yesterday")])), None);
         assert_eq!(backup_time(&tags(&[])), None);

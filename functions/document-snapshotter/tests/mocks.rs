@@ -72,7 +72,7 @@ async fn pending_and_error_snapshots_are_never_the_reason_to_delete() {
 
 #[tokio::test]
 async fn an_error_snapshot_inside_the_window_does_not_stop_a_new_one() {
-    let ours_now = |id: &str, state: State, time: i64| {
+    let ours_now = |id: &str, state: State, time: OffsetDateTime| {
         snap(
             id,
             "vol-a",
@@ -87,9 +87,13 @@ async fn an_error_snapshot_inside_the_window_does_not_stop_a_new_one() {
     // The second listing is what EC2 shows after the first run: its snapshot, pending.
     let ec2 = Mock::new()
         .volume("vol-a", None)
-        .listing(vec![ours_now("snap-err", State::Error, NOW - 600)])
+        .listing(vec![ours_now(
+            "snap-err",
+            State::Error,
+            NOW - Duration::seconds(600),
+        )])
         .listing(vec![
-            ours_now("snap-err", State::Error, NOW - 600),
+            ours_now("snap-err", State::Error, NOW - Duration::seconds(600)),
             ours_now("snap-new1", State::Pending, NOW),
         ]);
     let client = ec2.client();
@@ -101,7 +105,7 @@ async fn an_error_snapshot_inside_the_window_does_not_stop_a_new_one() {
         "us-east-1",
         None,
         &config(&[COUCH], 3),
-        NOW + 60,
+        NOW + Duration::seconds(60),
         false,
     )
     .await;
@@ -132,7 +136,7 @@ async fn pagination_more_than_one_page_is_followed() {
             &format!("snap-other{day}"),
             "vol-a",
             State::Completed,
-            NOW - day * DAY,
+            NOW - Duration::days(day),
             &[
                 (tags::STACK_ID, OTHER_STACK),
                 (tags::VOLUME_ROLE, "CouchDBVolume"),
@@ -335,7 +339,7 @@ async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
             "snap-today",
             "vol-a",
             State::Pending,
-            NOW - 300,
+            NOW - Duration::seconds(300),
             &[
                 (tags::STACK_ID, STACK),
                 (tags::VOLUME_ROLE, "CouchDBVolume"),
@@ -424,7 +428,7 @@ async fn copies_wait_for_a_completed_source_and_are_pruned_by_the_same_rules() {
         "us-east-1",
         Some(&target_ec2),
         &cfg,
-        NOW + 60,
+        NOW + Duration::seconds(60),
         false,
     )
     .await;

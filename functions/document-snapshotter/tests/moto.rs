@@ -12,12 +12,13 @@ use document_snapshotter::config::{Config, CopyTarget, Volume};
 use document_snapshotter::ec2;
 use document_snapshotter::facts::{NewSnapshot, VolumeInfo};
 use document_snapshotter::run::{Invocation, gather, run, run_with};
-use document_snapshotter::{Detail, Request, Snapshotter, tags, unix_now};
+use document_snapshotter::{Detail, Request, Snapshotter, tags};
 use test_harness::{Moto, REGION};
+use time::{Duration, OffsetDateTime};
 
 const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/11111111-2222-3333-4444-555555555555";
 const OTHER_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-old/66666666-2222-3333-4444-555555555555";
-const DAY: i64 = 86_400;
+const DAY: Duration = Duration::DAY;
 
 async fn client(moto: &Moto) -> Client {
     Client::new(&moto.sdk_config().await)
@@ -59,8 +60,8 @@ async fn snapshot(ec2: &Client, volume: &str, pairs: &[(&str, &str)]) -> String 
 }
 
 /// A snapshot of ours, as if taken `days` before `now`.
-async fn ours(ec2: &Client, volume: &str, role: &str, now: i64, days: i64) -> String {
-    let time = tags::format_time(now - days * DAY);
+async fn ours(ec2: &Client, volume: &str, role: &str, now: OffsetDateTime, days: i64) -> String {
+    let time = tags::format_time(now - Duration::days(days));
     snapshot(
         ec2,
         volume,
@@ -106,13 +107,13 @@ fn config(volumes: &[(&str, &str)], retain: usize) -> Config {
             .collect(),
         retain,
         description: "OpenEMR document store snapshot".into(),
-        window_secs: 20 * 3600,
+        window: time::Duration::hours(20),
         copy: None,
         dry_run: false,
     }
 }
 
-fn invocation(cfg: &Config, now: i64) -> Invocation<'_> {
+fn invocation(cfg: &Config, now: OffsetDateTime) -> Invocation<'_> {
     Invocation {
         cfg,
         region: REGION,
@@ -133,7 +134,7 @@ fn event(dry_run: bool) -> Request {
 async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let vol = volume(&ec2, "openemr-couchdb").await;
     let manual = snapshot(&ec2, &vol, &[]).await;
     let manual_named = snapshot(&ec2, &vol, &[("Name", "before upgrade")]).await;
@@ -205,7 +206,7 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
     // Run every day for a week: manual and foreign ones still survive, ours stay at 3 + today's.
     for day in 1..=7 {
         let s = snap
-            .handle(&event(false), now + day * DAY)
+            .handle(&event(false), now + Duration::days(day))
             .await
             .expect("a clean run");
         assert!(s.volumes[0].created.is_some());
@@ -226,19 +227,19 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
 async fn two_invocations_in_one_window_make_one_snapshot() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let vol = volume(&ec2, "couch").await;
     let cfg = config(&[("CouchDBVolume", &vol)], 3);
     let sdk = ec2.clone();
     let first = run(&sdk, REGION, None, &cfg, now, false).await;
-    let second = run(&sdk, REGION, None, &cfg, now + 90, false).await;
+    let second = run(&sdk, REGION, None, &cfg, now + Duration::seconds(90), false).await;
     assert!(first.ok() && second.ok());
     let created = first.volumes[0].created.clone().unwrap();
     assert_eq!(second.volumes[0].created, None);
     assert_eq!(second.volumes[0].skipped[0].snapshot_id, created);
     assert_eq!(all(&ec2).await.len(), 1);
     // After the window, the next one is taken.
-    let next = run(&sdk, REGION, None, &cfg, now + 21 * 3600, false).await;
+    let next = run(&sdk, REGION, None, &cfg, now + Duration::hours(21), false).await;
     assert!(next.volumes[0].created.is_some());
     assert_eq!(all(&ec2).await.len(), 2);
 }
@@ -247,7 +248,7 @@ async fn two_invocations_in_one_window_make_one_snapshot() {
 async fn dual_az_both_volumes_snapshotted_and_pruned_independently() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let a = volume(&ec2, "couch-az1").await;
     let b = volume(&ec2, "couch-az2").await;
     let mut a_snaps = Vec::new();
@@ -290,7 +291,7 @@ async fn dual_az_both_volumes_snapshotted_and_pruned_independently() {
 async fn a_gone_volume_deletes_nothing_and_fails_the_invocation() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let a = volume(&ec2, "couch").await;
     let gone = volume(&ec2, "couch-r").await;
     let mut seeded = Vec::new();
@@ -328,7 +329,7 @@ async fn a_gone_volume_deletes_nothing_and_fails_the_invocation() {
 async fn a_create_rejected_by_ec2_deletes_nothing() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let a = volume(&ec2, "couch").await;
     let mut seeded = Vec::new();
     for days in 1..=5 {
@@ -353,7 +354,7 @@ async fn a_create_rejected_by_ec2_deletes_nothing() {
 async fn a_snapshot_gone_midway_is_reported_and_the_rest_still_pruned() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let a = volume(&ec2, "couch").await;
     let mut mine = Vec::new();
     for days in (1..=6).rev() {
@@ -394,7 +395,7 @@ async fn a_snapshot_gone_midway_is_reported_and_the_rest_still_pruned() {
 async fn dry_run_changes_nothing() {
     let moto = Moto::start();
     let ec2 = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let a = volume(&ec2, "couch").await;
     for days in 1..=5 {
         ours(&ec2, &a, "CouchDBVolume", now, days).await;
@@ -432,7 +433,7 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
     let ec2 = Client::new(&sdk);
     let target_sdk = moto.sdk_config_in("us-west-2").await;
     let west = Client::new(&target_sdk);
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let a = volume(&ec2, "couch").await;
     let y = ours(&ec2, &a, "CouchDBVolume", now, 1).await;
     // Old copies of ours in the copy region (seeded on a volume there) and a manual one.
@@ -495,7 +496,7 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
     // moto completes today's snapshot at once, so the next run (same window: no new snapshot)
     // copies it; the run after that has nothing left to copy. Each source is copied once.
     let s = snap
-        .handle(&event(false), now + 60)
+        .handle(&event(false), now + Duration::seconds(60))
         .await
         .expect("a clean run");
     assert_eq!(s.volumes[0].created, None);
@@ -503,7 +504,7 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
     assert_eq!(s.copies[0].copy_of.as_deref(), Some(today.as_str()));
     assert!(s.copies[0].created.is_some());
     let s = snap
-        .handle(&event(false), now + 120)
+        .handle(&event(false), now + Duration::seconds(120))
         .await
         .expect("a clean run");
     assert_eq!(s.copies[0].created, None);
@@ -636,7 +637,7 @@ async fn a_throttled_create_is_retried_by_the_sdk_then_deletes_nothing() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let ec2 = Client::new(&sdk);
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let a = volume(&ec2, "couch").await;
     for days in 1..=5 {
         ours(&ec2, &a, "CouchDBVolume", now, days).await;
@@ -677,7 +678,7 @@ async fn a_throttled_create_is_retried_by_the_sdk_then_deletes_nothing() {
 async fn its_own_role_snapshots_and_prunes() {
     let moto = Moto::start_with_iam();
     let admin = client(&moto).await;
-    let now = unix_now();
+    let now = OffsetDateTime::now_utc();
     let vol = volume(&admin, "couch-iam").await;
     let mut old = Vec::new();
     for days in (1..=4).rev() {

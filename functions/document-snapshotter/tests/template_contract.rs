@@ -3,9 +3,10 @@
 //! substituted by plausible values, parses into a [`Config`].
 
 use document_snapshotter::Config;
-use serde_json::Value;
+use serde_json::{Value, json};
 use stack_contract::document_snapshotter as var;
 use stack_contract::volumes;
+use test_harness::intrinsics::{Resolver, Unknown};
 
 const FUNCTION: &str = "DocumentBackupManagerFunction";
 const STACK_ARN: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/0f3e0000-1111-2222-3333-444444444444";
@@ -37,20 +38,6 @@ impl Deployment {
         }
     }
 
-    /// `Fn::Sub` of a string: every `${Name}` replaced.
-    fn substitute(&self, text: &str) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').expect("a closed ${") + start;
-            out.push_str(&self.value_of(&rest[start + 2..end]));
-            rest = &rest[end + 1..];
-        }
-        out.push_str(rest);
-        out
-    }
-
     /// A condition of the template, as these parameters decide it.
     fn condition(&self, name: &str) -> bool {
         match name {
@@ -59,24 +46,16 @@ impl Deployment {
         }
     }
 
-    /// A template value as the function would see it.
+    /// A template value as the function would see it (the tests' one resolver).
     fn resolve(&self, v: &Value) -> String {
-        match v {
-            Value::String(s) => s.clone(),
+        let names = |name: &str| Some(json!(self.value_of(name)));
+        let condition = |name: &str| self.condition(name);
+        match Resolver::new(&names, Unknown::Panic)
+            .with_conditions(&condition)
+            .resolve(v)
+        {
+            Value::String(s) => s,
             Value::Number(n) => n.to_string(),
-            Value::Object(o) if o.contains_key("Ref") => self.value_of(o["Ref"].as_str().unwrap()),
-            Value::Object(o) if o.contains_key("Fn::Sub") => {
-                self.substitute(o["Fn::Sub"].as_str().unwrap())
-            }
-            Value::Object(o) if o.contains_key("Fn::If") => {
-                let branches = &o["Fn::If"];
-                let taken = if self.condition(branches[0].as_str().unwrap()) {
-                    1
-                } else {
-                    2
-                };
-                self.resolve(&branches[taken])
-            }
             other => panic!("unexpected template value {other}"),
         }
     }
@@ -123,7 +102,7 @@ fn every_combination_gives_the_function_an_environment_it_parses() {
                 "{name}"
             );
             assert_eq!(config.retain, 3, "{name}");
-            assert_eq!(config.window_secs, 20 * 3600, "{name}");
+            assert_eq!(config.window, time::Duration::hours(20), "{name}");
             match config.copy {
                 None => assert!(!copy, "{name}: the copy is not configured"),
                 Some(target) => {

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::operation::associate_kms_key::{
     AssociateKmsKeyError, AssociateKmsKeyOutput,
 };
@@ -14,10 +15,7 @@ use aws_sdk_cloudwatchlogs::operation::create_log_group::{
 use aws_sdk_cloudwatchlogs::operation::describe_log_groups::DescribeLogGroupsOutput;
 use aws_sdk_cloudwatchlogs::operation::put_retention_policy::PutRetentionPolicyOutput;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
-use aws_sdk_cloudwatchlogs::{Client, Config};
-use aws_smithy_mocks::{
-    MockResponse, MockResponseInterceptor, RuleMode, create_mock_http_client, mock,
-};
+use aws_smithy_mocks::{MockResponse, RuleMode, mock};
 use aws_smithy_types::error::ErrorMetadata;
 use log_group_keeper::{Error, Props, keep};
 
@@ -110,24 +108,14 @@ fn client(
             None => MockResponse::Output(AssociateKmsKeyOutput::builder().build()),
         }
     });
-    let config = Config::builder()
-        .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-        .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
-            "a", "b", None, None, "test",
-        ))
-        .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
-        .http_client(create_mock_http_client())
-        .interceptor(
-            MockResponseInterceptor::new()
-                .rule_mode(RuleMode::MatchAny)
-                .with_rule(&describe)
-                .with_rule(&create)
-                .with_rule(&retention)
-                .with_rule(&associate),
-        )
-        .build();
-    (Client::from_conf(config), calls)
+    let client = test_harness::mock_client!(
+        aws_sdk_cloudwatchlogs,
+        RuleMode::MatchAny,
+        [&describe, &create, &retention, &associate],
+        |config| config
+            .retry_config(aws_sdk_cloudwatchlogs::config::retry::RetryConfig::disabled())
+    );
+    (client, calls)
 }
 
 #[tokio::test]

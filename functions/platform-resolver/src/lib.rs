@@ -163,12 +163,9 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_elasticbeanstalk::config::{BehaviorVersion, Credentials, Region};
     use aws_sdk_elasticbeanstalk::operation::list_platform_versions::ListPlatformVersionsOutput;
     use aws_sdk_elasticbeanstalk::types::{PlatformStatus, PlatformSummary};
-    use aws_smithy_mocks::{
-        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
-    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
 
     const BRANCH: &str = "Docker running on 64bit Amazon Linux 2023";
 
@@ -192,20 +189,14 @@ mod tests {
             .build()
     }
 
-    /// A client answered by `rules` only (as the other functions' mock clients are built).
+    /// A client answered by `rules` only (the tests' one mock client).
     fn client(rules: &[&Rule]) -> aws_sdk_elasticbeanstalk::Client {
-        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-        for rule in rules {
-            interceptor = interceptor.with_rule(rule);
-        }
-        let config = aws_sdk_elasticbeanstalk::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
-            .http_client(create_mock_http_client())
-            .interceptor(interceptor)
-            .build();
-        aws_sdk_elasticbeanstalk::Client::from_conf(config)
+        test_harness::mock_client!(
+            aws_sdk_elasticbeanstalk,
+            RuleMode::MatchAny,
+            rules.iter().copied(),
+            |config| config.region(aws_sdk_elasticbeanstalk::config::Region::new("eu-west-1"))
+        )
     }
 
     #[test]

@@ -21,9 +21,9 @@ use crate::resolve::{BucketFacts, CallFailed, DbSnapshotFacts, EbsSnapshotFacts,
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
 
-/// The four clients the function uses.
+/// The clients the function calls (four services), built once per process.
 #[derive(Clone, Debug)]
-pub struct Aws {
+pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub kms: aws_sdk_kms::Client,
     pub rds: aws_sdk_rds::Client,
@@ -32,9 +32,9 @@ pub struct Aws {
     pub region: String,
 }
 
-impl Aws {
+impl Clients {
     /// Clients for `config`, with this module's timeouts.
-    pub fn new(config: &SdkConfig) -> Aws {
+    pub fn new(config: &SdkConfig) -> Clients {
         let config = config
             .to_builder()
             .timeout_config(
@@ -44,7 +44,7 @@ impl Aws {
                     .build(),
             )
             .build();
-        Aws {
+        Clients {
             s3: aws_clients::s3_client(&config),
             kms: aws_sdk_kms::Client::new(&config),
             rds: aws_sdk_rds::Client::new(&config),

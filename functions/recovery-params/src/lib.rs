@@ -5,10 +5,10 @@
 //! - [`manifest`]: the versioned manifest written to `recovery/manifest.json`.
 //! - [`properties`]: the resource properties, read without ever quoting the password.
 //! - [`resolve`]: the decisions over what the AWS calls found (pure, table-tested).
-//! - [`aws`]: the AWS calls (the seam the emulator tests exercise).
+//! - [`gather`]: the AWS calls ([`Clients`]) (the seam the emulator tests exercise).
 //! - [`handler`]: one request in, one answer (or a Reason) out; the protocol crate sends it.
 
-pub mod aws;
+pub mod gather;
 pub mod inputs;
 /// The manifest's format, shared with the restore drill (crate `recovery-manifest`).
 pub use recovery_manifest as manifest;
@@ -21,7 +21,7 @@ pub use stack_contract::recovery_params::attributes;
 
 use stack_contract::recovery_params::{record as record_properties, record_attributes};
 
-use crate::aws::Aws;
+pub use crate::gather::Clients;
 use crate::inputs::{InputError, reason};
 use crate::manifest::{MANIFEST_KEY, now_rfc3339};
 use crate::properties::{RecordRequest, Request as Parsed};
@@ -85,7 +85,7 @@ impl From<Error> for lambda_runtime::Diagnostic {
 ///
 /// Delete does nothing in either mode: the manifest outlives the stack with the bucket (on
 /// purpose: it is what a recovery reads), and resolving wrote nothing.
-pub async fn handler(aws: &Aws, request: Request) -> Result<Success, Error> {
+pub async fn handler(clients: &Clients, request: Request) -> Result<Success, Error> {
     let (stack_id, physical_id, properties) = match &request {
         Request::Create(r) => (&r.stack_id, None, &r.resource_properties),
         Request::Update(r) => (
@@ -100,21 +100,21 @@ pub async fn handler(aws: &Aws, request: Request) -> Result<Success, Error> {
         _ => return Err(Error::UnsupportedRequest),
     };
     match properties::parse(properties).map_err(Error::InvalidProperties)? {
-        Parsed::Record(request) => record(aws, request, stack_id).await,
-        Parsed::Resolve(raw) => resolve(aws, &raw, physical_id).await,
+        Parsed::Record(request) => record(clients, request, stack_id).await,
+        Parsed::Resolve(raw) => resolve(clients, &raw, physical_id).await,
     }
 }
 
 /// Record mode: write the manifest (Create and Update alike).
 pub async fn record(
-    aws: &Aws,
+    clients: &Clients,
     mut request: RecordRequest,
     stack_id: &str,
 ) -> Result<Success, Error> {
     request.manifest.written_at = now_rfc3339();
     request.manifest.stack_id = stack_id.to_owned();
     let bucket = &request.bucket;
-    let version = aws
+    let version = clients
         .put_manifest(
             bucket,
             &request.manifest.kms_key_arn,
@@ -160,18 +160,18 @@ pub struct Facts {
 }
 
 /// Every look-up a resolve needs, concurrently.
-pub async fn look_up(aws: &Aws, inputs: &Inputs) -> Facts {
+pub async fn look_up(clients: &Clients, inputs: &Inputs) -> Facts {
     let ebs_call = async {
         match &inputs.couchdb_snapshot {
-            Some(id) => Some(aws.ebs_snapshot(id).await),
+            Some(id) => Some(clients.ebs_snapshot(id).await),
             None => None,
         }
     };
     let (key, db, ebs, bucket) = tokio::join!(
-        aws.key(&inputs.key.arn),
-        aws.db_snapshot(&inputs.rds_snapshot.name),
+        clients.key(&inputs.key.arn),
+        clients.db_snapshot(&inputs.rds_snapshot.name),
         ebs_call,
-        aws.bucket(&inputs.bucket)
+        clients.bucket(&inputs.bucket)
     );
     Facts {
         key,
@@ -183,19 +183,19 @@ pub async fn look_up(aws: &Aws, inputs: &Inputs) -> Facts {
 
 /// Resolve mode: check every input (formats first, then all AWS look-ups at once), decide.
 pub async fn resolve(
-    aws: &Aws,
+    clients: &Clients,
     raw: &RawInputs,
     physical_id: Option<&str>,
 ) -> Result<Success, Error> {
     let started = std::time::Instant::now();
-    let inputs = resolve::check_inputs(raw, &aws.region).map_err(|errors| {
+    let inputs = resolve::check_inputs(raw, &clients.region).map_err(|errors| {
         tracing::warn!(reason = %reason(&errors), "recovery inputs malformed");
         Error::MalformedInputs(errors)
     })?;
-    let facts = look_up(aws, &inputs).await;
+    let facts = look_up(clients, &inputs).await;
     let resolved = resolve::decide(
         &inputs,
-        &aws.region,
+        &clients.region,
         &facts.key,
         &facts.db,
         facts.ebs.as_ref(),

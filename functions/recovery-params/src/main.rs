@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
+use recovery_params::Clients;
 use recovery_params::Request;
-use recovery_params::aws::Aws;
 
 #[tokio::main]
 async fn main() -> Result<(), custom_resource::Error> {
     aws_clients::init_logging();
-    let aws = Arc::new(Aws::new(&aws_clients::lambda_sdk_config()));
+    let clients = Arc::new(Clients::new(&aws_clients::lambda_sdk_config()));
     custom_resource::run(move |request: Request, _context| {
-        let aws = Arc::clone(&aws);
-        async move { recovery_params::handler(&aws, request).await }
+        let clients = Arc::clone(&clients);
+        async move { recovery_params::handler(&clients, request).await }
     })
     .await
 }

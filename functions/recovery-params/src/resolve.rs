@@ -1,7 +1,7 @@
 //! Resolve mode, the decisions: from the facts the AWS calls found about the four inputs (and
 //! the manifest, if any), either the recovery stack's values or every input that is wrong.
 //!
-//! Pure functions over plain structs; [`crate::aws`] gathers the facts.
+//! Pure functions over plain structs; [`crate::gather`] gathers the facts.
 
 use aws_clients::ApiError;
 use stack_contract::storage;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use aws_config::SdkConfig;
 use common::*;
 use custom_resource::{Context, Options};
+use recovery_params::Clients;
 use recovery_params::Request;
-use recovery_params::aws::Aws;
 use recovery_params::manifest::{MANIFEST_KEY, Manifest};
 use serde_json::{Value, json};
 use test_harness::Moto;
@@ -23,7 +23,7 @@ const FAIL_FAST: Duration = Duration::from_secs(5);
 /// Sends one event through the protocol crate to the handler; returns the one body
 /// CloudFormation received and how long the invocation took.
 async fn invoke(
-    aws: &Aws,
+    clients: &Clients,
     kind: &str,
     stack_id: &str,
     logical_id: &str,
@@ -40,8 +40,8 @@ async fn invoke(
         physical_id,
     );
     let handler = |request: Request, _context: Context| {
-        let aws = aws.clone();
-        async move { recovery_params::handler(&aws, request).await }
+        let clients = clients.clone();
+        async move { recovery_params::handler(&clients, request).await }
     };
     let started = Instant::now();
     custom_resource::handle(&handler, event, Context::default(), &Options::default())
@@ -62,11 +62,11 @@ fn reason(body: &Value) -> &str {
 }
 
 /// A stack's leftovers with a recorded manifest.
-async fn recorded_stack(config: &SdkConfig, aws: &Aws, name: &str) -> Leftovers {
+async fn recorded_stack(config: &SdkConfig, clients: &Clients, name: &str) -> Leftovers {
     let resources = create_resources(config, name).await;
     let leftovers = back_up(config, &resources, name).await;
     let (body, _) = invoke(
-        aws,
+        clients,
         "Create",
         STACK_ID,
         "RecoveryManifest",
@@ -83,13 +83,13 @@ async fn record_then_resolve_round_trip_without_logging_the_password() {
     let logs = test_harness::logs::capture();
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let aws = Aws::new(&config);
+    let clients = Clients::new(&config);
     let resources = create_resources(&config, "round-trip").await;
     let leftovers = back_up(&config, &resources, "round-trip").await;
 
     // Record (Create): the manifest is in the bucket, SSE-KMS with the stack key.
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Create",
         STACK_ID,
         "RecoveryManifest",
@@ -147,7 +147,7 @@ async fn record_then_resolve_round_trip_without_logging_the_password() {
 
     // Resolve: every value back, password with NoEcho.
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Create",
         RECOVERY_STACK_ID,
         "RecoveryParameters",
@@ -172,7 +172,7 @@ async fn record_then_resolve_round_trip_without_logging_the_password() {
 
     // Update rewrites it (a new S3 version); Delete leaves it.
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Update",
         STACK_ID,
         "RecoveryManifest",
@@ -192,7 +192,7 @@ async fn record_then_resolve_round_trip_without_logging_the_password() {
         "the Update wrote a second version of the manifest"
     );
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Delete",
         STACK_ID,
         "RecoveryManifest",
@@ -237,8 +237,8 @@ async fn every_bad_input_fails_fast_naming_the_input() {
     let logs = test_harness::logs::capture();
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let aws = Aws::new(&config);
-    let good = recorded_stack(&config, &aws, "bad-inputs").await;
+    let clients = Clients::new(&config);
+    let good = recorded_stack(&config, &clients, "bad-inputs").await;
 
     // The states the cases need, made in moto.
     let other_key = create_key(&config).await;
@@ -401,7 +401,7 @@ async fn every_bad_input_fails_fast_naming_the_input() {
         let mut properties = resolve_properties(&good, "");
         properties[input] = json!(value);
         let (body, elapsed) = invoke(
-            &aws,
+            &clients,
             "Create",
             RECOVERY_STACK_ID,
             "RecoveryParameters",
@@ -437,7 +437,7 @@ async fn every_bad_input_fails_fast_naming_the_input() {
     let key_id = key.rsplit_once("key/").unwrap().1.to_owned();
     kms.disable_key().key_id(&key_id).send().await.unwrap();
     let (body, elapsed) = invoke(
-        &aws,
+        &clients,
         "Create",
         RECOVERY_STACK_ID,
         "RecoveryParameters",
@@ -460,7 +460,7 @@ async fn every_bad_input_fails_fast_naming_the_input() {
         .await
         .unwrap();
     let (body, elapsed) = invoke(
-        &aws,
+        &clients,
         "Create",
         RECOVERY_STACK_ID,
         "RecoveryParameters",
@@ -484,7 +484,7 @@ async fn every_bad_input_fails_fast_naming_the_input() {
 
     // The good inputs still resolve (the cases failed for their own reason), and nothing was written.
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Create",
         RECOVERY_STACK_ID,
         "RecoveryParameters",
@@ -512,12 +512,12 @@ async fn every_bad_input_fails_fast_naming_the_input() {
 async fn a_stack_without_manifest_falls_back_to_the_snapshots() {
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let aws = Aws::new(&config);
+    let clients = Clients::new(&config);
     let resources = create_resources(&config, "original-built").await;
     let leftovers = back_up(&config, &resources, "original-built").await;
 
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Create",
         RECOVERY_STACK_ID,
         "RecoveryParameters",
@@ -534,7 +534,7 @@ async fn a_stack_without_manifest_falls_back_to_the_snapshots() {
     );
 
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Create",
         RECOVERY_STACK_ID,
         "RecoveryParameters",
@@ -576,14 +576,14 @@ async fn a_stack_without_manifest_falls_back_to_the_snapshots() {
 async fn a_bad_record_fails_and_writes_nothing() {
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let aws = Aws::new(&config);
+    let clients = Clients::new(&config);
     let resources = create_resources(&config, "bad-record").await;
 
     let mut properties = record_properties(&resources, "America/Chicago");
     properties["KmsKeyArn"] = json!("alias/openemr");
     properties["PatientRecords"] = json!("lots");
     let (body, elapsed) = invoke(
-        &aws,
+        &clients,
         "Create",
         STACK_ID,
         "RecoveryManifest",
@@ -603,7 +603,7 @@ async fn a_bad_record_fails_and_writes_nothing() {
     let mut properties = record_properties(&resources, "America/Chicago");
     properties["Bucket"] = json!("openemr-no-such-bucket");
     let (body, _) = invoke(
-        &aws,
+        &clients,
         "Create",
         STACK_ID,
         "RecoveryManifest",
@@ -631,13 +631,11 @@ async fn unfinished_snapshots_and_foreign_keys_fail_fast() {
     use aws_sdk_ec2::types::{Snapshot, SnapshotState};
     use aws_sdk_rds::operation::describe_db_snapshots::DescribeDbSnapshotsOutput;
     use aws_sdk_rds::types::DbSnapshot;
-    use aws_smithy_mocks::{
-        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock,
-    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock};
 
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let good = recorded_stack(&config, &Aws::new(&config), "fakes").await;
+    let good = recorded_stack(&config, &Clients::new(&config), "fakes").await;
     let key = good.resources.key_arn.clone();
     let other_key =
         "arn:aws:kms:us-east-1:123456789012:key/00000000-1111-2222-3333-444444444444".to_owned();
@@ -681,36 +679,10 @@ async fn unfinished_snapshots_and_foreign_keys_fail_fast() {
         })
     };
     let faked = |ec2_rule: &Rule, rds_rule: &Rule| {
-        let mut aws = Aws::new(&config);
-        let creds =
-            aws_credential_types::Credentials::new("testing", "testing", None, None, "fake");
-        aws.ec2 = aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::Config::builder()
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(creds.clone())
-                .http_client(create_mock_http_client())
-                .interceptor(
-                    MockResponseInterceptor::new()
-                        .rule_mode(RuleMode::MatchAny)
-                        .with_rule(ec2_rule),
-                )
-                .build(),
-        );
-        aws.rds = aws_sdk_rds::Client::from_conf(
-            aws_sdk_rds::Config::builder()
-                .behavior_version(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(creds)
-                .http_client(create_mock_http_client())
-                .interceptor(
-                    MockResponseInterceptor::new()
-                        .rule_mode(RuleMode::MatchAny)
-                        .with_rule(rds_rule),
-                )
-                .build(),
-        );
-        aws
+        let mut clients = Clients::new(&config);
+        clients.ec2 = test_harness::mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [ec2_rule]);
+        clients.rds = test_harness::mock_client!(aws_sdk_rds, RuleMode::MatchAny, [rds_rule]);
+        clients
     };
 
     let cases = [
@@ -744,9 +716,9 @@ async fn unfinished_snapshots_and_foreign_keys_fail_fast() {
         ),
     ];
     for (name, ec2_rule, rds_rule, named, expect) in cases {
-        let aws = faked(&ec2_rule, &rds_rule);
+        let clients = faked(&ec2_rule, &rds_rule);
         let (body, elapsed) = invoke(
-            &aws,
+            &clients,
             "Create",
             RECOVERY_STACK_ID,
             "RecoveryParameters",
@@ -804,7 +776,7 @@ async fn its_own_role_records_and_resolves_with_or_without_a_manifest() {
     )
     .await;
     let (body, _) = invoke(
-        &Aws::new(&recorder),
+        &Clients::new(&recorder),
         "Create",
         STACK_ID,
         "RecoveryManifest",
@@ -822,7 +794,7 @@ async fn its_own_role_records_and_resolves_with_or_without_a_manifest() {
     .to_json();
     let mut env = stack_env("openemr-recovered");
     env.insert("RecoveryS3Bucket".into(), resources.bucket.clone());
-    let resolver = Aws::new(&component(&moto, &recovery, "RecoveryParamsRole", &env).await);
+    let resolver = Clients::new(&component(&moto, &recovery, "RecoveryParamsRole", &env).await);
     let (body, _) = invoke(
         &resolver,
         "Create",

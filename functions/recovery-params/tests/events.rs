@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use custom_resource::{Context, Options};
+use recovery_params::Clients;
 use recovery_params::Request;
-use recovery_params::aws::Aws;
 use serde_json::{Value, json};
 use test_harness::Moto;
 use test_harness::response_url::ResponseUrl;
@@ -21,12 +21,12 @@ fn sample(name: &str) -> Value {
     .expect("JSON")
 }
 
-async fn run(aws: &Aws, mut event: Value) -> Value {
+async fn run(clients: &Clients, mut event: Value) -> Value {
     let server = ResponseUrl::start();
     event["ResponseURL"] = json!(server.url());
     let handler = |request: Request, _context: Context| {
-        let aws = aws.clone();
-        async move { recovery_params::handler(&aws, request).await }
+        let clients = clients.clone();
+        async move { recovery_params::handler(&clients, request).await }
     };
     custom_resource::handle(&handler, event, Context::default(), &Options::default())
         .await
@@ -40,7 +40,7 @@ async fn run(aws: &Aws, mut event: Value) -> Value {
 async fn every_sample_event_is_answered_as_expected() {
     let moto = Moto::start();
     let config = moto.sdk_config().await;
-    let aws = Aws::new(&config);
+    let clients = Clients::new(&config);
     aws_clients::s3_client(&config)
         .create_bucket()
         .bucket("openemr-local-bucket")
@@ -60,7 +60,7 @@ async fn every_sample_event_is_answered_as_expected() {
             name.ends_with(&format!("-{kind}.json")),
             "{name} is a {kind} request"
         );
-        let body = run(&aws, event).await;
+        let body = run(&clients, event).await;
         assert_eq!(body["Status"], "SUCCESS", "{name}: {}", body["Reason"]);
         assert!(!body.to_string().contains("example-Passw0rd"), "{name}");
     }
@@ -82,7 +82,7 @@ async fn every_sample_event_is_answered_as_expected() {
 
     // The resolve samples are well-formed: in an empty account they fail on existence only.
     for name in ["resolve-create.json", "resolve-update.json"] {
-        let body = run(&aws, sample(name)).await;
+        let body = run(&clients, sample(name)).await;
         assert_eq!(body["Status"], "FAILED", "{name}");
         let reason = body["Reason"].as_str().unwrap();
         for input in [

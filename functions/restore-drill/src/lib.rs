@@ -31,10 +31,35 @@ use time::OffsetDateTime;
 pub use error::DrillError;
 use state::DrillState;
 
-/// Runs the task the event names, with configuration from `env` and clients from `sdk`.
+/// The clients the tasks call, built once per process (`main`).
+#[derive(Clone)]
+pub struct Clients {
+    /// For the recovery look-up shared with stack-ops, which builds its own clients.
+    pub sdk: aws_config::SdkConfig,
+    pub cfn: aws_sdk_cloudformation::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            sdk: sdk.clone(),
+            cfn: aws_sdk_cloudformation::Client::new(sdk),
+            s3: aws_clients::s3_client(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            ec2: aws_sdk_ec2::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
+        }
+    }
+}
+
+/// Runs the task the event names, with configuration from `env`.
 /// Returns the new state (the recorder: the fingerprint).
 pub async fn handle<F: Fn(&str) -> Option<String>>(
-    sdk: &aws_config::SdkConfig,
+    clients: &Clients,
     env: &Env<F>,
     event: Value,
     now: OffsetDateTime,
@@ -58,31 +83,29 @@ pub async fn handle<F: Fn(&str) -> Option<String>>(
     match task.as_str() {
         TASK_RECORD_FINGERPRINT => {
             let config = config::DataConfig::read(env)?;
-            let fingerprint =
-                data::record_fingerprint(&aws_clients::s3_client(sdk), &config, now).await?;
+            let fingerprint = data::record_fingerprint(&clients.s3, &config, now).await?;
             Ok(serde_json::to_value(fingerprint).expect("a fingerprint serialises"))
         }
         TASK_VERIFY => {
             let config = config::DataConfig::read(env)?;
-            done(data::verify(&aws_clients::s3_client(sdk), &config, state()?, now).await?)
+            done(data::verify(&clients.s3, &config, state()?, now).await?)
         }
         TASK_GATHER | TASK_BUILD | TASK_CHECK | TASK_TEARDOWN | TASK_CHECK_TEARDOWN
         | TASK_REPORT => {
             let config = config::OrchestratorConfig::read(env)?;
-            let aws = orchestrator::Aws::new(sdk);
             let state = state()?;
             done(match task.as_str() {
-                TASK_GATHER => orchestrator::gather(&aws, &config, state, now).await?,
+                TASK_GATHER => orchestrator::gather(clients, &config, state, now).await?,
                 TASK_BUILD => {
-                    orchestrator::build(&aws, &config, DRILL_PARAMETER_OVERRIDES, state, now)
+                    orchestrator::build(clients, &config, DRILL_PARAMETER_OVERRIDES, state, now)
                         .await?
                 }
-                TASK_CHECK => orchestrator::check(&aws, state, now).await?,
-                TASK_TEARDOWN => orchestrator::teardown(&aws, &config, state, now).await?,
+                TASK_CHECK => orchestrator::check(clients, state, now).await?,
+                TASK_TEARDOWN => orchestrator::teardown(clients, &config, state, now).await?,
                 TASK_CHECK_TEARDOWN => {
-                    orchestrator::check_teardown(&aws, &config, state, now).await?
+                    orchestrator::check_teardown(clients, &config, state, now).await?
                 }
-                _ => orchestrator::report(&aws, &config, state, now, metrics).await?,
+                _ => orchestrator::report(clients, &config, state, now, metrics).await?,
             })
         }
         _ => Err(DrillError::UnknownTask(task)),

@@ -3,7 +3,6 @@
 //! state machine does the waiting (Wait states), so no task polls.
 
 use aws_clients::ApiError;
-use aws_config::SdkConfig;
 use aws_sdk_cloudformation::types::{Capability, OnFailure, Parameter, Tag};
 use stack_contract::restore_drill::{
     APPLICATION_URL_OUTPUT, DRILL_TAG, DRILL_TAG_VALUE, EXECUTION_TAG, FINGERPRINT_KEY,
@@ -11,6 +10,7 @@ use stack_contract::restore_drill::{
 };
 use time::{Duration, OffsetDateTime};
 
+use crate::Clients;
 use crate::config::OrchestratorConfig;
 use crate::error::DrillError;
 use crate::fingerprint::{self, Fingerprint};
@@ -20,34 +20,10 @@ use crate::state::{DrillState, Inputs, StepResult};
 
 use stack_contract::restore_drill::LAST_SUCCESS_KEY;
 
-/// The orchestrator's AWS clients.
-#[derive(Clone)]
-pub struct Aws {
-    pub sdk: SdkConfig,
-    pub cfn: aws_sdk_cloudformation::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub ec2: aws_sdk_ec2::Client,
-    pub logs: aws_sdk_cloudwatchlogs::Client,
-}
-
-impl Aws {
-    pub fn new(sdk: &SdkConfig) -> Aws {
-        Aws {
-            sdk: sdk.clone(),
-            cfn: aws_sdk_cloudformation::Client::new(sdk),
-            s3: aws_clients::s3_client(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
-            ec2: aws_sdk_ec2::Client::new(sdk),
-            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
-        }
-    }
-}
-
 /// Gather: refuse while another drill exists; the recovery inputs (the shared look-up, as
 /// `stack-ops recovery-params` does it); the night's fingerprint; the drill stack's name.
 pub async fn gather(
-    aws: &Aws,
+    clients: &Clients,
     config: &OrchestratorConfig,
     mut state: DrillState,
     now: OffsetDateTime,
@@ -55,7 +31,7 @@ pub async fn gather(
     let started = *state.started.get_or_insert(now);
     state.source_stack = config.stack_name.clone();
     state.tolerance_percent = config.tolerance_percent;
-    let stacks = list_stacks(aws).await?;
+    let stacks = list_stacks(clients).await?;
     let running = plan::running_drills(&config.stack_name, &stacks);
     if !running.is_empty() {
         return Err(DrillError::AlreadyRunning {
@@ -63,10 +39,10 @@ pub async fn gather(
             running: running.join(", "),
         });
     }
-    let (_, found) = recovery_lookup::find(&aws.sdk, &config.stack_name)
+    let (_, found) = recovery_lookup::find(&clients.sdk, &config.stack_name)
         .await
         .map_err(DrillError::Lookup)?;
-    state.fingerprint = Some(read_fingerprint(aws, &config.bucket).await?);
+    state.fingerprint = Some(read_fingerprint(clients, &config.bucket).await?);
     state.inputs = Some(Inputs {
         kms_key_arn: found.kms_key_arn,
         bucket: found.bucket,
@@ -86,9 +62,9 @@ pub async fn gather(
     Ok(state)
 }
 
-async fn list_stacks(aws: &Aws) -> Result<Vec<(String, String)>, DrillError> {
+async fn list_stacks(clients: &Clients) -> Result<Vec<(String, String)>, DrillError> {
     let mut stacks = Vec::new();
-    let mut pages = aws.cfn.list_stacks().into_paginator().send();
+    let mut pages = clients.cfn.list_stacks().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page =
             page.map_err(|e| DrillError::aws("listing the stacks", ApiError::from_sdk(&e)))?;
@@ -104,12 +80,12 @@ async fn list_stacks(aws: &Aws) -> Result<Vec<(String, String)>, DrillError> {
     Ok(stacks)
 }
 
-async fn read_fingerprint(aws: &Aws, bucket: &str) -> Result<Fingerprint, DrillError> {
+async fn read_fingerprint(clients: &Clients, bucket: &str) -> Result<Fingerprint, DrillError> {
     let missing = || DrillError::NoFingerprint {
         bucket: bucket.to_owned(),
         key: FINGERPRINT_KEY.to_owned(),
     };
-    let object = aws
+    let object = clients
         .s3
         .get_object()
         .bucket(bucket)
@@ -140,7 +116,7 @@ async fn read_fingerprint(aws: &Aws, bucket: &str) -> Result<Fingerprint, DrillE
 /// Build: CreateStack of the drill stack from the uploaded drill template, tagged as a drill,
 /// with the recovery parameters and the drill's overrides, under the drill's service role.
 pub async fn build(
-    aws: &Aws,
+    clients: &Clients,
     config: &OrchestratorConfig,
     overrides: &[(&str, &str)],
     mut state: DrillState,
@@ -155,7 +131,7 @@ pub async fn build(
         .inputs
         .clone()
         .ok_or_else(|| DrillError::BadState("build before gather (no inputs)".into()))?;
-    let summary = aws
+    let summary = clients
         .cfn
         .get_template_summary()
         .template_url(&config.template_url)
@@ -176,9 +152,10 @@ pub async fn build(
         })
         .collect();
     let stack = recovery_lookup::stack_facts(
-        &aws.cfn,
+        &clients.cfn,
         &config.stack_name,
-        &aws.sdk
+        &clients
+            .sdk
             .region()
             .map(ToString::to_string)
             .unwrap_or_default(),
@@ -207,7 +184,7 @@ pub async fn build(
         })
         .collect();
     let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
-    let created = aws
+    let created = clients
         .cfn
         .create_stack()
         .stack_name(&name)
@@ -261,8 +238,8 @@ struct StackStatus {
     execution: Option<String>,
 }
 
-async fn describe(aws: &Aws, stack: &str) -> Result<Option<StackStatus>, DrillError> {
-    match aws.cfn.describe_stacks().stack_name(stack).send().await {
+async fn describe(clients: &Clients, stack: &str) -> Result<Option<StackStatus>, DrillError> {
+    match clients.cfn.describe_stacks().stack_name(stack).send().await {
         Ok(out) => Ok(out.stacks().first().map(|s| StackStatus {
             status: s
                 .stack_status()
@@ -299,7 +276,7 @@ async fn describe(aws: &Aws, stack: &str) -> Result<Option<StackStatus>, DrillEr
 /// (this execution made it), by name when that answer was lost, and then only if its
 /// [`EXECUTION_TAG`] names this execution. `None`: no such stack exists.
 async fn own_stack(
-    aws: &Aws,
+    clients: &Clients,
     state: &DrillState,
 ) -> Result<Option<(String, StackStatus)>, DrillError> {
     let (stack, by_id) = match (&state.stack_id, &state.drill_stack) {
@@ -307,7 +284,7 @@ async fn own_stack(
         (None, Some(name)) => (name.clone(), false),
         (None, None) => return Ok(None),
     };
-    Ok(describe(aws, &stack).await?.and_then(|status| {
+    Ok(describe(clients, &stack).await?.and_then(|status| {
         (by_id || status.execution.as_deref() == Some(state.execution.as_str()))
             .then_some((stack, status))
     }))
@@ -315,7 +292,7 @@ async fn own_stack(
 
 /// Check: is the drill stack ready, still coming, failed, or out of time?
 pub async fn check(
-    aws: &Aws,
+    clients: &Clients,
     mut state: DrillState,
     now: OffsetDateTime,
 ) -> Result<DrillState, DrillError> {
@@ -324,7 +301,7 @@ pub async fn check(
         .clone()
         .ok_or_else(|| DrillError::BadState("check before build (no stack_id)".into()))?;
     let ready_by = state.ready_by.unwrap_or(now);
-    let described = describe(aws, &stack).await?;
+    let described = describe(clients, &stack).await?;
     let outcome = match &described {
         Some(s) => plan::creation_outcome(&s.status, s.reason.as_deref(), now, ready_by),
         None => Outcome::Failed(format!(
@@ -372,7 +349,7 @@ pub async fn check(
 /// starts its deletion under the drill's service role. Idempotent; never touches a stack that
 /// is not a drill of this stack.
 pub async fn teardown(
-    aws: &Aws,
+    clients: &Clients,
     config: &OrchestratorConfig,
     mut state: DrillState,
     now: OffsetDateTime,
@@ -382,7 +359,7 @@ pub async fn teardown(
     if state.drill_stack.is_some() && !plan::is_drill_of(&config.stack_name, &name) {
         return Err(DrillError::NotADrill(name));
     }
-    let Some(stack) = own_stack(aws, &state)
+    let Some(stack) = own_stack(clients, &state)
         .await?
         .filter(|(_, s)| s.status != "DELETE_COMPLETE")
         .map(|(stack, _)| stack)
@@ -395,14 +372,15 @@ pub async fn teardown(
     state.teardown_attempts += 1;
     // A stack whose creation broke may not list its resources: delete it anyway (a bucket
     // left full fails the deletion, and the next attempt empties it).
-    let buckets = stack_buckets(aws, &stack).await.unwrap_or_else(|e| {
+    let buckets = stack_buckets(clients, &stack).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "the drill stack's buckets could not be listed");
         Vec::new()
     });
     for bucket in buckets {
-        empty_bucket(aws, &bucket).await?;
+        empty_bucket(clients, &bucket).await?;
     }
-    aws.cfn
+    clients
+        .cfn
         .delete_stack()
         .stack_name(&stack)
         .role_arn(&config.stack_role_arn)
@@ -419,9 +397,9 @@ pub async fn teardown(
     Ok(state)
 }
 
-async fn stack_buckets(aws: &Aws, stack: &str) -> Result<Vec<String>, DrillError> {
+async fn stack_buckets(clients: &Clients, stack: &str) -> Result<Vec<String>, DrillError> {
     let mut buckets = Vec::new();
-    let mut pages = aws
+    let mut pages = clients
         .cfn
         .list_stack_resources()
         .stack_name(stack)
@@ -451,10 +429,16 @@ async fn stack_buckets(aws: &Aws, stack: &str) -> Result<Vec<String>, DrillError
 }
 
 /// Deletes every object version and delete marker of a drill bucket.
-async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<(), DrillError> {
+async fn empty_bucket(clients: &Clients, bucket: &str) -> Result<(), DrillError> {
     use aws_sdk_s3::types::{Delete, ObjectIdentifier};
     loop {
-        let listed = match aws.s3.list_object_versions().bucket(bucket).send().await {
+        let listed = match clients
+            .s3
+            .list_object_versions()
+            .bucket(bucket)
+            .send()
+            .await
+        {
             Ok(listed) => listed,
             Err(e) if ApiError::from_sdk(&e).code == "NoSuchBucket" => return Ok(()),
             Err(e) => {
@@ -491,7 +475,8 @@ async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<(), DrillError> {
             .quiet(true)
             .build()
             .map_err(|e| DrillError::Stack(e.to_string()))?;
-        aws.s3
+        clients
+            .s3
             .delete_objects()
             .bucket(bucket)
             .delete(delete)
@@ -505,12 +490,12 @@ async fn empty_bucket(aws: &Aws, bucket: &str) -> Result<(), DrillError> {
 
 /// Check-teardown: is the drill stack gone? Then its leftovers are deleted too.
 pub async fn check_teardown(
-    aws: &Aws,
+    clients: &Clients,
     config: &OrchestratorConfig,
     mut state: DrillState,
     now: OffsetDateTime,
 ) -> Result<DrillState, DrillError> {
-    let owned = own_stack(aws, &state).await?;
+    let owned = own_stack(clients, &state).await?;
     if owned.is_none() && state.stack_id.is_none() {
         // This execution made no stack: nothing to wait for, nothing left over to delete.
         state.outcome = Some(Outcome::Deleted.as_str().into());
@@ -534,7 +519,7 @@ pub async fn check_teardown(
                 .stack_id
                 .as_deref()
                 .and_then(|id| stack_contract::restore_drill::resource_name(&config.bucket, id));
-            let removed = delete_leftovers(aws, &name, resource_name.as_deref()).await?;
+            let removed = delete_leftovers(clients, &name, resource_name.as_deref()).await?;
             state.record(
                 "teardown",
                 started,
@@ -560,25 +545,25 @@ pub async fn check_teardown(
 /// Gathers what a drill leaves ([`drill_resources`]), decides what is this drill's
 /// ([`plan::leftovers`]), removes it ([`remove`]).
 async fn delete_leftovers(
-    aws: &Aws,
+    clients: &Clients,
     drill_stack: &str,
     resource_name: Option<&str>,
 ) -> Result<String, DrillError> {
-    let found = drill_resources(aws, resource_name).await?;
+    let found = drill_resources(clients, resource_name).await?;
     let leftovers = plan::leftovers(drill_stack, resource_name, &found);
-    remove(aws, &leftovers).await?;
+    remove(clients, &leftovers).await?;
     Ok(leftovers.summary())
 }
 
 /// Every drill's resources that deleting its stack may leave: the log groups under the
 /// prefixes the orchestrator may delete, and the volumes and snapshots tagged as a drill's.
 async fn drill_resources(
-    aws: &Aws,
+    clients: &Clients,
     resource_name: Option<&str>,
 ) -> Result<plan::DrillResources, DrillError> {
     let mut groups = Vec::new();
     for prefix in plan::log_group_prefixes(resource_name) {
-        let mut pages = aws
+        let mut pages = clients
             .logs
             .describe_log_groups()
             .log_group_name_prefix(&prefix)
@@ -606,7 +591,7 @@ async fn drill_resources(
             .find(|t| t.key() == Some("aws:cloudformation:stack-name"))
             .and_then(|t| t.value().map(str::to_owned))
     };
-    let volumes: Vec<Tagged> = aws
+    let volumes: Vec<Tagged> = clients
         .ec2
         .describe_volumes()
         .filters(tag_filter(DRILL_TAG, DRILL_TAG_VALUE))
@@ -621,7 +606,7 @@ async fn drill_resources(
             state: v.state().map(|s| s.as_str().to_owned()).unwrap_or_default(),
         })
         .collect();
-    let snapshots: Vec<Tagged> = aws
+    let snapshots: Vec<Tagged> = clients
         .ec2
         .describe_snapshots()
         .owner_ids("self")
@@ -645,9 +630,10 @@ async fn drill_resources(
 }
 
 /// Deletes `leftovers`.
-async fn remove(aws: &Aws, leftovers: &plan::Leftovers) -> Result<(), DrillError> {
+async fn remove(clients: &Clients, leftovers: &plan::Leftovers) -> Result<(), DrillError> {
     for group in &leftovers.log_groups {
-        aws.logs
+        clients
+            .logs
             .delete_log_group()
             .log_group_name(group)
             .send()
@@ -660,7 +646,8 @@ async fn remove(aws: &Aws, leftovers: &plan::Leftovers) -> Result<(), DrillError
             })?;
     }
     for volume in &leftovers.volumes {
-        aws.ec2
+        clients
+            .ec2
             .delete_volume()
             .volume_id(volume)
             .send()
@@ -673,7 +660,8 @@ async fn remove(aws: &Aws, leftovers: &plan::Leftovers) -> Result<(), DrillError
             })?;
     }
     for snapshot in &leftovers.snapshots {
-        aws.ec2
+        clients
+            .ec2
             .delete_snapshot()
             .snapshot_id(snapshot)
             .send()
@@ -692,7 +680,7 @@ async fn remove(aws: &Aws, leftovers: &plan::Leftovers) -> Result<(), DrillError
 /// `metrics`, the operators' alert on failure. A refused drill writes no report (the running
 /// one's would be overwritten) and no metric; it alerts.
 pub async fn report(
-    aws: &Aws,
+    clients: &Clients,
     config: &OrchestratorConfig,
     mut state: DrillState,
     now: OffsetDateTime,
@@ -708,7 +696,7 @@ pub async fn report(
         let key = report::key(&report);
         let body = serde_json::to_vec_pretty(&report).expect("a report serialises");
         crate::bucket::put_json(
-            &aws.s3,
+            &clients.s3,
             &config.bucket,
             &config.kms_key_arn,
             &key,
@@ -717,7 +705,7 @@ pub async fn report(
         .await?;
         if report.ok {
             crate::bucket::put_json(
-                &aws.s3,
+                &clients.s3,
                 &config.bucket,
                 &config.kms_key_arn,
                 LAST_SUCCESS_KEY,
@@ -732,7 +720,7 @@ pub async fn report(
     if !report.ok {
         if let Some(topic) = &config.topic {
             let (subject, message) = report::alert(&report, location.as_deref());
-            aws_clients::alert::publish(&aws.sns, topic, &subject, &message)
+            aws_clients::alert::publish(&clients.sns, topic, &subject, &message)
                 .await
                 .map_err(|e| DrillError::aws("alerting the operators", e))?;
         }

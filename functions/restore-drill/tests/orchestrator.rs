@@ -357,7 +357,14 @@ impl<'a> Drill<'a> {
         let sdk = self.sdk_for(task);
         let event = json!({ contract::TASK: task, contract::STATE: state.clone() });
         let started = std::time::Instant::now();
-        let result = restore_drill::handle(&sdk, &env, event, self.clock, &mut self.metrics).await;
+        let result = restore_drill::handle(
+            &restore_drill::Clients::new(&sdk),
+            &env,
+            event,
+            self.clock,
+            &mut self.metrics,
+        )
+        .await;
         self.timings.push((task.to_owned(), started.elapsed()));
         result.map_err(|e| (e.error_type().to_owned(), e.to_string()))
     }

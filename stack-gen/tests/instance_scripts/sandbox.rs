@@ -5,7 +5,8 @@
 //! - [`World`]: a moto server of its own with IAM enforced (`Moto::start_with_iam`): its admin
 //!   user is the test's identity for set-up and checks; every script runs as an IAM user
 //!   holding only its role's `AWS::IAM::ManagedPolicy`, resolved.
-//! - [`Resolver`]: the template's intrinsics (Ref, GetAtt, Sub, FindInMap) with concrete values.
+//! - [`Resolver`]: the template's intrinsics with concrete values (the harness's one resolver,
+//!   with the template's parameter defaults and the test's overrides).
 //! - [`Machine`]: one instance. Its data (EFS at /mnt/efs, the CouchDB volume at /srv/couchdb
 //!   and its block device) outlives a boot; every [`Machine::boot`] starts from a fresh root
 //!   volume (/etc, /root, /opt, /var, /snap), as a replaced instance does.
@@ -27,6 +28,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 use tempfile::TempDir;
+use test_harness::intrinsics::{Resolver as Intrinsics, Unknown};
 use test_harness::{Moto, REGION, tool, workspace_root};
 
 pub const ACCOUNT: &str = "123456789012";
@@ -369,14 +371,14 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn name(&self, name: &str) -> String {
-        if let Some(v) = self.names.get(name) {
-            return v.clone();
-        }
-        if let Some(default) = self.template["Parameters"][name]["Default"].as_str() {
-            return default.to_owned();
-        }
-        panic!("the test gives no value for `{name}`")
+    /// The tests' one resolver, strict, with this template's parameter defaults and mappings
+    /// and these Fn::Sub overrides.
+    pub fn resolve(&self, v: &Value) -> Value {
+        let names = |name: &str| self.names.get(name).map(|v| json!(v));
+        Intrinsics::new(&names, Unknown::Panic)
+            .with_template(self.template)
+            .with_sub_overrides(&self.overrides)
+            .resolve(v)
     }
 
     pub fn string(&self, v: &Value) -> String {
@@ -384,86 +386,6 @@ impl<'a> Resolver<'a> {
             Value::String(s) => s,
             other => panic!("not a string: {other}"),
         }
-    }
-
-    pub fn resolve(&self, v: &Value) -> Value {
-        match v {
-            Value::Object(o) if o.len() == 1 => {
-                let (k, arg) = o.iter().next().unwrap();
-                match k.as_str() {
-                    "Ref" => json!(self.name(arg.as_str().unwrap())),
-                    "Fn::GetAtt" => json!(self.name(&format!(
-                        "{}.{}",
-                        arg[0].as_str().unwrap(),
-                        arg[1].as_str().unwrap()
-                    ))),
-                    "Fn::Base64" => self.resolve(arg),
-                    "Fn::FindInMap" => {
-                        let keys: Vec<String> = arg
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .map(|a| self.string(a))
-                            .collect();
-                        let found = &self.template["Mappings"][&keys[0]][&keys[1]][&keys[2]];
-                        assert!(!found.is_null(), "FindInMap {keys:?}");
-                        json!(
-                            found
-                                .as_str()
-                                .map(str::to_owned)
-                                .unwrap_or_else(|| found.to_string())
-                        )
-                    }
-                    "Fn::Sub" => {
-                        let (text, vars) = match arg {
-                            Value::String(s) => (s.as_str(), BTreeMap::new()),
-                            Value::Array(a) => {
-                                let mut vars: BTreeMap<String, String> = a[1]
-                                    .as_object()
-                                    .unwrap()
-                                    .iter()
-                                    .map(|(k, v)| (k.clone(), self.string(v)))
-                                    .collect();
-                                for (k, v) in &self.overrides {
-                                    if vars.contains_key(k) {
-                                        vars.insert(k.clone(), v.clone());
-                                    }
-                                }
-                                (a[0].as_str().unwrap(), vars)
-                            }
-                            _ => panic!("Fn::Sub {arg}"),
-                        };
-                        json!(self.sub(text, &vars))
-                    }
-                    _ => Value::Object(
-                        o.iter()
-                            .map(|(k, v)| (k.clone(), self.resolve(v)))
-                            .collect(),
-                    ),
-                }
-            }
-            Value::Object(o) => Value::Object(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), self.resolve(v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(|v| self.resolve(v)).collect()),
-            other => other.clone(),
-        }
-    }
-
-    fn sub(&self, text: &str, vars: &BTreeMap<String, String>) -> String {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let end = rest[start..].find('}').expect("closing brace") + start;
-            let name = &rest[start + 2..end];
-            out.push_str(&vars.get(name).cloned().unwrap_or_else(|| self.name(name)));
-            rest = &rest[end + 1..];
-        }
-        out.push_str(rest);
-        out
     }
 
     /// The boot script of `instance` as CloudFormation would hand it to the instance.

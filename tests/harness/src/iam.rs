@@ -16,6 +16,7 @@ use std::process::Command;
 use aws_config::SdkConfig;
 use serde_json::{Value, json};
 
+use crate::intrinsics::{Resolver, Unknown};
 use crate::{Moto, tool};
 
 /// Access keys of an emulator IAM user.
@@ -111,110 +112,12 @@ impl Moto {
     }
 }
 
-/// Intrinsic functions of a template fragment resolved from `env` (`Ref` names, `Name.Attr`
-/// for GetAtt, pseudo parameters): Ref, GetAtt, Sub, Join; `Fn::If` takes its first branch
-/// (so optional statements are included); `AWS::NoValue` drops out of lists. An unknown
-/// reference becomes `<Name>`, which matches nothing.
+/// A template fragment's intrinsics resolved from `env` (`Ref` names, `Name.Attr` for GetAtt,
+/// pseudo parameters) by the tests' one resolver; an unknown reference becomes `<Name>`, which
+/// matches nothing, and `Fn::If` takes its first branch (so optional statements are included).
 pub fn resolve(value: &Value, env: &BTreeMap<String, String>) -> Value {
-    let lookup = |name: &str| {
-        json!(
-            env.get(name)
-                .cloned()
-                .unwrap_or_else(|| format!("<{name}>"))
-        )
-    };
-    match value {
-        Value::Object(map) if map.len() == 1 => {
-            let (k, v) = map.iter().next().expect("one entry");
-            match k.as_str() {
-                "Ref" => lookup(v.as_str().expect("Ref names a string")),
-                "Fn::GetAtt" => lookup(&format!(
-                    "{}.{}",
-                    v[0].as_str().unwrap_or_default(),
-                    v[1].as_str().unwrap_or_default()
-                )),
-                "Fn::Sub" => {
-                    let (text, vars) = match v {
-                        Value::Array(p) => (
-                            p[0].as_str().unwrap_or_default(),
-                            p[1].as_object().cloned().unwrap_or_default(),
-                        ),
-                        other => (other.as_str().unwrap_or_default(), Default::default()),
-                    };
-                    json!(substitute(text, |name| match vars.get(name) {
-                        Some(v) => resolve(v, env)
-                            .as_str()
-                            .map(str::to_owned)
-                            .unwrap_or_else(|| format!("<{name}>")),
-                        None => lookup(name).as_str().unwrap_or_default().to_owned(),
-                    }))
-                }
-                "Fn::Join" => {
-                    let parts = resolve(&v[1], env);
-                    let parts: Vec<&str> = parts
-                        .as_array()
-                        .map(|p| p.iter().filter_map(Value::as_str).collect())
-                        .unwrap_or_default();
-                    json!(parts.join(v[0].as_str().unwrap_or_default()))
-                }
-                "Fn::If" => resolve(&v[1], env),
-                "Fn::Split" => {
-                    let text = resolve(&v[1], env);
-                    json!(
-                        text.as_str()
-                            .unwrap_or_default()
-                            .split(v[0].as_str().unwrap_or_default())
-                            .collect::<Vec<_>>()
-                    )
-                }
-                "Fn::Select" => {
-                    let index: usize = v[0]
-                        .as_str()
-                        .and_then(|i| i.parse().ok())
-                        .or_else(|| v[0].as_u64().map(|i| i as usize))
-                        .unwrap_or_default();
-                    resolve(&v[1], env)
-                        .get(index)
-                        .cloned()
-                        .unwrap_or_else(|| json!("<Fn::Select>"))
-                }
-                _ => json!({ k: resolve(v, env) }),
-            }
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), resolve(v, env)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| resolve(v, env))
-                .filter(|v| v != "<AWS::NoValue>")
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// `text` with every `${name}` replaced by `value(name)` (`${!x}` stays the literal `${x}`).
-pub fn substitute(text: &str, value: impl Fn(&str) -> String) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        let name = &rest[start + 2..start + len];
-        match name.strip_prefix('!') {
-            Some(literal) => out.push_str(&format!("${{{literal}}}")),
-            None => out.push_str(&value(name)),
-        }
-        rest = &rest[start + len + 1..];
-    }
-    out.push_str(rest);
-    out
+    let names = |name: &str| env.get(name).map(|v| json!(v));
+    Resolver::new(&names, Unknown::Placeholder).resolve(value)
 }
 
 /// The identity-policy statements the template gives role `role` (its inline policies and the

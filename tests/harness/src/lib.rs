@@ -18,6 +18,7 @@ pub mod bench;
 pub mod iam;
 pub mod intrinsics;
 pub mod logs;
+pub mod mocks;
 pub mod openemr_data;
 pub mod recovery;
 pub mod response_url;

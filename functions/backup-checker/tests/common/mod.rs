@@ -148,9 +148,9 @@ impl ListCounter {
 }
 
 /// Clients for `config` whose S3 client counts its list requests.
-pub fn counting_clients(config: &SdkConfig) -> (backup_checker::gather::Clients, ListCounter) {
+pub fn counting_clients(config: &SdkConfig) -> (backup_checker::Clients, ListCounter) {
     let counter = ListCounter::default();
-    let mut clients = backup_checker::gather::Clients::new(config);
+    let mut clients = backup_checker::Clients::new(config);
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(true)
         .interceptor(counter.clone())

@@ -17,9 +17,7 @@ use aws_sdk_ec2::operation::delete_snapshot::{DeleteSnapshotError, DeleteSnapsho
 use aws_sdk_ec2::operation::describe_snapshots::{DescribeSnapshotsError, DescribeSnapshotsOutput};
 use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesOutput;
 use aws_sdk_ec2::types::{Snapshot, SnapshotState, Tag, TagSpecification};
-use aws_smithy_mocks::{
-    MockResponse, MockResponseInterceptor, RuleMode, create_mock_http_client, mock,
-};
+use aws_smithy_mocks::{MockResponse, RuleMode, mock};
 
 pub use document_snapshotter::config::{Config, CopyTarget, Volume};
 pub use document_snapshotter::facts::State;
@@ -28,12 +26,20 @@ pub use document_snapshotter::tags;
 
 pub const STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr/11111111-2222-3333-4444-555555555555";
 pub const OTHER_STACK: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/other/99999999-2222-3333-4444-555555555555";
-pub const NOW: i64 = 1_780_000_000;
-pub const DAY: i64 = 86_400;
+pub use time::{Duration, OffsetDateTime};
+
+pub const NOW: OffsetDateTime = time::macros::datetime!(2026-05-28 20:26:40 UTC);
+pub const DAY: Duration = Duration::DAY;
 
 /// A snapshot as `DescribeSnapshots` returns it. Tagged ones get an `openemr:backup-time` of
 /// their start time unless the tags give one.
-pub fn snap(id: &str, volume: &str, state: State, time: i64, t: &[(&str, &str)]) -> Snapshot {
+pub fn snap(
+    id: &str,
+    volume: &str,
+    state: State,
+    time: OffsetDateTime,
+    t: &[(&str, &str)],
+) -> Snapshot {
     let mut pairs: Vec<(String, String)> = t
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -45,7 +51,9 @@ pub fn snap(id: &str, volume: &str, state: State, time: i64, t: &[(&str, &str)])
         .snapshot_id(id)
         .volume_id(volume)
         .state(SnapshotState::from(state.as_str()))
-        .start_time(aws_sdk_ec2::primitives::DateTime::from_secs(time))
+        .start_time(aws_sdk_ec2::primitives::DateTime::from_secs(
+            time.unix_timestamp(),
+        ))
         .set_tags(Some(
             pairs
                 .into_iter()
@@ -61,7 +69,7 @@ pub fn ours(id: &str, volume: &str, role: &str, state: State, days: i64) -> Snap
         id,
         volume,
         state,
-        NOW - days * DAY,
+        NOW - Duration::days(days),
         &[(tags::STACK_ID, STACK), (tags::VOLUME_ROLE, role)],
     )
 }
@@ -212,25 +220,12 @@ impl Mock {
             let id = m.new_id("snap-copy", tag_map(req.tag_specifications()));
             MockResponse::Output(CopySnapshotOutput::builder().snapshot_id(id).build())
         });
-        let config = aws_sdk_ec2::Config::builder()
-            .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-            .region(aws_sdk_ec2::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "a", "b", None, None, "test",
-            ))
-            .retry_config(RetryConfig::disabled())
-            .http_client(create_mock_http_client())
-            .interceptor(
-                MockResponseInterceptor::new()
-                    .rule_mode(RuleMode::MatchAny)
-                    .with_rule(&listing)
-                    .with_rule(&volumes)
-                    .with_rule(&create)
-                    .with_rule(&delete)
-                    .with_rule(&copy),
-            )
-            .build();
-        Client::from_conf(config)
+        test_harness::mock_client!(
+            aws_sdk_ec2,
+            RuleMode::MatchAny,
+            [&listing, &volumes, &create, &delete, &copy],
+            |config| config.retry_config(RetryConfig::disabled())
+        )
     }
 }
 
@@ -246,7 +241,7 @@ pub fn config(volumes: &[(&str, &str)], retain: usize) -> Config {
             .collect(),
         retain,
         description: "test".into(),
-        window_secs: 20 * 3600,
+        window: time::Duration::hours(20),
         copy: None,
         dry_run: false,
     }
