@@ -1,6 +1,8 @@
 //! The one place where the Lambdas (and stack-ops) build their AWS clients and read their
-//! errors ([`ApiError`]): the Lambdas' configuration comes from their environment alone
-//! ([`lambda_sdk_config`]), stack-ops' from aws-config's whole chain ([`sdk_config`]).
+//! errors ([`ApiError`]) and the SDK's timestamps ([`time::instant`]): the Lambdas'
+//! configuration comes from their environment alone ([`lambda_sdk_config`]), stack-ops' from
+//! aws-config's whole chain ([`sdk_config`]). Also the functions' EMF lines ([`EmfLine`]) and
+//! operators' alerts ([`alert`]).
 //!
 //! Both honour `AWS_ENDPOINT_URL`, which is how the tests point every client at the emulator
 //! on loopback. The one thing it does not do for us is S3 addressing: against a
