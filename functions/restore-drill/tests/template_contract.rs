@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use restore_drill::config::{DataConfig, OrchestratorConfig};
 use restore_drill::plan;
-use serde_json::Value;
+use serde_json::{Value, json};
 use stack_contract::env::Env;
 use stack_contract::restore_drill as contract;
 use stack_gen::{Options, generate};
 use test_harness::iam::{resolve, stack_env};
+use test_harness::intrinsics::{Resolver, Unknown};
 
 const SOURCE_BUCKET: &str = "openemr-2f1d4c80-96b1-11ef-a1b2-12a3b4c5d6e7";
 const DRILL_STACK: &str = "openemr-drill-20261206";
@@ -46,33 +47,25 @@ fn drill_env() -> BTreeMap<String, String> {
     env
 }
 
-/// A function's environment variables, resolved.
+/// A function's environment variables, resolved (a parameter the references do not give takes
+/// its default).
 fn variables(
     template: &Value,
     function: &str,
     refs: &BTreeMap<String, String>,
 ) -> Vec<(String, String)> {
+    let names = |name: &str| refs.get(name).map(|v| json!(v));
+    let resolver = Resolver::new(&names, Unknown::Placeholder).with_template(template);
     let vars = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
     vars.as_object()
         .unwrap_or_else(|| panic!("{function} has no environment"))
         .iter()
         .map(|(k, v)| {
-            let v = resolve(v, refs);
+            let v = resolver.resolve(v);
             let text = v
                 .as_str()
                 .map(str::to_owned)
                 .unwrap_or_else(|| v.to_string());
-            // A parameter resolves to `<Name>`: it takes its default.
-            let default = text
-                .strip_prefix('<')
-                .and_then(|t| t.strip_suffix('>'))
-                .map(|name| &template["Parameters"][name]["Default"])
-                .filter(|d| !d.is_null());
-            let text = match default {
-                Some(Value::String(d)) => d.clone(),
-                Some(d) => d.to_string(),
-                None => text,
-            };
             (k.clone(), text)
         })
         .collect()

@@ -371,21 +371,21 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// The tests' one resolver, strict, with this template's parameter defaults and mappings
-    /// and these Fn::Sub overrides.
-    pub fn resolve(&self, v: &Value) -> Value {
+    /// `f` with the tests' one resolver, strict, with this template's parameter defaults and
+    /// mappings and these Fn::Sub overrides.
+    fn with_intrinsics<T>(&self, f: impl FnOnce(&Intrinsics) -> T) -> T {
         let names = |name: &str| self.names.get(name).map(|v| json!(v));
-        Intrinsics::new(&names, Unknown::Panic)
+        f(&Intrinsics::new(&names, Unknown::Panic)
             .with_template(self.template)
-            .with_sub_overrides(&self.overrides)
-            .resolve(v)
+            .with_sub_overrides(&self.overrides))
+    }
+
+    pub fn resolve(&self, v: &Value) -> Value {
+        self.with_intrinsics(|r| r.resolve(v))
     }
 
     pub fn string(&self, v: &Value) -> String {
-        match self.resolve(v) {
-            Value::String(s) => s,
-            other => panic!("not a string: {other}"),
-        }
+        self.with_intrinsics(|r| r.string(v))
     }
 
     /// The boot script of `instance` as CloudFormation would hand it to the instance.

@@ -30,7 +30,7 @@ pub struct Resolver<'a> {
     names: &'a dyn Fn(&str) -> Option<Value>,
     unknown: Unknown,
     template: Option<&'a Value>,
-    sub_overrides: BTreeMap<String, String>,
+    sub_overrides: Option<&'a BTreeMap<String, String>>,
     conditions: Option<&'a dyn Fn(&str) -> bool>,
 }
 
@@ -40,7 +40,7 @@ impl<'a> Resolver<'a> {
             names,
             unknown,
             template: None,
-            sub_overrides: BTreeMap::new(),
+            sub_overrides: None,
             conditions: None,
         }
     }
@@ -54,8 +54,8 @@ impl<'a> Resolver<'a> {
 
     /// An `Fn::Sub` variable of one of these names gets this value, whatever the template
     /// gives it (a local stand-in's address in place of an AWS endpoint, say).
-    pub fn with_sub_overrides(mut self, overrides: &BTreeMap<String, String>) -> Resolver<'a> {
-        self.sub_overrides = overrides.clone();
+    pub fn with_sub_overrides(mut self, overrides: &'a BTreeMap<String, String>) -> Resolver<'a> {
+        self.sub_overrides = Some(overrides);
         self
     }
 
@@ -131,7 +131,7 @@ impl<'a> Resolver<'a> {
                             .expect("Fn::Sub's variables")
                             .iter()
                             .map(|(k, v)| {
-                                let value = match self.sub_overrides.get(k) {
+                                let value = match self.sub_overrides.and_then(|o| o.get(k)) {
                                     Some(replaced) => replaced.clone(),
                                     None => text_of(k, self.resolve(v)),
                                 };
