@@ -82,22 +82,25 @@ pub fn allow(actions: &[&str], resources: Value) -> Value {
 
 /// The trust policy that lets `service` (e.g. `lambda.amazonaws.com`) assume a role.
 pub fn assume_role_policy(service: &str) -> Value {
-    policy_document(vec![json!({
-        "Effect": "Allow",
-        "Principal": { "Service": [service] },
-        "Action": ["sts:AssumeRole"]
-    })])
+    policy_document(vec![trust(service)])
 }
 
 /// As [`assume_role_policy`], for `service` acting on this account's behalf only
 /// (`aws:SourceAccount`, AWS's guard against a confused deputy for service roles).
 pub fn assume_role_policy_for_this_account(service: &str) -> Value {
-    policy_document(vec![json!({
+    let mut statement = trust(service);
+    statement["Condition"] =
+        json!({ "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } });
+    policy_document(vec![statement])
+}
+
+/// The statement letting `service` assume a role.
+fn trust(service: &str) -> Value {
+    json!({
         "Effect": "Allow",
         "Principal": { "Service": [service] },
-        "Action": ["sts:AssumeRole"],
-        "Condition": { "StringEquals": { "aws:SourceAccount": ref_("AWS::AccountId") } }
-    })])
+        "Action": ["sts:AssumeRole"]
+    })
 }
 
 /// A security group in the stack's VPC. Egress stays AWS's default (all out): the instances
