@@ -4,6 +4,7 @@
 //! - `stack-gen` depends on `stack-contract` only among the workspace's crates (no AWS SDK);
 //! - no crate has an import loop: no module imports, directly or through others, one that
 //!   imports it;
+//! - SDK timestamps become `OffsetDateTime`s in one place (`aws_clients::time::instant`);
 //! - the Lambda crates are the functions `stack-ops package` builds (`FUNCTIONS`), which are
 //!   the ones `tests/lambda-zips` builds beside the tests (every crate under `functions/` with
 //!   a binary): a function that only one of them builds would be built twice or not at all.
@@ -126,22 +127,29 @@ fn the_lambdas_are_the_functions_stack_ops_packages() {
     );
 }
 
-/// The modules of the crate whose sources are under `src`, each with the modules it names
-/// through `crate::` or `super::` paths, and the child modules it names by relative paths
-/// (`child::name`) (the code before its `#[cfg(test)]` module, comments left out). A module is its file: `a.rs` and `a/mod.rs` are `a`, `a/b.rs` is `a::b`.
-fn module_imports(src: &std::path::Path) -> BTreeMap<String, Vec<String>> {
-    fn files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+/// The `.rs` files under `dir`, at any depth.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                files(&path, out);
+                walk(&path, out);
             } else if path.extension().is_some_and(|e| e == "rs") {
                 out.push(path);
             }
         }
     }
-    let mut paths = Vec::new();
-    files(src, &mut paths);
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+/// The modules of the crate whose sources are under `src`, each with the modules it names
+/// through `crate::` or `super::` paths, and the child modules it names by relative paths
+/// (`child::name`) (the code before its `#[cfg(test)]` module, comments left out). A module is its file: `a.rs` and `a/mod.rs` are `a`, `a/b.rs` is `a::b`.
+fn module_imports(src: &std::path::Path) -> BTreeMap<String, Vec<String>> {
+    let paths = rust_files(src);
     let module_of = |path: &std::path::Path| -> Vec<String> {
         let relative = path.strip_prefix(src).unwrap().with_extension("");
         let mut parts: Vec<String> = relative
@@ -337,4 +345,35 @@ fn an_import_loop_is_found() {
         ("b".to_owned(), vec![]),
     ]);
     assert_eq!(import_loop(&imports), None);
+}
+
+/// STYLE.md's one time type: an SDK timestamp becomes an `OffsetDateTime` in one place,
+/// `aws_clients::time::instant`. No function's sources read one as Unix seconds or
+/// milliseconds (`.secs()`, `.to_millis()`), which is how times became `i64` counts before.
+#[test]
+fn sdk_timestamps_become_instants_in_one_place() {
+    let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("functions");
+    let the_one_place = functions.join("aws-clients/src/time.rs");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&functions).unwrap() {
+        for file in rust_files(&entry.unwrap().path().join("src")) {
+            if file == the_one_place {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if [".secs()", ".to_millis()"].iter().any(|p| line.contains(p)) {
+                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "read SDK timestamps with aws_clients::time::instant:\n{}",
+        found.join("\n")
+    );
 }

@@ -280,7 +280,7 @@ async fn nightly_backups(
     let run = backup_checker::check(
         &backup_checker::Clients::new(config),
         &checker,
-        backup_checker::now(),
+        time::OffsetDateTime::now_utc(),
     )
     .await;
     let failed: Vec<String> = run

@@ -4,6 +4,7 @@
 //! function that publishes metrics builds its lines here.
 
 use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
 
 /// One EMF line: metrics of one namespace under one set of dimensions, with other fields beside
 /// them (which CloudWatch keeps in the log event, not as metrics).
@@ -17,11 +18,11 @@ pub struct EmfLine {
 }
 
 impl EmfLine {
-    /// A line of `namespace`'s metrics at `timestamp_ms` (Unix milliseconds).
-    pub fn new(namespace: &str, timestamp_ms: i64) -> EmfLine {
+    /// A line of `namespace`'s metrics at `at` (written as EMF's Unix milliseconds).
+    pub fn new(namespace: &str, at: OffsetDateTime) -> EmfLine {
         EmfLine {
             namespace: namespace.to_owned(),
-            timestamp_ms,
+            timestamp_ms: (at.unix_timestamp_nanos() / 1_000_000) as i64,
             dimensions: Vec::new(),
             metrics: Vec::new(),
             fields: Map::new(),
@@ -73,7 +74,8 @@ mod tests {
 
     #[test]
     fn a_line_declares_its_metrics_and_dimensions_and_carries_their_values() {
-        let line = EmfLine::new("OpenEMR/Test", 1_000)
+        let at = time::macros::datetime!(2026-11-25 10:00:01.250 UTC);
+        let line = EmfLine::new("OpenEMR/Test", at)
             .dimension("Stack", "stk")
             .dimension("Check", "efs")
             .metric("AgeHours", "None", 3.5)
@@ -82,7 +84,7 @@ mod tests {
         assert!(!line.contains('\n'));
         let v: Value = serde_json::from_str(&line).unwrap();
         let declared = &v["_aws"]["CloudWatchMetrics"][0];
-        assert_eq!(v["_aws"]["Timestamp"], 1_000);
+        assert_eq!(v["_aws"]["Timestamp"], 1_795_600_801_250_i64);
         assert_eq!(declared["Namespace"], "OpenEMR/Test");
         assert_eq!(declared["Dimensions"], json!([["Stack", "Check"]]));
         assert_eq!(

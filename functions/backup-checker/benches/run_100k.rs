@@ -92,7 +92,12 @@ fn nightly(runs: usize) {
             let config = moto.sdk_config().await;
             let s3 = aws_clients::s3_client(&config);
             create_bucket(&s3, "bench-nightly").await;
-            put_keys(&s3, "bench-nightly", &chain(now - 600, 5)).await;
+            put_keys(
+                &s3,
+                "bench-nightly",
+                &chain(now - time::Duration::minutes(10), 5),
+            )
+            .await;
             put_passphrase(&s3, "bench-nightly", true).await;
             let ec2 = aws_sdk_ec2::Client::new(&config);
             let mut volumes = Vec::new();

@@ -4,15 +4,21 @@
 use std::io::Write;
 
 use aws_clients::ApiError;
+use time::OffsetDateTime;
 
 use crate::checks::Report;
 use crate::gather::{ApiCalls, count};
 use crate::output;
 
 /// Writes one EMF line per check and the `FailedChecks` line (stdout in Lambda, where
-/// CloudWatch extracts the metrics). `now`: Unix seconds.
-pub fn write_metrics(report: &Report, stack: &str, now: i64, out: &mut (dyn Write + Send)) {
-    for line in output::emf_lines(report, stack, now * 1000) {
+/// CloudWatch extracts the metrics), timestamped `now`.
+pub fn write_metrics(
+    report: &Report,
+    stack: &str,
+    now: OffsetDateTime,
+    out: &mut (dyn Write + Send),
+) {
+    for line in output::emf_lines(report, stack, now) {
         // A lost metric line must not hide the verdict: the error alarm still fires on failure.
         let _ = writeln!(out, "{line}");
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use stack_contract::backup_checker::{DRILL_CHECK, passphrase_name};
 use stack_contract::restore_drill::{DAYS_SINCE_SUCCESS_METRIC, REPORT_PREFIX};
 use stack_contract::volumes::Volume;
+use time::{Duration, OffsetDateTime};
 
 use crate::duplicity::EfsFindings;
 use crate::stamp;
@@ -14,9 +15,9 @@ use crate::stamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Thresholds {
     /// The newest backup of each kind must be younger than this.
-    pub max_age_secs: i64,
+    pub max_age: Duration,
     /// The newest backups of the kinds must lie within this of each other.
-    pub max_skew_secs: i64,
+    pub max_skew: Duration,
 }
 
 /// The passphrase object (`Backup/passphrase.txt`): only its metadata is ever read.
@@ -30,11 +31,11 @@ pub enum Passphrase {
 }
 
 /// The newest snapshot of one kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
     pub id: String,
-    /// Start / create time, Unix seconds.
-    pub time: i64,
+    /// Start / create time.
+    pub time: OffsetDateTime,
 }
 
 /// A document volume and its newest completed snapshot.
@@ -59,16 +60,16 @@ pub struct DatabaseFinding {
 /// times (never their content).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DrillReports {
-    /// When `last-success.json` was written (Unix seconds): the last drill that passed.
-    pub last_success: Option<i64>,
+    /// When `last-success.json` was written: the last drill that passed.
+    pub last_success: Option<OffsetDateTime>,
     /// When the oldest report was written: the first drill, passed or not.
-    pub first: Option<i64>,
+    pub first: Option<OffsetDateTime>,
 }
 
 /// A stack with a scheduled drill: its reports and the age `DrillMaxAgeDays` alarms after.
 #[derive(Debug, Clone)]
 pub struct DrillFinding {
-    pub max_age_days: i64,
+    pub max_age: Duration,
     pub reports: Result<DrillReports, ApiError>,
 }
 
@@ -93,11 +94,11 @@ pub struct Findings {
 pub struct Multipart {
     pub count: u64,
     /// (key, initiated) of the oldest.
-    pub oldest: Option<(String, i64)>,
+    pub oldest: Option<(String, OffsetDateTime)>,
 }
 
 /// A multipart upload younger than this may still be running; older ones are leftovers.
-pub const MULTIPART_GRACE_SECS: i64 = 3600;
+pub const MULTIPART_GRACE: Duration = Duration::HOUR;
 
 /// A CloudWatch metric value of one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,8 +157,8 @@ fn ok_metric(name: &'static str, ok: bool) -> Metric {
     metric(name, if ok { 1.0 } else { 0.0 }, "Count")
 }
 
-fn age_metric(age: i64) -> Metric {
-    metric("BackupAgeSeconds", age as f64, "Seconds")
+fn age_metric(age: Duration) -> Metric {
+    metric("BackupAgeSeconds", age.whole_seconds() as f64, "Seconds")
 }
 
 impl Check {
@@ -195,7 +196,7 @@ impl Check {
 /// skew.
 struct Judged {
     check: Check,
-    newest: Option<(String, i64)>,
+    newest: Option<(String, OffsetDateTime)>,
 }
 
 impl From<Check> for Judged {
@@ -207,8 +208,8 @@ impl From<Check> for Judged {
     }
 }
 
-/// Judges `findings` at `now` (Unix seconds): one check after the other, then their skew.
-pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
+/// Judges `findings` at `now`: one check after the other, then their skew.
+pub fn evaluate(findings: &Findings, now: OffsetDateTime, limits: Thresholds) -> Report {
     let location = findings.location.as_str();
     let mut judged: Vec<Judged> = vec![efs_chain(&findings.efs, location).into()];
     if let Ok(efs) = &findings.efs {
@@ -225,7 +226,8 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
     if let Some(database) = &findings.database {
         judged.push(database_snapshot(database, now, limits));
     }
-    let newest: Vec<(String, i64)> = judged.iter().filter_map(|j| j.newest.clone()).collect();
+    let newest: Vec<(String, OffsetDateTime)> =
+        judged.iter().filter_map(|j| j.newest.clone()).collect();
     let mut checks: Vec<Check> = judged.into_iter().map(|j| j.check).collect();
     let skew = skew(&newest);
     checks.push(skew_check(skew.as_ref(), &newest, limits));
@@ -240,7 +242,7 @@ pub fn evaluate(findings: &Findings, now: i64, limits: Thresholds) -> Report {
             .iter()
             .map(|(k, t)| (k.clone(), stamp::iso(*t)))
             .collect(),
-        skew_seconds: skew.map(|(s, _, _)| s),
+        skew_seconds: skew.map(|(s, _, _)| s.whole_seconds()),
     }
 }
 
@@ -251,30 +253,30 @@ struct Found {
     fresh: String,
     /// Start of the message when stale, followed by ` <age> old, from <time>, older than ..`.
     stale: String,
-    time: i64,
+    time: OffsetDateTime,
 }
 
 /// The one fresh-or-stale verdict of every kind of backup: fresh when no older than
-/// `limits.max_age_secs`. `kind` names the backup in the skew; `None` found fails with the
+/// `limits.max_age`. `kind` names the backup in the skew; `None` found fails with the
 /// check as given.
 fn age_check(
     kind: &str,
     missing: Check,
     found: Option<Found>,
-    now: i64,
+    now: OffsetDateTime,
     limits: Thresholds,
 ) -> Judged {
     let Some(found) = found else {
         return missing.into();
     };
     let age = now - found.time;
-    let (ok, message) = if age > limits.max_age_secs {
+    let (ok, message) = if age > limits.max_age {
         let message = format!(
             "{} {} old, from {}, older than {}",
             found.stale,
             stamp::hours(age),
             stamp::iso(found.time),
-            stamp::hours(limits.max_age_secs)
+            stamp::hours(limits.max_age)
         );
         (false, message)
     } else {
@@ -338,7 +340,7 @@ fn efs_chain(efs: &Result<EfsFindings, ApiError>, location: &str) -> Check {
 }
 
 /// `efs-age`: the newest restorable point of the chain is fresh.
-fn efs_age(efs: &EfsFindings, location: &str, now: i64, limits: Thresholds) -> Judged {
+fn efs_age(efs: &EfsFindings, location: &str, now: OffsetDateTime, limits: Thresholds) -> Judged {
     let missing = Check::new(
         "efs-age",
         false,
@@ -357,7 +359,7 @@ fn efs_age(efs: &EfsFindings, location: &str, now: i64, limits: Thresholds) -> J
 
 /// `efs-leftovers`: no duplicity `.part` files and no S3 multipart upload older than the grace
 /// period, both left by an interrupted upload (they also cost storage).
-fn leftovers(findings: &Findings, now: i64) -> Check {
+fn leftovers(findings: &Findings, now: OffsetDateTime) -> Check {
     let location = &findings.location;
     let (partials, example) = findings
         .efs
@@ -413,9 +415,9 @@ fn leftovers(findings: &Findings, now: i64) -> Check {
 }
 
 /// The multipart-upload problem, when the oldest upload is past the grace period.
-fn stale_upload(m: &Multipart, location: &str, now: i64) -> Option<String> {
+fn stale_upload(m: &Multipart, location: &str, now: OffsetDateTime) -> Option<String> {
     let (key, initiated) = m.oldest.as_ref()?;
-    (now - initiated > MULTIPART_GRACE_SECS).then(|| {
+    (now - *initiated > MULTIPART_GRACE).then(|| {
         format!(
             "{} incomplete multipart upload(s) under {location}, the oldest started {} ({key})",
             m.count,
@@ -458,7 +460,7 @@ fn passphrase(found: &Result<Passphrase, ApiError>, location: &str) -> Check {
 /// `documents-<role>`: the newest completed snapshot of one document volume is fresh.
 fn document_volume(
     volume: &Result<VolumeFinding, (Volume, ApiError)>,
-    now: i64,
+    now: OffsetDateTime,
     limits: Thresholds,
 ) -> Judged {
     let (role, volume_id) = match volume {
@@ -502,7 +504,7 @@ fn document_volume(
 /// `database`: the newest available snapshot of the database instance is fresh.
 fn database_snapshot(
     database: &Result<DatabaseFinding, (String, ApiError)>,
-    now: i64,
+    now: OffsetDateTime,
     limits: Thresholds,
 ) -> Judged {
     let instance = match database {
@@ -533,30 +535,34 @@ fn database_snapshot(
     age_check("database", missing, found, now, limits)
 }
 
-/// `skew`: the newest backups of the kinds lie within `limits.max_skew_secs` of each other.
+/// `skew`: the newest backups of the kinds lie within `limits.max_skew` of each other.
 fn skew_check(
-    skew: Option<&(i64, String, String)>,
-    newest: &[(String, i64)],
+    skew: Option<&(Duration, String, String)>,
+    newest: &[(String, OffsetDateTime)],
     limits: Thresholds,
 ) -> Check {
-    let max_skew = stamp::hours(limits.max_skew_secs);
+    let max_skew = stamp::hours(limits.max_skew);
     let (ok, message) = match skew {
         None => (true, "fewer than two kinds of backup found: no skew to measure (their own checks report what is missing)".to_owned()),
-        Some((secs, oldest, youngest)) if *secs > limits.max_skew_secs => (
+        Some((spread, oldest, youngest)) if *spread > limits.max_skew => (
             false,
             format!(
                 "newest backups are {} apart, more than {max_skew}: {oldest} at {} but {youngest} at {}; a restore would pair records and documents from different times",
-                stamp::hours(*secs),
+                stamp::hours(*spread),
                 stamp::iso(time_of(newest, oldest)),
                 stamp::iso(time_of(newest, youngest))
             ),
         ),
-        Some((secs, _, _)) => (true, format!("newest backups lie within {} of each other", stamp::hours(*secs))),
+        Some((spread, _, _)) => (true, format!("newest backups lie within {} of each other", stamp::hours(*spread))),
     };
     let look = "the BackupHour parameter drives all three schedules; compare the times above";
     let check = Check::new("skew", ok, message, look.into());
     match skew {
-        Some((secs, _, _)) => check.with_metric(metric("SkewSeconds", *secs as f64, "Seconds")),
+        Some((spread, _, _)) => check.with_metric(metric(
+            "SkewSeconds",
+            spread.whole_seconds() as f64,
+            "Seconds",
+        )),
         None => check,
     }
 }
@@ -567,7 +573,7 @@ fn skew_check(
 /// metric (the alarm treats that as not breaching). An overdue drill does not fail the night's
 /// check: the backups are what this function proves; the alarm, with its OK action when a
 /// drill passes again, is the one message about the drill. Only an unreadable listing fails.
-fn restore_drill(drill: &DrillFinding, now: i64) -> Check {
+fn restore_drill(drill: &DrillFinding, now: OffsetDateTime) -> Check {
     let look = format!(
         "the reports under {REPORT_PREFIX} of the stack bucket (aws s3 ls s3://<bucket>/{REPORT_PREFIX}), and the RestoreDrillStateMachine's executions"
     );
@@ -582,7 +588,8 @@ fn restore_drill(drill: &DrillFinding, now: i64) -> Check {
             );
         }
     };
-    let days = |since: i64| (now - since).max(0) as f64 / 86_400.0;
+    let elapsed = |since: OffsetDateTime| (now - since).max(Duration::ZERO);
+    let days = |since| elapsed(since).as_seconds_f64() / 86_400.0;
     let (message, since) = match (reports.last_success, reports.first) {
         (Some(success), _) => (
             format!(
@@ -605,10 +612,10 @@ fn restore_drill(drill: &DrillFinding, now: i64) -> Check {
             return Check::new(DRILL_CHECK, true, message.into(), look);
         }
     };
-    let message = if days(since) > drill.max_age_days as f64 {
+    let message = if elapsed(since) > drill.max_age {
         format!(
             "{message}: overdue (DrillMaxAgeDays {})",
-            drill.max_age_days
+            drill.max_age.whole_days()
         )
     } else {
         message
@@ -620,17 +627,16 @@ fn restore_drill(drill: &DrillFinding, now: i64) -> Check {
     ))
 }
 
-fn time_of(newest: &[(String, i64)], kind: &str) -> i64 {
+fn time_of(newest: &[(String, OffsetDateTime)], kind: &str) -> OffsetDateTime {
     newest
         .iter()
         .find(|(k, _)| k == kind)
-        .map(|(_, t)| *t)
-        .unwrap_or_default()
+        .map_or(OffsetDateTime::UNIX_EPOCH, |(_, t)| *t)
 }
 
-/// Spread between the oldest and the youngest of the newest backups: (seconds, oldest kind,
+/// Spread between the oldest and the youngest of the newest backups: (spread, oldest kind,
 /// youngest kind); `None` with fewer than two kinds.
-fn skew(newest: &[(String, i64)]) -> Option<(i64, String, String)> {
+fn skew(newest: &[(String, OffsetDateTime)]) -> Option<(Duration, String, String)> {
     if newest.len() < 2 {
         return None;
     }
@@ -643,23 +649,27 @@ fn skew(newest: &[(String, i64)]) -> Option<(i64, String, String)> {
 mod tests {
     use super::*;
     use stack_contract::volumes::{PRIMARY, REPLICA};
+    use time::macros::datetime;
 
     fn api(code: &str) -> ApiError {
         ApiError::new(code, "from the table test")
     }
 
-    const NOW: i64 = 1_795_600_801; // 2026-11-25T10:00:01Z
-    const H: i64 = 3600;
+    const NOW: OffsetDateTime = datetime!(2026-11-25 10:00:01 UTC);
+    const S: Duration = Duration::SECOND;
+    const MIN: Duration = Duration::MINUTE;
+    const H: Duration = Duration::HOUR;
+    const D: Duration = Duration::DAY;
     const LIMITS: Thresholds = Thresholds {
-        max_age_secs: 26 * H,
-        max_skew_secs: 2 * H,
+        max_age: Duration::hours(26),
+        max_skew: Duration::hours(2),
     };
 
-    fn efs(restorable: i64) -> EfsFindings {
+    fn efs(restorable: OffsetDateTime) -> EfsFindings {
         EfsFindings {
             objects: 10,
             full_backups: 1,
-            newest_full: Some(restorable - 5 * 24 * H),
+            newest_full: Some(restorable - 5 * D),
             incrementals: 5,
             newest_backup: Some(restorable),
             restorable_until: Some(restorable),
@@ -679,7 +689,10 @@ mod tests {
             // one upload still running (10 min old): not a leftover
             multipart: Ok(Multipart {
                 count: 1,
-                oldest: Some(("Backup/duplicity-inc.x.vol9.difftar.gpg".into(), NOW - 600)),
+                oldest: Some((
+                    "Backup/duplicity-inc.x.vol9.difftar.gpg".into(),
+                    NOW - 10 * MIN,
+                )),
             }),
             volumes: vec![
                 Ok(VolumeFinding {
@@ -687,7 +700,7 @@ mod tests {
                     volume_id: "vol-1".into(),
                     newest: Some(Snapshot {
                         id: "snap-1".into(),
-                        time: t + 60,
+                        time: t + 60 * S,
                     }),
                     pending: 0,
                 }),
@@ -696,7 +709,7 @@ mod tests {
                     volume_id: "vol-2".into(),
                     newest: Some(Snapshot {
                         id: "snap-2".into(),
-                        time: t + 90,
+                        time: t + 90 * S,
                     }),
                     pending: 0,
                 }),
@@ -705,7 +718,7 @@ mod tests {
                 instance: "db-1".into(),
                 newest: Some(Snapshot {
                     id: "rds:db-1-2026".into(),
-                    time: t + 600,
+                    time: t + 10 * MIN,
                 }),
             })),
             drill: None,
@@ -927,7 +940,7 @@ mod tests {
             "{}",
             c.message
         );
-        assert_eq!(c.metrics[0].value, (5 * H + 600) as f64);
+        assert_eq!(c.metrics[0].value, (5 * 3600 + 600) as f64);
         // exactly at the threshold passes
         let mut f = healthy();
         f.volumes.clear();
@@ -957,7 +970,7 @@ mod tests {
         f.volumes.clear();
         f.database = None;
         assert!(evaluate(&f, NOW, LIMITS).ok);
-        f.efs = Ok(efs(NOW - 26 * H - 1));
+        f.efs = Ok(efs(NOW - 26 * H - S));
         assert_eq!(failed(&evaluate(&f, NOW, LIMITS)), ["efs-age"]);
     }
 
@@ -984,9 +997,8 @@ mod tests {
 
     #[test]
     fn the_drill_age_counts_from_the_last_success_then_the_first_drill_and_never_fails_a_night() {
-        const D: i64 = 24 * H;
         let drill = |last_success, first| DrillFinding {
-            max_age_days: 35,
+            max_age: 35 * D,
             reports: Ok(DrillReports {
                 last_success,
                 first,
@@ -1029,7 +1041,7 @@ mod tests {
 
         // An unreadable listing is a check that could not look.
         let (ok, c) = check(DrillFinding {
-            max_age_days: 35,
+            max_age: 35 * D,
             reports: Err(api("AccessDenied")),
         });
         assert!(!ok && !c.ok && c.api_error.is_some(), "{c:?}");

@@ -9,6 +9,7 @@ use stack_contract::bucket::BACKUP_PREFIX;
 use stack_contract::env::{self, Env, EnvError};
 use stack_contract::restore_drill::MAX_AGE_DAYS_RANGE;
 use stack_contract::volumes::Volume;
+use time::Duration;
 
 use crate::checks::Thresholds;
 
@@ -27,7 +28,7 @@ pub struct Config {
     pub topic: Option<String>,
     pub stack: String,
     /// `DrillMaxAgeDays` when the stack has a scheduled restore drill: its age is reported.
-    pub drill_max_age_days: Option<i64>,
+    pub drill_max_age: Option<Duration>,
 }
 
 impl Config {
@@ -50,8 +51,8 @@ impl Config {
         }
         let hours = |name, default, min| env.number_in(name, default, min..=MAX_HOURS, "hours");
         let limits = Thresholds {
-            max_age_secs: hours(MAX_AGE_HOURS, DEFAULT_MAX_AGE_HOURS, 1)? * 3600,
-            max_skew_secs: hours(MAX_SKEW_HOURS, DEFAULT_MAX_SKEW_HOURS, 0)? * 3600,
+            max_age: Duration::hours(hours(MAX_AGE_HOURS, DEFAULT_MAX_AGE_HOURS, 1)?),
+            max_skew: Duration::hours(hours(MAX_SKEW_HOURS, DEFAULT_MAX_SKEW_HOURS, 0)?),
         };
         Ok(Config {
             bucket: env.required(BUCKET)?,
@@ -64,12 +65,17 @@ impl Config {
             stack: env
                 .optional(STACK)
                 .unwrap_or_else(|| DEFAULT_STACK.to_owned()),
-            drill_max_age_days: match env.optional(DRILL_MAX_AGE_DAYS) {
+            drill_max_age: match env.optional(DRILL_MAX_AGE_DAYS) {
                 None => None,
                 Some(_) => {
                     let (min, max) = MAX_AGE_DAYS_RANGE;
                     let days = min.into()..=max.into();
-                    Some(env.number_in(DRILL_MAX_AGE_DAYS, 0, days, "days")?)
+                    Some(Duration::days(env.number_in(
+                        DRILL_MAX_AGE_DAYS,
+                        0,
+                        days,
+                        "days",
+                    )?))
                 }
             },
         })
@@ -109,8 +115,8 @@ mod tests {
         assert_eq!(
             c.limits,
             Thresholds {
-                max_age_secs: 26 * 3600,
-                max_skew_secs: 2 * 3600
+                max_age: Duration::hours(26),
+                max_skew: Duration::hours(2)
             }
         );
         assert_eq!(c.volumes.len(), 2);
@@ -124,7 +130,7 @@ mod tests {
         assert_eq!(c.db_instance.as_deref(), Some("db"));
         assert_eq!(c.topic, None);
         assert_eq!(
-            c.drill_max_age_days, None,
+            c.drill_max_age, None,
             "no drill unless the template says so"
         );
         assert_eq!(c.passphrase_key(), stack_contract::bucket::PASSPHRASE_KEY);
@@ -139,8 +145,8 @@ mod tests {
         .unwrap();
         assert!(c.volumes.is_empty());
         assert_eq!(c.prefix, "x/");
-        assert_eq!(c.limits.max_skew_secs, 0);
-        assert_eq!(c.drill_max_age_days, Some(35));
+        assert_eq!(c.limits.max_skew, Duration::ZERO);
+        assert_eq!(c.drill_max_age, Some(Duration::days(35)));
     }
 
     #[test]

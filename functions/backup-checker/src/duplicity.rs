@@ -21,6 +21,8 @@
 
 use std::collections::BTreeMap;
 
+use time::OffsetDateTime;
+
 use crate::stamp;
 
 /// Volume numbers above this are treated as corrupt names rather than allocated for.
@@ -32,27 +34,27 @@ const MAX_PROBLEMS: usize = 10;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     FullVolume {
-        time: i64,
+        time: OffsetDateTime,
         volume: u32,
     },
     FullManifest {
-        time: i64,
+        time: OffsetDateTime,
     },
     FullSignatures {
-        time: i64,
+        time: OffsetDateTime,
     },
     IncVolume {
-        start: i64,
-        end: i64,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
         volume: u32,
     },
     IncManifest {
-        start: i64,
-        end: i64,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
     },
     NewSignatures {
-        start: i64,
-        end: i64,
+        start: OffsetDateTime,
+        end: OffsetDateTime,
     },
     /// duplicity 3's `.jsonstat` statistics: not needed for a restore.
     Statistics,
@@ -182,7 +184,7 @@ struct SetSummary {
 }
 
 /// Set key: `(start, end)`; a full set has `start = None` and `end` = its time.
-type SetKey = (Option<i64>, i64);
+type SetKey = (Option<OffsetDateTime>, OffsetDateTime);
 
 /// Streaming accumulator over the keys under the backup prefix.
 #[derive(Debug, Default)]
@@ -341,7 +343,7 @@ impl BackupScan {
             }
             // Past a gap, follow on from this set so one missing night is reported once.
             expected = expected.max(*end);
-            f.newest_backup = Some(f.newest_backup.map_or(*end, |n: i64| n.max(*end)));
+            f.newest_backup = Some(f.newest_backup.map_or(*end, |n| n.max(*end)));
             restorable &= complete;
             if restorable {
                 f.restorable_until = Some(*end);
@@ -352,7 +354,7 @@ impl BackupScan {
     }
 }
 
-fn set_label(start: Option<i64>, end: i64) -> String {
+fn set_label(start: Option<OffsetDateTime>, end: OffsetDateTime) -> String {
     match start {
         None => format!("full backup {}", stamp::duplicity(end)),
         Some(start) => format!(
@@ -363,7 +365,7 @@ fn set_label(start: Option<i64>, end: i64) -> String {
     }
 }
 
-fn manifest_name(start: Option<i64>, end: i64) -> String {
+fn manifest_name(start: Option<OffsetDateTime>, end: OffsetDateTime) -> String {
     match start {
         None => format!("duplicity-full.{}.manifest.gpg", stamp::duplicity(end)),
         Some(start) => format!(
@@ -374,7 +376,7 @@ fn manifest_name(start: Option<i64>, end: i64) -> String {
     }
 }
 
-fn signatures_name(start: Option<i64>, end: i64) -> String {
+fn signatures_name(start: Option<OffsetDateTime>, end: OffsetDateTime) -> String {
     match start {
         None => format!(
             "duplicity-full-signatures.{}.sigtar.gpg",
@@ -413,7 +415,7 @@ impl Problems {
 }
 
 /// The verdict on the EFS backup's objects (not yet judged against thresholds).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EfsFindings {
     /// Objects listed under the prefix.
     pub objects: u64,
@@ -421,14 +423,14 @@ pub struct EfsFindings {
     pub full_backups: u32,
     /// Backup sets (full or incremental) summarised: what the scan's memory grows with.
     pub sets: u32,
-    /// Time of the newest full backup (start of the newest chain), Unix seconds.
-    pub newest_full: Option<i64>,
+    /// Time of the newest full backup (start of the newest chain).
+    pub newest_full: Option<OffsetDateTime>,
     /// Incrementals in the newest chain.
     pub incrementals: u32,
     /// Time of the newest backup set of the newest chain, complete or not.
-    pub newest_backup: Option<i64>,
+    pub newest_backup: Option<OffsetDateTime>,
     /// Time up to which the newest chain restores (every set up to it complete and chained).
-    pub restorable_until: Option<i64>,
+    pub restorable_until: Option<OffsetDateTime>,
     /// Every set of the newest chain is GPG-encrypted.
     pub encrypted: bool,
     /// What is wrong with the newest chain; empty when it is whole.
@@ -450,7 +452,7 @@ mod tests {
     const T2: &str = "20261103T070003Z";
     const T3: &str = "20261104T070004Z";
 
-    fn t(s: &str) -> i64 {
+    fn t(s: &str) -> OffsetDateTime {
         stamp::parse_duplicity(s).unwrap()
     }
 

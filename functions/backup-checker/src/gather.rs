@@ -6,11 +6,12 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_clients::ApiError;
+use aws_clients::time::instant;
 use aws_sdk_ec2::types::{Filter, SnapshotState};
 use serde::Serialize;
-use stack_contract::volumes::Volume;
-
 use stack_contract::restore_drill::{LAST_SUCCESS_KEY, REPORT_PREFIX};
+use stack_contract::volumes::Volume;
+use time::OffsetDateTime;
 
 use crate::checks::{
     DatabaseFinding, DrillFinding, DrillReports, Findings, Multipart, Passphrase, Snapshot,
@@ -85,12 +86,9 @@ pub async fn findings(clients: &Clients, config: &Config, calls: &ApiCalls) -> F
             Some(found.map_err(|e| (id.to_owned(), e)))
         },
         async {
-            let max_age_days = config.drill_max_age_days?;
+            let max_age = config.drill_max_age?;
             let reports = drill_reports(&clients.s3, bucket, calls).await;
-            Some(DrillFinding {
-                max_age_days,
-                reports,
-            })
+            Some(DrillFinding { max_age, reports })
         },
     );
     Findings {
@@ -167,10 +165,10 @@ pub async fn drill_reports(
 ) -> Result<DrillReports, ApiError> {
     let mut reports = DrillReports::default();
     each_object(s3, bucket, REPORT_PREFIX, calls, |object| {
-        let (Some(key), Some(written)) = (object.key(), object.last_modified()) else {
+        let (Some(key), Some(written)) = (object.key(), object.last_modified().and_then(instant))
+        else {
             return;
         };
-        let written = written.secs();
         if key == LAST_SUCCESS_KEY {
             reports.last_success = Some(written);
         } else if reports.first.is_none_or(|first| written < first) {
@@ -222,14 +220,12 @@ pub async fn multipart_uploads(
             .await
             .map_err(|e| ApiError::from_sdk(&e))?;
         for upload in page.uploads() {
-            if let (Some(key), Some(initiated)) = (upload.key(), upload.initiated()) {
+            if let (Some(key), Some(initiated)) =
+                (upload.key(), upload.initiated().and_then(instant))
+            {
                 found.count += 1;
-                if found
-                    .oldest
-                    .as_ref()
-                    .is_none_or(|(_, t)| initiated.secs() < *t)
-                {
-                    found.oldest = Some((key.to_owned(), initiated.secs()));
+                if found.oldest.as_ref().is_none_or(|(_, t)| initiated < *t) {
+                    found.oldest = Some((key.to_owned(), initiated));
                 }
             }
         }
@@ -273,8 +269,10 @@ pub async fn volume_snapshots(
         for s in page.snapshots() {
             match s.state() {
                 Some(SnapshotState::Completed) => {
-                    if let (Some(id), Some(time)) = (s.snapshot_id(), s.start_time()) {
-                        newer(&mut finding.newest, id, time.secs());
+                    if let (Some(id), Some(time)) =
+                        (s.snapshot_id(), s.start_time().and_then(instant))
+                    {
+                        newer(&mut finding.newest, id, time);
                     }
                 }
                 Some(SnapshotState::Pending) => finding.pending += 1,
@@ -305,10 +303,11 @@ pub async fn database_snapshots(
         let page = page.map_err(|e| ApiError::from_sdk(&e))?;
         for s in page.db_snapshots() {
             if s.status() == Some("available") {
-                if let (Some(id), Some(time)) =
-                    (s.db_snapshot_identifier(), s.snapshot_create_time())
-                {
-                    newer(&mut finding.newest, id, time.secs());
+                if let (Some(id), Some(time)) = (
+                    s.db_snapshot_identifier(),
+                    s.snapshot_create_time().and_then(instant),
+                ) {
+                    newer(&mut finding.newest, id, time);
                 }
             }
         }
@@ -316,7 +315,7 @@ pub async fn database_snapshots(
     Ok(finding)
 }
 
-fn newer(newest: &mut Option<Snapshot>, id: &str, time: i64) {
+fn newer(newest: &mut Option<Snapshot>, id: &str, time: OffsetDateTime) {
     if newest.as_ref().is_none_or(|n| time > n.time) {
         *newest = Some(Snapshot {
             id: id.to_owned(),

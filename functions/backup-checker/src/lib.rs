@@ -21,6 +21,7 @@ use aws_clients::ApiError;
 use serde::Serialize;
 use serde_json::Value;
 use stack_contract::env::EnvError;
+use time::OffsetDateTime;
 
 pub use checks::{Findings, Report};
 pub use config::Config;
@@ -104,9 +105,8 @@ pub struct Run {
     pub api_calls: ApiCalls,
 }
 
-/// Gathers everything and judges it at `now` (Unix seconds). Never fails: an AWS error is a
-/// failed check.
-pub async fn check(clients: &Clients, config: &Config, now: i64) -> Run {
+/// Gathers everything and judges it at `now`. Never fails: an AWS error is a failed check.
+pub async fn check(clients: &Clients, config: &Config, now: OffsetDateTime) -> Run {
     let calls = ApiCalls::default();
     let findings = gather::findings(clients, config, &calls).await;
     Run {
@@ -120,7 +120,7 @@ pub async fn check(clients: &Clients, config: &Config, now: i64) -> Run {
 pub async fn handle(
     clients: &Clients,
     config: &Config,
-    now: i64,
+    now: OffsetDateTime,
     metrics_out: &mut (dyn Write + Send),
 ) -> Result<Value, Error> {
     let run = check(clients, config, now).await;
@@ -144,14 +144,6 @@ pub async fn handle(
         .await;
     }
     Err(Error::failed(run.report))
-}
-
-/// Seconds since the Unix epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         // (`BackupCheckConfig`), and so raises the error alarm.
         let config = Config::from_env()?;
         let mut stdout = std::io::stdout();
-        backup_checker::handle(clients, &config, backup_checker::now(), &mut stdout).await
+        let now = time::OffsetDateTime::now_utc();
+        backup_checker::handle(clients, &config, now, &mut stdout).await
     }))
     .await
 }

@@ -5,15 +5,16 @@
 use aws_clients::EmfLine;
 // The template's alarm reads the same namespace, metric and dimension.
 use stack_contract::backup_checker::{CHECK_DIMENSION, FAILED_METRIC, NAMESPACE, STACK_DIMENSION};
+use time::OffsetDateTime;
 
 use crate::checks::Report;
 
 /// One EMF JSON line per check (its metric, dimensions `Stack` and `Check`) and a last line with
-/// [`FAILED_METRIC`] (dimension `Stack`). `timestamp_ms`: the run's time.
-pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String> {
+/// [`FAILED_METRIC`] (dimension `Stack`), timestamped `at`, the run's time.
+pub fn emf_lines(report: &Report, stack: &str, at: OffsetDateTime) -> Vec<String> {
     let mut lines = Vec::with_capacity(report.checks.len() + 1);
     for check in &report.checks {
-        let line = EmfLine::new(NAMESPACE, timestamp_ms)
+        let line = EmfLine::new(NAMESPACE, at)
             .dimension(STACK_DIMENSION, stack)
             .dimension(CHECK_DIMENSION, check.name.as_str());
         let line = check
@@ -26,7 +27,7 @@ pub fn emf_lines(report: &Report, stack: &str, timestamp_ms: i64) -> Vec<String>
         lines.push(line.render());
     }
     let failed = report.failed().count();
-    let summary = EmfLine::new(NAMESPACE, timestamp_ms)
+    let summary = EmfLine::new(NAMESPACE, at)
         .dimension(STACK_DIMENSION, stack)
         .metric(FAILED_METRIC, "Count", failed)
         .field("ok", report.ok);
@@ -125,7 +126,8 @@ mod tests {
 
     #[test]
     fn emf_has_one_metric_per_check_and_the_failure_count() {
-        let lines = emf_lines(&report(false), "stk", 1_000);
+        let at = time::macros::datetime!(2026-11-25 10:00:01 UTC);
+        let lines = emf_lines(&report(false), "stk", at);
         assert_eq!(lines.len(), 3);
         let v: Vec<Value> = lines
             .iter()
@@ -144,7 +146,7 @@ mod tests {
             v[2]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([["Stack"]])
         );
-        assert_eq!(v[2]["_aws"]["Timestamp"], 1_000);
+        assert_eq!(v[2]["_aws"]["Timestamp"], 1_795_600_801_000_i64);
     }
 
     #[test]

@@ -10,7 +10,8 @@ use common::*;
 use stack_contract::volumes::{ROLES, Volume};
 use test_harness::Moto;
 
-const H: i64 = 3600;
+const H: time::Duration = time::Duration::HOUR;
+const MIN: time::Duration = time::Duration::MINUTE;
 const DB_PASSWORD: &str = "db-master-secret-Pa55w0rd";
 
 struct World {
@@ -126,12 +127,12 @@ fn config(bucket: &str, volumes: &[&str], db: Option<&str>, topic: Option<&str>)
             .collect(),
         db_instance: db.map(str::to_owned),
         limits: Thresholds {
-            max_age_secs: 26 * H,
-            max_skew_secs: 2 * H,
+            max_age: 26 * H,
+            max_skew: 2 * H,
         },
         topic: topic.map(str::to_owned),
         stack: "test-stack".to_owned(),
-        drill_max_age_days: None,
+        drill_max_age: None,
     }
 }
 
@@ -152,7 +153,8 @@ fn message<'a>(run: &'a Run, check: &str) -> &'a str {
 async fn healthy_stack_passes_and_stays_quiet() {
     let w = World::start().await;
     let now = now();
-    w.bucket("healthy", &chain(now - 600, 5), Some(true)).await;
+    w.bucket("healthy", &chain(now - 10 * MIN, 5), Some(true))
+        .await;
     let primary = w.volume(true).await;
     let replica = w.volume(true).await;
     w.database("openemr-db").await;
@@ -209,7 +211,7 @@ async fn healthy_stack_passes_and_stays_quiet() {
 async fn each_backup_fault_fails_naming_it() {
     let w = World::start().await;
     let now = now();
-    let healthy = chain(now - 600, 3);
+    let healthy = chain(now - 10 * MIN, 3);
     let without = |needle: &str| -> Vec<String> {
         healthy
             .iter()
@@ -217,8 +219,8 @@ async fn each_backup_fault_fails_naming_it() {
             .cloned()
             .collect()
     };
-    let full_time = backup_checker::stamp::duplicity(now - 600 - 3 * 86_400);
-    let inc2_start = backup_checker::stamp::duplicity(now - 600 - 2 * 86_400);
+    let full_time = backup_checker::stamp::duplicity(now - 10 * MIN - 3 * DAY);
+    let inc2_start = backup_checker::stamp::duplicity(now - 10 * MIN - 2 * DAY);
     let broken: Vec<String> = healthy
         .iter()
         .filter(|k| !k.contains(&format!("{inc2_start}.to.")))
@@ -316,7 +318,7 @@ async fn interrupted_multipart_upload_is_a_leftover() {
     // grace period for an upload still running is covered by the table tests in checks.rs.
     let w = World::start().await;
     let now = now();
-    w.bucket("multipart", &chain(now - 600, 2), Some(true))
+    w.bucket("multipart", &chain(now - 10 * MIN, 2), Some(true))
         .await;
     let run = check(&w.clients, &config("multipart", &[], None, None), now).await;
     assert!(run.report.ok, "{:#?}", run.report.checks);
@@ -347,7 +349,7 @@ async fn missing_or_stale_snapshots_fail() {
     w.database("db-a").await;
 
     // missing: a volume never snapshotted, a database that has none
-    w.bucket("snapshots", &chain(now - 600, 2), Some(true))
+    w.bucket("snapshots", &chain(now - 10 * MIN, 2), Some(true))
         .await;
     let run = check(
         &w.clients,
@@ -414,7 +416,7 @@ async fn skew_over_threshold_fails_alone() {
         "{}",
         message(&run, "skew")
     );
-    assert!(run.report.skew_seconds.unwrap() >= 5 * H - 5);
+    assert!(run.report.skew_seconds.unwrap() >= time::Duration::hours(5).whole_seconds() - 5);
 }
 
 #[tokio::test]
@@ -423,7 +425,7 @@ async fn failed_run_alerts_operators_without_secrets() {
     let now = now();
     let volume = w.volume(false).await;
     w.database("db-alert").await;
-    w.bucket("alerting", &chain(now - 600, 2), None).await;
+    w.bucket("alerting", &chain(now - 10 * MIN, 2), None).await;
     let inbox = SnsInbox::start();
     let topic = w.topic(&inbox).await;
     let config = config("alerting", &[&volume], Some("db-alert"), Some(&topic));
@@ -500,7 +502,7 @@ async fn encrypted_passphrase_content_is_never_read() {
     // content appears nowhere in the result.
     let w = World::start().await;
     let now = now();
-    w.bucket("meta-only", &chain(now - 600, 1), Some(true))
+    w.bucket("meta-only", &chain(now - 10 * MIN, 1), Some(true))
         .await;
     let mut emf = Vec::new();
     let result = handle(
@@ -524,7 +526,9 @@ async fn its_own_role_checks_and_alerts() {
     let admin = World::on(Moto::start_with_iam()).await;
     let now = now();
     let bucket = "checker-iam";
-    admin.bucket(bucket, &chain(now - 600, 3), Some(true)).await;
+    admin
+        .bucket(bucket, &chain(now - 10 * MIN, 3), Some(true))
+        .await;
     let volume = admin.volume(true).await;
     admin.database("openemr-db").await;
     let inbox = SnsInbox::start();
@@ -541,7 +545,7 @@ async fn its_own_role_checks_and_alerts() {
     .await;
     let clients = Clients::new(&role);
     // IAM is enforced: the checker reads backups, it cannot delete them.
-    let key = chain(now - 600, 3)[0].clone();
+    let key = chain(now - 10 * MIN, 3)[0].clone();
     assert!(
         clients
             .s3
@@ -574,7 +578,7 @@ async fn its_own_role_checks_and_alerts() {
 
     let mut emf = Vec::new();
     let mut healthy = config(bucket, &[&volume], Some("openemr-db"), Some(&topic));
-    healthy.drill_max_age_days = Some(35);
+    healthy.drill_max_age = Some(35 * DAY);
     let result = handle(&clients, &healthy, now, &mut emf)
         .await
         .expect("healthy backups pass under the role");

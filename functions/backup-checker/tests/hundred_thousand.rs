@@ -30,12 +30,12 @@ async fn hundred_thousand_objects_one_list_call_per_thousand() {
         volumes: vec![],
         db_instance: None,
         limits: Thresholds {
-            max_age_secs: 26 * 3600,
-            max_skew_secs: 2 * 3600,
+            max_age: time::Duration::hours(26),
+            max_skew: time::Duration::hours(2),
         },
         topic: None,
         stack: "big".into(),
-        drill_max_age_days: None,
+        drill_max_age: None,
     };
     let run = check(&clients, &config, now).await;
     assert!(run.report.ok, "{:#?}", run.report.checks);

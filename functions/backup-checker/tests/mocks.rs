@@ -62,7 +62,7 @@ async fn ec2_pages_are_followed_and_only_completed_snapshots_count() {
         found.newest.as_ref().map(|s| s.id.as_str()),
         Some("snap-newest")
     );
-    assert_eq!(found.newest.unwrap().time, T);
+    assert_eq!(found.newest.unwrap().time.unix_timestamp(), T);
     assert_eq!(found.pending, 1);
 }
 

@@ -109,8 +109,13 @@ fn template_environment_is_what_the_function_reads() {
         );
         assert_eq!(config.prefix, "Backup/");
         assert!(config.topic.is_some() && config.db_instance.is_some());
-        assert_eq!(config.limits.max_age_secs, 26 * 3600);
-        assert_eq!(config.drill_max_age_days, drill, "{:?}", o.flags());
+        assert_eq!(config.limits.max_age, time::Duration::hours(26));
+        assert_eq!(
+            config.drill_max_age.map(|d| d.whole_days()),
+            drill,
+            "{:?}",
+            o.flags()
+        );
     }
 }
 

@@ -113,7 +113,7 @@ pub fn key(report: &Report) -> String {
 
 /// The EMF line: `DrillOk` always, `RecoveryMinutes` and `DataAgeHours` when measured.
 pub fn emf_line(report: &Report) -> String {
-    let mut line = EmfLine::new(NAMESPACE, report.finished.unix_timestamp() * 1000)
+    let mut line = EmfLine::new(NAMESPACE, report.finished)
         .dimension(STACK_DIMENSION, report.stack.as_str())
         .metric(OK_METRIC, "Count", u8::from(report.ok));
     if let Some(m) = report.recovery_minutes {

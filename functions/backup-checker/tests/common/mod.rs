@@ -18,11 +18,15 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use backup_checker::stamp;
+use time::OffsetDateTime;
+
+/// One day, for key layouts.
+pub const DAY: time::Duration = time::Duration::DAY;
 
 pub const PASSPHRASE: &str = "correct-horse-battery-staple-0123456789";
 
 /// Keys of a whole full backup set at `t` with `volumes` volumes (prefix `Backup/`).
-pub fn full(t: i64, volumes: u32) -> Vec<String> {
+pub fn full(t: OffsetDateTime, volumes: u32) -> Vec<String> {
     let t = stamp::duplicity(t);
     let mut keys = vec![
         format!("Backup/duplicity-full.{t}.manifest.gpg"),
@@ -33,7 +37,7 @@ pub fn full(t: i64, volumes: u32) -> Vec<String> {
 }
 
 /// Keys of a whole incremental set from `a` to `b`.
-pub fn inc(a: i64, b: i64, volumes: u32) -> Vec<String> {
+pub fn inc(a: OffsetDateTime, b: OffsetDateTime, volumes: u32) -> Vec<String> {
     let (a, b) = (stamp::duplicity(a), stamp::duplicity(b));
     let mut keys = vec![
         format!("Backup/duplicity-inc.{a}.to.{b}.manifest.gpg"),
@@ -46,8 +50,7 @@ pub fn inc(a: i64, b: i64, volumes: u32) -> Vec<String> {
 }
 
 /// A healthy chain ending at `newest`: a full 3 days before it and three nightly incrementals.
-pub fn chain(newest: i64, full_volumes: u32) -> Vec<String> {
-    const DAY: i64 = 86_400;
+pub fn chain(newest: OffsetDateTime, full_volumes: u32) -> Vec<String> {
     let t0 = newest - 3 * DAY;
     [
         full(t0, full_volumes),
@@ -62,14 +65,13 @@ pub const OBJECTS: usize = 100_000;
 
 /// Two chains (an older one being retired, and the newest), 100,000 keys in all with the
 /// passphrase object, which is put separately.
-pub fn layout_100k(now: i64) -> Vec<String> {
-    const DAY: i64 = 86_400;
+pub fn layout_100k(now: OffsetDateTime) -> Vec<String> {
     let old = now - 40 * DAY;
     let mut keys = full(old, 30_000);
     for d in 0..29 {
         keys.extend(inc(old + d * DAY, old + (d + 1) * DAY, 20));
     }
-    let newest_full = now - 10 * DAY - 600;
+    let newest_full = now - 10 * DAY - time::Duration::minutes(10);
     for d in 0..10 {
         keys.extend(inc(newest_full + d * DAY, newest_full + (d + 1) * DAY, 50));
     }
@@ -79,8 +81,10 @@ pub fn layout_100k(now: i64) -> Vec<String> {
     keys
 }
 
-pub fn now() -> i64 {
-    backup_checker::now()
+/// Now, to the second (as duplicity's names and the emulator's times are).
+pub fn now() -> OffsetDateTime {
+    let now = OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
 }
 
 pub async fn put_keys(s3: &aws_sdk_s3::Client, bucket: &str, keys: &[String]) {
