@@ -16,6 +16,7 @@ use stack_gen::instance::{
     DISK_USED_METRIC, METRICS_NAMESPACE, NODE_DIMENSION, PATH_DIMENSION, STACK_DIMENSION,
 };
 use stack_gen::{Options, generate};
+use test_harness::fake_couchdb::FakeCouchdb;
 
 const STACK: &str = "openemr-test";
 const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/openemr-test/5a3c1f00-0000-4000-8000-000000000001";
@@ -896,100 +897,41 @@ fn cert_writer_failed_read_signals_failure_and_keeps_the_ca() {
     );
 }
 
-/// The CouchDB stand-in (instance_scripts/fake_couchdb.py), killed on drop.
-struct FakeCouch {
-    child: std::process::Child,
-    url: String,
-    log: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+/// The CouchDB stand-in, serving a fresh self-signed certificate; `faults`: (method, path,
+/// status) answered instead of CouchDB's answer.
+fn fake_couch(faults: &[(&str, &str, u16)]) -> FakeCouchdb {
+    let dir = tempfile::TempDir::new().unwrap();
+    openssl(
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ],
+        dir.path(),
+    );
+    let read = |name: &str| fs::read(dir.path().join(name)).unwrap();
+    FakeCouchdb::start(&read("cert.pem"), &read("key.pem"), faults)
 }
 
-impl FakeCouch {
-    fn start(faults: &str) -> FakeCouch {
-        let dir = tempfile::TempDir::new().unwrap();
-        openssl(
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "key.pem",
-                "-out",
-                "cert.pem",
-            ],
-            dir.path(),
-        );
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/instance_scripts/fake_couchdb.py");
-        let port_file = dir.path().join("port");
-        let log = dir.path().join("requests.jsonl");
-        let child = std::process::Command::new(test_harness::tool("python"))
-            .arg(script)
-            .args([
-                &port_file,
-                &log,
-                &dir.path().join("cert.pem"),
-                &dir.path().join("key.pem"),
-            ])
-            .arg(faults)
-            .spawn()
-            .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !port_file.exists() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "fake CouchDB did not start"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let url = format!(
-            "https://127.0.0.1:{}",
-            fs::read_to_string(&port_file).unwrap()
-        );
-        FakeCouch {
-            child,
-            url,
-            log,
-            _dir: dir,
-        }
-    }
-
-    fn requests(&self) -> Vec<Value> {
-        fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    /// (method, path) of every authenticated request, and whether each used `password`.
-    fn admin_calls(&self, password: &[u8]) -> Vec<(String, String, bool)> {
-        let hash = sha256_hex(password);
-        self.requests()
-            .iter()
-            .filter(|r| r["user"] == "admin")
-            .map(|r| {
-                (
-                    r["method"].as_str().unwrap().to_owned(),
-                    r["path"].as_str().unwrap().to_owned(),
-                    r["password_sha256"] == hash.as_str(),
-                )
-            })
-            .collect()
-    }
-}
-
-impl Drop for FakeCouch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// (method, path) of every request `couch` had as admin, and whether each used `password`.
+fn admin_calls(couch: &FakeCouchdb, password: &[u8]) -> Vec<(String, String, bool)> {
+    let hash = sha256_hex(password);
+    couch
+        .requests()
+        .into_iter()
+        .filter(|r| r.user.as_deref() == Some("admin"))
+        .map(|r| (r.method, r.path, r.password_sha256 == Some(hash.clone())))
+        .collect()
 }
 
 const ADMIN_PASSWORD: &str = "CouchDB/admin-password.txt";
@@ -1100,14 +1042,14 @@ impl CouchStack {
         instance: &str,
         volume: &str,
         user: &str,
-        fake: &FakeCouch,
+        fake: &FakeCouchdb,
         recovery_bucket: &str,
     ) -> (Machine, String) {
         let mut n = names(&self.world, &self.bucket, recovery_bucket);
         n.retain(|(k, _)| !k.ends_with("Volume"));
         n.extend(self.volumes.iter().cloned());
         let mut r = resolver(&self.template, &n);
-        r.overrides.insert("LocalAPI".into(), fake.url.clone());
+        r.overrides.insert("LocalAPI".into(), fake.url());
         let credentials = self.world.role_user(user, &r.policy("CouchDBPolicy"));
         let mut machine = Machine::new(Os::Ubuntu2404, &self.world, credentials);
         machine.attach_volume(&self.volume(volume));
@@ -1128,7 +1070,7 @@ fn docker_password_hash(boot: &Boot) -> String {
 #[test]
 fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement() {
     let s = couch_stack("single-couch", &Options::default());
-    let fake = FakeCouch::start("");
+    let fake = fake_couch(&[]);
     let (machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
     let boot = machine.boot(&script, &[]);
     assert!(boot.status.success(), "{}", boot.report());
@@ -1153,7 +1095,7 @@ fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement()
         sha256_hex(password),
         "CouchDB runs with the stored password"
     );
-    let calls = fake.admin_calls(password);
+    let calls = admin_calls(&fake, password);
     for db in ["/_users", "/_replicator", "/openemr"] {
         assert!(
             calls.contains(&("PUT".into(), db.into(), true)),
@@ -1183,7 +1125,7 @@ fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement()
     );
     assert_eq!(docker_password_hash(&second), sha256_hex(password));
     assert_eq!(
-        fake.admin_calls(password)
+        admin_calls(&fake, password)
             .iter()
             .filter(|c| c.0 == "PUT")
             .count(),
@@ -1198,7 +1140,7 @@ fn couchdb_node_creates_system_databases_and_keeps_its_password_on_replacement()
 #[test]
 fn couchdb_node_takes_a_reissued_certificate_and_restarts_couchdb() {
     let s = couch_stack("reissued-couch", &Options::default());
-    let fake = FakeCouch::start("");
+    let fake = fake_couch(&[]);
     let (machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
     let boot = machine.boot(&script, &[]);
     assert!(boot.status.success(), "{}", boot.report());
@@ -1260,7 +1202,7 @@ fn couchdb_node_takes_a_reissued_certificate_and_restarts_couchdb() {
 fn couchdb_node_fails_loudly() {
     let s = couch_stack("failing-couch", &Options::default());
     // CouchDB refuses a system database: the set-up fails (before: ignored).
-    let fake = FakeCouch::start("PUT:/_users:401");
+    let fake = fake_couch(&[("PUT", "/_users", 401)]);
     let (machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
     let boot = machine.boot(&script, &[]);
     assert!(!boot.status.success(), "{}", boot.report());
@@ -1278,7 +1220,7 @@ fn couchdb_node_fails_loudly() {
         &["s3:GetObject"],
         &[format!("arn:aws:s3:::{}/{ADMIN_PASSWORD}", s.bucket)],
     );
-    let fake = FakeCouch::start("");
+    let fake = fake_couch(&[]);
     let boot = machine.boot(&script, &[]);
     assert!(!boot.status.success(), "{}", boot.report());
     assert!(boot.called("docker").is_empty(), "{}", boot.report());
@@ -1295,7 +1237,7 @@ fn couchdb_replica_waits_for_the_first_nodes_password() {
             ..Options::default()
         },
     );
-    let (fake1, fake2) = (FakeCouch::start(""), FakeCouch::start(""));
+    let (fake1, fake2) = (fake_couch(&[]), fake_couch(&[]));
     let (first, first_script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-az1", &fake1, "");
     let (replica, replica_script) = s.node(
         "CouchReplicatedDBInstance",
@@ -1336,17 +1278,17 @@ fn couchdb_replica_waits_for_the_first_nodes_password() {
             "made once"
         );
         // The replica sets up replication both ways with the first node, by its zone name.
-        let replications: Vec<Value> = fake2
+        let replications: Vec<_> = fake2
             .requests()
             .into_iter()
-            .filter(|r| r["path"] == "/_replicator" && r["method"] == "POST")
+            .filter(|r| r.path == "/_replicator" && r.method == "POST")
             .collect();
         assert_eq!(replications.len(), 2, "{replications:?}");
         let vars = &s.template["Resources"]["CouchReplicatedDBInstance"]["Properties"]["UserData"]
             ["Fn::Base64"]["Fn::Sub"][1];
         let peer = vars["Peer"].as_str().unwrap();
         for r in &replications {
-            let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+            let body: Value = serde_json::from_str(&r.body).unwrap();
             assert_eq!(body["continuous"], true);
             assert!(
                 body["source"].as_str().unwrap().contains(peer)
@@ -1362,7 +1304,7 @@ fn couchdb_replica_waits_for_the_first_nodes_password() {
             );
         }
         assert!(
-            fake2.admin_calls(password).iter().all(|c| c.2),
+            admin_calls(&fake2, password).iter().all(|c| c.2),
             "the replica uses the shared password"
         );
     });
@@ -1384,7 +1326,7 @@ fn couchdb_replacement_takes_its_volume_from_its_predecessor() {
         ("aws:cloudformation:logical-id", "CouchDBInstance"),
     ];
     let predecessor = s.world.run_instance_with(&cloudformation_tags, &volume);
-    let fake = FakeCouch::start("");
+    let fake = fake_couch(&[]);
 
     // The node's own volume (its user data run again): nothing to take.
     let (mut machine, script) = s.node("CouchDBInstance", "CouchDBVolume", "couch-node", &fake, "");
@@ -1442,7 +1384,7 @@ fn couchdb_recovery_node_uses_the_original_stacks_password() {
         ADMIN_PASSWORD,
         b"the-original-stacks-password\n",
     );
-    let fake = FakeCouch::start("");
+    let fake = fake_couch(&[]);
     let (machine, script) = s.node(
         "CouchDBInstance",
         "CouchDBVolume",
@@ -1464,7 +1406,7 @@ fn couchdb_recovery_node_uses_the_original_stacks_password() {
         sha256_hex(b"the-original-stacks-password")
     );
     assert!(
-        fake.admin_calls(b"the-original-stacks-password")
+        admin_calls(&fake, b"the-original-stacks-password")
             .iter()
             .all(|c| c.2)
     );

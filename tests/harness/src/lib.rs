@@ -11,10 +11,12 @@
 //! - [`logs`]: one global log capture per test binary (no event lost to parallel tests).
 //! - [`recovery`]: the data a stack leaves behind for a recovery, made in
 //!   the emulator, and recovery-params's events (its tests and the recovery drill).
+//! - [`fake_couchdb`]: a CouchDB stand-in over HTTPS for the instance scripts' tests.
 //! - [`bench`]: cold start + one invocation of a Lambda binary against a fake Runtime API, with
 //!   peak RSS and the AWS calls it made (used by the functions' `benches/` and `tests/bench`).
 
 pub mod bench;
+pub mod fake_couchdb;
 pub mod iam;
 pub mod intrinsics;
 pub mod logs;

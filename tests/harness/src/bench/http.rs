@@ -1,7 +1,8 @@
 //! The harness's loopback HTTP/1.1 servers and the proxy's client, on hyper 1: a background
 //! thread runs a tokio runtime that serves every connection with `hyper::server::conn::http1`
-//! and hands each request, body collected, to a plain blocking handler (on tokio's blocking
-//! pool: the Runtime API's long-poll `next` blocks until it has an event). Stopped on drop.
+//! (behind rustls when the server has a certificate) and hands each request, body collected,
+//! to a plain blocking handler (on tokio's blocking pool: the Runtime API's long-poll `next`
+//! blocks until it has an event). Stopped on drop.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 /// An HTTP request as received.
 #[derive(Debug, Clone)]
@@ -77,8 +79,21 @@ pub(crate) struct Loopback {
 }
 
 impl Loopback {
-    /// Serves on 127.0.0.1:`port` (0: any free port).
+    /// Serves HTTP on 127.0.0.1:`port` (0: any free port).
     pub(crate) fn start(port: u16, handler: Handler) -> std::io::Result<Loopback> {
+        Loopback::serve(port, handler, None)
+    }
+
+    /// Serves HTTPS on 127.0.0.1:`port` (0: any free port) with `tls`'s certificate.
+    pub(crate) fn start_tls(
+        port: u16,
+        handler: Handler,
+        tls: Arc<tokio_rustls::rustls::ServerConfig>,
+    ) -> std::io::Result<Loopback> {
+        Loopback::serve(port, handler, Some(TlsAcceptor::from(tls)))
+    }
+
+    fn serve(port: u16, handler: Handler, tls: Option<TlsAcceptor>) -> std::io::Result<Loopback> {
         let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
         listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
@@ -87,7 +102,7 @@ impl Loopback {
             .build()?;
         let (stop, stopped) = oneshot::channel();
         let thread = std::thread::spawn(move || {
-            runtime.block_on(accept(listener, handler, stopped));
+            runtime.block_on(accept(listener, handler, tls, stopped));
             // A handler still blocked (a long poll nobody ends) must not hang the drop.
             runtime.shutdown_timeout(Duration::from_secs(1));
         });
@@ -113,6 +128,7 @@ impl Drop for Loopback {
 async fn accept(
     listener: std::net::TcpListener,
     handler: Handler,
+    tls: Option<TlsAcceptor>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
@@ -127,14 +143,23 @@ async fn accept(
             },
         };
         let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
+        let (handler, tls) = (handler.clone(), tls.clone());
         tokio::spawn(async move {
             let service =
                 hyper::service::service_fn(move |request| respond(handler.clone(), request));
-            // Errors are the client's business (it closed, or the handler chose to close).
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let http = hyper::server::conn::http1::Builder::new();
+            // Errors are the client's business (it closed, refused the certificate, or the
+            // handler chose to close).
+            match tls {
+                None => {
+                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                }
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
+            }
         });
     }
 }
