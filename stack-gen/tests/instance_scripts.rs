@@ -897,30 +897,25 @@ fn cert_writer_failed_read_signals_failure_and_keeps_the_ca() {
     );
 }
 
-/// The CouchDB stand-in, serving a fresh self-signed certificate; `faults`: (method, path,
-/// status) answered instead of CouchDB's answer.
+/// The CouchDB stand-in, serving a self-signed certificate (the node's set-up does not check
+/// it, as on the instance, where the certificate names the node, not 127.0.0.1); `faults`:
+/// (method, path, status) answered instead of CouchDB's answer.
 fn fake_couch(faults: &[(&str, &str, u16)]) -> FakeCouchdb {
     let dir = tempfile::TempDir::new().unwrap();
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-keyout",
-            "key.pem",
-            "-out",
-            "cert.pem",
-        ],
-        dir.path(),
-    );
+    self_signed(dir.path(), "/CN=127.0.0.1", "key.pem", "cert.pem");
     let read = |name: &str| fs::read(dir.path().join(name)).unwrap();
     FakeCouchdb::start(&read("cert.pem"), &read("key.pem"), faults)
+}
+
+/// A self-signed certificate for `subject` in `dir`: the files `key` and `cert`.
+fn self_signed(dir: &std::path::Path, subject: &str, key: &str, cert: &str) {
+    openssl(
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", subject,
+            "-keyout", key, "-out", cert,
+        ],
+        dir,
+    );
 }
 
 /// (method, path) of every request `couch` had as admin, and whether each used `password`.
@@ -941,22 +936,7 @@ const ADMIN_PASSWORD: &str = "CouchDB/admin-password.txt";
 fn couch_certificates(name: &str) -> Vec<(&'static str, Vec<u8>)> {
     let dir = tempfile::TempDir::new().unwrap();
     let d = dir.path();
-    openssl(
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-subj",
-            "/CN=test CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-        ],
-        d,
-    );
+    self_signed(d, "/CN=test CA", "ca.key", "ca.crt");
     openssl(
         &[
             "req",
