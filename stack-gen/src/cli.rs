@@ -3,7 +3,6 @@
 //! no AWS) and `stack-ops` (the AWS-facing subcommands) both use it, so a flag means the same
 //! in both.
 
-use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -73,20 +72,16 @@ pub fn warn(tool: &str, options: &Options) {
 }
 
 /// Writes `text` to the output file (atomically) or stdout.
-pub fn emit(path: Option<&Path>, text: &str) -> anyhow::Result<()> {
+pub fn emit(path: Option<&Path>, text: &str) -> Result<(), crate::output::WriteError> {
     match path {
         Some(path) => crate::output::write_atomically(path, text),
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-            Ok(())
-        }
+        None => crate::output::print(text),
     }
 }
 
-/// The exit status of a run: success, or the error and its causes on stderr and status 1.
-pub fn exit_code(tool: &str, result: anyhow::Result<()>) -> ExitCode {
+/// The exit status of a run: success, or the error on stderr (formatted with `{:#}`, which
+/// for an `anyhow::Error` is the error and its causes) and status 1.
+pub fn exit_code<E: std::fmt::Display>(tool: &str, result: Result<(), E>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -44,5 +44,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Graph) => stack_gen::graph::mermaid(&template),
     };
-    emit(cli.output.as_deref(), &text)
+    Ok(emit(cli.output.as_deref(), &text)?)
 }

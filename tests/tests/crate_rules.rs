@@ -5,6 +5,8 @@
 //! - no crate has an import loop: no module imports, directly or through others, one that
 //!   imports it;
 //! - SDK timestamps become `OffsetDateTime`s in one place (`aws_clients::time::instant`);
+//! - libraries return typed errors: `anyhow` only in the command-line tools (`stack-ops`, and
+//!   `stack-gen`'s `main.rs`);
 //! - the Lambda crates are the functions `stack-ops package` builds (`FUNCTIONS`), which are
 //!   the ones `tests/lambda-zips` builds beside the tests (every crate under `functions/` with
 //!   a binary): a function that only one of them builds would be built twice or not at all.
@@ -347,33 +349,70 @@ fn an_import_loop_is_found() {
     assert_eq!(import_loop(&imports), None);
 }
 
+/// The lines of the `.rs` files under `src` of every crate in `crates` (comments left out)
+/// that contain one of `patterns`, as `path:line: text`, but in the files `allowed`.
+fn code_lines_with(
+    crates: &[std::path::PathBuf],
+    patterns: &[&str],
+    allowed: &[std::path::PathBuf],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for krate in crates {
+        for file in rust_files(&krate.join("src")) {
+            if allowed.contains(&file) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if !code.starts_with("//") && patterns.iter().any(|p| code.contains(p)) {
+                    found.push(format!("{}:{}: {}", file.display(), n + 1, code));
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The workspace's root and the crates under `functions/`.
+fn function_crates() -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let crates = std::fs::read_dir(root.join("functions"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    (root, crates)
+}
+
 /// STYLE.md's one time type: an SDK timestamp becomes an `OffsetDateTime` in one place,
 /// `aws_clients::time::instant`. No function's sources read one as Unix seconds or
 /// milliseconds (`.secs()`, `.to_millis()`), which is how times became `i64` counts before.
 #[test]
 fn sdk_timestamps_become_instants_in_one_place() {
-    let functions = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("functions");
-    let the_one_place = functions.join("aws-clients/src/time.rs");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(&functions).unwrap() {
-        for file in rust_files(&entry.unwrap().path().join("src")) {
-            if file == the_one_place {
-                continue;
-            }
-            let text = std::fs::read_to_string(&file).unwrap();
-            for (n, line) in text.lines().enumerate() {
-                if [".secs()", ".to_millis()"].iter().any(|p| line.contains(p)) {
-                    found.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-                }
-            }
-        }
-    }
+    let (root, crates) = function_crates();
+    let the_one_place = root.join("functions/aws-clients/src/time.rs");
+    let found = code_lines_with(&crates, &[".secs()", ".to_millis()"], &[the_one_place]);
     assert!(
         found.is_empty(),
         "read SDK timestamps with aws_clients::time::instant:\n{}",
+        found.join("\n")
+    );
+}
+
+/// STYLE.md's typed errors: the functions' crates and stack-gen's library return their own
+/// error types; `anyhow` is for the command-line tools (stack-gen's `main.rs`, `stack-ops`).
+#[test]
+fn libraries_return_typed_errors() {
+    let (root, mut crates) = function_crates();
+    crates.push(root.join("stack-gen"));
+    let tool = root.join("stack-gen/src/main.rs");
+    let found = code_lines_with(&crates, &["anyhow"], &[tool]);
+    assert!(
+        found.is_empty(),
+        "a library returns a thiserror type (STYLE.md, Errors):\n{}",
         found.join("\n")
     );
 }

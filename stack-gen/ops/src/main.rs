@@ -52,5 +52,5 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             text
         }
     };
-    emit(cli.output.as_deref(), &text)
+    Ok(emit(cli.output.as_deref(), &text)?)
 }
