@@ -259,8 +259,8 @@ async fn nightly_backups(
         _ => None,
     })
     .expect("snapshotter settings");
-    let summary = document_snapshotter::Snapshotter::from_sdk(config, settings)
-        .handle(&Default::default(), now())
+    let clients = document_snapshotter::Clients::new(config);
+    let summary = document_snapshotter::handle(&clients, &settings, &Default::default(), now())
         .await
         .unwrap_or_else(|failed| panic!("document snapshotter: {failed}"));
     let ebs_snapshot = summary

@@ -63,68 +63,83 @@ impl From<Error> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The clients and configuration of one invocation.
-pub struct Snapshotter {
+/// The AWS client the snapshotter uses, built once per process (`main`). The copy region's
+/// client is derived from it per invocation ([`Clients::ec2_in`]): the configuration read then
+/// names the region.
+#[derive(Clone, Debug)]
+pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
-    /// The stack's region (the copy's source region).
-    pub region: String,
-    /// A client in the copy region, when copying is configured.
-    pub copy_ec2: Option<aws_sdk_ec2::Client>,
-    pub config: Config,
 }
 
-impl Snapshotter {
-    /// Clients for the stack's region and, if configured, the copy region.
-    pub fn from_sdk(sdk: &aws_config::SdkConfig, config: Config) -> Snapshotter {
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        let ec2 = aws_sdk_ec2::Client::new(sdk);
-        let copy_ec2 = config.copy.as_ref().map(|target| {
-            let conf = aws_sdk_ec2::config::Builder::from(sdk)
-                .region(aws_sdk_ec2::config::Region::new(target.region.clone()))
-                .build();
-            aws_sdk_ec2::Client::from_conf(conf)
-        });
-        Snapshotter {
-            ec2,
-            region,
-            copy_ec2,
-            config,
+impl Clients {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Clients {
+        Clients {
+            ec2: aws_sdk_ec2::Client::new(sdk),
         }
     }
 
-    /// Handles one event at `now`: dry run if the event or `DRY_RUN` asks.
-    pub async fn handle(&self, request: &Request, now: OffsetDateTime) -> Result<Summary, Failed> {
-        let dry_run = self.config.dry_run || request.detail.dry_run;
-        // Boxed: the nested SDK futures are otherwise deep enough to hit the compiler's
-        // layout recursion limit in the binary.
-        let summary = Box::pin(run::run(
-            &self.ec2,
-            &self.region,
-            self.copy_ec2.as_ref(),
-            &self.config,
-            now,
-            dry_run,
-        ))
-        .await;
-        let json = serde_json::to_string(&summary).unwrap_or_default();
-        if summary.ok() {
-            info!(summary = %json, "document snapshots done");
-            Ok(summary)
-        } else {
-            error!(summary = %json, "document snapshots incomplete");
-            Err(Failed(Box::new(summary)))
-        }
+    /// The stack's region (the copy's source region).
+    pub fn region(&self) -> String {
+        self.ec2
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
     }
 
-    /// The Lambda entry point: [`Snapshotter::handle`] at the current time, in a span carrying
-    /// the request id.
-    pub async fn invoke(
-        &self,
-        event: lambda_runtime::LambdaEvent<Request>,
-    ) -> Result<Summary, Failed> {
-        let span = info_span!("document_snapshotter", request_id = %event.context.request_id, event_id = event.payload.id.as_deref().unwrap_or(""));
-        self.handle(&event.payload, OffsetDateTime::now_utc())
-            .instrument(span)
-            .await
+    /// The same client (credentials, endpoint, retries) in `region`.
+    pub fn ec2_in(&self, region: &str) -> aws_sdk_ec2::Client {
+        let conf = self
+            .ec2
+            .config()
+            .to_builder()
+            .region(aws_sdk_ec2::config::Region::new(region.to_owned()))
+            .build();
+        aws_sdk_ec2::Client::from_conf(conf)
     }
+}
+
+/// Handles one event at `now`: dry run if the event or `DRY_RUN` asks.
+pub async fn handle(
+    clients: &Clients,
+    config: &Config,
+    request: &Request,
+    now: OffsetDateTime,
+) -> Result<Summary, Failed> {
+    let dry_run = config.dry_run || request.detail.dry_run;
+    let copy_ec2 = config
+        .copy
+        .as_ref()
+        .map(|target| clients.ec2_in(&target.region));
+    // Boxed: the nested SDK futures are otherwise deep enough to hit the compiler's layout
+    // recursion limit in the binary.
+    let summary = Box::pin(run::run(
+        &clients.ec2,
+        &clients.region(),
+        copy_ec2.as_ref(),
+        config,
+        now,
+        dry_run,
+    ))
+    .await;
+    let json = serde_json::to_string(&summary).unwrap_or_default();
+    if summary.ok() {
+        info!(summary = %json, "document snapshots done");
+        Ok(summary)
+    } else {
+        error!(summary = %json, "document snapshots incomplete");
+        Err(Failed(Box::new(summary)))
+    }
+}
+
+/// The Lambda entry point: [`handle`] at the current time, in a span carrying the request id.
+pub async fn invoke(
+    clients: &Clients,
+    config: &Config,
+    event: lambda_runtime::LambdaEvent<Request>,
+) -> Result<Summary, Failed> {
+    let span = info_span!("document_snapshotter", request_id = %event.context.request_id, event_id = event.payload.id.as_deref().unwrap_or(""));
+    handle(clients, config, &event.payload, OffsetDateTime::now_utc())
+        .instrument(span)
+        .await
 }

@@ -29,13 +29,13 @@ fn invocation(
     lambda_runtime::LambdaEvent::new(event, ctx)
 }
 
-fn snapshotter(ec2: &Mock) -> document_snapshotter::Snapshotter {
-    document_snapshotter::Snapshotter {
-        ec2: ec2.client(),
-        region: "us-east-1".into(),
-        copy_ec2: None,
-        config: config(&[COUCH], 1),
-    }
+/// One invocation against `ec2`'s answers.
+async fn invoke(
+    ec2: &Mock,
+    event: lambda_runtime::LambdaEvent<document_snapshotter::Request>,
+) -> Result<document_snapshotter::Summary, document_snapshotter::Failed> {
+    let clients = document_snapshotter::Clients { ec2: ec2.client() };
+    document_snapshotter::invoke(&clients, &config(&[COUCH], 1), event).await
 }
 
 #[tokio::test]
@@ -45,8 +45,7 @@ async fn logs_are_json_lines_with_the_request_id_and_the_summary() {
         ours("snap-2", "vol-a", "CouchDBVolume", State::Completed, 2),
         ours("snap-1", "vol-a", "CouchDBVolume", State::Completed, 1),
     ]);
-    let summary = snapshotter(&ec2)
-        .invoke(invocation("req-ok-1", false))
+    let summary = invoke(&ec2, invocation("req-ok-1", false))
         .await
         .expect("a clean run");
     assert_eq!(summary.volumes[0].deleted, ["snap-2"]);
@@ -77,8 +76,7 @@ async fn a_failing_run_logs_at_error_and_its_error_names_the_cause() {
         .volume("vol-a", None)
         .listing(vec![])
         .fail("create:vol-a", "RequestLimitExceeded");
-    let err = snapshotter(&failing)
-        .invoke(invocation("req-bad-2", false))
+    let err = invoke(&failing, invocation("req-bad-2", false))
         .await
         .unwrap_err();
     let diagnostic: lambda_runtime::Diagnostic = document_snapshotter::Error::from(err).into();

@@ -12,7 +12,7 @@ use document_snapshotter::config::{Config, CopyTarget, Volume};
 use document_snapshotter::ec2;
 use document_snapshotter::facts::{NewSnapshot, VolumeInfo};
 use document_snapshotter::run::{Invocation, gather, run, run_with};
-use document_snapshotter::{Detail, Request, Snapshotter, tags};
+use document_snapshotter::{Clients, Detail, Request, handle, tags};
 use test_harness::{Moto, REGION};
 use time::{Duration, OffsetDateTime};
 
@@ -163,13 +163,11 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
         mine.push(ours(&ec2, &vol, "CouchDBVolume", now, days).await); // oldest first
     }
 
-    let snap = Snapshotter {
-        ec2: ec2.clone(),
-        region: REGION.into(),
-        copy_ec2: None,
-        config: config(&[("CouchDBVolume", &vol)], 3),
-    };
-    let summary = snap.handle(&event(false), now).await.expect("a clean run");
+    let clients = Clients { ec2: ec2.clone() };
+    let cfg = config(&[("CouchDBVolume", &vol)], 3);
+    let summary = handle(&clients, &cfg, &event(false), now)
+        .await
+        .expect("a clean run");
     let v = &summary.volumes[0];
     let created = v.created.clone().expect("a snapshot was taken");
     assert_eq!(v.kept, [mine[4].clone(), mine[3].clone(), mine[2].clone()]);
@@ -205,8 +203,7 @@ async fn keeps_n_deletes_the_oldest_and_never_touches_manual_or_foreign() {
 
     // Run every day for a week: manual and foreign ones still survive, ours stay at 3 + today's.
     for day in 1..=7 {
-        let s = snap
-            .handle(&event(false), now + Duration::days(day))
+        let s = handle(&clients, &cfg, &event(false), now + Duration::days(day))
             .await
             .expect("a clean run");
         assert!(s.volumes[0].created.is_some());
@@ -300,14 +297,9 @@ async fn a_gone_volume_deletes_nothing_and_fails_the_invocation() {
         seeded.push(ours(&ec2, &gone, "RCouchDBVolume", now, days).await);
     }
     ec2.delete_volume().volume_id(&gone).send().await.unwrap();
-    let snap = Snapshotter {
-        ec2: ec2.clone(),
-        region: REGION.into(),
-        copy_ec2: None,
-        config: config(&[("CouchDBVolume", &a), ("RCouchDBVolume", &gone)], 3),
-    };
-    let err = snap
-        .handle(&event(false), now)
+    let clients = Clients { ec2: ec2.clone() };
+    let cfg = config(&[("CouchDBVolume", &a), ("RCouchDBVolume", &gone)], 3);
+    let err = handle(&clients, &cfg, &event(false), now)
         .await
         .expect_err("the invocation must fail");
     assert!(
@@ -403,13 +395,9 @@ async fn dry_run_changes_nothing() {
     snapshot(&ec2, &a, &[]).await;
     let before = all(&ec2).await;
     // Dry run asked by the event...
-    let snap = Snapshotter {
-        ec2: ec2.clone(),
-        region: REGION.into(),
-        copy_ec2: None,
-        config: config(&[("CouchDBVolume", &a)], 3),
-    };
-    let s = snap.handle(&event(true), now).await.unwrap();
+    let clients = Clients { ec2: ec2.clone() };
+    let cfg = config(&[("CouchDBVolume", &a)], 3);
+    let s = handle(&clients, &cfg, &event(true), now).await.unwrap();
     assert!(s.dry_run && s.volumes[0].would_create);
     assert_eq!(s.volumes[0].would_delete.len(), 2);
     assert!(s.volumes[0].created.is_none() && s.volumes[0].deleted.is_empty());
@@ -417,11 +405,7 @@ async fn dry_run_changes_nothing() {
     // ...or by the environment (DRY_RUN=true), whatever the event says.
     let mut cfg = config(&[("CouchDBVolume", &a)], 3);
     cfg.dry_run = true;
-    let snap = Snapshotter {
-        config: cfg,
-        ..snap
-    };
-    let s = snap.handle(&event(false), now).await.unwrap();
+    let s = handle(&clients, &cfg, &event(false), now).await.unwrap();
     assert!(s.dry_run && s.volumes[0].would_create);
     assert_eq!(all(&ec2).await, before);
 }
@@ -458,9 +442,11 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
         region: "us-west-2".into(),
         kms_key_id: "arn:aws:kms:us-west-2:123456789012:key/0000".into(),
     });
-    let snap = Snapshotter::from_sdk(&sdk, cfg);
-    assert!(snap.copy_ec2.is_some());
-    let s = snap.handle(&event(false), now).await.expect("a clean run");
+    let clients = Clients::new(&sdk);
+    assert_eq!(clients.region(), REGION, "the copy's source region");
+    let s = handle(&clients, &cfg, &event(false), now)
+        .await
+        .expect("a clean run");
     let c = &s.copies[0];
     assert_eq!(c.region, "us-west-2");
     assert_eq!(c.copy_of.as_deref(), Some(y.as_str()));
@@ -495,16 +481,14 @@ async fn copies_to_the_second_region_tagged_once_and_pruned_there() {
 
     // moto completes today's snapshot at once, so the next run (same window: no new snapshot)
     // copies it; the run after that has nothing left to copy. Each source is copied once.
-    let s = snap
-        .handle(&event(false), now + Duration::seconds(60))
+    let s = handle(&clients, &cfg, &event(false), now + Duration::seconds(60))
         .await
         .expect("a clean run");
     assert_eq!(s.volumes[0].created, None);
     let today = s.volumes[0].skipped[0].snapshot_id.clone();
     assert_eq!(s.copies[0].copy_of.as_deref(), Some(today.as_str()));
     assert!(s.copies[0].created.is_some());
-    let s = snap
-        .handle(&event(false), now + Duration::seconds(120))
+    let s = handle(&clients, &cfg, &event(false), now + Duration::seconds(120))
         .await
         .expect("a clean run");
     assert_eq!(s.copies[0].created, None);
