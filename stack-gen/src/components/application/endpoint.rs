@@ -39,18 +39,7 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
     }
     t.add_resource(
         "LoadBalancerSecurityGroup",
-        resource(
-            "AWS::EC2::SecurityGroup",
-            json!({
-                "GroupDescription": "OpenEMR public load balancer: HTTPS, and HTTP for the redirect only",
-                "VpcId": ref_("VPC"),
-                // Inline, so that it replaces the default allow-all egress.
-                "SecurityGroupEgress": [
-                    { "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "DestinationSecurityGroupId": ref_("ApplicationSecurityGroup"), "Description": "HTTPS to the application servers (requests and health checks)" }
-                ],
-                "Tags": [crate::cfn::name_tag("load-balancer")]
-            }),
-        ),
+        security_group("OpenEMR public load balancer: HTTPS, and HTTP for the redirect only"),
     );
     for (id, port, description) in [
         ("LoadBalancerHTTPSIngress", 443, "HTTPS from the internet"),
@@ -75,35 +64,14 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
             ),
         );
     }
-    t.add_resource(
-        LOAD_BALANCER,
-        json!({
-            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-            "Properties": {
-                "Type": "application",
-                "Scheme": "internet-facing",
-                "Subnets": [ref_("PublicSubnet1"), ref_("PublicSubnet2")],
-                "SecurityGroups": [ref_("LoadBalancerSecurityGroup")],
-                // A production stack's endpoint is not deleted by a stray console click.
-                "LoadBalancerAttributes": balancer_attributes(!o.dev),
-                "Tags": [crate::cfn::name_tag("load-balancer")]
-            }
-        }),
-    );
+    // A production stack's endpoint is not deleted by a stray console click.
+    t.add_resource(LOAD_BALANCER, load_balancer(false, !o.dev));
     t.add_resource(
         "HTTPListener",
-        resource(
-            "AWS::ElasticLoadBalancingV2::Listener",
-            json!({
-                "LoadBalancerArn": ref_(LOAD_BALANCER),
-                "Port": 80,
-                "Protocol": "HTTP",
-                "DefaultActions": [{
-                    "Type": "redirect",
-                    "RedirectConfig": { "Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_301" }
-                }]
-            }),
-        ),
+        http_listener(json!({
+            "Type": "redirect",
+            "RedirectConfig": { "Protocol": "HTTPS", "Port": "443", "Host": "#{host}", "Path": "/#{path}", "Query": "#{query}", "StatusCode": "HTTP_301" }
+        })),
     );
     t.add_resource(
         "HTTPSListener",
@@ -126,6 +94,56 @@ fn add_load_balancer(t: &mut Template, o: &Options) {
     );
 }
 
+/// The balancer: internet-facing in the public subnets, or internal (a drill's) in the
+/// private ones.
+fn load_balancer(internal: bool, deletion_protection: bool) -> Value {
+    let (scheme, subnets) = if internal {
+        ("internal", ["PrivateSubnet1", "PrivateSubnet2"])
+    } else {
+        ("internet-facing", ["PublicSubnet1", "PublicSubnet2"])
+    };
+    json!({
+        "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        "Properties": {
+            "Type": "application",
+            "Scheme": scheme,
+            "Subnets": subnets.map(ref_),
+            "SecurityGroups": [ref_("LoadBalancerSecurityGroup")],
+            "LoadBalancerAttributes": balancer_attributes(deletion_protection),
+            "Tags": [crate::cfn::name_tag("load-balancer")]
+        }
+    })
+}
+
+/// The balancer's security group: out, HTTPS to the application servers only (inline, so that
+/// it replaces the default allow-all egress); in, as each balancer adds.
+fn security_group(description: &str) -> Value {
+    resource(
+        "AWS::EC2::SecurityGroup",
+        json!({
+            "GroupDescription": description,
+            "VpcId": ref_("VPC"),
+            "SecurityGroupEgress": [
+                { "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "DestinationSecurityGroupId": ref_("ApplicationSecurityGroup"), "Description": "HTTPS to the application servers (requests and health checks)" }
+            ],
+            "Tags": [crate::cfn::name_tag("load-balancer")]
+        }),
+    )
+}
+
+/// Port 80's listener, answering with `action` what no rule of the environment forwards.
+fn http_listener(action: Value) -> Value {
+    resource(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        json!({
+            "LoadBalancerArn": ref_(LOAD_BALANCER),
+            "Port": 80,
+            "Protocol": "HTTP",
+            "DefaultActions": [action]
+        }),
+    )
+}
+
 /// The attributes of the stack's balancer, public or a drill's: requests with malformed
 /// headers never reach OpenEMR, and the idle timeout is set here because Elastic Beanstalk
 /// takes no balancer settings for a shared one.
@@ -146,17 +164,7 @@ fn add_drill_load_balancer(t: &mut Template) {
     use crate::stack::DATA_SECURITY_GROUP;
     t.add_resource(
         "LoadBalancerSecurityGroup",
-        resource(
-            "AWS::EC2::SecurityGroup",
-            json!({
-                "GroupDescription": "OpenEMR drill load balancer: HTTP from the drill verifier only",
-                "VpcId": ref_("VPC"),
-                "SecurityGroupEgress": [
-                    { "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "DestinationSecurityGroupId": ref_("ApplicationSecurityGroup"), "Description": "HTTPS to the application servers (requests and health checks)" }
-                ],
-                "Tags": [crate::cfn::name_tag("load-balancer")]
-            }),
-        ),
+        security_group("OpenEMR drill load balancer: HTTP from the drill verifier only"),
     );
     t.add_resource(
         "LoadBalancerHTTPIngress",
@@ -167,35 +175,14 @@ fn add_drill_load_balancer(t: &mut Template) {
             "HTTP from the drill's verifier (the login page check)",
         ),
     );
-    t.add_resource(
-        LOAD_BALANCER,
-        json!({
-            "Type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
-            "Properties": {
-                "Type": "application",
-                "Scheme": "internal",
-                "Subnets": [ref_("PrivateSubnet1"), ref_("PrivateSubnet2")],
-                "SecurityGroups": [ref_("LoadBalancerSecurityGroup")],
-                "LoadBalancerAttributes": balancer_attributes(false),
-                "Tags": [crate::cfn::name_tag("load-balancer")]
-            }
-        }),
-    );
+    t.add_resource(LOAD_BALANCER, load_balancer(true, false));
+    // Elastic Beanstalk adds the rule that forwards to OpenEMR; anything else is 404.
     t.add_resource(
         "HTTPListener",
-        resource(
-            "AWS::ElasticLoadBalancingV2::Listener",
-            json!({
-                "LoadBalancerArn": ref_(LOAD_BALANCER),
-                "Port": 80,
-                "Protocol": "HTTP",
-                // Elastic Beanstalk adds the rule that forwards to OpenEMR; anything else is 404.
-                "DefaultActions": [{
-                    "Type": "fixed-response",
-                    "FixedResponseConfig": { "StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not found" }
-                }]
-            }),
-        ),
+        http_listener(json!({
+            "Type": "fixed-response",
+            "FixedResponseConfig": { "StatusCode": "404", "ContentType": "text/plain", "MessageBody": "Not found" }
+        })),
     );
 }
 
