@@ -1,7 +1,8 @@
 //! What the stack's parts share, below every component: the names and references of the
 //! foundation's resources that other parts use (the bucket, the data key, the private zone,
 //! the alert topic, the log key and retention), and the builders every part uses alike (a
-//! bucket listing statement, a KMS key, a log group, a DNS record, a drill's resource names).
+//! bucket listing statement, a KMS key, an alarm, a log group, a DNS record, a drill's
+//! resource names).
 //! A component writes only its own resources; what it needs of another's is here, or that
 //! component's constant. Nothing here imports a component (crate_rules: no import circle).
 
@@ -160,6 +161,40 @@ fn account_administers_key() -> Value {
         "Action": "kms:*",
         "Resource": "*"
     })
+}
+
+// Alarms.
+
+/// Whom an alarm tells besides when it fires: the operators' topic ([`ALERT_TOPIC`]) hears of
+/// every state it says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tells {
+    /// When it fires only: an event counted in a period (a failed execution), not a state.
+    Firing,
+    /// When it fires and when it clears: a state (a busy database, an overdue drill).
+    FiringAndClearing,
+    /// When it fires, when it clears, and when its metric stops coming (a nightly check that
+    /// stopped running).
+    FiringClearingAndSilence,
+}
+
+/// An alarm of the stack: `description` (what fired and what to do), `judged` (the metric or
+/// metric math, statistic, periods, threshold and comparison), how a period without data
+/// counts (`missing_data`: `missing`, `notBreaching`, ...), and what it tells the operators.
+/// Every alarm of the stack is built here.
+pub fn alarm(description: Value, judged: Value, missing_data: &str, tells: Tells) -> Value {
+    let mut properties = judged;
+    let topic = json!([ref_(ALERT_TOPIC)]);
+    properties["AlarmDescription"] = description;
+    properties["TreatMissingData"] = json!(missing_data);
+    properties["AlarmActions"] = topic.clone();
+    if tells != Tells::Firing {
+        properties["OKActions"] = topic.clone();
+    }
+    if tells == Tells::FiringClearingAndSilence {
+        properties["InsufficientDataActions"] = topic;
+    }
+    resource("AWS::CloudWatch::Alarm", properties)
 }
 
 // Log groups.

@@ -14,13 +14,13 @@
 
 use serde_json::{Value, json};
 
-use crate::cfn::{ref_, resource, sub};
+use crate::cfn::{ref_, sub};
 use crate::components::{document_store, nfs_backup};
 use crate::instance::{
     DISK_USED_METRIC, METRICS_NAMESPACE, NODE_DIMENSION, PATH_DIMENSION, STACK_DIMENSION,
 };
 use crate::options::Options;
-use crate::stack::ALERT_TOPIC;
+use crate::stack::{Tells, alarm};
 use crate::template::Template;
 
 /// The Elastic Beanstalk environment whose health is watched (application component).
@@ -130,15 +130,6 @@ pub fn add(t: &mut Template, o: &Options) {
     add_application(t);
 }
 
-/// An alarm to the operators' topic when it fires and when it clears.
-fn alarm(description: Value, mut properties: Value) -> Value {
-    properties["AlarmDescription"] = description;
-    properties["AlarmActions"] = json!([ref_(ALERT_TOPIC)]);
-    properties["OKActions"] = json!([ref_(ALERT_TOPIC)]);
-    properties["TreatMissingData"] = json!("missing");
-    resource("AWS::CloudWatch::Alarm", properties)
-}
-
 /// A metric-math query of one metric (not an alarm's result by itself).
 fn metric(id: &str, namespace: &str, name: &str, dimensions: Value, stat: &str) -> Value {
     json!({
@@ -185,8 +176,7 @@ fn add_database(t: &mut Template, o: &Options) {
                 "EvaluationPeriods": 3,
                 "Threshold": threshold(&DATABASE_CPU),
                 "ComparisonOperator": "GreaterThanThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
     // CloudFormation cannot multiply, so the free bytes become a percentage of the allocated
     // GiB in the alarm's own metric math.
@@ -212,8 +202,7 @@ fn add_database(t: &mut Template, o: &Options) {
                 "EvaluationPeriods": 1,
                 "Threshold": threshold(&DATABASE_FREE_STORAGE),
                 "ComparisonOperator": "LessThanThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
     t.add_resource(
         "DatabaseConnectionsAlarm",
@@ -228,8 +217,7 @@ fn add_database(t: &mut Template, o: &Options) {
                 "EvaluationPeriods": 2,
                 "Threshold": threshold(&DATABASE_CONNECTIONS),
                 "ComparisonOperator": "GreaterThanThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
 }
 
@@ -273,8 +261,7 @@ fn add_redis(t: &mut Template, o: &Options) {
                 "EvaluationPeriods": 2,
                 "Threshold": threshold(&REDIS_MEMORY),
                 "ComparisonOperator": "GreaterThanThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
     t.add_resource(
         "RedisEvictionsAlarm",
@@ -285,8 +272,7 @@ fn add_redis(t: &mut Template, o: &Options) {
                 "EvaluationPeriods": 1,
                 "Threshold": threshold(&REDIS_EVICTIONS),
                 "ComparisonOperator": "GreaterThanThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
 }
 
@@ -306,8 +292,7 @@ fn add_instance(t: &mut Template, id: &str, what: &str, paths: &[&str]) {
                 "EvaluationPeriods": 2,
                 "Threshold": 0,
                 "ComparisonOperator": "GreaterThanThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
     let metrics = paths
         .iter()
@@ -335,8 +320,7 @@ fn add_instance(t: &mut Template, id: &str, what: &str, paths: &[&str]) {
                 "EvaluationPeriods": 2,
                 "Threshold": threshold(&DISK_USED),
                 "ComparisonOperator": "GreaterThanThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
 }
 
@@ -354,8 +338,7 @@ fn add_application(t: &mut Template) {
                 "EvaluationPeriods": 5,
                 "Threshold": threshold(&APPLICATION_HEALTH),
                 "ComparisonOperator": "GreaterThanOrEqualToThreshold"
-            }),
-        ),
+            }), "missing", Tells::FiringAndClearing),
     );
     crate::components::application::health::add_service_role(t);
 }

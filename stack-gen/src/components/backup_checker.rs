@@ -19,11 +19,11 @@ use stack_contract::backup_checker::{
 use stack_contract::bucket::{BACKUP_PREFIX, PASSPHRASE_KEY};
 use stack_contract::volumes;
 
-use crate::cfn::{allow, ref_, resource, sub};
+use crate::cfn::{allow, ref_, sub};
 use crate::components::backup_schedule;
 use crate::lambda::{RustFunction, Schedule, add_function, add_role, add_schedule};
 use crate::options::Options;
-use crate::stack::ALERT_TOPIC;
+use crate::stack::{ALERT_TOPIC, Tells, alarm};
 use crate::template::Template;
 
 pub const FUNCTION: &str = "BackupCheckerFunction";
@@ -136,10 +136,9 @@ pub fn add(t: &mut Template, o: &Options) {
     // Hourly periods, not one of a day, keep that evaluation range close to 26 hours.
     t.add_resource(
         "BackupCheckFailedAlarm",
-        resource(
-            "AWS::CloudWatch::Alarm",
+        alarm(
+            sub(&format!("A nightly backup check of ${{AWS::StackName}} failed (ALARM), or none ran for {CHECK_SILENCE_HOURS} hours after one did (INSUFFICIENT_DATA): the backups are not proven restorable. The SNS message and the BackupCheckerFunction logs name the check.")),
             json!({
-                "AlarmDescription": sub(&format!("A nightly backup check of ${{AWS::StackName}} failed (ALARM), or none ran for {CHECK_SILENCE_HOURS} hours after one did (INSUFFICIENT_DATA): the backups are not proven restorable. The SNS message and the BackupCheckerFunction logs name the check.")),
                 "Namespace": NAMESPACE,
                 "MetricName": FAILED_METRIC,
                 "Dimensions": [{ "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") }],
@@ -148,22 +147,19 @@ pub fn add(t: &mut Template, o: &Options) {
                 "EvaluationPeriods": CHECK_SILENCE_HOURS,
                 "DatapointsToAlarm": 1,
                 "Threshold": 0,
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "missing",
-                "AlarmActions": [ref_(ALERT_TOPIC)],
-                "OKActions": [ref_(ALERT_TOPIC)],
-                "InsufficientDataActions": [ref_(ALERT_TOPIC)]
+                "ComparisonOperator": "GreaterThanThreshold"
             }),
+            "missing",
+            Tells::FiringClearingAndSilence,
         ),
     );
     // The schedule could not invoke the checker (its permission gone, say): no check, and no
     // error of the function's own either.
     t.add_resource(
         "BackupCheckerScheduleFailedAlarm",
-        resource(
-            "AWS::CloudWatch::Alarm",
+        alarm(
+            sub("The schedule of the backup checker of ${AWS::StackName} failed to invoke it: no backup check ran."),
             json!({
-                "AlarmDescription": sub("The schedule of the backup checker of ${AWS::StackName} failed to invoke it: no backup check ran."),
                 "Namespace": "AWS/Events",
                 "MetricName": "FailedInvocations",
                 "Dimensions": [{ "Name": "RuleName", "Value": ref_(SCHEDULE) }],
@@ -171,18 +167,17 @@ pub fn add(t: &mut Template, o: &Options) {
                 "Period": 3600,
                 "EvaluationPeriods": 1,
                 "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [ref_(ALERT_TOPIC)]
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold"
             }),
+            "notBreaching",
+            Tells::Firing,
         ),
     );
     t.add_resource(
         "BackupCheckerErrorsAlarm",
-        resource(
-            "AWS::CloudWatch::Alarm",
+        alarm(
+            sub("The backup checker of ${AWS::StackName} failed (a check failed, or the function itself errored or timed out)."),
             json!({
-                "AlarmDescription": sub("The backup checker of ${AWS::StackName} failed (a check failed, or the function itself errored or timed out)."),
                 "Namespace": "AWS/Lambda",
                 "MetricName": "Errors",
                 "Dimensions": [{ "Name": "FunctionName", "Value": ref_(FUNCTION) }],
@@ -190,10 +185,10 @@ pub fn add(t: &mut Template, o: &Options) {
                 "Period": 3600,
                 "EvaluationPeriods": 1,
                 "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [ref_(ALERT_TOPIC)]
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold"
             }),
+            "notBreaching",
+            Tells::Firing,
         ),
     );
 }

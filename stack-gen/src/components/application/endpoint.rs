@@ -277,7 +277,7 @@ fn add_firewall(t: &mut Template) {
 /// Alarms on what a clinician meets at the door: server errors, slow answers, and the
 /// certificate running out (an imported one does not renew itself). Thresholds are parameters.
 fn add_endpoint_alarms(t: &mut Template) {
-    use crate::stack::ALERT_TOPIC;
+    use crate::stack::{Tells, alarm};
     t.add_parameter(
         "AlarmApplicationErrors",
         json!({ "Type": "Number", "Default": 10, "MinValue": 1, "Description": "Alarm when the application (or the load balancer) answers more than this many 5xx errors in 5 minutes." }),
@@ -291,26 +291,27 @@ fn add_endpoint_alarms(t: &mut Template) {
         json!({ "Type": "Number", "Default": 30, "MinValue": 1, "MaxValue": 365, "Description": "Alarm when the load balancer's certificate expires in fewer days than this (ACM renews the certificates it issued; imported ones are yours to replace)." }),
     );
     let load_balancer = json!([{ "Name": "LoadBalancer", "Value": crate::cfn::get_att(LOAD_BALANCER, "LoadBalancerFullName") }]);
-    let alarm = |description: &str, metric: &str, extra: Value| {
+    let balancer_alarm = |description: &str, metric: &str, judged: Value| {
         let mut properties = json!({
-            "AlarmDescription": sub(description),
             "Namespace": "AWS/ApplicationELB",
             "MetricName": metric,
             "Dimensions": load_balancer.clone(),
-            "Period": 300,
-            // No requests, no data: not an outage by itself (the health alarm covers that).
-            "TreatMissingData": "notBreaching",
-            "AlarmActions": [ref_(ALERT_TOPIC)],
-            "OKActions": [ref_(ALERT_TOPIC)]
+            "Period": 300
         });
-        if let (Some(all), Value::Object(more)) = (properties.as_object_mut(), extra) {
+        if let (Some(all), Value::Object(more)) = (properties.as_object_mut(), judged) {
             all.extend(more);
         }
-        resource("AWS::CloudWatch::Alarm", properties)
+        // No requests, no data: not an outage by itself (the health alarm covers that).
+        alarm(
+            sub(description),
+            properties,
+            "notBreaching",
+            Tells::FiringAndClearing,
+        )
     };
     t.add_resource(
         "ApplicationErrorsAlarm",
-        alarm(
+        balancer_alarm(
             "OpenEMR (${AWS::StackName}) answered more than AlarmApplicationErrors 5xx errors in 5 minutes: the application servers fail requests.",
             "HTTPCode_Target_5XX_Count",
             json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("AlarmApplicationErrors"), "ComparisonOperator": "GreaterThanThreshold" }),
@@ -318,7 +319,7 @@ fn add_endpoint_alarms(t: &mut Template) {
     );
     t.add_resource(
         "LoadBalancerErrorsAlarm",
-        alarm(
+        balancer_alarm(
             "The load balancer of OpenEMR (${AWS::StackName}) answered more than AlarmApplicationErrors 5xx errors itself in 5 minutes: no healthy application server, or none reachable.",
             "HTTPCode_ELB_5XX_Count",
             json!({ "Statistic": "Sum", "EvaluationPeriods": 1, "Threshold": ref_("AlarmApplicationErrors"), "ComparisonOperator": "GreaterThanThreshold" }),
@@ -326,18 +327,18 @@ fn add_endpoint_alarms(t: &mut Template) {
     );
     t.add_resource(
         "ApplicationLatencyAlarm",
-        alarm(
+        balancer_alarm(
             "OpenEMR (${AWS::StackName}) is slow: the 95th percentile of its response time stayed above AlarmApplicationLatencySeconds for 15 minutes.",
             "TargetResponseTime",
             json!({ "ExtendedStatistic": "p95", "EvaluationPeriods": 3, "Threshold": ref_("AlarmApplicationLatencySeconds"), "ComparisonOperator": "GreaterThanThreshold" }),
         ),
     );
+    // ACM publishes the metric daily; a missing day is not an expiry.
     t.add_resource(
         "CertificateExpiryAlarm",
-        json!({
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmDescription": sub("The HTTPS certificate of OpenEMR (${AWS::StackName}) expires in fewer than AlarmCertificateExpiryDays days: renew or re-import it, then update CertificateArn if it changed."),
+        alarm(
+            sub("The HTTPS certificate of OpenEMR (${AWS::StackName}) expires in fewer than AlarmCertificateExpiryDays days: renew or re-import it, then update CertificateArn if it changed."),
+            json!({
                 "Namespace": "AWS/CertificateManager",
                 "MetricName": "DaysToExpiry",
                 "Dimensions": [{ "Name": "CertificateArn", "Value": ref_("CertificateArn") }],
@@ -345,13 +346,11 @@ fn add_endpoint_alarms(t: &mut Template) {
                 "Period": 86400,
                 "EvaluationPeriods": 1,
                 "Threshold": ref_("AlarmCertificateExpiryDays"),
-                "ComparisonOperator": "LessThanThreshold",
-                // ACM publishes the metric daily; a missing day is not an expiry.
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [ref_(ALERT_TOPIC)],
-                "OKActions": [ref_(ALERT_TOPIC)]
-            }
-        }),
+                "ComparisonOperator": "LessThanThreshold"
+            }),
+            "notBreaching",
+            Tells::FiringAndClearing,
+        ),
     );
 }
 

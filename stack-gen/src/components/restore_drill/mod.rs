@@ -26,7 +26,7 @@ use stack_contract::restore_drill::{
 use crate::cfn::{allow, get_att, if_, no_value, policy_document, ref_, resource, sub};
 use crate::lambda::{RustFunction, add_function, add_role};
 use crate::options::Options;
-use crate::stack::{ALERT_TOPIC, drill_resource_name, key_arn};
+use crate::stack::{ALERT_TOPIC, Tells, alarm, drill_resource_name, key_arn};
 use crate::template::Template;
 
 mod data_readers;
@@ -190,10 +190,9 @@ fn add_orchestrator(t: &mut Template, o: &Options) {
 fn add_failed_execution_alarm(t: &mut Template) {
     t.add_resource(
         FAILED_EXECUTION_ALARM,
-        json!({
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmDescription": sub("A restore drill execution of ${AWS::StackName} failed. Its report (recovery/drills/ in the stack bucket) says why; without a report, the execution's history in Step Functions does."),
+        alarm(
+            sub("A restore drill execution of ${AWS::StackName} failed. Its report (recovery/drills/ in the stack bucket) says why; without a report, the execution's history in Step Functions does."),
+            json!({
                 "Namespace": "AWS/States",
                 "MetricName": "ExecutionsFailed",
                 "Dimensions": [{ "Name": "StateMachineArn", "Value": ref_(STATE_MACHINE) }],
@@ -201,11 +200,11 @@ fn add_failed_execution_alarm(t: &mut Template) {
                 "Period": 300,
                 "EvaluationPeriods": 1,
                 "Threshold": 1,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [ref_(ALERT_TOPIC)]
-            }
-        }),
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold"
+            }),
+            "notBreaching",
+            Tells::Firing,
+        ),
     );
 }
 
@@ -255,31 +254,29 @@ pub fn add_checker_parts(t: &mut Template, o: &Options, environment: &mut Value)
     };
     use stack_contract::restore_drill::DAYS_SINCE_SUCCESS_METRIC;
     environment[DRILL_MAX_AGE_DAYS] = if_(DRILL_ON, ref_(MAX_AGE_PARAMETER), no_value());
-    t.add_resource(
-        OVERDUE_ALARM,
+    // Before the first drill the checker publishes nothing: not overdue yet.
+    let mut overdue = alarm(
+        sub(
+            "No restore drill of ${AWS::StackName} succeeded within DrillMaxAgeDays: the backups are not proven to rebuild the application. The reports in recovery/drills/ of the stack bucket say why.",
+        ),
         json!({
-            "Type": "AWS::CloudWatch::Alarm",
-            "Condition": DRILL_ON,
-            "Properties": {
-                "AlarmDescription": sub("No restore drill of ${AWS::StackName} succeeded within DrillMaxAgeDays: the backups are not proven to rebuild the application. The reports in recovery/drills/ of the stack bucket say why."),
-                "Namespace": NAMESPACE,
-                "MetricName": DAYS_SINCE_SUCCESS_METRIC,
-                "Dimensions": [
-                    { "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") },
-                    { "Name": CHECK_DIMENSION, "Value": DRILL_CHECK }
-                ],
-                "Statistic": "Maximum",
-                "Period": 86400,
-                "EvaluationPeriods": 1,
-                "Threshold": ref_(MAX_AGE_PARAMETER),
-                "ComparisonOperator": "GreaterThanThreshold",
-                // Before the first drill the checker publishes nothing: not overdue yet.
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": [ref_(ALERT_TOPIC)],
-                "OKActions": [ref_(ALERT_TOPIC)]
-            }
+            "Namespace": NAMESPACE,
+            "MetricName": DAYS_SINCE_SUCCESS_METRIC,
+            "Dimensions": [
+                { "Name": STACK_DIMENSION, "Value": ref_("AWS::StackName") },
+                { "Name": CHECK_DIMENSION, "Value": DRILL_CHECK }
+            ],
+            "Statistic": "Maximum",
+            "Period": 86400,
+            "EvaluationPeriods": 1,
+            "Threshold": ref_(MAX_AGE_PARAMETER),
+            "ComparisonOperator": "GreaterThanThreshold"
         }),
+        "notBreaching",
+        Tells::FiringAndClearing,
     );
+    overdue["Condition"] = json!(DRILL_ON);
+    t.add_resource(OVERDUE_ALARM, overdue);
     vec![json!({
         "Effect": "Allow",
         "Action": ["s3:ListBucket"],
