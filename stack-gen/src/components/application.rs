@@ -76,15 +76,15 @@ pub fn add(t: &mut Template, o: &Options) {
             }),
         ),
     );
-    let mut depends = vec![
-        json!("NFSBackupInstance"),
-        json!("EFSMountPrivate1"),
-        json!("EFSMountPrivate2"),
-        json!(rule_listener(o).0),
-    ];
+    use crate::components::{document_store, efs, nfs_backup};
+    let mut depends = vec![json!(nfs_backup::INSTANCE)];
+    depends.extend(efs::MOUNT_TARGETS.map(|id| json!(id)));
+    depends.push(json!(rule_listener(o).0));
     if o.document_store() {
-        depends.push(json!("CouchDBInstance"));
-        depends.push(json!("CouchDBVolumeAttachment"));
+        depends.push(json!(document_store::PRIMARY_NODE));
+        depends.push(json!(document_store::attachment(
+            stack_contract::volumes::PRIMARY
+        )));
     }
     let mut properties = json!({
         "ApplicationName": ref_(EB_APPLICATION),

@@ -29,13 +29,24 @@ pub const COUCHDB_PORT: u16 = 6984;
 /// the root volume (the CouchDB image, logs).
 pub const MONITORED_PATHS: [&str; 2] = ["/", "/srv/couchdb"];
 
+/// The first CouchDB node (logical ID): it makes the admin password; a replica waits for it.
+pub const PRIMARY_NODE: &str = "CouchDBInstance";
+/// The dual-AZ replica (logical ID).
+const REPLICA_NODE: &str = "CouchReplicatedDBInstance";
+
 /// The CouchDB instances of a stack (logical IDs), in the order [`volumes`] lists their volumes.
 pub fn nodes(o: &Options) -> Vec<&'static str> {
     match (o.document_store(), o.dual_az) {
         (false, _) => vec![],
-        (true, false) => vec!["CouchDBInstance"],
-        (true, true) => vec!["CouchDBInstance", "CouchReplicatedDBInstance"],
+        (true, false) => vec![PRIMARY_NODE],
+        (true, true) => vec![PRIMARY_NODE, REPLICA_NODE],
     }
+}
+
+/// The attachment of `volume` (a document volume's logical ID) to its node: what needs the
+/// documents on line depends on it.
+pub fn attachment(volume: &str) -> String {
+    format!("{volume}Attachment")
 }
 
 /// The document volumes of a stack: (logical ID, availability zone index).
@@ -155,27 +166,20 @@ pub fn add(t: &mut Template, o: &Options) {
             json!({ "Type": "AWS::EC2::Volume", "DeletionPolicy": keep_policy(o, "Snapshot"), "UpdateReplacePolicy": keep_policy(o, "Snapshot"), "Properties": p }),
         );
     }
-    add_node(
-        t,
-        o,
-        "CouchDBInstance",
-        PRIMARY,
-        "PrivateSubnet1",
-        json!(""),
-    );
+    add_node(t, o, PRIMARY_NODE, PRIMARY, "PrivateSubnet1", json!(""));
     t.add_resource(
         "DNSCouchDB",
         dns_record(
             &format!("couchdb.{ZONE}"),
             "A",
-            get_att("CouchDBInstance", "PrivateIp"),
+            get_att(PRIMARY_NODE, "PrivateIp"),
         ),
     );
     if o.dual_az {
         add_node(
             t,
             o,
-            "CouchReplicatedDBInstance",
+            REPLICA_NODE,
             REPLICA,
             "PrivateSubnet2",
             json!(format!("couchdb-az1.{ZONE}")),
@@ -185,7 +189,7 @@ pub fn add(t: &mut Template, o: &Options) {
             dns_record(
                 &format!("couchdb-az1.{ZONE}"),
                 "A",
-                get_att("CouchDBInstance", "PrivateIp"),
+                get_att(PRIMARY_NODE, "PrivateIp"),
             ),
         );
         t.add_resource(
@@ -193,7 +197,7 @@ pub fn add(t: &mut Template, o: &Options) {
             dns_record(
                 &format!("couchdb-az2.{ZONE}"),
                 "A",
-                get_att("CouchReplicatedDBInstance", "PrivateIp"),
+                get_att(REPLICA_NODE, "PrivateIp"),
             ),
         );
     }
@@ -263,10 +267,10 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
     };
     let mut depends_on = vec!["CertWriterInstance".to_owned(), "CouchDBPolicy".to_owned()];
     depends_on.extend(private_egress(o, subnet));
-    if id != "CouchDBInstance" {
+    if id != PRIMARY_NODE {
         // The first node makes the admin password; the replica boots after it and waits for
         // the password to be stored, so the two never make different ones.
-        depends_on.push("CouchDBInstance".to_owned());
+        depends_on.push(PRIMARY_NODE.to_owned());
     }
     t.add_resource(
         id,
@@ -282,7 +286,7 @@ fn add_node(t: &mut Template, o: &Options, id: &str, volume: &str, subnet: &str,
     // Attached by its own resource, not the instance's `Volumes`: the volume is not part of the
     // instance's definition, and the boot script waits for the device to appear.
     t.add_resource(
-        &format!("{volume}Attachment"),
+        &attachment(volume),
         resource(
             "AWS::EC2::VolumeAttachment",
             json!({ "InstanceId": ref_(id), "VolumeId": ref_(volume), "Device": "/dev/sdh" }),

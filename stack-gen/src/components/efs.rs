@@ -7,6 +7,10 @@ use crate::options::Options;
 use crate::stack::{ZONE, dns_record, keep_policy};
 use crate::template::Template;
 
+/// The file system's mount targets (logical IDs), one per private subnet: what may use EFS
+/// depends on them.
+pub const MOUNT_TARGETS: [&str; 2] = ["EFSMountPrivate1", "EFSMountPrivate2"];
+
 pub fn add(t: &mut Template, o: &Options) {
     t.add_resource(
         "ElasticFileSystem",
@@ -36,10 +40,10 @@ pub fn add(t: &mut Template, o: &Options) {
             "NFS from the application servers",
         ),
     );
-    for (id, subnet) in [
-        ("EFSMountPrivate1", "PrivateSubnet1"),
-        ("EFSMountPrivate2", "PrivateSubnet2"),
-    ] {
+    for (id, subnet) in MOUNT_TARGETS
+        .into_iter()
+        .zip(["PrivateSubnet1", "PrivateSubnet2"])
+    {
         t.add_resource(
             id,
             resource(

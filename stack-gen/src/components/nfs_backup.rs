@@ -107,7 +107,10 @@ pub fn add(t: &mut Template, o: &Options) {
         public_ip: false,
     };
     // apt-get, pip and S3 need the NAT route from the first boot step on.
-    let mut depends_on = vec!["EFSMountPrivate1".to_owned(), "NFSBackupPolicy".to_owned()];
+    let mut depends_on = vec![
+        crate::components::efs::MOUNT_TARGETS[0].to_owned(),
+        "NFSBackupPolicy".to_owned(),
+    ];
     depends_on.extend(private_egress(o, "PrivateSubnet1"));
     t.add_resource(
         INSTANCE,

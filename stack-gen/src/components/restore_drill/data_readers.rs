@@ -157,7 +157,10 @@ pub(super) fn add_data_reader(t: &mut Template, o: &Options, r: DataReader) {
             reserved_concurrency: 1,
         },
     );
-    let mut depends_on = vec![json!("EFSMountPrivate1"), json!("EFSMountPrivate2")];
+    let mut depends_on: Vec<Value> = crate::components::efs::MOUNT_TARGETS
+        .iter()
+        .map(|id| json!(id))
+        .collect();
     for subnet in ["PrivateSubnet1", "PrivateSubnet2"] {
         for id in crate::components::network::private_egress(o, subnet) {
             if !depends_on.contains(&json!(id)) {
