@@ -416,3 +416,80 @@ fn libraries_return_typed_errors() {
         found.join("\n")
     );
 }
+
+/// STYLE.md: a logical ID another module names is a `pub const` of its owner. In stack-gen's
+/// sources (code before its tests), a value some module declares as a `&str` constant is not
+/// referenced by its literal elsewhere: no `ref_("Id")`, `get_att("Id", ..)`, `json!("Id")`
+/// (a `DependsOn` entry) or `"Id".to_owned()` outside the file that owns the constant.
+#[test]
+fn a_logical_id_is_referenced_through_its_owners_constant() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("stack-gen/src");
+    let code: Vec<(std::path::PathBuf, String)> = rust_files(&src)
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .to_owned();
+            (file, code)
+        })
+        .collect();
+    let mut owners: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
+    for (file, text) in &code {
+        for line in text.lines() {
+            let Some((_, rest)) = line.trim_start().split_once("const ") else {
+                continue;
+            };
+            let Some((_, value)) = rest.split_once(": &str = \"") else {
+                continue;
+            };
+            let Some(value) = value.strip_suffix("\";") else {
+                continue;
+            };
+            if value.starts_with(|c: char| c.is_ascii_uppercase())
+                && value.chars().all(|c| c.is_ascii_alphanumeric())
+            {
+                owners.insert(value.to_owned(), file.clone());
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for (id, owner) in &owners {
+        let references = [
+            format!("ref_(\"{id}\")"),
+            format!("get_att(\"{id}\""),
+            format!("json!(\"{id}\")"),
+            format!("\"{id}\".to_owned()"),
+        ];
+        for (file, text) in &code {
+            if file == owner {
+                continue;
+            }
+            for (n, line) in text.lines().enumerate() {
+                if references.iter().any(|r| line.contains(r.as_str())) {
+                    found.push(format!(
+                        "{}:{}: {} (owned by {})",
+                        file.display(),
+                        n + 1,
+                        line.trim(),
+                        owner.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        owners.len() > 40,
+        "the constants were not found: {owners:?}"
+    );
+    assert!(
+        found.is_empty(),
+        "reference these through their owner's constant:\n{}",
+        found.join("\n")
+    );
+}

@@ -171,7 +171,7 @@ pub fn add(t: &mut Template, o: &Options) {
 /// recovery stack's version is the snapshot's, as the manifest recorded it).
 fn parameter_group_family(o: &Options) -> Value {
     let version = if o.recovery {
-        get_att("RecoveryParameters", "EngineVersion")
+        get_att(crate::components::recovery::PARAMETERS, "EngineVersion")
     } else {
         ref_("MySQLVersion")
     };
@@ -210,10 +210,10 @@ fn recovery_overrides(p: &mut Value) {
     );
     p.insert(
         "AllocatedStorage".into(),
-        get_att("RecoveryParameters", "PatientRecords"),
+        get_att(crate::components::recovery::PARAMETERS, "PatientRecords"),
     );
     p.insert(
         "EngineVersion".into(),
-        get_att("RecoveryParameters", "EngineVersion"),
+        get_att(crate::components::recovery::PARAMETERS, "EngineVersion"),
     );
 }

@@ -140,7 +140,7 @@ pub fn add(t: &mut Template, o: &Options) {
         statements,
     );
     let size = if o.recovery {
-        get_att("RecoveryParameters", "DocumentStorage")
+        get_att(crate::components::recovery::PARAMETERS, "DocumentStorage")
     } else {
         ref_("DocumentStorage")
     };

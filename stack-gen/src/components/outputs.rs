@@ -28,7 +28,7 @@ pub fn add(t: &mut Template, o: &Options) {
             "Value": ref_(crate::components::application::ADMIN_SECRET)
         }));
     }
-    t.add_output("LoadBalancerDNSName", json!({ "Description": "The load balancer's DNS name: the target of the clinic's CNAME (or Route 53 alias) record", "Value": get_att("ApplicationLoadBalancer", "DNSName") }));
+    t.add_output("LoadBalancerDNSName", json!({ "Description": "The load balancer's DNS name: the target of the clinic's CNAME (or Route 53 alias) record", "Value": get_att(crate::components::application::LOAD_BALANCER, "DNSName") }));
     t.add_output(
         "OpenEMRVPC",
         json!({ "Description": "The stack's VPC (for the VPN, chapter 4)", "Value": ref_("VPC") }),
