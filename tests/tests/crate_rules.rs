@@ -5,6 +5,7 @@
 //! - no crate has an import loop: no module imports, directly or through others, one that
 //!   imports it;
 //! - SDK timestamps become `OffsetDateTime`s in one place (`aws_clients::time::instant`);
+//! - stack-gen references a logical ID through its owner's constant, not its literal;
 //! - libraries return typed errors: `anyhow` only in the command-line tools (`stack-ops`, and
 //!   `stack-gen`'s `main.rs`);
 //! - the Lambda crates are the functions `stack-ops package` builds (`FUNCTIONS`), which are
