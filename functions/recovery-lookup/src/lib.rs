@@ -547,6 +547,63 @@ mod tests {
         assert_eq!(order.last(), Some(&"BackupHour"));
     }
 
+    /// The recovery template stack-gen generates from `options` (`recovery` forced on).
+    fn recovery_template(options: stack_gen::Options) -> Value {
+        let options = stack_gen::Options {
+            recovery: true,
+            ..options
+        };
+        stack_gen::generate(&options).unwrap().to_json()
+    }
+
+    #[test]
+    fn the_file_fills_the_recovery_template() {
+        let template = recovery_template(stack_gen::Options::default());
+        let file = parameters_file(
+            &declared_parameters(&template),
+            &stack(),
+            &found(Some("snap-0ebb4f155ff27040c")),
+        )
+        .unwrap();
+        let map = as_map(&file);
+        assert_eq!(map["RecoveryCouchDBSnapshot"], "snap-0ebb4f155ff27040c");
+        assert_eq!(map["RecoveryS3Bucket"], "openemr-bucket");
+        assert_eq!(map["TimeZone"], "America/Denver");
+        assert_eq!(map["EC2KeyPair"], "ops");
+        assert!(!map.contains_key("RDSPassword") && !map.contains_key("Unrelated"));
+        assert!(map.values().all(|v| v != "****"));
+        // Every key is a parameter of the recovery template.
+        for key in map.keys() {
+            assert!(template["Parameters"].get(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn document_store_mismatches_are_errors() {
+        let with_docs = recovery_template(stack_gen::Options::default());
+        let error = parameters_file(&declared_parameters(&with_docs), &stack(), &found(None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("no CouchDBVolume") && error.contains("--skip-document-store"),
+            "{error}"
+        );
+        let without = recovery_template(stack_gen::Options {
+            skip_document_store: true,
+            ..stack_gen::Options::default()
+        });
+        let error = parameters_file(
+            &declared_parameters(&without),
+            &stack(),
+            &found(Some("snap-0ebb4f155ff27040c")),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("leave out --skip-document-store"), "{error}");
+        let file = parameters_file(&declared_parameters(&without), &stack(), &found(None)).unwrap();
+        assert!(!as_map(&file).contains_key("RecoveryCouchDBSnapshot"));
+    }
+
     #[test]
     fn declared_parameters_keep_the_order_and_the_no_echo_flag() {
         let template = json!({"Parameters": {
