@@ -11,6 +11,7 @@
 //! - [`logs`]: one global log capture per test binary (no event lost to parallel tests).
 //! - [`recovery`]: the data a stack leaves behind for a recovery, made in
 //!   the emulator, and recovery-params's events (its tests and the recovery drill).
+//! - [`wire`]: what an SDK client puts on the wire (endpoint, signing region), read before sending.
 //! - [`fake_couchdb`]: a CouchDB stand-in over HTTPS for the instance scripts' tests.
 //! - [`bench`]: cold start + one invocation of a Lambda binary against a fake Runtime API, with
 //!   peak RSS and the AWS calls it made (used by the functions' `benches/` and `tests/bench`).
@@ -26,6 +27,7 @@ pub mod recovery;
 pub mod response_url;
 pub mod servers;
 pub mod stepfunctions;
+pub mod wire;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

@@ -5,18 +5,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use backup_checker::stamp;
 use time::OffsetDateTime;
 
@@ -122,32 +116,17 @@ pub async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str) {
         .expect("create_bucket");
 }
 
-/// Counts S3 ListObjectsV2 HTTP requests (retries included) made by a client.
+/// Counts S3 ListObjectsV2 requests on the wire (retries included) made by a client.
 #[derive(Debug, Clone, Default)]
-pub struct ListCounter(pub Arc<AtomicUsize>);
-
-impl Intercept for ListCounter {
-    fn name(&self) -> &'static str {
-        "ListCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request();
-        if request.method() == "GET" && request.uri().contains("list-type=2") {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-        Ok(())
-    }
-}
+pub struct ListCounter(pub test_harness::wire::Wire);
 
 impl ListCounter {
     pub fn count(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+        self.0
+            .sent()
+            .iter()
+            .filter(|s| s.method == "GET" && s.uri.contains("list-type=2"))
+            .count()
     }
 }
 
@@ -157,7 +136,7 @@ pub fn counting_clients(config: &SdkConfig) -> (backup_checker::Clients, ListCou
     let mut clients = backup_checker::Clients::new(config);
     let s3 = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(true)
-        .interceptor(counter.clone())
+        .interceptor(counter.0.clone())
         .build();
     clients.s3 = aws_sdk_s3::Client::from_conf(s3);
     (clients, counter)
