@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use serde_json::Value;
+use test_harness::workspace_root;
 
 struct Package {
     lambda: bool,
@@ -148,6 +149,25 @@ fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// The code of `file` before its `#[cfg(test)]` module, comment lines blanked (line numbers
+/// kept).
+fn code_before_tests(file: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap();
+    text.split("#[cfg(test)]")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("//") {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The modules of the crate whose sources are under `src`, each with the modules it names
 /// through `crate::` or `super::` paths, and the child modules it names by relative paths
 /// (`child::name`) (the code before its `#[cfg(test)]` module, comments left out). A module is its file: `a.rs` and `a/mod.rs` are `a`, `a/b.rs` is `a::b`.
@@ -170,15 +190,7 @@ fn module_imports(src: &std::path::Path) -> BTreeMap<String, Vec<String>> {
     let modules: Vec<Vec<String>> = paths.iter().map(|p| module_of(p)).collect();
     let mut imports = BTreeMap::new();
     for (path, module) in paths.iter().zip(&modules) {
-        let text = std::fs::read_to_string(path).unwrap();
-        let code: String = text
-            .split("#[cfg(test)]")
-            .next()
-            .unwrap()
-            .lines()
-            .filter(|l| !l.trim_start().starts_with("//"))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let code = code_before_tests(path);
         let mut named = Vec::new();
         for (at, anchor) in code
             .match_indices("crate::")
@@ -313,17 +325,13 @@ fn import_loop(imports: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
 /// the workspace (what farm-studio calls a circle).
 #[test]
 fn no_crate_has_an_import_loop() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap();
+    let root = workspace_root();
     let mut crates = vec![
         root.join("stack-gen/src"),
         root.join("stack-gen/ops/src"),
         root.join("tests/harness/src"),
     ];
-    for entry in std::fs::read_dir(root.join("functions")).unwrap() {
-        crates.push(entry.unwrap().path().join("src"));
-    }
+    crates.extend(function_crates().iter().map(|c| c.join("src")));
     for src in crates {
         let imports = module_imports(&src);
         assert!(!imports.is_empty(), "{}: no sources", src.display());
@@ -375,17 +383,12 @@ fn code_lines_with(
     found
 }
 
-/// The workspace's root and the crates under `functions/`.
-fn function_crates() -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let crates = std::fs::read_dir(root.join("functions"))
+/// The crates under `functions/`.
+fn function_crates() -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(workspace_root().join("functions"))
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .collect();
-    (root, crates)
+        .collect()
 }
 
 /// STYLE.md's one time type: an SDK timestamp becomes an `OffsetDateTime` in one place,
@@ -393,9 +396,12 @@ fn function_crates() -> (std::path::PathBuf, Vec<std::path::PathBuf>) {
 /// milliseconds (`.secs()`, `.to_millis()`), which is how times became `i64` counts before.
 #[test]
 fn sdk_timestamps_become_instants_in_one_place() {
-    let (root, crates) = function_crates();
-    let the_one_place = root.join("functions/aws-clients/src/time.rs");
-    let found = code_lines_with(&crates, &[".secs()", ".to_millis()"], &[the_one_place]);
+    let the_one_place = workspace_root().join("functions/aws-clients/src/time.rs");
+    let found = code_lines_with(
+        &function_crates(),
+        &[".secs()", ".to_millis()"],
+        &[the_one_place],
+    );
     assert!(
         found.is_empty(),
         "read SDK timestamps with aws_clients::time::instant:\n{}",
@@ -407,9 +413,9 @@ fn sdk_timestamps_become_instants_in_one_place() {
 /// error types; `anyhow` is for the command-line tools (stack-gen's `main.rs`, `stack-ops`).
 #[test]
 fn libraries_return_typed_errors() {
-    let (root, mut crates) = function_crates();
-    crates.push(root.join("stack-gen"));
-    let tool = root.join("stack-gen/src/main.rs");
+    let mut crates = function_crates();
+    crates.push(workspace_root().join("stack-gen"));
+    let tool = workspace_root().join("stack-gen/src/main.rs");
     let found = code_lines_with(&crates, &["anyhow"], &[tool]);
     assert!(
         found.is_empty(),
@@ -419,27 +425,19 @@ fn libraries_return_typed_errors() {
 }
 
 /// STYLE.md: a logical ID another module names is a `pub const` of its owner. In stack-gen's
-/// sources (code before its tests), a value some module declares as a `&str` constant is not
+/// sources (code before its tests, comments left out), a value some module declares as a `&str` constant is not
 /// referenced by its literal elsewhere: no `ref_("Id")`, `get_att("Id", ..)`, `json!("Id")`
 /// (a `DependsOn` entry) or `"Id".to_owned()` outside the file that owns the constant.
 #[test]
 fn a_logical_id_is_referenced_through_its_owners_constant() {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .join("stack-gen/src");
-    let code: Vec<(std::path::PathBuf, String)> = rust_files(&src)
-        .into_iter()
-        .map(|file| {
-            let text = std::fs::read_to_string(&file).unwrap();
-            let code = text
-                .split("#[cfg(test)]")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
-            (file, code)
-        })
-        .collect();
+    let code: Vec<(std::path::PathBuf, String)> =
+        rust_files(&workspace_root().join("stack-gen/src"))
+            .into_iter()
+            .map(|file| {
+                let code = code_before_tests(&file);
+                (file, code)
+            })
+            .collect();
     let mut owners: BTreeMap<String, std::path::PathBuf> = BTreeMap::new();
     for (file, text) in &code {
         for line in text.lines() {

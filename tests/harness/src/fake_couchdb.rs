@@ -33,6 +33,17 @@ pub struct CouchRequest {
     pub answered: u16,
 }
 
+impl CouchRequest {
+    /// Whether the request authenticated with `password`.
+    pub fn used_password(&self, password: &[u8]) -> bool {
+        self.password_sha256.as_deref() == Some(sha256_hex(password).as_str())
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 #[derive(Default)]
 struct State {
     faults: HashMap<(String, String), u16>,
@@ -117,7 +128,7 @@ fn answer(state: &Mutex<State>, request: Request) -> Response {
             Some(password) if !password.is_empty() => body.replace(password, "<password>"),
             _ => body.into_owned(),
         },
-        password_sha256: password.map(|p| hex::encode(Sha256::digest(p.as_bytes()))),
+        password_sha256: password.map(|p| sha256_hex(p.as_bytes())),
         user,
         answered,
     });
